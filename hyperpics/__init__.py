@@ -1,0 +1,99 @@
+"""hyperpics: a self-hosted photo-sharing social site (Quart + htmx)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from quart import Quart, Response
+
+from . import auth, config, csrf, db, errors, ratelimit
+from .models import utcnow
+
+__all__ = ["create_app"]
+
+# A strict policy: no inline script or style attributes run, nothing from other origins.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+
+def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | Path | None = None) -> Quart:
+    """Build the app: configuration from HYPERPICS_* variables, then ``overrides`` on top."""
+    root = Path(__file__).resolve().parent
+    instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
+    app = Quart(__name__, instance_path=str(instance.resolve()), static_folder=str(root / "static"))
+
+    settings = config.from_environment(instance)
+    settings.update(overrides or {})
+    config.validate(settings)
+    app.config.update(settings)
+    app.secret_key = config.resolve_secret_key(settings, instance)
+    _configure_cookies(app)
+    _configure_templates(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    ratelimit.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+
+    @app.after_request
+    async def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return app
+
+
+def _configure_cookies(app: Quart) -> None:
+    secure = app.config["ENV"] != "development"
+    app.config.update(
+        SESSION_COOKIE_NAME="hyperpics_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        # The largest request is an upload of MAX_UPLOAD_FILES files, plus room for the form.
+        MAX_CONTENT_LENGTH=(app.config["MAX_UPLOAD_MB"] * app.config["MAX_UPLOAD_FILES"] + 1) * 1024 * 1024,
+    )
+
+
+def _configure_templates(app: Quart) -> None:
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.filters["timeago"] = timeago
+    app.jinja_env.filters["isodate"] = lambda value: value.isoformat() if value else ""
+    app.jinja_env.tests["endpoint"] = lambda name: name in app.view_functions
+    vendored = sorted((Path(app.static_folder) / "vendor").glob("pico-*.min.css"))
+    app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
+
+
+def timeago(value: datetime | None, now: datetime | None = None) -> str:
+    """"3 minutes ago" style text; the exact time goes in a <time datetime> beside it."""
+    if value is None:
+        return ""
+    seconds = int(((now or utcnow()) - value).total_seconds())
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            count = round(seconds / size) if unit == "minute" else seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
+
+
+def _register_blueprints(app: Quart) -> None:
+    from .views import auth as auth_views
+    from .views import main, settings
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(settings.bp)

@@ -1,0 +1,121 @@
+"""Configuration: defaults, overridden by ``HYPERPICS_*`` environment variables.
+
+Every setting has one name, used the same way in code, in the environment (with the
+``HYPERPICS_`` prefix) and in the README's table.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PREFIX = "HYPERPICS_"
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration cannot work."""
+
+
+def _as_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"expected a boolean, got {value!r}")
+
+
+def defaults(instance_path: Path) -> dict[str, Any]:
+    return {
+        # "development" (the default) or "production"; only development may generate a secret.
+        "ENV": "development",
+        "SECRET_KEY": None,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{instance_path / 'hyperpics.db'}",
+        "MEDIA_DIR": str(instance_path / "media"),
+        "BROADCAST_URL": "memory://",
+        "BASE_URL": "http://127.0.0.1:5000",
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 25,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_USE_TLS": False,
+        "MAIL_SENDER": "hyperpics <no-reply@localhost>",
+        "MAIL_TIMEOUT": 10,
+        "ADMIN_EMAIL": None,
+        "MAX_UPLOAD_MB": 20,
+        "MAX_UPLOAD_FILES": 30,
+        # Requests per window for the endpoints people can hammer (login, mail senders).
+        "RATE_LIMITS_ENABLED": True,
+        # Seconds a password login stays "fresh" for sensitive changes.
+        "FRESH_LOGIN_SECONDS": 600,
+        # Remember-me cookie lifetime.
+        "REMEMBER_DAYS": 30,
+    }
+
+
+# Types used to parse environment strings; anything not listed is a string.
+_TYPES: dict[str, type] = {
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": bool,
+    "MAIL_TIMEOUT": int,
+    "MAX_UPLOAD_MB": int,
+    "MAX_UPLOAD_FILES": int,
+    "RATE_LIMITS_ENABLED": bool,
+    "FRESH_LOGIN_SECONDS": int,
+    "REMEMBER_DAYS": int,
+}
+
+
+def from_environment(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ if environ is None else environ)
+    config = defaults(instance_path)
+    for key in config:
+        raw = environ.get(PREFIX + key)
+        if raw is None:
+            continue
+        kind = _TYPES.get(key, str)
+        try:
+            if kind is bool:
+                config[key] = _as_bool(raw)
+            elif kind is int:
+                config[key] = int(raw)
+            else:
+                config[key] = raw
+        except (ValueError, ConfigError) as exc:
+            raise ConfigError(f"{PREFIX}{key}: {exc}") from None
+    return config
+
+
+def resolve_secret_key(config: dict[str, Any], instance_path: Path) -> str:
+    """Return the secret key; in development generate one once and keep it in instance/."""
+    if config.get("SECRET_KEY"):
+        return str(config["SECRET_KEY"])
+    if config.get("ENV") != "development":
+        raise ConfigError(
+            f"{PREFIX}SECRET_KEY is not set. Outside development hyperpics will not start "
+            "without it; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Created with owner-only permissions: the key signs sessions and mail links.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def validate(config: dict[str, Any]) -> None:
+    if config["ENV"] not in {"development", "production"}:
+        raise ConfigError(f"{PREFIX}ENV must be 'development' or 'production', not {config['ENV']!r}")
+    if config["MAX_UPLOAD_MB"] < 1 or config["MAX_UPLOAD_FILES"] < 1:
+        raise ConfigError(f"{PREFIX}MAX_UPLOAD_MB and {PREFIX}MAX_UPLOAD_FILES must be at least 1")
+    url = str(config["DATABASE_URL"])
+    if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
+        raise ConfigError(
+            f"{PREFIX}DATABASE_URL must use sqlite+aiosqlite:// or postgresql+asyncpg://, not {url!r}"
+        )

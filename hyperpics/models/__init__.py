@@ -1,0 +1,42 @@
+"""The data model. Importing this package registers every table on ``Base.metadata``."""
+
+from .base import Base, utcnow
+from .moderation import AuditEntry, Report, ReportReason, ReportStatus, ReportTarget
+from .notifications import Notification, NotificationKind
+from .photos import Photo, Tag, Visibility, photo_tags
+from .social import Collect, Comment, Follow
+from .users import (
+    CONFIRMED_ONLY,
+    ROLE_PERMISSIONS,
+    AuthSession,
+    Permission,
+    Role,
+    RoleName,
+    User,
+)
+
+__all__ = [
+    "CONFIRMED_ONLY",
+    "ROLE_PERMISSIONS",
+    "AuditEntry",
+    "AuthSession",
+    "Base",
+    "Collect",
+    "Comment",
+    "Follow",
+    "Notification",
+    "NotificationKind",
+    "Permission",
+    "Photo",
+    "Report",
+    "ReportReason",
+    "ReportStatus",
+    "ReportTarget",
+    "Role",
+    "RoleName",
+    "Tag",
+    "User",
+    "Visibility",
+    "photo_tags",
+    "utcnow",
+]

@@ -1,0 +1,76 @@
+"""Photos and their tags."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+if TYPE_CHECKING:
+    from .users import User
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    FOLLOWERS = "followers"
+    PRIVATE = "private"
+
+
+photo_tags = Table(
+    "photo_tags",
+    Base.metadata,
+    Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Photo(Base):
+    __tablename__ = "photos"
+    __table_args__ = (
+        # The author's photos newest first (profile, previous/next), and the public timeline.
+        Index("ix_photos_author_created", "author_id", "created_at", "id"),
+        Index("ix_photos_visibility_created", "visibility", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Indexed by ix_photos_author_created, which leads with author_id.
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    alt_text: Mapped[str] = mapped_column(String(300), default="")
+    visibility: Mapped[Visibility] = mapped_column(
+        SAEnum(Visibility, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        default=Visibility.PUBLIC,
+    )
+    # Random names; the original is a re-encoded copy without metadata, never the upload.
+    filename_original: Mapped[str] = mapped_column(String(64))
+    filename_medium: Mapped[str] = mapped_column(String(64))
+    filename_small: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    can_comment: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    author: Mapped[User] = relationship(lazy="raise")
+    tags: Mapped[list[Tag]] = relationship(secondary=photo_tags, lazy="raise", back_populates="photos")
+
+    def files(self) -> list[str]:
+        return [self.filename_original, self.filename_medium, self.filename_small]
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # normalised lower-case
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    photos: Mapped[list[Photo]] = relationship(secondary=photo_tags, lazy="raise", back_populates="tags")
+
+
+__all__ = ["Photo", "Tag", "Visibility", "photo_tags"]
