@@ -1,0 +1,292 @@
+"""Who is asking: server-side login sessions on top of Quart-Auth, and the route guards.
+
+Quart-Auth keeps a signed cookie whose ``auth_id`` is a random token; the token's hash
+names an :class:`AuthSession` row. Every request loads that row with its user in one
+query, so revoking the row (logout elsewhere, password change, block) ends the session
+on its very next request. "Fresh" means a password login within ``FRESH_LOGIN_SECONDS``.
+
+Every view declares who may use it with one of the guards below; the policy test walks
+the URL map and fails on a view without a declaration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, Literal, ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from quart import Quart, abort, current_app, flash, g, redirect, request, url_for
+from quart_auth import Action, AuthUser, QuartAuth
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import csrf, htmx
+from .db import session as db_session
+from .models import AuthSession, Permission, User, utcnow
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Access = Literal["public", "anonymous", "login", "confirmed", "permission", "fresh"]
+
+
+def _auth() -> QuartAuth:
+    return current_app.extensions["hyperpics_auth"]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def current_user() -> User | None:
+    """The logged-in user of this request, or None. Loaded once before the view runs."""
+    return g.get("user")
+
+
+def current_auth_session() -> AuthSession | None:
+    return g.get("auth_session")
+
+
+def require_user() -> User:
+    user = current_user()
+    if user is None:
+        abort(401)
+    return user
+
+
+async def _load_viewer() -> None:
+    g.user = None
+    g.auth_session = None
+    auth_id = _auth().load_user().auth_id
+    if not auth_id:
+        return
+    session = await db_session()
+    row = (
+        await session.execute(
+            select(AuthSession, User)
+            .join(User, User.id == AuthSession.user_id)
+            .where(AuthSession.token_hash == hash_token(auth_id))
+        )
+    ).first()
+    if row is None or row.AuthSession.revoked_at is not None:
+        _forget_cookie()
+        await flash("You have been signed out. Please log in again.", "info")
+        return
+    auth_session, user = row.AuthSession, row.User
+    if not user.active:
+        # Blocking revokes the rows too; this also covers a block made by hand in the database.
+        _forget_cookie()
+        await flash("Your account is blocked.", "danger")
+        return
+    g.user = user
+    g.auth_session = auth_session
+
+
+def _forget_cookie() -> None:
+    _auth().logout_user()
+
+
+async def start_session(session: AsyncSession, user: User, *, remember: bool) -> AuthSession:
+    """Log ``user`` in: a new session row and a cookie naming it."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = AuthSession(
+        token_hash=hash_token(token),
+        user_id=user.id,
+        created_at=now,
+        last_fresh_at=now,
+        remember=remember,
+        user_agent=request.headers.get("User-Agent", "")[:200],
+    )
+    session.add(row)
+    await session.flush()
+    auth_user = AuthUser(token)
+    auth_user.action = Action.WRITE_PERMANENT if remember else Action.WRITE
+    _auth().login_user(auth_user)
+    csrf.rotate()
+    g.user = user
+    g.auth_session = row
+    return row
+
+
+async def end_session(session: AsyncSession, *, revoke: bool = True) -> None:
+    """Log the current session out (its row revoked, its cookie deleted)."""
+    row = current_auth_session()
+    if row is not None and revoke:
+        row.revoked_at = utcnow()
+    _forget_cookie()
+    csrf.rotate()
+    g.user = None
+    g.auth_session = None
+
+
+def mark_fresh() -> None:
+    row = current_auth_session()
+    if row is not None:
+        row.last_fresh_at = utcnow()
+
+
+def is_fresh() -> bool:
+    row = current_auth_session()
+    if row is None or row.last_fresh_at is None:
+        return False
+    window = timedelta(seconds=current_app.config["FRESH_LOGIN_SECONDS"])
+    return utcnow() - row.last_fresh_at <= window
+
+
+# --- guards -------------------------------------------------------------------------------
+
+
+def _declare(view: Callable[..., Any], access: Access, permission: Permission | None = None) -> None:
+    view.access = access  # type: ignore[attr-defined]
+    view.permission = permission  # type: ignore[attr-defined]
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A local path to return to; anything pointing off-site falls back to ``default``."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    # Browsers read "/\\host" as "//host"; control characters can smuggle the same.
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or any(ord(char) < 32 for char in target)
+    ):
+        return default
+    return target
+
+
+async def _to_login() -> Any:
+    await flash("Please log in to access this page.", "warning")
+    if htmx.is_htmx():
+        # A fragment cannot show a login form: send the whole tab there, then back.
+        response = await current_app.make_response(("", 204))
+        return htmx.redirect(response, url_for("auth.login", next=htmx_current_path()))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def public(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Anyone may use this view."""
+    _declare(view, "public")
+    return view
+
+
+def anonymous_only(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Logged-in users are sent home (login, register, password reset)."""
+
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        if current_user() is not None:
+            return redirect(url_for("main.index"))
+        return await view(*args, **kwargs)
+
+    _declare(wrapper, "anonymous")
+    return wrapper
+
+
+def login_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        if current_user() is None:
+            return await _to_login()
+        return await view(*args, **kwargs)
+
+    _declare(wrapper, "login")
+    return wrapper
+
+
+def confirmed_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        user = current_user()
+        if user is None:
+            return await _to_login()
+        if not user.confirmed:
+            abort(403, description="Please confirm your email address first.")
+        return await view(*args, **kwargs)
+
+    _declare(wrapper, "confirmed")
+    return wrapper
+
+
+def permission_required(
+    permission: Permission,
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Login, and the permission by name (which also needs a confirmed email for user actions)."""
+
+    def decorator(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @wraps(view)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            user = current_user()
+            if user is None:
+                return await _to_login()
+            if not user.can(permission):
+                abort(403, description=permission_denied_message(user, permission))
+            return await view(*args, **kwargs)
+
+        _declare(wrapper, "permission", permission)
+        return wrapper
+
+    return decorator
+
+
+def permission_denied_message(user: User, permission: Permission) -> str:
+    if user.role.grants(permission) and not user.confirmed:
+        return "Please confirm your email address first."
+    if user.locked:
+        return "Your account is locked: you cannot do this until a moderator unlocks it."
+    return "You don't have permission to do this."
+
+
+def fresh_login_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Login, and a password login within the last few minutes (sensitive changes)."""
+
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        if current_user() is None:
+            return await _to_login()
+        if not is_fresh():
+            if htmx.is_htmx():
+                response = await current_app.make_response(("", 204))
+                return htmx.redirect(
+                    response, url_for("auth.reauthenticate", next=htmx_current_path())
+                )
+            await flash("Please enter your password again to continue.", "info")
+            return redirect(url_for("auth.reauthenticate", next=request.full_path.rstrip("?")))
+        return await view(*args, **kwargs)
+
+    _declare(wrapper, "fresh")
+    return wrapper
+
+
+def htmx_current_path() -> str:
+    """The page the user is on when htmx asked (HX-Current-URL), as a local path."""
+    current = request.headers.get("HX-Current-URL", "")
+    parts = urlsplit(current)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(path or request.path)
+
+
+def init_app(app: Quart) -> None:
+    app.config.setdefault("QUART_AUTH_COOKIE_NAME", "hyperpics_auth")
+    app.config["QUART_AUTH_COOKIE_SAMESITE"] = "Lax"
+    app.config["QUART_AUTH_COOKIE_HTTP_ONLY"] = True
+    app.config["QUART_AUTH_COOKIE_SECURE"] = app.config["ENV"] != "development"
+    app.config["QUART_AUTH_DURATION"] = app.config["REMEMBER_DAYS"] * 24 * 3600
+    app.config["QUART_AUTH_SALT"] = "hyperpics-auth"
+    app.extensions["hyperpics_auth"] = QuartAuth(app)
+
+    @app.before_request
+    async def _who_is_asking() -> None:
+        await _load_viewer()
+
+    @app.context_processor
+    async def _viewer() -> dict[str, Any]:
+        return {"current_user": current_user(), "Permission": Permission}

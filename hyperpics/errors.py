@@ -1,0 +1,65 @@
+"""Error pages: a full page for browsers, a small message fragment when htmx asks."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, render_template
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from . import htmx
+from .ratelimit import RateLimited
+
+log = logging.getLogger("hyperpics.errors")
+
+TITLES: dict[int, tuple[str, str]] = {
+    400: ("Bad request", "The request could not be understood."),
+    401: ("Please log in", "You need to log in to do this."),
+    403: ("Not allowed", "You don't have permission to do this."),
+    404: ("Page not found", "There is nothing at this address. It may have been deleted, or the link is wrong."),
+    405: ("Method not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "What you sent is larger than this site accepts."),
+    422: ("Check your input", "Some of what you entered could not be accepted."),
+    429: ("Slow down", "Too many requests in a short time."),
+    500: ("Something went wrong", "That's our fault, not yours. The error was logged; please try again shortly."),
+}
+
+
+def _description(error: HTTPException, code: int) -> str:
+    default_text = type(error).description
+    text = error.description
+    # Werkzeug's stock sentences are written for developers; ours are plainer.
+    if not text or text == default_text:
+        return TITLES.get(code, TITLES[500])[1]
+    return text
+
+
+async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
+    code = error.code or 500
+    title = TITLES.get(code, (error.name, ""))[0]
+    message = _description(error, code)
+    headers: dict[str, str] = {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    if htmx.is_htmx():
+        body = await render_template("partials/error.html", code=code, title=title, message=message)
+        # Errors show in the message region, whatever the request meant to swap.
+        headers["HX-Retarget"] = "#flashes"
+        headers["HX-Reswap"] = "afterbegin"
+    else:
+        body = await render_template("errors/error.html", code=code, title=title, message=message)
+    headers["Vary"] = "HX-Request"
+    return body, code, headers
+
+
+def init_app(app: Quart) -> None:
+    @app.errorhandler(HTTPException)
+    async def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if error.code is None or error.code < 400:
+            return error
+        return await render_error(error)
+
+    @app.errorhandler(Exception)
+    async def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error", exc_info=error)
+        return await render_error(InternalServerError())

@@ -1,0 +1,32 @@
+"""WTForms classes, one module per area. CSRF is checked globally (see ``csrf.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import request
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
+
+
+class BaseForm(Form):
+    """A form bound to the request's posted data (or empty on GET)."""
+
+    @classmethod
+    async def from_request(cls, **kwargs: Any) -> "BaseForm":
+        formdata: MultiDict[str, Any] | None = None
+        if request.method not in {"GET", "HEAD"}:
+            formdata = await request.form
+        return cls(formdata=formdata, **kwargs)
+
+    def add_error(self, field: str | None, message: str) -> None:
+        """Attach a service's message to a field (or to the form when it names none)."""
+        target = getattr(self, field, None) if field else None
+        if target is not None:
+            target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
+        else:
+            self.form_errors.append(message)
+
+    def error_for(self, field: str) -> str:
+        errors = getattr(self, field).errors
+        return errors[0] if errors else ""

@@ -1,0 +1,76 @@
+"""Outgoing mail: SMTP through aiosmtplib, or the log plus ``instance/outbox/``.
+
+With no ``MAIL_SERVER`` configured every message is written to the log (with its link)
+and saved as an ``.eml`` file, so a newcomer can confirm an account locally.
+Sending never raises: callers learn success or failure and tell the user.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import aiofiles
+import aiosmtplib
+from quart import current_app, render_template
+
+from .models import utcnow
+
+log = logging.getLogger("hyperpics.mail")
+SUBJECT_PREFIX = "[hyperpics] "
+
+
+async def build(to: str, subject: str, template: str, **context: object) -> EmailMessage:
+    """A text + HTML message rendered from ``templates/emails/<template>.txt|.html``."""
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_SENDER"]
+    message["To"] = to
+    message["Subject"] = SUBJECT_PREFIX + subject
+    message["Message-ID"] = make_msgid(domain="hyperpics")
+    message.set_content(await render_template(f"emails/{template}.txt", **context))
+    message.add_alternative(await render_template(f"emails/{template}.html", **context), subtype="html")
+    return message
+
+
+async def send(message: EmailMessage) -> bool:
+    """Deliver ``message``; False (and a log line) when the mail server could not take it."""
+    config = current_app.config
+    if not config["MAIL_SERVER"]:
+        await _to_outbox(message)
+        return True
+    try:
+        await aiosmtplib.send(
+            message,
+            hostname=config["MAIL_SERVER"],
+            port=config["MAIL_PORT"],
+            username=config["MAIL_USERNAME"] or None,
+            password=config["MAIL_PASSWORD"] or None,
+            start_tls=bool(config["MAIL_USE_TLS"]),
+            timeout=config["MAIL_TIMEOUT"],
+        )
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+        log.warning("mail to %s not sent: %s", message["To"], error)
+        return False
+    return True
+
+
+async def _to_outbox(message: EmailMessage) -> None:
+    outbox = Path(current_app.instance_path) / "outbox"
+    outbox.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", str(message["Subject"]).lower()).strip("-")[:40]
+    name = f"{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}-{slug}.eml"
+    async with aiofiles.open(outbox / name, "wb") as handle:
+        await handle.write(bytes(message))
+    body = message.get_body(("plain",))
+    text = body.get_content() if body is not None else ""
+    log.warning(
+        "No HYPERPICS_MAIL_SERVER: mail to %s kept in %s\n--- %s ---\n%s",
+        message["To"],
+        outbox / name,
+        message["Subject"],
+        text,
+    )

@@ -1,0 +1,68 @@
+"""Password hashing (argon2id) and the rules a new password must meet.
+
+Hashing is deliberately slow CPU work, so it always runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both answers take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+# The most used passwords that pass the length rule (from public breach corpora).
+COMMON_PASSWORDS = frozenset(
+    """
+    12345678 123456789 1234567890 password password1 password123 qwertyuiop qwerty123
+    11111111 00000000 iloveyou 1q2w3e4r 1q2w3e4r5t qwertyui 123123123 87654321 abcd1234
+    sunshine princess football baseball welcome1 superman trustno1 letmein1 passw0rd
+    monkey123 dragon123 master123 starwars whatever zaq12wsx 1qaz2wsx qazwsxedc
+    changeme administrator adminadmin asdfghjkl asdf1234 aaaaaaaa photography hyperpics
+    """.split()
+)
+
+
+def problems(password: str, *, username: str = "", email: str = "") -> list[str]:
+    """Why ``password`` is not acceptable; empty when it is."""
+    found: list[str] = []
+    if len(password) < MIN_LENGTH:
+        found.append(f"Use at least {MIN_LENGTH} characters.")
+    if len(password) > MAX_LENGTH:
+        found.append(f"Use at most {MAX_LENGTH} characters.")
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS:
+        found.append("This password is too common; choose another.")
+    elif len(set(password)) < 3 and password:
+        found.append("Use more than two different characters.")
+    if username and lowered == username.lower():
+        found.append("Your password cannot be your username.")
+    if email and (lowered == email.lower() or lowered == email.lower().split("@")[0]):
+        found.append("Your password cannot be your email address.")
+    return found
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def verify_password(stored: str | None, password: str) -> bool:
+    """Check ``password``; with ``stored=None`` it spends the same time and returns False."""
+    return await asyncio.to_thread(_verify, stored, password)
+
+
+def needs_rehash(stored: str) -> bool:
+    return _hasher.check_needs_rehash(stored)

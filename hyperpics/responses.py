@@ -1,0 +1,53 @@
+"""How views answer: whole pages, or one block of the same template when htmx asks.
+
+A page template defines its swappable parts as ``{% block %}``s; the same markup serves
+the first paint and every later swap (jinja2-fragments renders one block).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2_fragments import render_block_async
+from quart import Response, current_app, get_flashed_messages, redirect, render_template
+from quart.globals import app_ctx
+
+from . import htmx
+
+
+async def render_block(template: str, block: str, **context: Any) -> str:
+    """One block of a page template, with the same context a whole render gets.
+
+    (jinja2-fragments' own Quart helper predates Quart 0.23's context signature.)
+    """
+    await current_app.update_template_context(app_ctx._get_current_object(), context)
+    return await render_block_async(current_app.jinja_env, template, block, **context)
+
+
+async def _oob_flashes() -> str:
+    messages = get_flashed_messages(with_categories=True)
+    if not messages:
+        return ""
+    return await render_template("partials/flashes.html", messages=messages, oob=True)
+
+
+async def fragment(template: str, status: int = 200, **context: Any) -> Response:
+    """A fragment template, plus any pending flash messages swapped in out of band."""
+    body = await render_template(template, **context) + await _oob_flashes()
+    return htmx.add_vary(await current_app.make_response((body, status)))
+
+
+async def page(template: str, status: int = 200, *, block: str | None = None, **context: Any) -> Response:
+    """The whole page, or just ``block`` of it when htmx (not boosted) asked."""
+    if block is not None and htmx.wants_fragment():
+        body = await render_block(template, block, **context) + await _oob_flashes()
+    else:
+        body = await render_template(template, **context)
+    return htmx.add_vary(await current_app.make_response((body, status)))
+
+
+async def see_other(url: str) -> Response:
+    """After a successful post: 303 for a browser, a client-side redirect for htmx."""
+    if htmx.is_htmx():
+        return htmx.redirect(await current_app.make_response(("", 200)), url)
+    return redirect(url, 303)

@@ -1,0 +1,232 @@
+"""Account rules: registration, login, confirmation, password and email changes, deletion.
+
+Functions take the request's session and never commit; the edge does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
+
+from .. import passwords, tokens
+from ..models import AuthSession, Photo, Role, RoleName, User, utcnow
+
+
+class AccountError(Exception):
+    """A rule said no. ``field`` names the form field the message belongs to, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BlockedAccount(AccountError):
+    pass
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    email: str
+    username: str
+    password: str
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def user_by_id(session: AsyncSession, user_id: int, *, with_password: bool = False) -> User | None:
+    statement = select(User).where(User.id == user_id)
+    if with_password:
+        statement = statement.options(undefer(User.password_hash))
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def user_by_email(session: AsyncSession, email: str, *, with_password: bool = False) -> User | None:
+    statement = select(User).where(User.email == normalise_email(email))
+    if with_password:
+        statement = statement.options(undefer(User.password_hash))
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def username_taken(session: AsyncSession, username: str, *, except_id: int | None = None) -> bool:
+    statement = select(User.id).where(func.lower(User.username) == username.strip().lower())
+    if except_id is not None:
+        statement = statement.where(User.id != except_id)
+    return (await session.execute(statement.limit(1))).first() is not None
+
+
+async def email_taken(session: AsyncSession, email: str, *, except_id: int | None = None) -> bool:
+    statement = select(User.id).where(User.email == normalise_email(email))
+    if except_id is not None:
+        statement = statement.where(User.id != except_id)
+    return (await session.execute(statement.limit(1))).first() is not None
+
+
+async def availability_problems(session: AsyncSession, *, email: str | None, username: str | None) -> dict[str, str]:
+    """Messages for an email or username someone else already has."""
+    found: dict[str, str] = {}
+    if email and await email_taken(session, email):
+        found["email"] = "An account with this email already exists. Log in, or reset your password."
+    if username and await username_taken(session, username):
+        found["username"] = "This username is taken."
+    return found
+
+
+async def role_named(session: AsyncSession, name: RoleName) -> Role:
+    return (await session.execute(select(Role).where(Role.name == name.value))).scalar_one()
+
+
+async def register(session: AsyncSession, data: Registration, *, admin_email: str | None) -> User:
+    """Create an unconfirmed account; the admin address gets the Administrator role."""
+    problems = await availability_problems(session, email=data.email, username=data.username)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise AccountError(message, field)
+    email = normalise_email(data.email)
+    is_admin = bool(admin_email) and email == normalise_email(admin_email or "")
+    role = await role_named(session, RoleName.ADMINISTRATOR if is_admin else RoleName.USER)
+    user = User(
+        name=data.name.strip(),
+        email=email,
+        username=data.username.strip(),
+        password_hash=await passwords.hash_password(data.password),
+        role=role,
+        member_since=utcnow(),
+    )
+    session.add(user)
+    try:
+        # Two sign-ups racing for one name: the unique index decides, not a 500.
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise AccountError("This username or email was just taken. Choose another.", "username") from None
+    return user
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    """The user with this email and password; the same error whether the email exists or not."""
+    user = await user_by_email(session, email, with_password=True)
+    valid = await passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not valid:
+        raise AccountError("Invalid email or password.")
+    if not user.active:
+        raise BlockedAccount("Your account is blocked. Contact the site's moderators if you think this is a mistake.")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = await passwords.hash_password(password)
+    return user
+
+
+async def check_password(session: AsyncSession, user: User, password: str) -> bool:
+    stored = (await session.execute(select(User.password_hash).where(User.id == user.id))).scalar_one()
+    return await passwords.verify_password(stored, password)
+
+
+async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int | None = None) -> None:
+    """End every open login of a user (except ``keep_id``): they are refused on their next request."""
+    statement = (
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if keep_id is not None:
+        statement = statement.where(AuthSession.id != keep_id)
+    await session.execute(statement)
+
+
+# --- links sent by mail -------------------------------------------------------------------
+
+
+async def user_for_token(session: AsyncSession, token: str, purpose: tokens.Purpose) -> tuple[User, dict]:
+    """The user a still-valid, unused token is for; raises TokenError otherwise."""
+    payload = tokens.read(token, purpose)
+    user = await user_by_id(session, payload["uid"], with_password=True)
+    if user is None:
+        raise tokens.TokenError("This link is for an account that no longer exists.")
+    if not tokens.matches(user, purpose, payload):
+        raise tokens.TokenError("This link has already been used. Ask for a new one if you still need it.")
+    return user, payload
+
+
+def confirm(user: User) -> None:
+    """Mark the address confirmed (the caller has checked the token with user_for_token)."""
+    user.confirmed = True
+
+
+async def reset_password(session: AsyncSession, token: str, new_password: str) -> User:
+    user, _ = await user_for_token(session, token, tokens.Purpose.RESET_PASSWORD)
+    ensure_password_allowed(user, new_password)
+    user.password_hash = await passwords.hash_password(new_password)
+    # Whoever could reset the password can read the mail: the address is confirmed too.
+    user.confirmed = True
+    await revoke_sessions(session, user.id)
+    return user
+
+
+def ensure_password_allowed(user: User, password: str) -> None:
+    problems = passwords.problems(password, username=user.username, email=user.email)
+    if problems:
+        raise AccountError(" ".join(problems), "password")
+
+
+async def change_password(session: AsyncSession, user: User, old_password: str, new_password: str) -> None:
+    if not await check_password(session, user, old_password):
+        raise AccountError("Your current password is not correct.", "old_password")
+    ensure_password_allowed(user, new_password)
+    user.password_hash = await passwords.hash_password(new_password)
+
+
+def email_change_token(user: User, new_email: str) -> str:
+    return tokens.make(user, tokens.Purpose.CHANGE_EMAIL, email=normalise_email(new_email))
+
+
+async def start_email_change(session: AsyncSession, user: User, new_email: str) -> str:
+    """Check the new address and return the token to mail to it."""
+    email = normalise_email(new_email)
+    if email == user.email:
+        raise AccountError("This is already your email address.", "email")
+    if await email_taken(session, email, except_id=user.id):
+        raise AccountError("Another account uses this email address.", "email")
+    return email_change_token(user, email)
+
+
+async def finish_email_change(session: AsyncSession, token: str) -> User:
+    user, payload = await user_for_token(session, token, tokens.Purpose.CHANGE_EMAIL)
+    email = str(payload.get("email", ""))
+    if not email:
+        raise tokens.TokenError("This link is not valid.")
+    if await email_taken(session, email, except_id=user.id):
+        raise tokens.TokenError("Another account now uses this email address.")
+    user.email = email
+    user.confirmed = True
+    return user
+
+
+# --- deletion -----------------------------------------------------------------------------
+
+
+async def delete_account(session: AsyncSession, user: User, typed_username: str) -> list[str]:
+    """Delete the user and everything that is theirs; returns the media files to remove.
+
+    Rows go by the database's ON DELETE CASCADE; the files are removed by the caller once
+    the deletion has committed, so a failed commit never loses a file.
+    """
+    if typed_username.strip() != user.username:
+        raise AccountError("Type your username exactly as shown to confirm.", "username")
+    photo_files = (
+        await session.execute(
+            select(Photo.filename_original, Photo.filename_medium, Photo.filename_small).where(
+                Photo.author_id == user.id
+            )
+        )
+    ).all()
+    files = [name for row in photo_files for name in row]
+    avatars = user.avatar_files()
+    await session.execute(delete(User).where(User.id == user.id))
+    return files + [f"avatars/{name}" for name in avatars]

@@ -1,0 +1,217 @@
+"""Account pages: register, confirm, log in and out, reset a forgotten password, re-authenticate."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, abort, current_app, flash, request, url_for
+
+from .. import db, htmx, ratelimit, responses, tokens
+from ..auth import (
+    anonymous_only,
+    current_user,
+    end_session,
+    is_fresh,
+    login_required,
+    mark_fresh,
+    public,
+    require_user,
+    safe_next,
+    start_session,
+)
+from ..forms.auth import ForgotPasswordForm, LoginForm, ReauthenticateForm, RegisterForm, ResetPasswordForm
+from ..services import accounts
+from ..services.mailer import send_confirmation, send_password_reset
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+# Fields the register form checks while the person types.
+INLINE_FIELDS = ("name", "email", "username", "password", "password2")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@anonymous_only
+async def register() -> Response:
+    form = await RegisterForm.from_request()
+    if request.method == "POST":
+        ratelimit.hit(ratelimit.REGISTER)
+        if form.validate():
+            session = await db.session()
+            try:
+                user = await accounts.register(
+                    session,
+                    accounts.Registration(
+                        name=form.name.data, email=form.email.data, username=form.username.data, password=form.password.data
+                    ),
+                    admin_email=current_app.config["ADMIN_EMAIL"],
+                )
+            except accounts.AccountError as error:
+                form.add_error(error.field, error.message)
+            else:
+                await start_session(session, user, remember=False)
+                # The account must exist before the link that confirms it goes out.
+                await db.commit()
+                if await send_confirmation(user):
+                    await flash(f"Welcome, {user.name}! We sent a confirmation link to {user.email}.", "success")
+                else:
+                    await flash(
+                        "Your account is ready, but we could not send the confirmation email just now. "
+                        "Use “Resend the email” in a few minutes.",
+                        "warning",
+                    )
+                return await responses.see_other(url_for("main.index"))
+        return await responses.page("auth/register.html", 422, block="form", form=form)
+    return await responses.page("auth/register.html", form=form)
+
+
+@bp.route("/register/check", methods=["POST"])
+@anonymous_only
+async def check_registration() -> Response:
+    """Inline validation: the message for the one field that changed (empty when fine)."""
+    ratelimit.hit(ratelimit.CHECK)
+    field_name = htmx.triggering_field()
+    if field_name not in INLINE_FIELDS:
+        abort(400, description="Unknown field.")
+    form = await RegisterForm.from_request()
+    form.validate()
+    message = form.error_for(field_name)
+    if not message and field_name in {"email", "username"}:
+        session = await db.session()
+        problems = await accounts.availability_problems(
+            session,
+            email=form.email.data if field_name == "email" else None,
+            username=form.username.data if field_name == "username" else None,
+        )
+        message = problems.get(field_name, "")
+    # Untouched fields stay quiet: only report on what has been typed.
+    if not (form[field_name].data or "").strip() and field_name != "password2":
+        message = ""
+    return await responses.fragment("partials/field_error.html", field=field_name, message=message)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@anonymous_only
+async def login() -> Response:
+    form = await LoginForm.from_request()
+    next_url = safe_next(request.args.get("next"))
+    if request.method == "POST":
+        if form.validate():
+            ratelimit.hit(ratelimit.LOGIN, accounts.normalise_email(form.email.data))
+            session = await db.session()
+            try:
+                user = await accounts.authenticate(session, form.email.data, form.password.data)
+            except accounts.AccountError as error:
+                form.add_error(None, error.message)
+            else:
+                await start_session(session, user, remember=bool(form.remember.data))
+                await flash(f"Welcome back, {user.name}.", "success")
+                return await responses.see_other(next_url)
+        return await responses.page("auth/login.html", 422, block="form", form=form, next_url=next_url)
+    return await responses.page("auth/login.html", form=form, next_url=next_url)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+async def logout() -> Response:
+    await end_session(await db.session())
+    await flash("You are logged out.", "info")
+    return await responses.see_other(url_for("main.index"))
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@public
+async def confirm(token: str) -> Response:
+    """GET shows the button (link scanners must not use the token up); POST confirms."""
+    session = await db.session()
+    try:
+        user, _ = await accounts.user_for_token(session, token, tokens.Purpose.CONFIRM)
+    except tokens.TokenError as error:
+        viewer = current_user()
+        if viewer is not None and viewer.confirmed:
+            await flash("Your email address is already confirmed.", "info")
+            return await responses.see_other(url_for("main.index"))
+        return await responses.page("auth/token_invalid.html", 400, message=error.message, resend=True)
+    if request.method == "POST":
+        accounts.confirm(user)
+        await flash("Thanks, your email address is confirmed.", "success")
+        return await responses.see_other(url_for("main.index") if current_user() else url_for("auth.login"))
+    return await responses.page("auth/confirm.html", user=user, token=token)
+
+
+@bp.route("/resend-confirmation", methods=["POST"])
+@login_required
+async def resend_confirmation() -> Response:
+    user = require_user()
+    if user.confirmed:
+        await flash("Your email address is already confirmed.", "info")
+    else:
+        ratelimit.hit(ratelimit.MAIL, f"confirm|{user.id}")
+        if await send_confirmation(user):
+            await flash(f"We sent a new confirmation link to {user.email}.", "success")
+        else:
+            await flash("We could not send the email just now. Please try again in a few minutes.", "danger")
+    return await responses.see_other(safe_next(request.args.get("next"), url_for("main.index")))
+
+
+@bp.route("/forget-password", methods=["GET", "POST"])
+@anonymous_only
+async def forget_password() -> Response:
+    form = await ForgotPasswordForm.from_request()
+    if request.method == "POST":
+        if form.validate():
+            ratelimit.hit(ratelimit.MAIL, f"reset|{accounts.normalise_email(form.email.data)}")
+            user = await accounts.user_by_email(await db.session(), form.email.data, with_password=True)
+            # The same answer whether or not the address has an account.
+            if user is not None and user.active and not await send_password_reset(user):
+                await flash("We could not send the email just now. Please try again in a few minutes.", "danger")
+                return await responses.page("auth/forget_password.html", 503, block="form", form=form)
+            await flash(
+                "If an account uses that address, a link to choose a new password is on its way. "
+                "It works for one hour.",
+                "info",
+            )
+            return await responses.see_other(url_for("auth.login"))
+        return await responses.page("auth/forget_password.html", 422, block="form", form=form)
+    return await responses.page("auth/forget_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@anonymous_only
+async def reset_password(token: str) -> Response:
+    session = await db.session()
+    try:
+        user, _ = await accounts.user_for_token(session, token, tokens.Purpose.RESET_PASSWORD)
+    except tokens.TokenError as error:
+        return await responses.page("auth/token_invalid.html", 400, message=error.message, reset=True)
+    form = await ResetPasswordForm.from_request()
+    form.known_username, form.known_email = user.username, user.email
+    if request.method == "POST":
+        if form.validate():
+            try:
+                await accounts.reset_password(session, token, form.password.data)
+            except accounts.AccountError as error:
+                form.add_error(error.field, error.message)
+            except tokens.TokenError as error:
+                return await responses.page("auth/token_invalid.html", 400, message=error.message, reset=True)
+            else:
+                await flash("Your password is changed. Log in with the new one.", "success")
+                return await responses.see_other(url_for("auth.login"))
+        return await responses.page("auth/reset_password.html", 422, block="form", form=form, token=token)
+    return await responses.page("auth/reset_password.html", form=form, token=token)
+
+
+@bp.route("/re-authenticate", methods=["GET", "POST"])
+@login_required
+async def reauthenticate() -> Response:
+    user = require_user()
+    next_url = safe_next(request.args.get("next"))
+    if request.method == "GET" and is_fresh():
+        return await responses.see_other(next_url)
+    form = await ReauthenticateForm.from_request()
+    if request.method == "POST":
+        if form.validate():
+            ratelimit.hit(ratelimit.LOGIN, user.email)
+            if await accounts.check_password(await db.session(), user, form.password.data):
+                mark_fresh()
+                return await responses.see_other(next_url)
+            form.add_error("password", "That password is not correct.")
+        return await responses.page("auth/reauthenticate.html", 422, block="form", form=form, next_url=next_url)
+    return await responses.page("auth/reauthenticate.html", form=form, next_url=next_url)
