@@ -1,0 +1,280 @@
+"""Fixtures: an app per test on its own SQLite file, a real SMTP server, and an HTTP client
+that behaves like a browser tab (keeps cookies, sends the page's CSRF token)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import shutil
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from quart import Quart
+from sqlalchemy import select
+
+from hyperpics import create_app, migrations
+from hyperpics.models import RoleName, User
+
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+PASSWORD = "correct horse battery"
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated database file, copied for every test (migrating each time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrations.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+# --- mail ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    """What the real SMTP server (aiosmtpd) received."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    refuse: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd hook
+        if self.refuse:
+            return "451 Try again later"
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    def last_link(self, address: str) -> str:
+        """The path of the link in the newest mail to ``address``."""
+        messages = self.to(address)
+        assert messages, f"no mail to {address}; got {[m['To'] for m in self.messages]}"
+        body = messages[-1].get_body(("plain",)).get_content()
+        match = re.search(r"https?://[^/\s]+(/\S+)", body)
+        assert match, body
+        return match.group(1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
+    return smtp[0]
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, migrated_template: Path, smtp: tuple[Mailbox, int]) -> dict[str, Any]:
+    db_file = tmp_path / "hyperpics.db"
+    shutil.copy(migrated_template, db_file)
+    return {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "SECRET_KEY": SECRET,
+        "BASE_URL": "http://hyperpics.test",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp[1],
+        "MAIL_TIMEOUT": 5,
+        "ADMIN_EMAIL": "admin@example.com",
+        "RATE_LIMITS_ENABLED": False,
+    }
+
+
+@pytest.fixture
+async def app(app_config: dict[str, Any], tmp_path: Path) -> AsyncIterator[Quart]:
+    application = create_app(app_config, instance_path=tmp_path / "instance")
+    async with application.test_app():
+        yield application
+
+
+# --- a browser-like client -------------------------------------------------------------------
+
+
+class Tab:
+    """A test client that remembers the CSRF token of the last page, as a browser tab would."""
+
+    def __init__(self, app: Quart) -> None:
+        self.app = app
+        self.client = app.test_client()
+        self.csrf = ""
+
+    def _remember_token(self, html: str) -> None:
+        match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+        if match:
+            self.csrf = match.group(1)
+
+    async def get(self, path: str, *, htmx: bool = False, headers: dict[str, str] | None = None) -> "Page":
+        all_headers = {"HX-Request": "true"} if htmx else {}
+        all_headers.update(headers or {})
+        response = await self.client.get(path, headers=all_headers)
+        page = await Page.of(response)
+        self._remember_token(page.text)
+        return page
+
+    async def post(
+        self,
+        path: str,
+        data: dict[str, Any] | None = None,
+        *,
+        htmx: bool = False,
+        csrf: bool | str = True,
+        headers: dict[str, str] | None = None,
+    ) -> "Page":
+        if csrf is True and not self.csrf:
+            await self.get("/")
+        form = dict(data or {})
+        if csrf is True:
+            form["csrf_token"] = self.csrf
+        elif isinstance(csrf, str):
+            form["csrf_token"] = csrf
+        all_headers = {"HX-Request": "true"} if htmx else {}
+        all_headers.update(headers or {})
+        response = await self.client.post(path, form=form, headers=all_headers)
+        page = await Page.of(response)
+        self._remember_token(page.text)
+        if page.location or page.headers.get("HX-Redirect"):
+            # A browser would now load the next page and with it a fresh token (login rotates it).
+            self.csrf = ""
+        return page
+
+
+@dataclass
+class Page:
+    status: int
+    text: str
+    headers: Any
+
+    @classmethod
+    async def of(cls, response: Any) -> "Page":
+        return cls(response.status_code, await response.get_data(as_text=True), response.headers)
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")
+
+    def root_id(self) -> str | None:
+        """The id of the fragment's first element."""
+        match = re.match(r"\s*<[a-zA-Z0-9]+[^>]*\bid=\"([^\"]+)\"", self.text)
+        return match.group(1) if match else None
+
+    def is_fragment(self) -> bool:
+        return "<html" not in self.text and "<body" not in self.text
+
+
+@pytest.fixture
+def tab(app: Quart) -> Tab:
+    return Tab(app)
+
+
+@pytest.fixture
+def new_tab(app: Quart):  # type: ignore[no-untyped-def]
+    return lambda: Tab(app)
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+async def register(
+    tab: Tab,
+    username: str,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    password: str = PASSWORD,
+) -> Page:
+    await tab.get("/auth/register")
+    return await tab.post(
+        "/auth/register",
+        {
+            "name": name or username.title(),
+            "email": email or f"{username}@example.com",
+            "username": username,
+            "password": password,
+            "password2": password,
+        },
+    )
+
+
+async def login(tab: Tab, email: str, password: str = PASSWORD, *, remember: bool = False) -> Page:
+    await tab.get("/auth/login")
+    data = {"email": email, "password": password}
+    if remember:
+        data["remember"] = "y"
+    return await tab.post("/auth/login", data)
+
+
+async def logout(tab: Tab) -> Page:
+    return await tab.post("/auth/logout")
+
+
+async def confirm(tab: Tab, mailbox: Mailbox, address: str) -> Page:
+    link = mailbox.last_link(address)
+    await tab.get(link)
+    return await tab.post(link)
+
+
+async def fetch_user(app: Quart, username: str) -> User | None:
+    from hyperpics.db import database
+
+    async with database(app).session(write=False) as session:
+        return (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+
+
+async def set_user(app: Quart, username: str, **values: Any) -> None:
+    """Change a user's columns directly (as a moderator or a seed would); ``role`` by name."""
+    from hyperpics.db import database
+    from hyperpics.services.accounts import role_named
+
+    async with database(app).session(write=True) as session:
+        user = (await session.execute(select(User).where(User.username == username))).scalar_one()
+        role = values.pop("role", None)
+        if role is not None:
+            user.role = await role_named(session, RoleName(role))
+        for key, value in values.items():
+            setattr(user, key, value)
+        await session.commit()
+
+
+async def make_user(app: Quart, tab: Tab, mailbox: Mailbox, username: str, *, confirmed: bool = True, **values: Any) -> Tab:
+    """Register through HTTP (logging ``tab`` in), optionally confirm, then set extra columns."""
+    page = await register(tab, username)
+    assert page.status == 303, page.text
+    if confirmed:
+        assert (await confirm(tab, mailbox, f"{username}@example.com")).status == 303
+    if values:
+        await set_user(app, username, **values)
+    return tab

@@ -1,0 +1,190 @@
+"""Registration: the form, inline checks, the confirmation mail and link."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from hyperpics.db import database
+from hyperpics.models import User
+
+from .conftest import PASSWORD, Tab, confirm, fetch_user, register
+
+
+async def count_users(app) -> int:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        return (await session.execute(select(func.count(User.id)))).scalar_one()
+
+
+async def test_register_sends_confirmation_over_smtp_and_link_confirms(app, tab: Tab, mailbox) -> None:
+    page = await register(tab, "ana", name="Ana Lima")
+    assert page.status == 303 and page.location == "/"
+
+    home = await tab.get("/")
+    assert "Hello, Ana Lima." in home.text
+    assert 'id="confirm-notice"' in home.text
+
+    user = await fetch_user(app, "ana")
+    assert user is not None and not user.confirmed and user.role.name == "User"
+    assert user.email == "ana@example.com"
+
+    [message] = mailbox.to("ana@example.com")
+    assert "Confirm your email address" in message["Subject"]
+    link = mailbox.last_link("ana@example.com")
+    assert link.startswith("/auth/confirm/")
+
+    # Opening the link only asks; a scanner fetching it changes nothing.
+    shown = await tab.get(link)
+    assert shown.status == 200 and 'id="confirm-form"' in shown.text
+    assert not (await fetch_user(app, "ana")).confirmed
+
+    done = await tab.post(link)
+    assert done.status == 303
+    assert (await fetch_user(app, "ana")).confirmed
+    assert 'id="confirm-notice"' not in (await tab.get("/")).text
+
+
+async def test_password_is_hashed_with_argon2(app, tab: Tab) -> None:
+    await register(tab, "ana")
+    from sqlalchemy.orm import undefer
+
+    async with database(app).session(write=False) as session:
+        stored = (
+            await session.execute(select(User).options(undefer(User.password_hash)).where(User.username == "ana"))
+        ).scalar_one().password_hash
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+async def test_invalid_form_answers_422_with_messages_and_writes_nothing(app, tab: Tab, mailbox) -> None:
+    await tab.get("/auth/register")
+    page = await tab.post(
+        "/auth/register",
+        {"name": "", "email": "not-an-email", "username": "a b", "password": "short", "password2": "other"},
+    )
+    assert page.status == 422
+    assert "Enter your name." in page.text
+    assert "Enter a valid email address" in page.text
+    assert "Use only letters, digits and underscores." in page.text
+    assert "Use at least 8 characters." in page.text
+    assert "The two passwords do not match." in page.text
+    assert "<html" in page.text  # without htmx: the whole page again
+    assert await count_users(app) == 0
+    assert mailbox.messages == []
+
+
+async def test_htmx_submit_gets_the_form_fragment_on_error_and_a_redirect_header_on_success(app, tab: Tab) -> None:
+    await tab.get("/auth/register")
+    bad = await tab.post(
+        "/auth/register",
+        {"name": "Ana", "email": "ana@example.com", "username": "ana", "password": "password1", "password2": "password1"},
+        htmx=True,
+    )
+    assert bad.status == 422 and bad.is_fragment()
+    assert bad.root_id() == "register-form"
+    assert "This password is too common" in bad.text
+    assert "HX-Request" in bad.headers.get("Vary", "")
+
+    good = await tab.post(
+        "/auth/register",
+        {"name": "Ana", "email": "ana@example.com", "username": "ana", "password": PASSWORD, "password2": PASSWORD},
+        htmx=True,
+    )
+    assert good.status == 200 and good.headers["HX-Redirect"] == "/"
+
+
+async def test_username_and_email_are_unique_regardless_of_case(app, tab: Tab, new_tab) -> None:
+    await register(tab, "Ana", email="Ana@Example.com")
+    other = new_tab()
+    page = await register(other, "ANA", email="someone@example.com")
+    assert page.status == 422 and "This username is taken." in page.text
+    page = await register(other, "bruno", email="ANA@example.COM")
+    assert page.status == 422 and "An account with this email already exists." in page.text
+    assert await count_users(app) == 1
+
+
+async def test_password_rules(app, tab: Tab) -> None:
+    cases = {
+        "short": "Use at least 8 characters.",
+        "x" * 129: "Use at most 128 characters.",
+        "qwertyuiop": "too common",
+        "aaaabbbb": "more than two different characters",
+        "carolina_": "cannot be your username",
+    }
+    for password, message in cases.items():
+        await tab.get("/auth/register")
+        page = await tab.post(
+            "/auth/register",
+            {"name": "C", "email": "c@example.com", "username": "carolina_", "password": password, "password2": password},
+        )
+        assert page.status == 422, password
+        assert message in page.text, (password, page.text[:2000])
+
+
+async def test_inline_checks_answer_with_the_field_error_slot(app, tab: Tab, new_tab) -> None:
+    await register(tab, "ana")
+    other = new_tab()
+    await other.get("/auth/register")
+
+    async def check(field: str, **values: str):  # type: ignore[no-untyped-def]
+        return await other.post("/auth/register/check", values, htmx=True, headers={"HX-Trigger-Name": field})
+
+    taken = await check("username", username="ANA")
+    assert taken.status == 200 and taken.root_id() == "username-error"
+    assert "This username is taken." in taken.text and taken.is_fragment()
+
+    free = await check("username", username="bruno")
+    assert free.root_id() == "username-error" and "taken" not in free.text
+
+    email = await check("email", email="ana@example.com")
+    assert "already exists" in email.text
+
+    weak = await check("password", password="12345678", username="bruno")
+    assert "too common" in weak.text
+
+    mismatch = await check("password2", password=PASSWORD, password2="nope")
+    assert "do not match" in mismatch.text
+
+    unknown = await check("role", role="Administrator")
+    assert unknown.status == 400
+
+
+async def test_admin_email_registers_as_administrator(app, tab: Tab) -> None:
+    await register(tab, "boss", email="Admin@Example.com")
+    user = await fetch_user(app, "boss")
+    assert user.role.name == "Administrator"
+
+
+async def test_mail_server_down_keeps_the_account_and_offers_resend(app, tab: Tab, mailbox, smtp) -> None:
+    mailbox.refuse = True
+    page = await register(tab, "ana")
+    assert page.status == 303
+    home = await tab.get("/")
+    assert "could not send the confirmation email" in home.text
+    assert "Resend the email" in home.text
+    assert await fetch_user(app, "ana") is not None
+
+    mailbox.refuse = False
+    resend = await tab.post("/auth/resend-confirmation")
+    assert resend.status == 303
+    assert len(mailbox.to("ana@example.com")) == 1
+    assert (await confirm(tab, mailbox, "ana@example.com")).status == 303
+    assert (await fetch_user(app, "ana")).confirmed
+
+
+async def test_mail_server_unreachable_is_not_a_500(app_config, tmp_path) -> None:
+    from hyperpics import create_app
+
+    from .conftest import free_port
+
+    app_config["MAIL_PORT"] = free_port()  # nothing listens there
+    application = create_app(app_config, instance_path=tmp_path / "instance2")
+    async with application.test_app():
+        tab = Tab(application)
+        page = await register(tab, "ana")
+        assert page.status == 303
+        assert "could not send the confirmation email" in (await tab.get("/")).text
+
+
+async def test_logged_in_user_is_sent_away_from_register(app, tab: Tab) -> None:
+    await register(tab, "ana")
+    page = await tab.get("/auth/register")
+    assert page.status == 302 and page.location == "/"
