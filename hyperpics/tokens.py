@@ -48,7 +48,8 @@ def fingerprint(user: User, purpose: Purpose) -> str:
     if purpose is Purpose.CONFIRM:
         state = f"{user.email}|{user.confirmed}"
     elif purpose is Purpose.RESET_PASSWORD:
-        state = user.password_hash
+        # The email too: a link mailed to an address the account has left must stop working.
+        state = f"{user.password_hash}|{user.email}"
     else:
         state = user.email
     return hashlib.sha256(f"{user.id}|{purpose.value}|{state}".encode()).hexdigest()[:32]
