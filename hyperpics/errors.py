@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, render_template
+from quart import Quart, current_app, render_template
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import htmx
@@ -34,10 +34,20 @@ def _description(error: HTTPException, code: int) -> str:
     return text
 
 
+def _too_large_message() -> str:
+    config = current_app.config
+    return (
+        f"What you sent is larger than this site accepts: at most {config['MAX_UPLOAD_MB']} MB per photo "
+        f"and {config['MAX_UPLOAD_FILES']} photos at a time. Send fewer or smaller files."
+    )
+
+
 async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     code = error.code or 500
     title = TITLES.get(code, (error.name, ""))[0]
     message = _description(error, code)
+    if code == 413 and message == TITLES[413][1]:
+        message = _too_large_message()
     headers: dict[str, str] = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)

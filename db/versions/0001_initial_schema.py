@@ -127,7 +127,8 @@ def upgrade() -> None:
     sa.Column('can_comment', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_photos_author_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_photos'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_photos')),
+    sa.UniqueConstraint('filename_original', name=op.f('uq_photos_filename_original'))
     )
     with op.batch_alter_table('photos', schema=None) as batch_op:
         batch_op.create_index('ix_photos_author_created', ['author_id', 'created_at', 'id'], unique=False)

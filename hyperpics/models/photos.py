@@ -48,7 +48,8 @@ class Photo(Base):
         default=Visibility.PUBLIC,
     )
     # Random names; the original is a re-encoded copy without metadata, never the upload.
-    filename_original: Mapped[str] = mapped_column(String(64))
+    # Unique: media URLs name the file, and the derivatives share its stem.
+    filename_original: Mapped[str] = mapped_column(String(64), unique=True)
     filename_medium: Mapped[str] = mapped_column(String(64))
     filename_small: Mapped[str] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)
@@ -61,6 +62,21 @@ class Photo(Base):
 
     def files(self) -> list[str]:
         return [self.filename_original, self.filename_medium, self.filename_small]
+
+    def size_at(self, width: int) -> tuple[int, int]:
+        """Width and height of the derivative at most ``width`` wide (for <img> attributes)."""
+        if self.width <= width:
+            return self.width, self.height
+        return width, max(1, round(self.height * width / self.width))
+
+    @property
+    def alt(self) -> str:
+        """Text for <img alt>: the author's alt text, else the description, else who took it."""
+        if self.alt_text:
+            return self.alt_text
+        if self.description:
+            return self.description[:150]
+        return "Photo"
 
 
 class Tag(Base):

@@ -1,0 +1,71 @@
+"""Forms of the photo pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm.base import NO_VALUE
+from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..models import Photo, ReportReason, Visibility
+from . import BaseForm
+
+VISIBILITY_CHOICES = [
+    SelectChoice(Visibility.PUBLIC.value, "Everyone"),
+    SelectChoice(Visibility.FOLLOWERS.value, "My followers"),
+    SelectChoice(Visibility.PRIVATE.value, "Only me"),
+]
+
+REASON_LABELS = {
+    ReportReason.SPAM: "Spam or advertising",
+    ReportReason.NUDITY: "Nudity or sexual content",
+    ReportReason.HARASSMENT: "Harassment or hate",
+    ReportReason.COPYRIGHT: "Someone else's work (copyright)",
+    ReportReason.OTHER: "Something else",
+}
+
+
+def _loaded_tag_names(photo: Photo) -> str:
+    """The photo's tags as text, without loading them (new photos have none loaded)."""
+    value = inspect(photo).attrs.tags.loaded_value
+    if value is NO_VALUE:
+        return ""
+    return " ".join(tag.name for tag in value)
+
+
+class PhotoDetailsForm(BaseForm):
+    description = TextAreaField(
+        "Description",
+        validators=[Optional(), Length(max=500, message="A description has at most 500 characters.")],
+    )
+    alt_text = StringField(
+        "Alt text",
+        validators=[Optional(), Length(max=300, message="Alt text has at most 300 characters.")],
+        description="What the photo shows, for people who cannot see it.",
+    )
+    tags = StringField("Tags", description="Separate tags with spaces, e.g. sunset beach film")
+    visibility = RadioField("Who can see it", choices=VISIBILITY_CHOICES, validators=[Optional()])
+
+    @staticmethod
+    def current(photo: Photo) -> dict[str, Any]:
+        """The photo's values, to fill the form (WTForms' obj= would load the tags)."""
+        return {
+            "description": photo.description,
+            "alt_text": photo.alt_text,
+            "tags": _loaded_tag_names(photo),
+            "visibility": photo.visibility.value,
+        }
+
+
+class ReportForm(BaseForm):
+    reason = SelectField(
+        "Reason",
+        choices=[SelectChoice(reason.value, label) for reason, label in REASON_LABELS.items()],
+        validators=[DataRequired("Choose a reason.")],
+    )
+    note = TextAreaField(
+        "Anything to add? (optional)",
+        validators=[Optional(), Length(max=500, message="At most 500 characters.")],
+    )

@@ -1,0 +1,335 @@
+"""The image pipeline: plain synchronous Pillow code, always run in a worker thread.
+
+An upload is trusted for nothing: its type is decided by decoding it, never by its name or
+Content-Type. What is stored is a re-encoded copy without metadata (no EXIF, so no GPS),
+turned upright, capped in size, plus two smaller derivatives. Files are written to a
+temporary name and renamed into place; if anything fails, whatever was written is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import secrets
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+
+try:  # HEIC/HEIF from phones, when the pinned plugin is installed.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - the plugin is a pinned dependency
+    HEIF_SUPPORTED = False
+
+# Pillow raises DecompressionBombError above twice this; we refuse anything above it.
+MAX_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF") + (("HEIF",) if HEIF_SUPPORTED else ())
+ACCEPT_ATTRIBUTE = "image/jpeg,image/png,image/webp,image/gif,image/avif" + (
+    ",image/heic,image/heif,.heic,.heif" if HEIF_SUPPORTED else ""
+)
+FORMAT_NAMES = "JPEG, PNG, WebP, GIF, AVIF" + (" or HEIC" if HEIF_SUPPORTED else "")
+
+# The stored "original" is capped: big enough to view full screen, small enough to serve.
+ORIGINAL_MAX_EDGE = 3000
+MEDIUM_WIDTH = 800
+SMALL_WIDTH = 400
+AVATAR_SIZES = {"small": 30, "medium": 100, "large": 200}
+
+PHOTOS_DIR = "photos"
+AVATARS_DIR = "avatars"
+
+# Markup that makes a file a polyglot: harmless to us (we re-encode) but never wanted.
+_MARKUP = re.compile(rb"<\s*(?:!doctype|html|script|body|iframe|svg|object|embed)\b|javascript:", re.IGNORECASE)
+_SVG_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+svg|svg)\b", re.IGNORECASE | re.DOTALL)
+
+
+class RejectedImage(Exception):
+    """The upload is not an image we accept; ``reason`` is a short code, ``message`` for people."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    original: str
+    medium: str
+    small: str
+    width: int
+    height: int
+
+    def files(self) -> list[str]:
+        return [self.original, self.medium, self.small]
+
+
+def check_file_name(name: str | None) -> None:
+    """Browsers send a bare file name; anything with a path in it is a crafted request."""
+    if not name:
+        return
+    if "/" in name or "\\" in name or "\x00" in name or name.strip() in {".", ".."} or ".." in Path(name).parts:
+        raise RejectedImage("bad-name", "The file name contains a path; it was refused.")
+    if len(name) > 255:
+        raise RejectedImage("bad-name", "The file name is longer than 255 characters.")
+
+
+def _open(data: bytes) -> Image.Image:
+    if not data:
+        raise RejectedImage("empty", "The file is empty.")
+    if _SVG_START.match(data[:4096]):
+        raise RejectedImage("svg", f"SVG drawings are not accepted; upload a photo ({FORMAT_NAMES}).")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise RejectedImage("too-many-pixels", _too_many_pixels_message(None)) from None
+    except Image.DecompressionBombWarning:
+        raise RejectedImage("too-many-pixels", _too_many_pixels_message(None)) from None
+    except UnidentifiedImageError:
+        raise RejectedImage("not-an-image", "This file is not an image.") from None
+    except (OSError, ValueError, SyntaxError):
+        raise RejectedImage("damaged", "This image is damaged or incomplete.") from None
+    if image.format not in ACCEPTED_FORMATS:
+        raise RejectedImage(
+            "unsupported-format", f"{image.format} images are not accepted; use {FORMAT_NAMES}."
+        )
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise RejectedImage("too-many-pixels", _too_many_pixels_message(width * height))
+    if _hidden_markup(data, image):
+        raise RejectedImage("polyglot", "This file hides web page code inside the image; it was refused.")
+    return image
+
+
+def _hidden_markup(data: bytes, image: Image.Image) -> bool:
+    """Markup where a browser or a careless server would find it: the start of the file,
+    text metadata (comments, PNG text chunks, XMP) and anything after the image's end.
+
+    The compressed pixel data itself is not searched: it is random-looking, and would
+    match ``<svg`` by chance in about one large photo in a few hundred.
+    """
+    if _MARKUP.search(data[:1024]):
+        return True
+    for value in image.info.values():
+        text = value if isinstance(value, bytes) else value.encode("utf-8", "ignore") if isinstance(value, str) else b""
+        if _MARKUP.search(text):
+            return True
+    return bool(_MARKUP.search(_trailer(data, image.format)))
+
+
+def _trailer(data: bytes, image_format: str | None) -> bytes:
+    """The bytes after the end of the image stream (where polyglots hide their page)."""
+    if image_format == "JPEG":
+        # FF D9 cannot occur inside entropy-coded data (FF is always stuffed with 00).
+        end = data.rfind(b"\xff\xd9")
+        return data[end + 2 :] if end >= 0 else b""
+    if image_format == "PNG":
+        end = data.rfind(b"IEND")
+        return data[end + 8 :] if end >= 0 else b""
+    if image_format == "WEBP" and len(data) >= 8:
+        return data[8 + int.from_bytes(data[4:8], "little") :]
+    if image_format == "GIF":
+        end = data.rfind(b"\x00\x3b")
+        return data[end + 2 :] if end >= 0 else b""
+    return b""
+
+
+def _too_many_pixels_message(pixels: int | None) -> str:
+    limit = MAX_PIXELS // 1_000_000
+    if pixels is None:
+        return f"This image has too many pixels; the limit is {limit} megapixels."
+    return f"This image has {pixels / 1_000_000:.0f} megapixels; the limit is {limit}."
+
+
+def _decode(image: Image.Image) -> Image.Image:
+    """Decode (at a reduced scale when the stored copy will be smaller), turn upright."""
+    width, height = image.size
+    longest = max(width, height)
+    if image.format == "JPEG" and longest > ORIGINAL_MAX_EDGE:
+        scale = ORIGINAL_MAX_EDGE / longest
+        # draft() decodes at 1/2, 1/4 or 1/8 scale while staying at least this size.
+        image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+    try:
+        if getattr(image, "is_animated", False):
+            image.seek(0)  # the first frame of an animation
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+    except Image.DecompressionBombWarning:
+        raise RejectedImage("too-many-pixels", _too_many_pixels_message(None)) from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise RejectedImage("damaged", "This image is damaged or incomplete.") from None
+    return upright if upright is not None else image
+
+
+def _normalise_mode(image: Image.Image) -> Image.Image:
+    has_alpha = image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info)
+    if has_alpha:
+        return image.convert("RGBA")
+    return image.convert("RGB")
+
+
+def _fit_width(image: Image.Image, width: int) -> Image.Image:
+    if image.width <= width:
+        return image.copy()
+    height = max(1, round(image.height * width / image.width))
+    return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _cap_edge(image: Image.Image, edge: int) -> Image.Image:
+    if max(image.size) <= edge:
+        return image
+    image = image.copy()
+    image.thumbnail((edge, edge), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return image
+
+
+def _encode(image: Image.Image) -> tuple[bytes, str]:
+    """JPEG for opaque pictures, PNG when there is transparency; never any metadata.
+
+    Pillow writes what it finds in ``image.info`` (a JPEG comment, say) unless told
+    otherwise, so only the colour profile is kept from it.
+    """
+    icc_profile = image.info.get("icc_profile")
+    image.info = {"icc_profile": icc_profile} if icc_profile else {}
+    buffer = io.BytesIO()
+    if image.mode == "RGBA":
+        image.save(buffer, "PNG", optimize=True)
+        return buffer.getvalue(), ".png"
+    image.save(buffer, "JPEG", quality=85, optimize=True, progressive=True, exif=b"", comment=b"")
+    return buffer.getvalue(), ".jpg"
+
+
+def _write_atomically(folder: Path, name: str, data: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, folder / name)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _write_all(folder: Path, files: dict[str, bytes]) -> None:
+    """Write every file or none: a failure removes what was already written."""
+    written: list[str] = []
+    try:
+        for name, data in files.items():
+            _write_atomically(folder, name, data)
+            written.append(name)
+    except BaseException:
+        for name in written:
+            (folder / name).unlink(missing_ok=True)
+        raise
+
+
+def process_photo(data: bytes, media_dir: str | Path, file_name: str | None = None) -> StoredPhoto:
+    """Validate, clean and store an uploaded photo. Raises :class:`RejectedImage`."""
+    check_file_name(file_name)
+    image = _normalise_mode(_decode(_open(data)))
+    original = _cap_edge(image, ORIGINAL_MAX_EDGE)
+    # Hex: no "_" in the stem, so "<stem>_m.jpg" always names a derivative of "<stem>.jpg".
+    stem = secrets.token_hex(16)
+    encoded = {
+        "": _encode(original),
+        "_m": _encode(_fit_width(original, MEDIUM_WIDTH)),
+        "_s": _encode(_fit_width(original, SMALL_WIDTH)),
+    }
+    names = {suffix: f"{stem}{suffix}{extension}" for suffix, (_, extension) in encoded.items()}
+    _write_all(Path(media_dir) / PHOTOS_DIR, {names[suffix]: body for suffix, (body, _) in encoded.items()})
+    return StoredPhoto(
+        original=names[""],
+        medium=names["_m"],
+        small=names["_s"],
+        width=original.width,
+        height=original.height,
+    )
+
+
+# --- avatars ------------------------------------------------------------------------------
+
+
+def identicon(seed: str, size: int = 200) -> Image.Image:
+    """A symmetric 5x5 pattern in one colour, derived from ``seed`` (a random id)."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    hue = digest[0] / 255
+    import colorsys
+
+    red, green, blue = (round(c * 255) for c in colorsys.hls_to_rgb(hue, 0.45, 0.55))
+    image = Image.new("RGB", (size, size), (240, 242, 245))
+    draw = ImageDraw.Draw(image)
+    cell = size * 0.8 / 5
+    margin = size * 0.1
+    for row in range(5):
+        for column in range(3):
+            if digest[1 + row * 3 + column] % 2:
+                for col in {column, 4 - column}:
+                    x0 = margin + col * cell
+                    y0 = margin + row * cell
+                    draw.rectangle((x0, y0, x0 + cell, y0 + cell), fill=(red, green, blue))
+    return image
+
+
+@dataclass(frozen=True)
+class StoredAvatar:
+    small: str
+    medium: str
+    large: str
+
+    def files(self) -> list[str]:
+        return [self.small, self.medium, self.large]
+
+
+def _store_avatar(square: Image.Image, media_dir: str | Path) -> StoredAvatar:
+    stem = secrets.token_hex(12)
+    files: dict[str, bytes] = {}
+    names: dict[str, str] = {}
+    for label, size in AVATAR_SIZES.items():
+        resized = square.resize((size, size), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        resized.save(buffer, "PNG", optimize=True)
+        names[label] = f"{stem}_{size}.png"
+        files[names[label]] = buffer.getvalue()
+    _write_all(Path(media_dir) / AVATARS_DIR, files)
+    return StoredAvatar(small=names["small"], medium=names["medium"], large=names["large"])
+
+
+def make_identicon(media_dir: str | Path) -> StoredAvatar:
+    """New identicon files named by a random id (never by the username)."""
+    return _store_avatar(identicon(secrets.token_hex(16)), media_dir)
+
+
+def process_avatar(
+    data: bytes,
+    media_dir: str | Path,
+    crop: tuple[float, float, float] | None = None,
+    file_name: str | None = None,
+) -> StoredAvatar:
+    """Store an uploaded avatar cropped to a square.
+
+    ``crop`` is (x, y, size) as fractions of the upright image's width/height/shorter side;
+    without it the centred square is used.
+    """
+    check_file_name(file_name)
+    image = _normalise_mode(_decode(_open(data))).convert("RGB")
+    side = min(image.size)
+    if crop is None:
+        left, top, size = (image.width - side) // 2, (image.height - side) // 2, side
+    else:
+        x, y, fraction = crop
+        size = max(1, round(side * min(max(fraction, 0.05), 1.0)))
+        left = min(max(0, round(x * image.width)), image.width - size)
+        top = min(max(0, round(y * image.height)), image.height - size)
+    square = image.crop((left, top, left + size, top + size))
+    return _store_avatar(square, media_dir)

@@ -1,0 +1,24 @@
+"""The photo details component (description, alt text, tags, visibility), shown in place."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, abort
+
+from .. import db, responses
+from ..auth import current_user, public
+from ..services import photos
+
+bp = Blueprint("photo_details", __name__, url_prefix="/_/photos")
+
+
+@bp.route("/<int:photo_id>/details")
+@public
+async def show(photo_id: int) -> Response:
+    viewer = current_user()
+    try:
+        photo = await photos.get_visible(await db.session(), viewer, photo_id)
+    except photos.PhotoError as error:
+        abort(error.status, description=error.message)
+    return await responses.fragment(
+        "partials/photo_details.html", photo=photo, can_edit=photos.can_edit(viewer, photo)
+    )

@@ -1,0 +1,403 @@
+"""Photo rules: who sees what, the feeds and listings, editing, deleting, reporting.
+
+Every listing is one query (plus one for the tags of the page when they are shown): the
+counts come from correlated subqueries, the author from a join, so the number of SQL
+statements per page never grows with the page size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from ..media import StoredPhoto
+from ..models import (
+    Collect,
+    Comment,
+    Follow,
+    Permission,
+    Photo,
+    Tag,
+    User,
+    Visibility,
+    photo_tags,
+    utcnow,
+)
+
+PER_PAGE = 12
+MAX_TAGS = 20
+TAG_PATTERN = re.compile(r"^[\w-]{1,64}$")
+
+
+class PhotoError(Exception):
+    def __init__(self, message: str, status: int = 422, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Card:
+    """A photo as listings show it."""
+
+    photo: Photo
+    collects: int
+    comments: int
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    cards: list[Card]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class NumberedPage:
+    cards: list[Card]
+    page: int
+    pages: int
+    total: int
+
+
+# --- who sees what ------------------------------------------------------------------------
+
+
+def visible_to(viewer: User | None, photo: type[Photo] = Photo) -> ColumnElement[bool]:
+    """The SQL condition for photos ``viewer`` may see (anonymous: public ones only).
+
+    ``photo`` may be an alias of Photo, for subqueries over other photos.
+    """
+    if viewer is None:
+        return photo.visibility == Visibility.PUBLIC
+    if viewer.can(Permission.MODERATE):
+        return true()
+    follows_author = exists().where(Follow.follower_id == viewer.id, Follow.followed_id == photo.author_id)
+    return or_(
+        photo.visibility == Visibility.PUBLIC,
+        photo.author_id == viewer.id,
+        and_(photo.visibility == Visibility.FOLLOWERS, follows_author),
+    )
+
+
+def can_edit(viewer: User | None, photo: Photo) -> bool:
+    return viewer is not None and viewer.active and (
+        viewer.id == photo.author_id or viewer.can(Permission.MODERATE)
+    )
+
+
+def _collect_count() -> ColumnElement[int]:
+    return (
+        select(func.count())
+        .select_from(Collect)
+        .where(Collect.photo_id == Photo.id)
+        .correlate(Photo)  # only Photo: listings may join collects themselves
+        .scalar_subquery()
+    )
+
+
+def _comment_count() -> ColumnElement[int]:
+    return (
+        select(func.count()).select_from(Comment).where(Comment.photo_id == Photo.id).correlate(Photo).scalar_subquery()
+    )
+
+
+def _cards_query(viewer: User | None):  # type: ignore[no-untyped-def]
+    return (
+        select(Photo, _collect_count().label("collects"), _comment_count().label("comments"))
+        .join(Photo.author)
+        .options(joinedload(Photo.author))
+        .where(visible_to(viewer))
+    )
+
+
+def _cards(rows: Sequence) -> list[Card]:  # type: ignore[type-arg]
+    return [Card(row[0], row[1], row[2]) for row in rows]
+
+
+async def get_visible(session: AsyncSession, viewer: User | None, photo_id: int) -> Photo:
+    """The photo if ``viewer`` may see it; a 404 otherwise (never reveal that it exists)."""
+    photo = (
+        await session.execute(
+            select(Photo)
+            .options(joinedload(Photo.author), selectinload(Photo.tags))
+            .where(Photo.id == photo_id, visible_to(viewer))
+        )
+    ).scalar_one_or_none()
+    if photo is None:
+        raise PhotoError("This photo does not exist, or you cannot see it.", 404)
+    return photo
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoPage:
+    photo: Photo
+    collects: int
+    comments: int
+    collected: bool  # by the viewer
+    newer_id: int | None
+    older_id: int | None
+
+
+async def photo_page(session: AsyncSession, viewer: User | None, photo_id: int) -> PhotoPage:
+    """The photo with its counts, the viewer's collect and its neighbours, in one query."""
+    other = aliased(Photo)
+    same_author = and_(other.author_id == Photo.author_id, visible_to(viewer, other))
+    viewer_id = viewer.id if viewer is not None else -1
+    row = (
+        await session.execute(
+            _cards_query(viewer)
+            .add_columns(
+                exists().where(Collect.photo_id == Photo.id, Collect.user_id == viewer_id),
+                # Previous/next within the author's photos that this viewer may see.
+                select(func.min(other.id)).where(same_author, other.id > Photo.id).scalar_subquery(),
+                select(func.max(other.id)).where(same_author, other.id < Photo.id).scalar_subquery(),
+            )
+            .options(selectinload(Photo.tags))
+            .where(Photo.id == photo_id)
+        )
+    ).first()
+    if row is None:
+        raise PhotoError("This photo does not exist, or you cannot see it.", 404)
+    return PhotoPage(row[0], row[1], row[2], bool(row[3]), newer_id=row[4], older_id=row[5])
+
+
+def encode_cursor(photo: Photo) -> str:
+    return f"{photo.created_at.timestamp():.6f}_{photo.id}"
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        stamp, identifier = cursor.split("_", 1)
+        return datetime.fromtimestamp(float(stamp), UTC), int(identifier)
+    except (ValueError, OverflowError, OSError):
+        raise PhotoError("That page link is not valid.", 400) from None
+
+
+def _before(position: tuple[datetime, int] | None) -> ColumnElement[bool]:
+    if position is None:
+        return true()
+    created, identifier = position
+    return or_(Photo.created_at < created, and_(Photo.created_at == created, Photo.id < identifier))
+
+
+async def _keyset(session: AsyncSession, query, cursor: str | None, per_page: int) -> FeedPage:  # type: ignore[no-untyped-def]
+    rows = (
+        await session.execute(
+            query.where(_before(decode_cursor(cursor)))
+            .order_by(Photo.created_at.desc(), Photo.id.desc())
+            .limit(per_page + 1)
+        )
+    ).all()
+    cards = _cards(rows[:per_page])
+    next_cursor = encode_cursor(cards[-1].photo) if len(rows) > per_page and cards else None
+    return FeedPage(cards, next_cursor)
+
+
+async def home_feed(session: AsyncSession, viewer: User, cursor: str | None, per_page: int = PER_PAGE) -> FeedPage:
+    """Photos of the people ``viewer`` follows, and their own, newest first."""
+    followed = select(Follow.followed_id).where(Follow.follower_id == viewer.id)
+    query = _cards_query(viewer).where(or_(Photo.author_id == viewer.id, Photo.author_id.in_(followed)))
+    return await _keyset(session, query, cursor, per_page)
+
+
+async def recent_public(session: AsyncSession, limit: int = PER_PAGE) -> list[Card]:
+    rows = (
+        await session.execute(
+            _cards_query(None).order_by(Photo.created_at.desc(), Photo.id.desc()).limit(limit)
+        )
+    ).all()
+    return _cards(rows)
+
+
+async def explore(session: AsyncSession, viewer: User | None, limit: int = PER_PAGE) -> list[Card]:
+    """Random public photos. The random pick runs over the narrow index, not whole rows."""
+    picked = (
+        select(Photo.id)
+        .where(Photo.visibility == Visibility.PUBLIC)
+        .order_by(func.random())
+        .limit(limit)
+        .scalar_subquery()
+    )
+    rows = (await session.execute(_cards_query(None).where(Photo.id.in_(picked)))).all()
+    return _cards(rows)
+
+
+async def user_photos(
+    session: AsyncSession, viewer: User | None, author: User, cursor: str | None, per_page: int = PER_PAGE
+) -> FeedPage:
+    return await _keyset(session, _cards_query(viewer).where(Photo.author_id == author.id), cursor, per_page)
+
+
+async def count_user_photos(session: AsyncSession, viewer: User | None, author: User) -> int:
+    return (
+        await session.execute(
+            select(func.count()).select_from(Photo).where(Photo.author_id == author.id, visible_to(viewer))
+        )
+    ).scalar_one()
+
+
+TAG_ORDERS = ("by_time", "by_collects")
+
+
+async def tag_page(
+    session: AsyncSession, viewer: User | None, tag: Tag, order: str, page: int, per_page: int = PER_PAGE
+) -> NumberedPage:
+    """A tag's photos, newest first or most collected first, sorted in SQL over all pages."""
+    if order not in TAG_ORDERS:
+        raise PhotoError("Unknown order.", 404)
+    tagged = select(photo_tags.c.photo_id).where(photo_tags.c.tag_id == tag.id)
+    base = _cards_query(viewer).where(Photo.id.in_(tagged))
+    total = (
+        await session.execute(
+            select(func.count()).select_from(Photo).where(Photo.id.in_(tagged), visible_to(viewer))
+        )
+    ).scalar_one()
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    if order == "by_collects":
+        ordered = base.order_by(_collect_count().desc(), Photo.created_at.desc(), Photo.id.desc())
+    else:
+        ordered = base.order_by(Photo.created_at.desc(), Photo.id.desc())
+    rows = (await session.execute(ordered.limit(per_page).offset((page - 1) * per_page))).all()
+    return NumberedPage(_cards(rows), page, pages, total)
+
+
+async def get_tag(session: AsyncSession, tag_id: int) -> Tag:
+    tag = await session.get(Tag, tag_id)
+    if tag is None:
+        raise PhotoError("There is no such tag.", 404)
+    return tag
+
+
+async def hot_tags(session: AsyncSession, limit: int = 10) -> list[tuple[Tag, int]]:
+    """The tags on the most public photos."""
+    count = func.count(photo_tags.c.photo_id).label("photos")
+    rows = (
+        await session.execute(
+            select(Tag, count)
+            .join(photo_tags, photo_tags.c.tag_id == Tag.id)
+            .join(Photo, Photo.id == photo_tags.c.photo_id)
+            .where(Photo.visibility == Visibility.PUBLIC)
+            .group_by(Tag.id)
+            .order_by(count.desc(), Tag.name)
+            .limit(limit)
+        )
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+# --- creating and editing -----------------------------------------------------------------
+
+
+def create_photo(session: AsyncSession, author: User, stored: StoredPhoto) -> Photo:
+    photo = Photo(
+        author_id=author.id,
+        filename_original=stored.original,
+        filename_medium=stored.medium,
+        filename_small=stored.small,
+        width=stored.width,
+        height=stored.height,
+        visibility=Visibility.PUBLIC,
+        created_at=utcnow(),
+    )
+    session.add(photo)
+    return photo
+
+
+def parse_tags(text: str) -> list[str]:
+    """Tag names from free text: split on spaces and commas, '#' dropped, lower-cased, unique."""
+    names: list[str] = []
+    for raw in re.split(r"[\s,]+", text or ""):
+        name = raw.strip().lstrip("#").lower()
+        if not name:
+            continue
+        if not TAG_PATTERN.match(name):
+            raise PhotoError(
+                f"“{raw[:30]}” is not a valid tag: use letters, digits, - and _ (at most 64).", field="tags"
+            )
+        if name not in names:
+            names.append(name)
+    if len(names) > MAX_TAGS:
+        raise PhotoError(f"At most {MAX_TAGS} tags per photo.", field="tags")
+    return names
+
+
+async def _tags_named(session: AsyncSession, names: list[str]) -> list[Tag]:
+    if not names:
+        return []
+    existing = {tag.name: tag for tag in (await session.execute(select(Tag).where(Tag.name.in_(names)))).scalars()}
+    tags: list[Tag] = []
+    for name in names:
+        tag = existing.get(name)
+        if tag is None:
+            tag = Tag(name=name, created_at=utcnow())
+            session.add(tag)
+            try:
+                # Another request may create the same tag at the same moment.
+                async with session.begin_nested():
+                    await session.flush([tag])
+            except IntegrityError:
+                tag = (await session.execute(select(Tag).where(Tag.name == name))).scalar_one()
+        tags.append(tag)
+    return tags
+
+
+async def update_details(
+    session: AsyncSession,
+    actor: User,
+    photo: Photo,
+    *,
+    description: str,
+    alt_text: str,
+    tags: str,
+    visibility: str | None,
+) -> Photo:
+    """Change what the author says about a photo (author or MODERATE)."""
+    if not can_edit(actor, photo):
+        raise PhotoError("Only the photo's author or a moderator can edit it.", 403)
+    names = parse_tags(tags)
+    if visibility is not None:
+        try:
+            photo.visibility = Visibility(visibility)
+        except ValueError:
+            raise PhotoError("Choose who can see the photo.", field="visibility") from None
+    photo.description = description.strip()
+    photo.alt_text = alt_text.strip()
+    photo.tags = await _tags_named(session, names)
+    await session.flush()
+    await _delete_unused_tags(session)
+    return photo
+
+
+async def _delete_unused_tags(session: AsyncSession) -> None:
+    await session.execute(delete(Tag).where(~exists().where(photo_tags.c.tag_id == Tag.id)))
+
+
+async def delete_photo(session: AsyncSession, actor: User, photo: Photo) -> list[str]:
+    """Delete the photo (author or MODERATE); returns its files for removal after commit."""
+    if not can_edit(actor, photo):
+        raise PhotoError("Only the photo's author or a moderator can delete it.", 403)
+    files = [f"photos/{name}" for name in photo.files()]
+    await session.execute(delete(Photo).where(Photo.id == photo.id))
+    await _delete_unused_tags(session)
+    return files
+
+
+async def photo_by_file(session: AsyncSession, original_name: str) -> Photo | None:
+    return (
+        await session.execute(select(Photo).where(Photo.filename_original == original_name))
+    ).scalar_one_or_none()
+

@@ -1,0 +1,125 @@
+"""Turning the files of one upload request into photos, one verdict per file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import media
+from ..models import Photo, User
+from ..storage import remove_media_files
+from . import photos
+
+log = logging.getLogger("hyperpics.uploads")
+
+# Pillow work of one request: two images at a time (the machines have two cores).
+PARALLEL_IMAGES = 2
+
+
+@dataclass
+class FileResult:
+    """What happened to one uploaded file."""
+
+    file_name: str
+    photo: Photo | None = None
+    reason: str = ""
+    message: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.photo is not None
+
+
+@dataclass
+class UploadResult:
+    files: list[FileResult] = field(default_factory=list)
+    stored: list[media.StoredPhoto] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[FileResult]:
+        return [item for item in self.files if item.accepted]
+
+    @property
+    def rejected(self) -> list[FileResult]:
+        return [item for item in self.files if not item.accepted]
+
+    def written_files(self) -> list[str]:
+        return [f"{media.PHOTOS_DIR}/{name}" for stored in self.stored for name in stored.files()]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file of the request: its name as sent and its (spooled) stream."""
+
+    file_name: str
+    stream: IO[bytes]
+
+
+def _size(stream: IO[bytes]) -> int:
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def _process(upload: Upload, media_dir: str, max_bytes: int) -> media.StoredPhoto:
+    """Runs in a worker thread: size check, read, decode, store."""
+    size = _size(upload.stream)
+    if size > max_bytes:
+        raise media.RejectedImage(
+            "too-large", f"This file is {size / 1_048_576:.1f} MB; the limit is {max_bytes // 1_048_576} MB per photo."
+        )
+    return media.process_photo(upload.stream.read(), media_dir, upload.file_name)
+
+
+async def save_uploads(
+    session: AsyncSession,
+    author: User,
+    uploads: Sequence[Upload],
+    *,
+    media_dir: str,
+    max_bytes: int,
+    max_files: int,
+) -> UploadResult:
+    """Process every file (in threads) and add a Photo row for each accepted one.
+
+    Files are on disk when this returns; the caller commits, and removes
+    ``result.written_files()`` if the commit fails.
+    """
+    result = UploadResult()
+    limiter = asyncio.Semaphore(PARALLEL_IMAGES)
+
+    async def handle(index: int, upload: Upload) -> tuple[FileResult, media.StoredPhoto | None]:
+        name = upload.file_name or f"file {index + 1}"
+        if index >= max_files:
+            message = f"Only {max_files} photos per upload; this one was not sent on."
+            return FileResult(name, reason="too-many-files", message=message), None
+        async with limiter:
+            try:
+                stored = await asyncio.to_thread(_process, upload, media_dir, max_bytes)
+            except media.RejectedImage as rejection:
+                return FileResult(name, reason=rejection.reason, message=rejection.message), None
+            except Exception:  # a decoder bug must cost one file, not the whole upload
+                log.exception("could not process upload %r", name)
+                return FileResult(name, reason="failed", message="This image could not be processed."), None
+        result.stored.append(stored)
+        return FileResult(name), stored
+
+    try:
+        outcomes = await asyncio.gather(*(handle(i, u) for i, u in enumerate(uploads)))
+        # Rows in the order the files were chosen, whatever order they finished in.
+        for item, stored in outcomes:
+            if stored is not None:
+                item.photo = photos.create_photo(session, author, stored)
+            result.files.append(item)
+        if result.accepted:
+            await session.flush()
+    except BaseException:
+        await remove_media_files(media_dir, result.written_files())
+        raise
+    return result

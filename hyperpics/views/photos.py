@@ -1,0 +1,253 @@
+"""Photo pages: upload, the photo page, editing, deleting, reporting, and the image files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, abort, current_app, flash, request, send_file, url_for
+
+from .. import db, htmx, media, responses
+from ..auth import current_user, login_required, permission_required, public, require_user
+from ..forms.photos import PhotoDetailsForm, ReportForm
+from ..models import Permission, ReportTarget, Visibility
+from ..request_limits import long_body
+from ..services import photos, social, uploads
+from ..storage import media_path, remove_media_files
+
+bp = Blueprint("photos", __name__)
+
+SIZES = {"original": "filename_original", "medium": "filename_medium", "small": "filename_small"}
+
+
+def _limits() -> dict[str, int]:
+    config = current_app.config
+    return {"max_mb": config["MAX_UPLOAD_MB"], "max_files": config["MAX_UPLOAD_FILES"]}
+
+
+async def _photo_or_404(photo_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return await photos.get_visible(await db.session(), current_user(), photo_id)
+    except photos.PhotoError as error:
+        abort(error.status, description=error.message)
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@long_body
+@permission_required(Permission.UPLOAD)
+async def upload() -> Response:
+    user = require_user()
+    context = {"limits": _limits(), "accept": media.ACCEPT_ATTRIBUTE, "formats": media.FORMAT_NAMES}
+    if request.method == "GET":
+        return await responses.page("photos/upload.html", **context)
+    files = (await request.files).getlist("photos")
+    chosen = [uploads.Upload(item.filename or "", item.stream) for item in files if item.filename or item.content_length]
+    if not chosen:
+        return await responses.page(
+            "photos/upload.html", 422, block="results", error="Choose at least one photo to upload.", **context
+        )
+    session = await db.session()
+    media_dir = current_app.config["MEDIA_DIR"]
+    result = await uploads.save_uploads(
+        session,
+        user,
+        chosen,
+        media_dir=media_dir,
+        max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+        max_files=current_app.config["MAX_UPLOAD_FILES"],
+    )
+    try:
+        # Rows become visible only with their files; a failed commit takes the files back.
+        await db.commit()
+    except Exception:
+        await remove_media_files(media_dir, result.written_files())
+        raise
+    status = 200 if result.accepted else 422
+    forms = {item.photo.id: PhotoDetailsForm(data=PhotoDetailsForm.current(item.photo)) for item in result.accepted}
+    return await responses.page(
+        "photos/upload.html", status, block="results", result=result, forms=forms, **context
+    )
+
+
+@bp.route("/photo/<int:photo_id>")
+@public
+async def show(photo_id: int) -> Response:
+    return await render_photo_page(photo_id)
+
+
+async def render_photo_page(photo_id: int, *, status: int = 200, comments: dict[str, Any] | None = None) -> Response:
+    """The photo page; ``comments`` replaces the comments section's context (a failed post)."""
+    from ..partials.comments import comments_context, page_argument
+
+    session = await db.session()
+    viewer = current_user()
+    try:
+        page = await photos.photo_page(session, viewer, photo_id)
+    except photos.PhotoError as error:
+        abort(error.status, description=error.message)
+    return await responses.page(
+        "photos/show.html",
+        status,
+        page=page,
+        photo=page.photo,
+        can_edit=photos.can_edit(viewer, page.photo),
+        state=social.CollectState(photo_id, page.collected, page.collects),
+        comments=comments or await comments_context(page.photo, page_argument()),
+        report_form=ReportForm(),
+        permalink=current_app.config["BASE_URL"].rstrip("/") + url_for("photos.show", photo_id=photo_id),
+    )
+
+
+@bp.route("/photo/<int:photo_id>/collectors")
+@public
+async def collectors(photo_id: int) -> Response:
+    photo = await _photo_or_404(photo_id)
+    people = await social.collectors(await db.session(), current_user(), photo, _page_number())
+    return await responses.page("photos/collectors.html", block="people", photo=photo, people=people)
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@bp.route("/photo/<int:photo_id>/edit", methods=["GET", "POST"])
+@login_required
+async def edit(photo_id: int) -> Response:
+    """Description, alt text, tags and visibility. htmx swaps the details block in place."""
+    photo = await _photo_or_404(photo_id)
+    user = require_user()
+    if not photos.can_edit(user, photo):
+        abort(403, description="Only the photo's author or a moderator can edit it.")
+    form = await PhotoDetailsForm.from_request(data=PhotoDetailsForm.current(photo))
+    if request.method == "GET":
+        if htmx.wants_fragment():
+            return await responses.fragment("partials/photo_details.html", photo=photo, form=form, editing=True, can_edit=True)
+        return await responses.page("photos/edit.html", photo=photo, form=form)
+    row = request.args.get("row") == "1"  # the compact form on the upload results
+    if form.validate():
+        try:
+            await photos.update_details(
+                await db.session(),
+                user,
+                photo,
+                description=form.description.data or "",
+                alt_text=form.alt_text.data or "",
+                tags=form.tags.data or "",
+                visibility=form.visibility.data or None,
+            )
+        except photos.PhotoError as error:
+            if error.status != 422:
+                abort(error.status, description=error.message)
+            form.add_error(error.field, error.message)
+        else:
+            if htmx.wants_fragment():
+                if row:
+                    return await responses.fragment("partials/upload_row_form.html", photo=photo, form=form, saved=True)
+                return await responses.fragment("partials/photo_details.html", photo=photo, can_edit=True)
+            await flash("Photo details saved.", "success")
+            return await responses.see_other(url_for("photos.show", photo_id=photo.id))
+    if htmx.wants_fragment():
+        template = "partials/upload_row_form.html" if row else "partials/photo_details.html"
+        return await responses.fragment(template, 422, photo=photo, form=form, editing=True, can_edit=True)
+    return await responses.page("photos/edit.html", 422, photo=photo, form=form)
+
+
+@bp.route("/photo/<int:photo_id>/delete", methods=["GET", "POST"])
+@login_required
+async def delete(photo_id: int) -> Response:
+    """GET asks for confirmation (the no-JavaScript path); POST deletes."""
+    photo = await _photo_or_404(photo_id)
+    user = require_user()
+    if not photos.can_edit(user, photo):
+        abort(403, description="Only the photo's author or a moderator can delete it.")
+    if request.method == "GET":
+        return await responses.page("photos/delete.html", photo=photo)
+    files = await photos.delete_photo(await db.session(), user, photo)
+    media_dir = current_app.config["MEDIA_DIR"]
+    db.after_commit(lambda: remove_media_files(media_dir, files))
+    await flash("Photo deleted.", "success")
+    target = url_for("users.show", username=photo.author.username) if "users.show" in current_app.view_functions else "/"
+    return await responses.see_other(target)
+
+
+@bp.route("/photo/<int:photo_id>/report", methods=["GET", "POST"])
+@permission_required(Permission.FOLLOW)  # any confirmed, unblocked member
+async def report(photo_id: int) -> Response:
+    photo = await _photo_or_404(photo_id)
+    user = require_user()
+    form = await ReportForm.from_request()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                await social.report(
+                    await db.session(), user, ReportTarget.PHOTO, photo.id, photo.author_id, form.reason.data, form.note.data or ""
+                )
+            except social.SocialError as error:
+                if error.status not in (409, 422):
+                    abort(error.status, description=error.message)
+                form.add_error(error.field, error.message)
+                status = error.status
+            else:
+                if htmx.wants_fragment():
+                    return await responses.fragment("partials/report_done.html", photo=photo)
+                await flash("Thanks: a moderator will look at this photo.", "success")
+                return await responses.see_other(url_for("photos.show", photo_id=photo.id))
+        else:
+            status = 422
+        if htmx.wants_fragment():
+            return await responses.fragment("partials/report_form.html", status, photo=photo, form=form)
+        return await responses.page("photos/report.html", status, photo=photo, form=form)
+    return await responses.page("photos/report.html", photo=photo, form=form)
+
+
+@bp.route("/media/photos/<filename>")
+@public
+async def photo_file(filename: str) -> Response:
+    """A photo's file, served only to those who may see the photo."""
+    original, suffix = _original_name(filename)
+    session = await db.session()
+    photo = await photos.photo_by_file(session, original)
+    if photo is None:
+        abort(404)
+    try:
+        await photos.get_visible(session, current_user(), photo.id)
+    except photos.PhotoError:
+        abort(404)
+    expected = {"": photo.filename_original, "_m": photo.filename_medium, "_s": photo.filename_small}[suffix]
+    if expected != filename:
+        abort(404)
+    return await _send(media.PHOTOS_DIR, filename, public=photo.visibility == Visibility.PUBLIC)
+
+
+@bp.route("/media/avatars/<filename>")
+@public
+async def avatar_file(filename: str) -> Response:
+    return await _send(media.AVATARS_DIR, filename, public=True)
+
+
+def _original_name(filename: str) -> tuple[str, str]:
+    """``abc_m.jpg`` -> (``abc.jpg``, ``_m``): derivatives share the original's stem."""
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or extension not in {"jpg", "png"}:
+        abort(404)
+    for suffix in ("_m", "_s"):
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return f"{stem[: -len(suffix)]}.{extension}", suffix
+    return filename, ""
+
+
+async def _send(folder: str, filename: str, *, public: bool) -> Response:
+    try:
+        path = media_path(current_app.config["MEDIA_DIR"], f"{folder}/{filename}")
+    except ValueError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = await send_file(path, conditional=True)
+    # File names are random and never reused, so the content behind a URL never changes.
+    response.headers["Cache-Control"] = (
+        "public, max-age=31536000, immutable" if public else "private, max-age=3600"
+    )
+    return response
