@@ -75,13 +75,15 @@ def create_admin(email: str, username: str, name: str, password: str) -> None:
     app = _load_app()
     migrations.upgrade(app.config["DATABASE_URL"])
     try:
-        message = asyncio.run(_create_admin(app.config["DATABASE_URL"], email, username, name, password))
+        message = asyncio.run(
+            _create_admin(app.config["DATABASE_URL"], app.config["MEDIA_DIR"], email, username, name, password)
+        )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(message)
 
 
-async def _create_admin(url: str, email: str, username: str, name: str, password: str) -> str:
+async def _create_admin(url: str, media_dir: str, email: str, username: str, name: str, password: str) -> str:
     from .db import Database
     from .forms.auth import RegisterForm
     from .models import RoleName
@@ -106,6 +108,7 @@ async def _create_admin(url: str, email: str, username: str, name: str, password
                     session,
                     accounts.Registration(name=name, email=email, username=username, password=password),
                     admin_email=email,
+                    media_dir=media_dir,
                 )
             except accounts.AccountError as error:
                 raise ValueError(error.message) from None

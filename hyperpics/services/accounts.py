@@ -5,6 +5,7 @@ Functions take the request's session and never commit; the edge does.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
@@ -12,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from .. import passwords, tokens
+from .. import media, passwords, tokens
 from ..models import AuthSession, Photo, Role, RoleName, User, utcnow
+from ..storage import remove_media_files
 
 
 class AccountError(Exception):
@@ -83,8 +85,10 @@ async def role_named(session: AsyncSession, name: RoleName) -> Role:
     return (await session.execute(select(Role).where(Role.name == name.value))).scalar_one()
 
 
-async def register(session: AsyncSession, data: Registration, *, admin_email: str | None) -> User:
-    """Create an unconfirmed account; the admin address gets the Administrator role."""
+async def register(
+    session: AsyncSession, data: Registration, *, admin_email: str | None, media_dir: str
+) -> User:
+    """Create an unconfirmed account with an identicon; the admin address gets Administrator."""
     problems = await availability_problems(session, email=data.email, username=data.username)
     if problems:
         field, message = next(iter(problems.items()))
@@ -92,6 +96,7 @@ async def register(session: AsyncSession, data: Registration, *, admin_email: st
     email = normalise_email(data.email)
     is_admin = bool(admin_email) and email == normalise_email(admin_email or "")
     role = await role_named(session, RoleName.ADMINISTRATOR if is_admin else RoleName.USER)
+    avatar = await asyncio.to_thread(media.make_identicon, media_dir)
     user = User(
         name=data.name.strip(),
         email=email,
@@ -99,15 +104,25 @@ async def register(session: AsyncSession, data: Registration, *, admin_email: st
         password_hash=await passwords.hash_password(data.password),
         role=role,
         member_since=utcnow(),
+        avatar_small=avatar.small,
+        avatar_medium=avatar.medium,
+        avatar_large=avatar.large,
     )
     session.add(user)
     try:
         # Two sign-ups racing for one name: the unique index decides, not a 500.
         async with session.begin_nested():
             await session.flush()
-    except IntegrityError:
-        raise AccountError("This username or email was just taken. Choose another.", "username") from None
+    except BaseException as error:
+        await remove_media_files(media_dir, avatar_paths(avatar.files()))
+        if isinstance(error, IntegrityError):
+            raise AccountError("This username or email was just taken. Choose another.", "username") from None
+        raise
     return user
+
+
+def avatar_paths(names: list[str]) -> list[str]:
+    return [f"{media.AVATARS_DIR}/{name}" for name in names]
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
@@ -208,6 +223,50 @@ async def finish_email_change(session: AsyncSession, token: str) -> User:
     return user
 
 
+@dataclass(frozen=True)
+class ProfileChange:
+    name: str
+    username: str
+    website: str
+    location: str
+    bio: str
+
+
+async def update_profile(session: AsyncSession, user: User, change: ProfileChange) -> None:
+    if change.username.lower() != user.username.lower() and await username_taken(
+        session, change.username, except_id=user.id
+    ):
+        raise AccountError("This username is taken.", "username")
+    user.name, user.username = change.name, change.username
+    user.website, user.location, user.bio = change.website, change.location, change.bio
+    try:
+        async with session.begin_nested():
+            await session.flush([user])
+    except IntegrityError:
+        raise AccountError("This username was just taken.", "username") from None
+
+
+def set_preferences(user: User, **flags: bool) -> None:
+    """Notification opt-outs and privacy: only these boolean columns may be set this way."""
+    allowed = {
+        "receive_follow_notification",
+        "receive_comment_notification",
+        "receive_collect_notification",
+        "public_collections",
+    }
+    for name, value in flags.items():
+        if name not in allowed:
+            raise ValueError(name)
+        setattr(user, name, bool(value))
+
+
+async def replace_avatar(session: AsyncSession, user: User, stored: media.StoredAvatar) -> list[str]:
+    """Point the user at new avatar files; returns the old files for removal after commit."""
+    old = avatar_paths(user.avatar_files())
+    user.avatar_small, user.avatar_medium, user.avatar_large = stored.small, stored.medium, stored.large
+    return old
+
+
 # --- deletion -----------------------------------------------------------------------------
 
 
@@ -226,7 +285,7 @@ async def delete_account(session: AsyncSession, user: User, typed_username: str)
             )
         )
     ).all()
-    files = [name for row in photo_files for name in row]
+    files = [f"{media.PHOTOS_DIR}/{name}" for row in photo_files for name in row]
     avatars = user.avatar_files()
     await session.execute(delete(User).where(User.id == user.id))
-    return files + [f"avatars/{name}" for name in avatars]
+    return files + avatar_paths(avatars)

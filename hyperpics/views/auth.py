@@ -20,6 +20,7 @@ from ..auth import (
 from ..forms.auth import ForgotPasswordForm, LoginForm, ReauthenticateForm, RegisterForm, ResetPasswordForm
 from ..services import accounts
 from ..services.mailer import send_confirmation, send_password_reset
+from ..storage import remove_media_files
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -42,13 +43,18 @@ async def register() -> Response:
                         name=form.name.data, email=form.email.data, username=form.username.data, password=form.password.data
                     ),
                     admin_email=current_app.config["ADMIN_EMAIL"],
+                    media_dir=current_app.config["MEDIA_DIR"],
                 )
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
             else:
                 await start_session(session, user, remember=False)
                 # The account must exist before the link that confirms it goes out.
-                await db.commit()
+                try:
+                    await db.commit()
+                except Exception:
+                    await remove_media_files(current_app.config["MEDIA_DIR"], accounts.avatar_paths(user.avatar_files()))
+                    raise
                 if await send_confirmation(user):
                     await flash(f"Welcome, {user.name}! We sent a confirmation link to {user.email}.", "success")
                 else:
