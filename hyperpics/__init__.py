@@ -9,7 +9,7 @@ from typing import Any
 
 from quart import Quart, Response
 
-from . import auth, config, csrf, db, errors, ratelimit
+from . import auth, config, csrf, db, errors, ratelimit, request_limits
 from .models import utcnow
 
 __all__ = ["create_app"]
@@ -38,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
 
     db.init_app(app)
     ratelimit.init_app(app)
+    request_limits.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
@@ -72,6 +73,7 @@ def _configure_templates(app: Quart) -> None:
     app.jinja_env.filters["timeago"] = timeago
     app.jinja_env.filters["isodate"] = lambda value: value.isoformat() if value else ""
     app.jinja_env.tests["endpoint"] = lambda name: name in app.view_functions
+    app.jinja_env.globals["page_path"] = page_path
     vendored = sorted((Path(app.static_folder) / "vendor").glob("pico-*.min.css"))
     app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
 
@@ -90,10 +92,31 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
+def page_path() -> str:
+    """The path of the page the person is looking at, also while rendering a fragment for it."""
+    from urllib.parse import urlsplit
+
+    from quart import request
+
+    from .htmx import is_htmx
+
+    if is_htmx() and request.headers.get("HX-Current-URL"):
+        parts = urlsplit(request.headers["HX-Current-URL"])
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return request.full_path.rstrip("?")
+
+
 def _register_blueprints(app: Quart) -> None:
     from .views import auth as auth_views
-    from .views import main, settings
+    from .views import main, photos, settings, users
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(photos.bp)
+    app.register_blueprint(users.bp)
+
+    from .partials import collect, comments, follow, photo_details, user_card
+
+    for partial in (photo_details, follow, collect, comments, user_card):
+        app.register_blueprint(partial.bp)

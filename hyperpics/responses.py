@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2_fragments import render_block_async
-from quart import Response, current_app, get_flashed_messages, redirect, render_template
+from quart import Response, current_app, get_flashed_messages, redirect, render_template, request
 from quart.globals import app_ctx
 
 from . import htmx
@@ -44,6 +44,23 @@ async def page(template: str, status: int = 200, *, block: str | None = None, **
     else:
         body = await render_template(template, **context)
     return htmx.add_vary(await current_app.make_response((body, status)))
+
+
+async def back(default: str) -> Response:
+    """After a plain form post from a component: 303 to the page it was on.
+
+    The form's ``next`` field says where that was; the Referer (same site only) is the fallback.
+    """
+    from urllib.parse import urlsplit
+
+    from .auth import safe_next
+
+    form = await request.form
+    referer = urlsplit(request.headers.get("Referer", ""))
+    referer_path = ""
+    if referer.netloc == request.host:
+        referer_path = referer.path + (f"?{referer.query}" if referer.query else "")
+    return redirect(safe_next(form.get("next") or referer_path, default), 303)
 
 
 async def see_other(url: str) -> Response:

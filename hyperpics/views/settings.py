@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, current_app, flash, redirect, request, url_for
 
-from .. import db, ratelimit, responses, tokens
-from ..auth import current_auth_session, end_session, fresh_login_required, login_required, public, require_user
-from ..forms.settings import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
+import asyncio
+
+from .. import db, htmx, media, ratelimit, responses, tokens
+from ..auth import (
+    confirmed_required,
+    current_auth_session,
+    end_session,
+    fresh_login_required,
+    login_required,
+    public,
+    require_user,
+)
+from ..forms.settings import (
+    AvatarForm,
+    ChangeEmailForm,
+    ChangePasswordForm,
+    DeleteAccountForm,
+    NotificationsForm,
+    PrivacyForm,
+    ProfileForm,
+)
 from ..storage import remove_media_files
 from ..services import accounts
 from ..services.mailer import send_email_change
@@ -17,7 +35,102 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 @bp.route("/")
 @login_required
 async def index() -> Response:
-    return redirect(url_for("settings.password"))
+    return redirect(url_for("settings.profile"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+async def profile() -> Response:
+    user = require_user()
+    form = await ProfileForm.from_request(obj=user)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                await accounts.update_profile(
+                    await db.session(),
+                    user,
+                    accounts.ProfileChange(
+                        name=form.name.data,
+                        username=form.username.data,
+                        website=form.website.data or "",
+                        location=form.location.data or "",
+                        bio=form.bio.data or "",
+                    ),
+                )
+            except accounts.AccountError as error:
+                form.add_error(error.field, error.message)
+            else:
+                await flash("Your profile is updated.", "success")
+                return await responses.see_other(url_for("settings.profile"))
+        return await responses.page("settings/profile.html", 422, block="form", form=form)
+    return await responses.page("settings/profile.html", form=form)
+
+
+async def _preferences(template: str, form_class: type, message: str) -> Response:  # type: ignore[type-arg]
+    """Notification opt-outs and privacy: a few switches, saved together."""
+    user = require_user()
+    form = await form_class.from_request(obj=user)
+    if request.method == "POST":
+        if form.validate():
+            accounts.set_preferences(user, **form.data)
+            if htmx.wants_fragment():
+                return await responses.page(template, block="form", form=form, saved=True)
+            await flash(message, "success")
+            return await responses.see_other(request.path)
+        return await responses.page(template, 422, block="form", form=form)
+    return await responses.page(template, form=form)
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@login_required
+async def notifications() -> Response:
+    return await _preferences("settings/notifications.html", NotificationsForm, "Notification settings saved.")
+
+
+@bp.route("/privacy", methods=["GET", "POST"])
+@login_required
+async def privacy() -> Response:
+    return await _preferences("settings/privacy.html", PrivacyForm, "Privacy settings saved.")
+
+
+@bp.route("/avatar", methods=["GET", "POST"])
+@confirmed_required
+async def avatar() -> Response:
+    """Upload a picture; the server crops the chosen square and stores 30/100/200 px."""
+    user = require_user()
+    form = await AvatarForm.from_request()
+    if request.method == "POST":
+        upload = (await request.files).get("image")
+        if upload is None or not upload.filename:
+            form.add_error("image", "Choose a picture.")
+        elif form.validate():
+            crop = form.crop()
+            media_dir = current_app.config["MEDIA_DIR"]
+            max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+            try:
+                stored = await asyncio.to_thread(_store_avatar, upload.stream, media_dir, crop, upload.filename, max_bytes)
+            except media.RejectedImage as rejection:
+                form.add_error("image", rejection.message)
+            else:
+                old = await accounts.replace_avatar(await db.session(), user, stored)
+                try:
+                    await db.commit()
+                except Exception:
+                    await remove_media_files(media_dir, accounts.avatar_paths(stored.files()))
+                    raise
+                await remove_media_files(media_dir, old)
+                await flash("Your avatar is updated.", "success")
+                return await responses.see_other(url_for("settings.avatar"))
+        return await responses.page("settings/avatar.html", 422, block="form", form=form)
+    return await responses.page("settings/avatar.html", form=form)
+
+
+def _store_avatar(stream, media_dir, crop, file_name, max_bytes):  # type: ignore[no-untyped-def]
+    """In a worker thread: size check, then the Pillow work."""
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise media.RejectedImage("too-large", f"The picture is larger than {max_bytes // 1_048_576} MB.")
+    return media.process_avatar(data, media_dir, crop=crop, file_name=file_name)
 
 
 @bp.route("/password", methods=["GET", "POST"])

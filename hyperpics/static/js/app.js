@@ -28,3 +28,94 @@
     });
   });
 })();
+
+// Uploads: check count and size against the limits the page states before sending
+// (the server checks again), and drive the progress bar from htmx's upload events.
+(function () {
+  "use strict";
+
+  function formatMB(bytes) { return (bytes / 1048576).toFixed(1) + " MB"; }
+
+  function problems(form) {
+    var input = form.querySelector("input[type=file]");
+    var maxFiles = parseInt(form.dataset.maxFiles, 10);
+    var maxBytes = parseInt(form.dataset.maxBytes, 10);
+    var found = [];
+    if (!input || !input.files) return found;
+    if (input.files.length > maxFiles) {
+      found.push(input.files.length + " files chosen; at most " + maxFiles + " per upload.");
+    }
+    Array.prototype.forEach.call(input.files, function (file) {
+      if (file.size > maxBytes) {
+        found.push(file.name + " is " + formatMB(file.size) + "; the limit is " + formatMB(maxBytes) + " per photo.");
+      }
+    });
+    return found;
+  }
+
+  function showProblems(form, found) {
+    var list = form.querySelector("#upload-precheck");
+    if (!list) return;
+    list.textContent = "";
+    found.forEach(function (text) {
+      var item = document.createElement("li");
+      item.className = "field-error";
+      item.textContent = text;
+      list.appendChild(item);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("#upload-form");
+    if (form) showProblems(form, problems(form));
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.id !== "upload-form") return;
+    var found = problems(form);
+    showProblems(form, found);
+    if (found.length) {
+      event.preventDefault();
+      return;
+    }
+    var bar = form.querySelector("#upload-progress");
+    if (bar) { bar.hidden = false; bar.value = 0; }
+    setStatus(form, "Uploading…");
+  });
+
+  function setStatus(form, text) {
+    var status = form.querySelector("#upload-status");
+    if (status) status.textContent = text;
+  }
+
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.id !== "upload-form" || !event.detail.lengthComputable) return;
+    var bar = form.querySelector("#upload-progress");
+    // Upload progress comes first; the (short) download after it must not move the bar back.
+    if (!bar) return;
+    bar.value = Math.max(bar.value, Math.round((event.detail.loaded / event.detail.total) * 100));
+    setStatus(form, bar.value < 100 ? "Uploading… " + bar.value + "%" : "Processing your photos…");
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.id !== "upload-form") return;
+    var bar = form.querySelector("#upload-progress");
+    if (bar) { bar.value = 100; bar.hidden = true; }
+    setStatus(form, "");
+    if (event.detail.successful) form.reset();
+  });
+})();
+
+// Hover cards: htmx waits 300 ms after mouseenter/focus, but a delay is not cancelled by
+// mouseleave; so when the time comes, ask only if the name is still hovered or focused.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var link = event.detail.elt;
+    if (!link.classList || !link.classList.contains("user-link")) return;
+    if (!link.matches(":hover") && document.activeElement !== link) event.preventDefault();
+  });
+})();

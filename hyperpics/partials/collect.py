@@ -1,0 +1,43 @@
+"""The collect button: collects or uncollects a photo, then swaps itself with the new count."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, abort, flash, url_for
+
+from .. import db, htmx, responses
+from ..auth import current_user, login_required, permission_required, require_user
+from ..models import Permission
+from ..services import photos, social
+
+bp = Blueprint("collect", __name__, url_prefix="/_/photos")
+
+
+async def _photo(photo_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return await photos.get_visible(await db.session(), current_user(), photo_id)
+    except photos.PhotoError as error:
+        abort(error.status, description=error.message)
+
+
+async def _answer(photo, message: str) -> Response:  # type: ignore[no-untyped-def]
+    if htmx.wants_fragment():
+        state = await social.collect_state(await db.session(), current_user(), photo.id)
+        return await responses.fragment("partials/collect_button.html", state=state)
+    await flash(message, "success")
+    return await responses.back(url_for("photos.show", photo_id=photo.id))
+
+
+@bp.route("/<int:photo_id>/collect", methods=["POST"])
+@permission_required(Permission.COLLECT)
+async def collect(photo_id: int) -> Response:
+    photo = await _photo(photo_id)
+    await social.collect(await db.session(), require_user(), photo)
+    return await _answer(photo, "Photo collected.")
+
+
+@bp.route("/<int:photo_id>/uncollect", methods=["POST"])
+@login_required
+async def uncollect(photo_id: int) -> Response:
+    photo = await _photo(photo_id)
+    await social.uncollect(await db.session(), require_user(), photo)
+    return await _answer(photo, "Photo removed from your collection.")

@@ -1,0 +1,184 @@
+"""Comments on a photo: the list (paginated), adding, replying, deleting, reporting, and
+turning comments off. Each answer is a fragment for htmx and a 303 for a plain form post."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, abort, flash, request, url_for
+
+from .. import db, htmx, responses
+from ..auth import current_user, login_required, permission_required, public, require_user
+from ..forms.photos import ReportForm
+from ..forms.social import CommentForm
+from ..models import Permission, Photo, ReportTarget
+from ..services import photos, social
+
+bp = Blueprint("comments", __name__, url_prefix="/_")
+
+
+async def _photo(photo_id: int) -> Photo:
+    try:
+        return await photos.get_visible(await db.session(), current_user(), photo_id)
+    except photos.PhotoError as error:
+        abort(error.status, description=error.message)
+
+
+async def _comment(photo: Photo, comment_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return await social.comment_on_photo(await db.session(), photo, comment_id)
+    except social.SocialError as error:
+        abort(error.status, description=error.message)
+
+
+def page_argument() -> int | None:
+    """``?page=N``; missing or "latest" means the last page."""
+    value = request.args.get("page", "latest")
+    if value == "latest":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+async def comments_context(photo: Photo, page: int | None, form: CommentForm | None = None) -> dict[str, Any]:
+    """What the comments section needs; the photo page includes the same section."""
+    listing = await social.comments(await db.session(), photo, page)
+    reply_to = None
+    form = form or CommentForm()
+    reply_id = form.reply_to_id() or _int(request.args.get("reply"))
+    if reply_id:
+        reply_to = next((c for c in listing.comments if c.id == reply_id), None)
+        if reply_to is None:
+            reply_to = await _comment(photo, reply_id)
+        form.reply_to.data = str(reply_to.id)
+    return {"photo": photo, "listing": listing, "form": form, "reply_to": reply_to, "report_form": ReportForm()}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.route("/photos/<int:photo_id>/comments")
+@public
+async def listing(photo_id: int) -> Response:
+    photo = await _photo(photo_id)
+    return await responses.fragment("partials/comments.html", **await comments_context(photo, page_argument()))
+
+
+@bp.route("/photos/<int:photo_id>/comment-form")
+@public
+async def form(photo_id: int) -> Response:
+    """The comment form, with a "Reply to <name>" banner when ``?reply=<id>``."""
+    photo = await _photo(photo_id)
+    context = await comments_context(photo, page_argument())
+    return await responses.fragment("partials/comment_form.html", **context)
+
+
+@bp.route("/photos/<int:photo_id>/comments", methods=["POST"])
+@permission_required(Permission.COMMENT)
+async def add(photo_id: int) -> Response:
+    photo = await _photo(photo_id)
+    user = require_user()
+    form = await CommentForm.from_request()
+    if form.validate():
+        try:
+            comment = await social.add_comment(await db.session(), user, photo, form.body.data, form.reply_to_id())
+        except social.SocialError as error:
+            if error.status != 422:
+                abort(error.status, description=error.message)
+            form.add_error(error.field, error.message)
+        else:
+            if htmx.wants_fragment():
+                comment = await _comment(photo, comment.id)  # with its author and reply loaded
+                listing = await social.comments(await db.session(), photo, None)
+                return await responses.fragment(
+                    "partials/comment_added.html", photo=photo, comment=comment, listing=listing, form=CommentForm(),
+                    report_form=ReportForm(),
+                )
+            await flash("Comment published.", "success")
+            return await responses.see_other(
+                url_for("photos.show", photo_id=photo.id, page="latest", _anchor=f"comment-{comment.id}")
+            )
+    if htmx.wants_fragment():
+        context = await comments_context(photo, None, form)
+        response = await responses.fragment("partials/comment_form.html", 422, **context)
+        return htmx.retarget(response, "#comment-form", "outerHTML")
+    context = await comments_context(photo, None, form)
+    from ..views.photos import render_photo_page
+
+    return await render_photo_page(photo.id, status=422, comments=context)
+
+
+@bp.route("/comments/<int:comment_id>/delete", methods=["POST"])
+@login_required
+async def delete(comment_id: int) -> Response:
+    session = await db.session()
+    photo_id = await social.photo_id_of_comment(session, comment_id)
+    if photo_id is None:
+        abort(404, description="This comment does not exist.")
+    photo = await _photo(photo_id)
+    comment = await _comment(photo, comment_id)
+    try:
+        removed = await social.delete_comment(session, require_user(), photo, comment)
+    except social.SocialError as error:
+        abort(error.status, description=error.message)
+    if htmx.wants_fragment():
+        listing = await social.comments(session, photo, None)
+        replies = [identifier for identifier in removed if identifier != comment_id]
+        return await responses.fragment("partials/comment_deleted.html", replies=replies, listing=listing)
+    await flash("Comment deleted.", "success")
+    return await responses.back(url_for("photos.show", photo_id=photo.id))
+
+
+@bp.route("/photos/<int:photo_id>/comments/toggle", methods=["POST"])
+@login_required
+async def toggle(photo_id: int) -> Response:
+    photo = await _photo(photo_id)
+    try:
+        await social.set_comments_enabled(await db.session(), require_user(), photo, not photo.can_comment)
+    except social.SocialError as error:
+        abort(error.status, description=error.message)
+    if htmx.wants_fragment():
+        return await responses.fragment("partials/comments.html", **await comments_context(photo, page_argument()))
+    await flash("Comments are on." if photo.can_comment else "Comments are off.", "success")
+    return await responses.back(url_for("photos.show", photo_id=photo.id))
+
+
+@bp.route("/comments/<int:comment_id>/report", methods=["POST"])
+@permission_required(Permission.FOLLOW)  # any confirmed, unblocked member
+async def report(comment_id: int) -> Response:
+    session = await db.session()
+    photo_id = await social.photo_id_of_comment(session, comment_id)
+    if photo_id is None:
+        abort(404, description="This comment does not exist.")
+    photo = await _photo(photo_id)
+    comment = await _comment(photo, comment_id)
+    form = await ReportForm.from_request()
+    status = 422
+    if form.validate():
+        try:
+            await social.report(
+                session, require_user(), ReportTarget.COMMENT, comment.id, comment.author_id, form.reason.data, form.note.data or ""
+            )
+        except social.SocialError as error:
+            if error.status not in (409, 422):
+                abort(error.status, description=error.message)
+            form.add_error(error.field, error.message)
+            status = error.status
+        else:
+            if htmx.wants_fragment():
+                return await responses.fragment("partials/report_done.html", form_id=f"report-comment-{comment.id}", what="comment")
+            await flash("Thanks: a moderator will look at this comment.", "success")
+            return await responses.back(url_for("photos.show", photo_id=photo.id))
+    if htmx.wants_fragment():
+        return await responses.fragment(
+            "partials/report_form.html", status, form=form, form_id=f"report-comment-{comment.id}",
+            action=url_for("comments.report", comment_id=comment.id),
+        )
+    await flash(" ".join(form.form_errors) or "Choose a reason for the report.", "danger")
+    return await responses.back(url_for("photos.show", photo_id=photo.id))

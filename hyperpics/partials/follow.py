@@ -1,0 +1,48 @@
+"""The follow button: follows or unfollows, then swaps itself (and the follower counts)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, abort, flash, request, url_for
+
+from .. import db, htmx, responses
+from ..auth import current_user, login_required, permission_required, require_user
+from ..models import Permission
+from ..services import social
+
+bp = Blueprint("follow", __name__, url_prefix="/_/users")
+
+
+async def _target(user_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return await social.user_with_id(await db.session(), user_id)
+    except social.SocialError as error:
+        abort(error.status, description=error.message)
+
+
+async def _answer(target, message: str) -> Response:  # type: ignore[no-untyped-def]
+    session = await db.session()
+    if htmx.wants_fragment():
+        profile = await social.profile(session, current_user(), target)
+        context = (await request.form).get("context", "")
+        return await responses.fragment("partials/follow_button.html", profile=profile, context=context, oob_counts=True)
+    await flash(message, "success")
+    return await responses.back(url_for("users.show", username=target.username))
+
+
+@bp.route("/<int:user_id>/follow", methods=["POST"])
+@permission_required(Permission.FOLLOW)
+async def follow(user_id: int) -> Response:
+    target = await _target(user_id)
+    try:
+        await social.follow(await db.session(), require_user(), target)
+    except social.SocialError as error:
+        abort(error.status, description=error.message)
+    return await _answer(target, f"You follow {target.name} now.")
+
+
+@bp.route("/<int:user_id>/unfollow", methods=["POST"])
+@login_required
+async def unfollow(user_id: int) -> Response:
+    target = await _target(user_id)
+    await social.unfollow(await db.session(), require_user(), target)
+    return await _answer(target, f"You no longer follow {target.name}.")

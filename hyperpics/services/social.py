@@ -1,0 +1,466 @@
+"""The social layer: follows, collects, comments, profiles and user cards.
+
+Each function takes the session and the acting user, enforces its rule, writes the
+notification rows the action causes, and never commits. Listings are one query each (with
+correlated subqueries for counts and relationship flags), whatever the page size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from ..models import (
+    Collect,
+    Comment,
+    Follow,
+    NotificationKind,
+    Permission,
+    Photo,
+    Report,
+    ReportReason,
+    ReportTarget,
+    User,
+    utcnow,
+)
+from . import notifications
+from .photos import Card, FeedPage, PhotoError, _cards, _cards_query, decode_cursor, visible_to
+
+USERS_PER_PAGE = 20
+COMMENTS_PER_PAGE = 15
+COMMENT_MAX_LENGTH = 2000
+
+
+class SocialError(PhotoError):
+    """Same shape as PhotoError: a message, an HTTP status, maybe a form field."""
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+async def user_named(session: AsyncSession, username: str) -> User:
+    user = (
+        await session.execute(select(User).where(func.lower(User.username) == username.strip().lower()))
+    ).scalar_one_or_none()
+    if user is None:
+        raise SocialError("There is nobody with that username.", 404)
+    return user
+
+
+async def user_with_id(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise SocialError("There is nobody with that id.", 404)
+    return user
+
+
+def _follows(follower: ColumnElement[int] | int, followed: ColumnElement[int] | int) -> ColumnElement[bool]:
+    # Never correlate the follows table itself: listings of followers join it too.
+    return select(Follow.follower_id).where(Follow.follower_id == follower, Follow.followed_id == followed).correlate_except(Follow).exists()
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """How the viewer and another user relate (both False for anonymous or oneself)."""
+
+    following: bool = False
+    followed_by: bool = False
+
+    @property
+    def badge(self) -> str:
+        if self.following and self.followed_by:
+            return "Follow each other"
+        if self.followed_by:
+            return "Follows you"
+        return ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    user: User
+    photos: int
+    collections: int | None  # None: hidden from this viewer
+    followers: int
+    following: int
+    relationship: Relationship
+
+
+def collections_visible(viewer: User | None, owner: User) -> bool:
+    return owner.public_collections or (viewer is not None and viewer.id == owner.id)
+
+
+async def profile(session: AsyncSession, viewer: User | None, user: User) -> Profile:
+    """The numbers in a profile header or a user card, in one query."""
+    viewer_id = viewer.id if viewer is not None else -1
+    photos_visible = select(func.count()).select_from(Photo).where(Photo.author_id == user.id, visible_to(viewer))
+    collected = (
+        select(func.count())
+        .select_from(Collect)
+        .join(Photo, Photo.id == Collect.photo_id)
+        .where(Collect.user_id == user.id, visible_to(viewer))
+    )
+    row = (
+        await session.execute(
+            select(
+                photos_visible.scalar_subquery(),
+                collected.scalar_subquery(),
+                select(func.count()).select_from(Follow).where(Follow.followed_id == user.id).scalar_subquery(),
+                select(func.count()).select_from(Follow).where(Follow.follower_id == user.id).scalar_subquery(),
+                _follows(viewer_id, user.id),
+                _follows(user.id, viewer_id),
+            )
+        )
+    ).one()
+    own = viewer is not None and viewer.id == user.id
+    return Profile(
+        user=user,
+        photos=row[0],
+        collections=row[1] if collections_visible(viewer, user) else None,
+        followers=row[2],
+        following=row[3],
+        relationship=Relationship() if own else Relationship(bool(row[4]), bool(row[5])),
+    )
+
+
+# --- following ----------------------------------------------------------------------------
+
+
+async def follow(session: AsyncSession, actor: User, target: User) -> bool:
+    """Follow ``target``; following twice is harmless. True when a new follow was made."""
+    if actor.id == target.id:
+        raise SocialError("You cannot follow yourself.", 422)
+    if not target.active:
+        raise SocialError("This account is blocked.", 404)
+    row = Follow(follower_id=actor.id, followed_id=target.id, created_at=utcnow())
+    session.add(row)
+    try:
+        async with session.begin_nested():
+            await session.flush([row])
+    except IntegrityError:
+        return False  # already following (or a double click racing itself)
+    notifications.notify(session, NotificationKind.FOLLOW, receiver=target, actor=actor)
+    return True
+
+
+async def unfollow(session: AsyncSession, actor: User, target: User) -> bool:
+    result = await session.execute(
+        delete(Follow).where(Follow.follower_id == actor.id, Follow.followed_id == target.id)
+    )
+    return bool(result.rowcount)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    user: User
+    since: datetime
+    relationship: Relationship
+    is_viewer: bool
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    rows: list[PersonRow]
+    page: int
+    pages: int
+    total: int
+
+
+async def _people(
+    session: AsyncSession,
+    viewer: User | None,
+    query,  # type: ignore[no-untyped-def]
+    total_query,  # type: ignore[no-untyped-def]
+    page: int,
+    per_page: int,
+) -> PeoplePage:
+    viewer_id = viewer.id if viewer is not None else -1
+    total = (await session.execute(total_query)).scalar_one()
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = (
+        await session.execute(
+            query.add_columns(_follows(viewer_id, User.id), _follows(User.id, viewer_id))
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    ).all()
+    return PeoplePage(
+        rows=[
+            PersonRow(
+                user=row[0],
+                since=row[1],
+                relationship=Relationship(bool(row[2]), bool(row[3])) if row[0].id != viewer_id else Relationship(),
+                is_viewer=row[0].id == viewer_id,
+            )
+            for row in rows
+        ],
+        page=page,
+        pages=pages,
+        total=total,
+    )
+
+
+async def followers(session: AsyncSession, viewer: User | None, user: User, page: int) -> PeoplePage:
+    """Who follows ``user``, newest first."""
+    query = (
+        select(User, Follow.created_at)
+        .join(Follow, Follow.follower_id == User.id)
+        .where(Follow.followed_id == user.id)
+        .order_by(Follow.created_at.desc(), User.id.desc())
+    )
+    total = select(func.count()).select_from(Follow).where(Follow.followed_id == user.id)
+    return await _people(session, viewer, query, total, page, USERS_PER_PAGE)
+
+
+async def following(session: AsyncSession, viewer: User | None, user: User, page: int) -> PeoplePage:
+    """Whom ``user`` follows, newest first."""
+    query = (
+        select(User, Follow.created_at)
+        .join(Follow, Follow.followed_id == User.id)
+        .where(Follow.follower_id == user.id)
+        .order_by(Follow.created_at.desc(), User.id.desc())
+    )
+    total = select(func.count()).select_from(Follow).where(Follow.follower_id == user.id)
+    return await _people(session, viewer, query, total, page, USERS_PER_PAGE)
+
+
+# --- collecting ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CollectState:
+    photo_id: int
+    collected: bool
+    count: int
+
+
+async def collect(session: AsyncSession, actor: User, photo: Photo) -> bool:
+    """Collect a photo the actor can see; collecting twice is harmless."""
+    row = Collect(user_id=actor.id, photo_id=photo.id, created_at=utcnow())
+    session.add(row)
+    try:
+        async with session.begin_nested():
+            await session.flush([row])
+    except IntegrityError:
+        return False
+    notifications.notify(session, NotificationKind.COLLECT, receiver=photo.author, actor=actor, photo_id=photo.id)
+    return True
+
+
+async def uncollect(session: AsyncSession, actor: User, photo: Photo) -> bool:
+    result = await session.execute(delete(Collect).where(Collect.user_id == actor.id, Collect.photo_id == photo.id))
+    return bool(result.rowcount)
+
+
+async def collect_state(session: AsyncSession, viewer: User | None, photo_id: int) -> CollectState:
+    viewer_id = viewer.id if viewer is not None else -1
+    row = (
+        await session.execute(
+            select(
+                exists().where(Collect.user_id == viewer_id, Collect.photo_id == photo_id),
+                select(func.count()).select_from(Collect).where(Collect.photo_id == photo_id).scalar_subquery(),
+            )
+        )
+    ).one()
+    return CollectState(photo_id, bool(row[0]), row[1])
+
+
+def _shows_collections(viewer: User | None) -> ColumnElement[bool]:
+    """Collectors whose collections are private stay hidden, except from themselves."""
+    if viewer is None:
+        return User.public_collections.is_(True)
+    return or_(User.public_collections.is_(True), User.id == viewer.id)
+
+
+async def collectors(session: AsyncSession, viewer: User | None, photo: Photo, page: int) -> PeoplePage:
+    """Who collected the photo, oldest first, without those who keep collections private."""
+    shown = and_(Collect.photo_id == photo.id, _shows_collections(viewer))
+    query = (
+        select(User, Collect.created_at)
+        .join(Collect, Collect.user_id == User.id)
+        .where(shown)
+        .order_by(Collect.created_at, User.id)
+    )
+    total = select(func.count()).select_from(Collect).join(User, User.id == Collect.user_id).where(shown)
+    return await _people(session, viewer, query, total, page, USERS_PER_PAGE)
+
+
+async def collections(
+    session: AsyncSession, viewer: User | None, owner: User, cursor: str | None, per_page: int = 12
+) -> FeedPage:
+    """The photos ``owner`` collected, most recently collected first (a keyset on collect time)."""
+    if not collections_visible(viewer, owner):
+        raise SocialError(f"{owner.name} keeps their collections private.", 403)
+    position = decode_cursor(cursor)
+    query = _cards_query(viewer).join(Collect, and_(Collect.photo_id == Photo.id, Collect.user_id == owner.id))
+    if position is not None:
+        created, photo_id = position
+        query = query.where(
+            or_(Collect.created_at < created, and_(Collect.created_at == created, Photo.id < photo_id))
+        )
+    rows = (
+        await session.execute(
+            query.add_columns(Collect.created_at).order_by(Collect.created_at.desc(), Photo.id.desc()).limit(per_page + 1)
+        )
+    ).all()
+    cards = _cards(rows[:per_page])
+    next_cursor = None
+    if len(rows) > per_page and cards:
+        last = rows[per_page - 1]
+        next_cursor = f"{last[3].timestamp():.6f}_{last[0].id}"
+    return FeedPage(cards, next_cursor)
+
+
+# --- comments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommentsPage:
+    comments: list[Comment]
+    page: int
+    pages: int
+    total: int
+
+
+def can_delete_comment(viewer: User | None, comment: Comment, photo: Photo) -> bool:
+    return viewer is not None and viewer.active and (
+        viewer.id in (comment.author_id, photo.author_id) or viewer.can(Permission.MODERATE)
+    )
+
+
+async def comments(session: AsyncSession, photo: Photo, page: int | None) -> CommentsPage:
+    """A page of comments, oldest first; ``page=None`` means the last (latest) page."""
+    total = (
+        await session.execute(select(func.count()).select_from(Comment).where(Comment.photo_id == photo.id))
+    ).scalar_one()
+    pages = max(1, -(-total // COMMENTS_PER_PAGE))
+    page = pages if page is None else min(max(page, 1), pages)
+    rows = (
+        await session.execute(
+            select(Comment)
+            .where(Comment.photo_id == photo.id)
+            .options(joinedload(Comment.author), joinedload(Comment.reply_to).joinedload(Comment.author))
+            .order_by(Comment.created_at, Comment.id)
+            .limit(COMMENTS_PER_PAGE)
+            .offset((page - 1) * COMMENTS_PER_PAGE)
+        )
+    ).scalars().all()
+    return CommentsPage(list(rows), page, pages, total)
+
+
+async def comment_on_photo(session: AsyncSession, photo: Photo, comment_id: int) -> Comment:
+    comment = (
+        await session.execute(
+            select(Comment)
+            .options(joinedload(Comment.author))
+            .where(Comment.id == comment_id, Comment.photo_id == photo.id)
+        )
+    ).scalar_one_or_none()
+    if comment is None:
+        raise SocialError("This comment does not exist on this photo.", 404)
+    return comment
+
+
+async def photo_id_of_comment(session: AsyncSession, comment_id: int) -> int | None:
+    return (await session.execute(select(Comment.photo_id).where(Comment.id == comment_id))).scalar_one_or_none()
+
+
+async def add_comment(
+    session: AsyncSession, actor: User, photo: Photo, body: str, reply_to_id: int | None = None
+) -> Comment:
+    if not photo.can_comment:
+        raise SocialError("The author has turned comments off for this photo.", 403)
+    text = body.strip()
+    if not text:
+        raise SocialError("Write something first.", 422, "body")
+    if len(text) > COMMENT_MAX_LENGTH:
+        raise SocialError(f"A comment has at most {COMMENT_MAX_LENGTH} characters.", 422, "body")
+    reply_to: Comment | None = None
+    if reply_to_id is not None:
+        try:
+            reply_to = await comment_on_photo(session, photo, reply_to_id)
+        except SocialError:
+            raise SocialError("You can only reply to a comment on this photo.", 422, "body") from None
+    comment = Comment(
+        photo_id=photo.id, author_id=actor.id, body=text, reply_to_id=reply_to.id if reply_to else None, created_at=utcnow()
+    )
+    session.add(comment)
+    await session.flush([comment])
+    # One notification per person: a reply to the photo's author counts as the reply.
+    if reply_to is not None:
+        notifications.notify(
+            session, NotificationKind.REPLY, receiver=reply_to.author, actor=actor, photo_id=photo.id, comment_id=comment.id
+        )
+    if reply_to is None or reply_to.author_id != photo.author_id:
+        notifications.notify(
+            session, NotificationKind.COMMENT, receiver=photo.author, actor=actor, photo_id=photo.id, comment_id=comment.id
+        )
+    return comment
+
+
+async def delete_comment(session: AsyncSession, actor: User, photo: Photo, comment: Comment) -> list[int]:
+    """Delete a comment and, as the database cascades, the replies to it (at any depth).
+
+    Returns the ids of every comment removed, so an open page can drop them all.
+    """
+    if not can_delete_comment(actor, comment, photo):
+        raise SocialError("Only the comment's author, the photo's author or a moderator can delete it.", 403)
+    thread = select(Comment.id).where(Comment.id == comment.id).cte("thread", recursive=True)
+    thread = thread.union_all(select(Comment.id).where(Comment.reply_to_id == thread.c.id))
+    removed = list((await session.execute(select(thread.c.id))).scalars())
+    await session.execute(delete(Comment).where(Comment.id == comment.id))
+    return removed
+
+
+async def set_comments_enabled(session: AsyncSession, actor: User, photo: Photo, enabled: bool) -> None:
+    """Only the photo's author turns its comments on or off."""
+    if actor.id != photo.author_id:
+        raise SocialError("Only the photo's author can turn comments on or off.", 403)
+    photo.can_comment = enabled
+
+
+async def report(
+    session: AsyncSession, reporter: User, target: ReportTarget, target_id: int, owner_id: int, reason: str, note: str
+) -> Report:
+    """One open report per reporter and target; reporting one's own things is refused."""
+    if reporter.id == owner_id:
+        raise SocialError("You cannot report your own content.", 403)
+    try:
+        reason_value = ReportReason(reason)
+    except ValueError:
+        raise SocialError("Choose a reason for the report.", 422, "reason") from None
+    row = Report(
+        reporter_id=reporter.id,
+        target_type=target,
+        target_id=target_id,
+        reason=reason_value,
+        note=note.strip()[:500],
+        created_at=utcnow(),
+    )
+    session.add(row)
+    try:
+        async with session.begin_nested():
+            await session.flush([row])
+    except IntegrityError:
+        raise SocialError("You have already reported this; a moderator will look at it.", 409) from None
+    return row
+
+
+# --- collects of a list of photos (for buttons on cards) ----------------------------------
+
+
+async def collected_ids(session: AsyncSession, viewer: User | None, cards: list[Card]) -> set[int]:
+    """Which of these photos the viewer has collected (one query for a whole grid)."""
+    if viewer is None or not cards:
+        return set()
+    ids = [card.photo.id for card in cards]
+    rows = await session.execute(
+        select(Collect.photo_id).where(Collect.user_id == viewer.id, Collect.photo_id.in_(ids))
+    )
+    return set(rows.scalars())
+

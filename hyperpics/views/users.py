@@ -1,0 +1,74 @@
+"""A person's page: header, and the tabs Photos, Collections, Following, Followers.
+
+Each tab is a full page at its own URL; htmx swaps only the tab block and pushes the URL.
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, abort, request
+
+from .. import db, responses
+from ..auth import current_user, public
+from ..services import photos, social
+
+bp = Blueprint("users", __name__, url_prefix="/user")
+
+TABS = ("photos", "collections", "following", "followers")
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+async def _render(username: str, tab: str) -> Response:
+    session = await db.session()
+    viewer = current_user()
+    try:
+        user = await social.user_named(session, username)
+    except social.SocialError as error:
+        abort(error.status, description=error.message)
+    profile = await social.profile(session, viewer, user)
+    context: dict[str, object] = {"profile": profile, "user": user, "tab": tab}
+    cursor = request.args.get("before")
+    try:
+        if tab == "photos":
+            context["feed"] = await photos.user_photos(session, viewer, user, cursor)
+        elif tab == "collections":
+            if social.collections_visible(viewer, user):
+                context["feed"] = await social.collections(session, viewer, user, cursor)
+        elif tab == "followers":
+            context["people"] = await social.followers(session, viewer, user, _page_number())
+        else:
+            context["people"] = await social.following(session, viewer, user, _page_number())
+    except photos.PhotoError as error:
+        abort(error.status, description=error.message)
+    # "Load more" wants the next items only; a tab link wants the whole tab.
+    block = "tab_items" if cursor else "tab"
+    return await responses.page("users/show.html", block=block, **context)
+
+
+@bp.route("/<username>")
+@public
+async def show(username: str) -> Response:
+    return await _render(username, "photos")
+
+
+@bp.route("/<username>/collections")
+@public
+async def collections(username: str) -> Response:
+    return await _render(username, "collections")
+
+
+@bp.route("/<username>/following")
+@public
+async def following(username: str) -> Response:
+    return await _render(username, "following")
+
+
+@bp.route("/<username>/followers")
+@public
+async def followers(username: str) -> Response:
+    return await _render(username, "followers")
