@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 import re
 import shutil
 import socket
@@ -19,6 +20,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from quart import Quart
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from hyperpics import create_app, migrations
 from hyperpics.models import RoleName, User
@@ -169,6 +172,34 @@ class Tab:
         if page.location or page.headers.get("HX-Redirect"):
             # A browser would now load the next page and with it a fresh token (login rotates it).
             self.csrf = ""
+        return page
+
+
+    async def upload(
+        self,
+        path: str,
+        files: list[tuple[str, bytes]],
+        data: dict[str, Any] | None = None,
+        *,
+        field: str = "photos",
+        htmx: bool = False,
+        content_type: str = "image/jpeg",
+    ) -> "Page":
+        """A multipart post with several files under one field name, as a browser sends it.
+
+        (Quart's test client keeps only one file per field name, so the body is built here.)
+        """
+        if not self.csrf:
+            await self.get("/")
+        fields: list[tuple[str, Any]] = [("csrf_token", self.csrf), *(data or {}).items()]
+        fields += [(field, FileStorage(io.BytesIO(body), filename=name, content_type=content_type)) for name, body in files]
+        boundary, body = encode_multipart(MultiDict(fields))
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        if htmx:
+            headers["HX-Request"] = "true"
+        response = await self.client.post(path, data=body, headers=headers)
+        page = await Page.of(response)
+        self._remember_token(page.text)
         return page
 
 

@@ -1,0 +1,453 @@
+"""The Pillow pipeline (hyperpics/media.py) called directly: what ends up on disk."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from hyperpics import media
+from hyperpics.media import RejectedImage, StoredPhoto, process_avatar, process_photo
+
+from . import images
+from .images import BLUE, GREEN, RED, WHITE
+
+NAME = re.compile(r"^[A-Za-z0-9_-]{16,}(_m|_s)?\.(jpg|png)$")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def all_files(root: Path) -> list[str]:
+    """Every file under ``root``, hidden and temporary ones included."""
+    return sorted(
+        os.path.relpath(os.path.join(folder, name), root) for folder, _, names in os.walk(root) for name in names
+    )
+
+
+def stored(media_dir: Path, name: str) -> Image.Image:
+    image = Image.open(media_dir / media.PHOTOS_DIR / name)
+    image.load()
+    return image
+
+
+def near(pixel: tuple, color: tuple, tolerance: int = 45) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color[:3], strict=True))
+
+
+def colour_at(image: Image.Image, fx: float, fy: float) -> tuple:
+    """The pixel at a fraction of the width and height."""
+    return image.convert("RGB").getpixel((int(image.width * fx), int(image.height * fy)))
+
+
+def sizes(media_dir: Path, result: StoredPhoto) -> list[tuple[int, int]]:
+    return [stored(media_dir, name).size for name in result.files()]
+
+
+# --- orientation --------------------------------------------------------------------------
+
+
+def test_orientation_6_is_stored_upright_in_original_and_derivatives(tmp_path: Path) -> None:
+    # Stored sideways 2000x1000: RED left, BLUE right, GREEN square top-left.
+    result = process_photo(images.rotated_jpeg(2000, 1000), tmp_path, "sideways.jpg")
+
+    assert (result.width, result.height) == (1000, 2000)
+    assert sizes(tmp_path, result) == [(1000, 2000), (800, 1600), (400, 800)]
+    for name in result.files():
+        image = stored(tmp_path, name)
+        # Turned 90 degrees clockwise: RED on top, BLUE below, GREEN in the top-right corner.
+        assert near(colour_at(image, 0.25, 0.25), RED), (name, colour_at(image, 0.25, 0.25))
+        assert near(colour_at(image, 0.5, 0.75), BLUE), name
+        assert near(colour_at(image, 0.9, 0.05), GREEN), name
+        # Not mirrored (a transpose would put the green square top-left).
+        assert near(colour_at(image, 0.1, 0.05), RED), name
+        # And the orientation tag is gone, so no viewer turns it a second time.
+        assert image.getexif().get(images.EXIF_ORIENTATION) is None
+
+
+@pytest.mark.parametrize(
+    ("orientation", "top_left", "size"),
+    [
+        (1, GREEN, (400, 200)),  # as stored
+        (3, BLUE, (400, 200)),  # upside down: the stored bottom-right comes first
+        (8, BLUE, (200, 400)),  # turned counter-clockwise: the stored right column is on top
+    ],
+)
+def test_other_orientations(tmp_path: Path, orientation: int, top_left: tuple, size: tuple) -> None:
+    result = process_photo(images.rotated_jpeg(400, 200, orientation), tmp_path, "x.jpg")
+    image = stored(tmp_path, result.original)
+    assert image.size == size
+    assert near(colour_at(image, 0.02, 0.02), top_left), colour_at(image, 0.02, 0.02)
+
+
+# --- metadata -----------------------------------------------------------------------------
+
+
+def test_gps_exif_is_removed_from_every_stored_file(tmp_path: Path) -> None:
+    upload = images.gps_jpeg()
+    # The upload really carries the location (the test would prove nothing otherwise).
+    assert images.read_gps(upload)[2] == (52.0, 22.0, 12.5)
+    assert b"Exif" in upload and images.CAMERA_MAKE.encode() in upload
+
+    result = process_photo(upload, tmp_path, "with-gps.jpg")
+
+    for name in result.files():
+        path = tmp_path / media.PHOTOS_DIR / name
+        data = path.read_bytes()
+        with Image.open(path) as image:
+            assert dict(image.getexif()) == {}, name
+            assert "exif" not in image.info, name
+        assert images.read_gps(data) == {}
+        assert b"Exif" not in data, name
+        for secret in (images.CAMERA_MAKE, images.CAMERA_MODEL, images.GPS_DATUM):
+            assert secret.encode() not in data, (name, secret)
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "gif"])
+def test_comments_are_not_copied_into_stored_files(tmp_path: Path, kind: str) -> None:
+    secret = b"Home: 12 Secret Lane, Springfield"
+    if kind == "jpeg":
+        upload = images.jpeg(500, 400, comment=secret)
+    else:
+        buffer = io.BytesIO()
+        Image.new("RGB", (100, 80), RED).save(buffer, "GIF", comment=secret)
+        upload = buffer.getvalue()
+    assert secret in upload
+
+    result = process_photo(upload, tmp_path, f"commented.{kind}")
+
+    for name in result.files():
+        assert secret not in (tmp_path / media.PHOTOS_DIR / name).read_bytes(), name
+
+
+# --- sizes --------------------------------------------------------------------------------
+
+
+def test_derivatives_are_800_and_400_wide(tmp_path: Path) -> None:
+    result = process_photo(images.jpeg(1600, 1200), tmp_path, "big.jpg")
+    assert (result.width, result.height) == (1600, 1200)
+    assert sizes(tmp_path, result) == [(1600, 1200), (800, 600), (400, 300)]
+    assert result.original.endswith(".jpg") and result.medium.endswith("_m.jpg") and result.small.endswith("_s.jpg")
+
+
+def test_small_image_is_not_upscaled(tmp_path: Path) -> None:
+    result = process_photo(images.jpeg(300, 200), tmp_path, "tiny.jpg")
+    assert sizes(tmp_path, result) == [(300, 200), (300, 200), (300, 200)]
+
+
+def test_between_sizes_only_the_small_one_shrinks(tmp_path: Path) -> None:
+    result = process_photo(images.png(600, 900), tmp_path, "mid.png")
+    assert sizes(tmp_path, result) == [(600, 900), (600, 900), (400, 600)]
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: images.jpeg(4000, 3000), (3000, 2250)),  # decoded at full size, then shrunk
+        (lambda: images.jpeg(6400, 4000), (3000, 1875)),  # decoded at half size (draft)
+        (lambda: images.png(1000, 5000), (600, 3000)),  # the longest edge is the height
+    ],
+)
+def test_originals_are_capped_at_3000_px(tmp_path: Path, make, expected) -> None:  # type: ignore[no-untyped-def]
+    result = process_photo(make(), tmp_path, "large")
+    assert (result.width, result.height) == expected
+    original, medium, small = sizes(tmp_path, result)
+    assert original == expected and max(original) == media.ORIGINAL_MAX_EDGE
+    medium_width = min(800, expected[0])
+    assert medium[0] == medium_width and small[0] == 400
+    assert abs(medium[1] - round(expected[1] * medium_width / expected[0])) <= 1
+
+
+# --- formats ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "make"),
+    [
+        ("png", lambda: images.png(900, 600, RED)),
+        ("webp", lambda: images.webp(900, 600, RED)),
+        ("avif", lambda: images.avif(900, 600, RED)),
+        ("heic", lambda: images.heic(900, 600, RED)),
+        ("gif", lambda: images.gif(900, 600, (RED, BLUE))),  # two frames: the first is kept
+    ],
+)
+def test_accepted_formats_are_stored_as_jpeg(tmp_path: Path, kind: str, make) -> None:  # type: ignore[no-untyped-def]
+    result = process_photo(make(), tmp_path, f"picture.{kind}")
+    assert sizes(tmp_path, result) == [(900, 600), (800, 533), (400, 267)]
+    for name in result.files():
+        assert name.endswith(".jpg")
+        image = stored(tmp_path, name)
+        assert image.format == "JPEG" and image.mode == "RGB"
+        assert near(colour_at(image, 0.5, 0.5), RED), (kind, name, colour_at(image, 0.5, 0.5))
+
+
+def test_png_with_transparency_stays_png_with_its_alpha(tmp_path: Path) -> None:
+    result = process_photo(images.png(1000, 500, BLUE, transparent=True), tmp_path, "logo.png")
+    assert [name.rsplit(".", 1)[1] for name in result.files()] == ["png", "png", "png"]
+    for name in result.files():
+        image = stored(tmp_path, name)
+        assert image.format == "PNG" and image.mode == "RGBA"
+        middle = image.height // 2
+        assert image.getpixel((image.width // 4, middle))[3] == 0  # left half: transparent
+        right = image.getpixel((image.width * 3 // 4, middle))
+        assert right[3] == 255 and near(right, BLUE)
+
+
+def test_palette_png_with_transparent_colour_stays_png(tmp_path: Path) -> None:
+    image = Image.new("P", (200, 100), 0)
+    image.putpalette([255, 255, 255, 200, 30, 30] + [0, 0, 0] * 254)
+    ImageDraw.Draw(image).rectangle((100, 0, 199, 99), fill=1)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", transparency=0)
+
+    result = process_photo(buffer.getvalue(), tmp_path, "sticker.png")
+
+    original = stored(tmp_path, result.original)
+    assert result.original.endswith(".png") and original.mode == "RGBA"
+    assert original.getpixel((10, 50))[3] == 0 and original.getpixel((150, 50))[3] == 255
+
+
+# --- rejections ---------------------------------------------------------------------------
+
+
+REJECTIONS = [
+    ("text.jpg", images.text_as_jpeg, "not-an-image", "This file is not an image."),
+    ("cut.jpg", images.truncated_jpeg, "damaged", "This image is damaged or incomplete."),
+    ("nothing.jpg", images.empty, "empty", "The file is empty."),
+    (
+        "huge.png",
+        images.huge_png,
+        "too-many-pixels",
+        "This image has too many pixels; the limit is 40 megapixels.",
+    ),
+    (
+        "drawing.svg",
+        images.svg,
+        "svg",
+        "SVG drawings are not accepted; upload a photo (JPEG, PNG, WebP, GIF, AVIF or HEIC).",
+    ),
+    (
+        "polyglot.jpg",
+        images.polyglot_jpeg,
+        "polyglot",
+        "This file hides web page code inside the image; it was refused.",
+    ),
+    (
+        "comment.jpg",
+        images.polyglot_comment_jpeg,
+        "polyglot",
+        "This file hides web page code inside the image; it was refused.",
+    ),
+    ("../../etc/passwd.jpg", images.jpeg, "bad-name", "The file name contains a path; it was refused."),
+    ("..\\..\\boot.ini.jpg", images.jpeg, "bad-name", "The file name contains a path; it was refused."),
+    ("x" * 252 + ".jpg", images.jpeg, "bad-name", "The file name is longer than 255 characters."),
+    (
+        "old.bmp",
+        images.bmp,
+        "unsupported-format",
+        "BMP images are not accepted; use JPEG, PNG, WebP, GIF, AVIF or HEIC.",
+    ),
+    (
+        "scan.tiff",
+        images.tiff,
+        "unsupported-format",
+        "TIFF images are not accepted; use JPEG, PNG, WebP, GIF, AVIF or HEIC.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "make", "reason", "message"), REJECTIONS, ids=[f"{r[2]}:{r[0][:20]}" for r in REJECTIONS]
+)
+def test_rejections_have_their_own_reason_and_leave_nothing(
+    tmp_path: Path, file_name: str, make, reason: str, message: str  # type: ignore[no-untyped-def]
+) -> None:
+    media_dir = tmp_path / "media"
+    media_dir.mkdir()
+    with pytest.raises(RejectedImage) as caught:
+        process_photo(make(), media_dir, file_name)
+    assert caught.value.reason == reason
+    assert caught.value.message == message
+    assert str(caught.value) == message
+    assert all_files(media_dir) == []
+
+
+def test_the_100_megapixel_png_is_small_on_disk() -> None:
+    data = images.huge_png()
+    assert len(data) < 100_000  # a decompression bomb: tiny file, 100 MP once decoded
+    # The size from the PNG header (IHDR), without letting Pillow near it.
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert int.from_bytes(data[16:20]) == 10_000 and int.from_bytes(data[20:24]) == 10_000
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        # As in production: media.py turns Pillow's warning into an error at import.
+        pytest.param("error", id="warning-is-error"),
+        # If something resets the warning filters, the explicit size check still refuses.
+        pytest.param("ignore", id="warning-ignored"),
+    ],
+)
+def test_just_over_the_pixel_limit_is_refused(tmp_path: Path, action: str) -> None:
+    # 45 MP: over MAX_PIXELS (40 MP) but under Pillow's own hard limit (twice that).
+    data = images.huge_png(9000, 5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter(action, Image.DecompressionBombWarning)
+        with pytest.raises(RejectedImage) as caught:
+            process_photo(data, tmp_path, "big.png")
+    assert caught.value.reason == "too-many-pixels"
+    assert "megapixels" in caught.value.message and "the limit is 40" in caught.value.message
+    assert all_files(tmp_path) == []
+
+
+def test_a_failed_write_removes_what_was_written(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    real = media._write_atomically
+    calls: list[str] = []
+
+    def third_fails(folder: Path, name: str, data: bytes) -> None:
+        calls.append(name)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real(folder, name, data)
+
+    monkeypatch.setattr(media, "_write_atomically", third_fails)
+    with pytest.raises(OSError):
+        process_photo(images.jpeg(1000, 800), tmp_path, "a.jpg")
+    assert len(calls) == 3
+    assert all_files(tmp_path) == []
+
+
+def test_a_failed_rename_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def refuse(*args: object) -> None:
+        raise OSError(13, "Permission denied")
+
+    monkeypatch.setattr(media.os, "replace", refuse)
+    with pytest.raises(OSError):
+        process_photo(images.jpeg(), tmp_path, "a.jpg")
+    assert all_files(tmp_path) == []
+
+
+# --- names --------------------------------------------------------------------------------
+
+
+def test_file_names_are_random_and_never_the_uploaded_name(tmp_path: Path) -> None:
+    data = images.jpeg(900, 600)
+    first = process_photo(data, tmp_path, "my-holiday-photo.jpg")
+    second = process_photo(data, tmp_path, "my-holiday-photo.jpg")
+
+    assert first.original != second.original
+    assert set(first.files()).isdisjoint(second.files())
+    for result in (first, second):
+        stem = result.original.rsplit(".", 1)[0]
+        assert result.medium == f"{stem}_m.jpg" and result.small == f"{stem}_s.jpg"
+        for name in result.files():
+            assert NAME.match(name), name
+            assert "holiday" not in name and "my-" not in name
+    assert len(all_files(tmp_path / media.PHOTOS_DIR)) == 6
+    assert all_files(tmp_path) == sorted(f"photos/{name}" for name in first.files() + second.files())
+
+
+# --- avatars ------------------------------------------------------------------------------
+
+
+def avatar_sizes(media_dir: Path, names: list[str]) -> list[tuple[int, int]]:
+    result = []
+    for name in names:
+        with Image.open(media_dir / media.AVATARS_DIR / name) as image:
+            assert image.format == "PNG"
+            result.append(image.size)
+    return result
+
+
+def test_identicon_is_three_randomly_named_pngs(tmp_path: Path) -> None:
+    first = media.make_identicon(tmp_path)
+    second = media.make_identicon(tmp_path)
+
+    assert avatar_sizes(tmp_path, first.files()) == [(30, 30), (100, 100), (200, 200)]
+    assert set(first.files()).isdisjoint(second.files())
+    for name in first.files():
+        assert re.fullmatch(r"[0-9a-f]{24}_(30|100|200)\.png", name), name
+    assert len(all_files(tmp_path / media.AVATARS_DIR)) == 6
+    # Two random seeds: two different pictures (colour and pattern come from the seed).
+    a = (tmp_path / media.AVATARS_DIR / first.large).read_bytes()
+    b = (tmp_path / media.AVATARS_DIR / second.large).read_bytes()
+    assert a != b
+
+
+def quadrants(width: int = 400, height: int = 200) -> bytes:
+    """Top-left RED, top-right GREEN, bottom-left BLUE, bottom-right WHITE."""
+    image = Image.new("RGB", (width, height), WHITE)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width // 2 - 1, height // 2 - 1), fill=RED)
+    draw.rectangle((width // 2, 0, width - 1, height // 2 - 1), fill=GREEN)
+    draw.rectangle((0, height // 2, width // 2 - 1, height - 1), fill=BLUE)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def thirds(width: int = 300, height: int = 100) -> bytes:
+    """Left third RED, middle GREEN, right third BLUE."""
+    image = Image.new("RGB", (width, height), GREEN)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width // 3 - 1, height - 1), fill=RED)
+    draw.rectangle((2 * width // 3, 0, width - 1, height - 1), fill=BLUE)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def avatar_image(media_dir: Path, name: str) -> Image.Image:
+    image = Image.open(media_dir / media.AVATARS_DIR / name)
+    image.load()
+    return image.convert("RGB")
+
+
+def test_avatar_default_is_the_centred_square(tmp_path: Path) -> None:
+    result = process_avatar(thirds(), tmp_path, file_name="me.png")
+    assert avatar_sizes(tmp_path, result.files()) == [(30, 30), (100, 100), (200, 200)]
+    for name in result.files():
+        image = avatar_image(tmp_path, name)
+        for fx, fy in ((0.1, 0.1), (0.5, 0.5), (0.9, 0.9)):
+            assert near(colour_at(image, fx, fy), GREEN), (name, fx, fy)
+
+
+@pytest.mark.parametrize(
+    ("crop", "color"),
+    [
+        ((0.0, 0.0, 0.5), RED),
+        ((0.5, 0.0, 0.5), GREEN),
+        ((0.0, 0.5, 0.5), BLUE),
+        ((0.5, 0.5, 0.5), WHITE),
+        ((0.9, 0.9, 0.5), WHITE),  # pushed back inside the picture
+    ],
+)
+def test_avatar_crop_fractions(tmp_path: Path, crop: tuple, color: tuple) -> None:
+    result = process_avatar(quadrants(), tmp_path, crop=crop)
+    large = avatar_image(tmp_path, result.large)
+    assert large.size == (200, 200)
+    for fx, fy in ((0.05, 0.05), (0.5, 0.5), (0.95, 0.95)):
+        assert near(colour_at(large, fx, fy), color), (crop, fx, fy, colour_at(large, fx, fy))
+
+
+def test_avatar_is_turned_upright(tmp_path: Path) -> None:
+    # Upright: 200 wide, 400 tall, RED top half; the centred square is at y 100..300.
+    result = process_avatar(images.rotated_jpeg(400, 200), tmp_path, crop=(0.0, 0.0, 1.0))
+    large = avatar_image(tmp_path, result.large)
+    assert near(colour_at(large, 0.1, 0.5), RED) and near(colour_at(large, 0.9, 0.1), GREEN)
+
+
+def test_avatar_rejections_leave_nothing(tmp_path: Path) -> None:
+    with pytest.raises(RejectedImage) as caught:
+        process_avatar(images.text_as_jpeg(), tmp_path, file_name="me.jpg")
+    assert caught.value.reason == "not-an-image"
+    with pytest.raises(RejectedImage) as caught:
+        process_avatar(images.jpeg(), tmp_path, file_name="../me.jpg")
+    assert caught.value.reason == "bad-name"
+    assert all_files(tmp_path) == []

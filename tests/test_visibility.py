@@ -1,0 +1,156 @@
+"""Visibility (public, followers, only me) enforced everywhere a photo appears, for every
+kind of viewer, files included."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from hyperpics.db import database
+from hyperpics.models import Follow, Photo, utcnow
+
+from .conftest import Tab, make_user
+
+VIEWERS = ["owner", "follower", "stranger", "moderator", "anonymous"]
+SEES = {
+    "public": {"owner", "follower", "stranger", "moderator", "anonymous"},
+    "followers": {"owner", "follower", "moderator"},
+    "private": {"owner", "moderator"},
+}
+
+
+def _jpeg(color: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+async def world(app, mailbox):  # type: ignore[no-untyped-def]
+    """An owner with one photo of each visibility, tagged 'shared', and four viewers."""
+    tabs: dict[str, Tab] = {"anonymous": Tab(app)}
+    for name in ("owner", "follower", "stranger", "moderator"):
+        tabs[name] = Tab(app)
+        extra = {"role": "Moderator"} if name == "moderator" else {}
+        await make_user(app, tabs[name], mailbox, name, **extra)
+    owner = tabs["owner"]
+    page = await owner.upload(
+        "/upload", [("public.jpg", _jpeg("red")), ("followers.jpg", _jpeg("green")), ("private.jpg", _jpeg("blue"))]
+    )
+    assert page.status == 200, page.text
+    async with database(app).session(write=False) as session:
+        photos = list((await session.execute(select(Photo).order_by(Photo.id))).scalars())
+        users = {row.username: row.id for row in (await session.execute(select(Photo.author_id))).all()} if False else None
+    ids = {}
+    for photo, visibility in zip(photos, ("public", "followers", "private"), strict=True):
+        result = await owner.post(
+            f"/photo/{photo.id}/edit",
+            {"description": f"the {visibility} one", "alt_text": "", "tags": f"shared {visibility}tag", "visibility": visibility},
+        )
+        assert result.status == 303, result.text
+        ids[visibility] = photo
+    async with database(app).session(write=True) as session:
+        from hyperpics.models import User
+
+        people = {u.username: u.id for u in (await session.execute(select(User))).scalars()}
+        session.add(Follow(follower_id=people["follower"], followed_id=people["owner"], created_at=utcnow()))
+        await session.commit()
+    del users
+    return tabs, ids
+
+
+def _shown(text: str, photo: Photo) -> bool:
+    return f'id="photo-card-{photo.id}"' in text
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_photo_pages_and_files(world, viewer: str) -> None:
+    tabs, photos = world
+    tab = tabs[viewer]
+    for visibility, photo in photos.items():
+        allowed = viewer in SEES[visibility]
+        page = await tab.get(f"/photo/{photo.id}")
+        assert page.status == (200 if allowed else 404), (viewer, visibility, page.status)
+        if allowed:
+            assert f"the {visibility} one" in page.text
+        else:
+            assert f"the {visibility} one" not in page.text
+        for name in photo.files():
+            response = await tab.client.get(f"/media/photos/{name}")
+            assert response.status_code == (200 if allowed else 404), (viewer, visibility, name)
+            if allowed:
+                assert response.headers["Content-Type"].startswith("image/")
+                cache = response.headers["Cache-Control"]
+                assert ("public" in cache) == (visibility == "public"), cache
+        # The details fragment and the edit page follow the same rule.
+        fragment = await tab.get(f"/_/photos/{photo.id}/details", htmx=True)
+        assert fragment.status == (200 if allowed else 404)
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_listings(world, viewer: str) -> None:
+    tabs, photos = world
+    tab = tabs[viewer]
+    tag_pages = {}
+    for listing in ("/user/owner", "/explore", "/tag/{shared}"):
+        if listing.startswith("/tag"):
+            home = await tab.get(f"/photo/{photos['public'].id}")
+            shared = re.search(r'href="/tag/(\d+)">#shared<', home.text).group(1)
+            listing = f"/tag/{shared}"
+            tag_pages["shared"] = listing
+        page = await tab.get(listing)
+        assert page.status == 200
+        for visibility, photo in photos.items():
+            expected = viewer in SEES[visibility] and not (listing == "/explore" and visibility != "public")
+            assert _shown(page.text, photo) == expected, (viewer, listing, visibility)
+    # The tag of a hidden photo shows no photos to those who cannot see it.
+    for visibility in ("followers", "private"):
+        page = await tab.get(f"/photo/{photos['public'].id}")
+        assert page.status == 200
+
+
+async def test_home_feeds(world) -> None:
+    tabs, photos = world
+    owner_feed = await tabs["owner"].get("/")
+    assert all(_shown(owner_feed.text, photo) for photo in photos.values())
+    follower_feed = await tabs["follower"].get("/")
+    assert _shown(follower_feed.text, photos["public"]) and _shown(follower_feed.text, photos["followers"])
+    assert not _shown(follower_feed.text, photos["private"])
+    # Not following: nothing of the owner's in the feed.
+    stranger_feed = await tabs["stranger"].get("/")
+    assert not any(_shown(stranger_feed.text, photo) for photo in photos.values())
+    # The landing page shows recent public photos only.
+    landing = await tabs["anonymous"].get("/")
+    assert _shown(landing.text, photos["public"])
+    assert not _shown(landing.text, photos["followers"]) and not _shown(landing.text, photos["private"])
+
+
+async def test_hot_tags_count_public_photos_only(world) -> None:
+    tabs, _ = world
+    landing = await tabs["anonymous"].get("/")
+    assert "#publictag" in landing.text
+    assert "#privatetag" not in landing.text and "#followerstag" not in landing.text
+
+
+async def test_only_author_or_moderator_may_edit_or_delete(world) -> None:
+    tabs, photos = world
+    photo = photos["public"]
+    for viewer in ("follower", "stranger"):
+        edit = await tabs[viewer].post(f"/photo/{photo.id}/edit", {"description": "hacked", "visibility": "public"})
+        assert edit.status == 403
+        delete = await tabs[viewer].post(f"/photo/{photo.id}/delete")
+        assert delete.status == 403
+    anonymous = await tabs["anonymous"].post(f"/photo/{photo.id}/delete")
+    assert anonymous.status == 302 and anonymous.location.startswith("/auth/login")
+    moderated = await tabs["moderator"].post(
+        f"/photo/{photo.id}/edit", {"description": "tidied by a moderator", "visibility": "public", "tags": ""}
+    )
+    assert moderated.status == 303
+    assert "tidied by a moderator" in (await tabs["stranger"].get(f"/photo/{photo.id}")).text
+    # A private photo cannot even be addressed by those who cannot see it.
+    hidden = await tabs["stranger"].post(f"/photo/{photos['private'].id}/delete")
+    assert hidden.status == 404
