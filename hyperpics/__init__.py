@@ -9,7 +9,7 @@ from typing import Any
 
 from quart import Quart, Response
 
-from . import auth, config, csrf, db, errors, ratelimit, request_limits
+from . import auth, broadcast, config, csrf, db, errors, ratelimit, request_limits
 from .models import utcnow
 
 __all__ = ["create_app"]
@@ -37,6 +37,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
+    broadcast.init_app(app)
     ratelimit.init_app(app)
     request_limits.init_app(app)
     csrf.init_app(app)
@@ -108,15 +109,16 @@ def page_path() -> str:
 
 def _register_blueprints(app: Quart) -> None:
     from .views import auth as auth_views
-    from .views import main, photos, settings, users
+    from .views import main, notifications, photos, settings, users
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(photos.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(notifications.bp)
 
-    from .partials import collect, comments, follow, photo_details, user_card
+    from .partials import collect, comments, follow, notifications_stream, photo_details, user_card
 
-    for partial in (photo_details, follow, collect, comments, user_card):
+    for partial in (photo_details, follow, collect, comments, user_card, notifications_stream):
         app.register_blueprint(partial.bp)

@@ -21,12 +21,13 @@ from urllib.parse import urlsplit
 
 from quart import Quart, abort, current_app, flash, g, redirect, request, url_for
 from quart_auth import Action, AuthUser, QuartAuth
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import csrf, htmx
 from .db import session as db_session
-from .models import AuthSession, Permission, User, utcnow
+from .models import AuthSession, Notification, Permission, User, utcnow
+from .wakeups import SESSION, wake_after_commit
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,9 +66,17 @@ async def _load_viewer() -> None:
     if not auth_id:
         return
     session = await db_session()
+    # One query: the session, its user, and the unread count the bell in the nav shows.
+    unread = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.receiver_id == User.id, Notification.read_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
+    )
     row = (
         await session.execute(
-            select(AuthSession, User)
+            select(AuthSession, User, unread.label("unread"))
             .join(User, User.id == AuthSession.user_id)
             .where(AuthSession.token_hash == hash_token(auth_id))
         )
@@ -84,6 +93,7 @@ async def _load_viewer() -> None:
         return
     g.user = user
     g.auth_session = auth_session
+    g.unread_count = row.unread
 
 
 def _forget_cookie() -> None:
@@ -118,6 +128,7 @@ async def end_session(session: AsyncSession, *, revoke: bool = True) -> None:
     row = current_auth_session()
     if row is not None and revoke:
         row.revoked_at = utcnow()
+        wake_after_commit(session, row.user_id, SESSION)  # its open streams end too
     _forget_cookie()
     csrf.rotate()
     g.user = None
@@ -289,4 +300,4 @@ def init_app(app: Quart) -> None:
 
     @app.context_processor
     async def _viewer() -> dict[str, Any]:
-        return {"current_user": current_user(), "Permission": Permission}
+        return {"current_user": current_user(), "Permission": Permission, "unread_count": g.get("unread_count", 0)}

@@ -88,15 +88,30 @@ def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
     g.setdefault("_after_commit", []).append(callback)
 
 
+CommitHook = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def on_commit(app: Quart, hook: CommitHook) -> None:
+    """Call ``hook(info)`` after every request commit; ``info`` is what the session collected."""
+    app.extensions.setdefault("hyperpics_commit_hooks", []).append(hook)
+
+
 async def commit() -> None:
     """Commit the request's work now and run its after-commit callbacks.
 
     Views call this only when they must act on durable data before answering (sending a
     mail the user is told about); otherwise the edge commits once after the view.
     """
+    from quart import current_app
+
     current: AsyncSession | None = g.get("_db_session")
+    info: dict[str, Any] = {}
     if current is not None:
         await current.commit()
+        info = dict(current.info)
+        current.info.clear()
+    for hook in current_app.extensions.get("hyperpics_commit_hooks", []):
+        await hook(info)
     callbacks = g.pop("_after_commit", [])
     for callback in callbacks:
         await callback()
@@ -106,6 +121,7 @@ async def rollback() -> None:
     current: AsyncSession | None = g.get("_db_session")
     if current is not None:
         await current.rollback()
+        current.info.clear()  # nothing happened: nobody is told
     g.pop("_after_commit", None)
 
 

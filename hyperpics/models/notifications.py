@@ -13,6 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, utcnow
 
 if TYPE_CHECKING:
+    from .photos import Photo
+    from .social import Comment
     from .users import User
 
 
@@ -44,3 +46,5 @@ class Notification(Base):
 
     receiver: Mapped[User] = relationship(foreign_keys=[receiver_id], lazy="raise")
     actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="raise")
+    photo: Mapped[Photo | None] = relationship(lazy="raise")
+    comment: Mapped[Comment | None] = relationship(lazy="raise")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import undefer
 from .. import media, passwords, tokens
 from ..models import AuthSession, Photo, Role, RoleName, User, utcnow
 from ..storage import remove_media_files
+from ..wakeups import SESSION, wake_after_commit
 
 
 class AccountError(Exception):
@@ -153,6 +154,7 @@ async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int |
     if keep_id is not None:
         statement = statement.where(AuthSession.id != keep_id)
     await session.execute(statement)
+    wake_after_commit(session, user_id, SESSION)
 
 
 # --- links sent by mail -------------------------------------------------------------------

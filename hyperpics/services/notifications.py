@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from ..models import Notification, NotificationKind, User, utcnow
 
@@ -37,3 +42,149 @@ def notify(
     )
     session.add(notification)
     return notification
+
+
+# --- reading --------------------------------------------------------------------------------
+
+PER_PAGE = 20
+# Notifications of one kind about one target within this window are shown as one line.
+GROUP_WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class Group:
+    """One line of the list: "Ana and 3 others collected your photo"."""
+
+    kind: NotificationKind
+    latest: Notification
+    actors: list[User] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    unread: bool = False
+
+    @property
+    def others(self) -> int:
+        return len(self.actors) - 1
+
+
+@dataclass(frozen=True)
+class NotificationsPage:
+    groups: list[Group]
+    page: int
+    pages: int
+    total: int
+    unread: int
+
+
+def _loaded(statement):  # type: ignore[no-untyped-def]
+    return statement.options(
+        joinedload(Notification.actor), joinedload(Notification.photo), joinedload(Notification.comment)
+    )
+
+
+def group(rows: list[Notification]) -> list[Group]:
+    """Group a newest-first list: same kind and target, close in time (replies stay single)."""
+    groups: list[Group] = []
+    open_groups: dict[tuple[NotificationKind, int | None], Group] = {}
+    for row in rows:
+        key = (row.kind, row.photo_id)
+        current = open_groups.get(key) if row.kind is not NotificationKind.REPLY else None
+        if current is None or current.latest.created_at - row.created_at > GROUP_WINDOW:
+            current = Group(kind=row.kind, latest=row)
+            groups.append(current)
+            open_groups[key] = current
+        if all(actor.id != row.actor_id for actor in current.actors):
+            current.actors.append(row.actor)
+        current.ids.append(row.id)
+        current.unread = current.unread or row.read_at is None
+    return groups
+
+
+async def unread_count(session: AsyncSession, user_id: int) -> int:
+    return (
+        await session.execute(
+            select(func.count()).select_from(Notification).where(
+                Notification.receiver_id == user_id, Notification.read_at.is_(None)
+            )
+        )
+    ).scalar_one()
+
+
+async def listing(session: AsyncSession, user: User, *, unread_only: bool, page: int) -> NotificationsPage:
+    mine = Notification.receiver_id == user.id
+    condition = and_(mine, Notification.read_at.is_(None)) if unread_only else mine
+    counts = (
+        await session.execute(
+            select(
+                select(func.count()).select_from(Notification).where(condition).scalar_subquery(),
+                select(func.count())
+                .select_from(Notification)
+                .where(mine, Notification.read_at.is_(None))
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    total, unread = counts
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
+    rows = (
+        await session.execute(
+            _loaded(select(Notification))
+            .where(condition)
+            .order_by(Notification.id.desc())
+            .limit(PER_PAGE)
+            .offset((page - 1) * PER_PAGE)
+        )
+    ).scalars().all()
+    return NotificationsPage(group(list(rows)), page, pages, total, unread)
+
+
+async def mark_read(session: AsyncSession, user: User, notification_ids: list[int]) -> int:
+    """Mark the user's own notifications read; others' ids are ignored (never revealed)."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id.in_(notification_ids), Notification.receiver_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+async def mark_all_read(session: AsyncSession, user: User) -> int:
+    """One UPDATE, however many there are."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.receiver_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+async def newest_id(session: AsyncSession, user_id: int) -> int:
+    return (
+        await session.execute(select(func.coalesce(func.max(Notification.id), 0)).where(Notification.receiver_id == user_id))
+    ).scalar_one()
+
+
+async def since(session: AsyncSession, user_id: int, last_id: int, limit: int = 50) -> list[Notification]:
+    """What a stream has not sent yet, oldest first (bounded: a long absence replays the latest)."""
+    rows = (
+        await session.execute(
+            _loaded(select(Notification))
+            .where(Notification.receiver_id == user_id, Notification.id > last_id)
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        )
+    ).scalars().all()
+    return list(reversed(rows))
+
+
+async def group_of(session: AsyncSession, user: User, ids: list[int]) -> Group | None:
+    """The user's notifications with these ids, as one line again (after marking them read)."""
+    rows = (
+        await session.execute(
+            _loaded(select(Notification))
+            .where(Notification.id.in_(ids), Notification.receiver_id == user.id)
+            .order_by(Notification.id.desc())
+        )
+    ).scalars().all()
+    groups = group(list(rows))
+    return groups[0] if groups else None

@@ -1,0 +1,147 @@
+"""The notification stream (server-sent events) that every logged-in page keeps open.
+
+Each event is a small HTML fragment that htmx's SSE extension swaps in: a toast, plus the
+bell's new count out of band. Event ids are notification ids, so a reconnect with
+``Last-Event-ID`` replays what was missed. The stream pings every 15 s, lives at most
+``STREAM_LIFETIME`` (then the browser reconnects), and ends at once on logout, when its
+session is revoked (a block, a password change) and when the server shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from quart import Blueprint, Response, current_app, render_template, request, stream_with_context
+from sqlalchemy import select
+
+from ..auth import current_auth_session, current_user, public
+from ..broadcast import hub
+from ..db import database
+from ..models import AuthSession, User
+from ..server import shutdown_event
+from ..services import notifications
+from ..wakeups import NOTIFICATION
+
+bp = Blueprint("notifications_stream", __name__, url_prefix="/_/notifications")
+
+PING_SECONDS = 15.0
+STREAM_LIFETIME = 10 * 60.0
+RETRY_MILLISECONDS = 3000
+# Without a session check prompted by a wake-up, streams re-check every this many pings.
+SESSION_CHECK_EVERY = 4
+
+
+def sse(data: str, *, event: str | None = None, event_id: int | None = None) -> str:
+    lines = []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    if event:
+        lines.append(f"event: {event}")
+    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+    return "\n".join(lines) + "\n\n"
+
+
+def _last_event_id() -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    if raw and raw.isdigit():
+        return int(raw)
+    return None
+
+
+@bp.route("/stream")
+@public  # anonymous visitors get a bodyless 401, which tells EventSource not to retry
+async def stream() -> Response:
+    user, row = current_user(), current_auth_session()
+    if user is None or row is None:
+        return Response("", status=401)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    database_ = database(app)
+    last = _last_event_id()
+    if last is None:
+        async with database_.session(write=False) as session:
+            last = await notifications.newest_id(session, user.id)
+    replay = _last_event_id() is not None
+    user_id, session_id = user.id, row.id
+    stopping = shutdown_event(app)
+
+    async def still_valid() -> bool:
+        async with database_.session(write=False) as session:
+            found = (
+                await session.execute(
+                    select(AuthSession.revoked_at, User.active)
+                    .join(User, User.id == AuthSession.user_id)
+                    .where(AuthSession.id == session_id)
+                )
+            ).first()
+        return found is not None and found.revoked_at is None and bool(found.active)
+
+    async def news(after: int) -> tuple[list[str], int]:
+        async with database_.session(write=False) as session:
+            rows = await notifications.since(session, user_id, after)
+            unread = await notifications.unread_count(session, user_id) if rows else 0
+        events = []
+        for item in rows:
+            fragment = await render_template("partials/notification_toast.html", item=item, unread=unread)
+            events.append(sse(fragment, event="notification", event_id=item.id))
+            after = item.id
+        return events, after
+
+    @stream_with_context
+    async def events() -> AsyncIterator[str]:
+        nonlocal last
+        yield f"retry: {RETRY_MILLISECONDS}\n\n"
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + STREAM_LIFETIME
+        pings = 0
+        async with hub(app).subscribe(user_id) as wakeups:
+            stop_task = asyncio.ensure_future(stopping.wait())
+            wake_task: asyncio.Future[str] | None = None
+            try:
+                reason: str | None = NOTIFICATION if replay else None
+                while True:
+                    if reason is not None:
+                        # Every wake-up (a notification, a session that ended elsewhere)
+                        # first checks that this stream's own session still stands.
+                        if not await still_valid():
+                            yield sse(await render_template("partials/session_ended.html"), event="session-ended")
+                            return
+                        batch, last = await news(last)
+                        for event in batch:
+                            yield event
+                    remaining = ends_at - loop.time()
+                    if remaining <= 0:
+                        return  # the browser reconnects, with Last-Event-ID
+                    wake_task = wake_task or asyncio.ensure_future(wakeups.get())
+                    done, _ = await asyncio.wait(
+                        {wake_task, stop_task}, timeout=min(PING_SECONDS, remaining), return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if stop_task in done:
+                        return
+                    if wake_task in done:
+                        reason = wake_task.result()
+                        wake_task = None
+                        continue
+                    reason = None
+                    pings += 1
+                    if pings % SESSION_CHECK_EVERY == 0 and not await still_valid():
+                        yield sse(await render_template("partials/session_ended.html"), event="session-ended")
+                        return
+                    yield ": ping\n\n"
+            finally:
+                for task in (stop_task, wake_task):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+
+    response = Response(events(), mimetype="text/event-stream")  # a stream: see `streams` below
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # proxies must not hold events back
+    response.timeout = None  # Quart would cut the stream after 60 s
+    return response
+
+
+# Tools that walk the URL map (the policy test) must not wait for this response to end.
+stream.streams = True  # type: ignore[attr-defined]
