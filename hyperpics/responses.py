@@ -37,6 +37,12 @@ async def fragment(template: str, status: int = 200, **context: Any) -> Response
     return htmx.add_vary(await current_app.make_response((body, status)))
 
 
+async def fragment_html(html: str, status: int = 200) -> Response:
+    """An already rendered fragment (from a cache), with pending flashes out of band."""
+    body = html + await _oob_flashes()
+    return htmx.add_vary(await current_app.make_response((body, status)))
+
+
 async def page(template: str, status: int = 200, *, block: str | None = None, **context: Any) -> Response:
     """The whole page, or just ``block`` of it when htmx (not boosted) asked."""
     if block is not None and htmx.wants_fragment():

@@ -1,30 +1,77 @@
-"""The hover card of a user: loaded when a name or avatar is hovered or focused for 300 ms."""
+"""The hover card of a user: loaded when a name or avatar is hovered or focused for 300 ms.
+
+Cards are cached per login session (the follow form inside carries that session's CSRF
+token) for a short time, and dropped as soon as a follow involving either person changes
+what the card says.
+"""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort
+import time
+from collections import OrderedDict
+
+from quart import Blueprint, Quart, Response, abort, current_app
 
 from .. import db, responses
-from ..auth import current_user, public
+from ..auth import current_auth_session, current_user, public
 from ..services import social
 
 bp = Blueprint("user_card", __name__, url_prefix="/_/users")
 
-# Seconds a browser may reuse a card; the follow button inside swaps itself anyway.
-CARD_MAX_AGE = 60
+CARD_TTL_SECONDS = 30.0
+CARD_CACHE_SIZE = 10_000
+
+
+class CardCache:
+    """Rendered cards by (login session, user), with a time limit and a size limit."""
+
+    def __init__(self, ttl: float = CARD_TTL_SECONDS, size: int = CARD_CACHE_SIZE) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._cards: OrderedDict[tuple[int, int], tuple[float, str]] = OrderedDict()
+
+    def get(self, session_id: int, user_id: int) -> str | None:
+        entry = self._cards.get((session_id, user_id))
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return entry[1]
+
+    def put(self, session_id: int, user_id: int, html: str) -> None:
+        self._cards[(session_id, user_id)] = (time.monotonic(), html)
+        self._cards.move_to_end((session_id, user_id))
+        while len(self._cards) > self.size:
+            self._cards.popitem(last=False)
+
+    def forget(self, *user_ids: int) -> None:
+        """Drop every cached card of these users (their counts or badges changed)."""
+        wanted = set(user_ids)
+        for key in [key for key in self._cards if key[1] in wanted]:
+            del self._cards[key]
+
+
+def card_cache(app: Quart | None = None) -> CardCache:
+    return (app or current_app).extensions.setdefault("hyperpics_card_cache", CardCache())
 
 
 @bp.route("/<int:user_id>/card")
 @public
 async def card(user_id: int) -> Response:
-    session = await db.session()
-    try:
-        user = await social.user_with_id(session, user_id)
-    except social.SocialError as error:
-        abort(error.status, description=error.message)
-    profile = await social.profile(session, current_user(), user)
-    response = await responses.fragment("partials/user_card.html", profile=profile)
-    # Per viewer (the relationship badge differs), so private to the browser, and short.
-    response.headers["Cache-Control"] = f"private, max-age={CARD_MAX_AGE}"
+    login = current_auth_session()
+    session_id = login.id if login is not None else 0
+    cache = card_cache()
+    html = cache.get(session_id, user_id)
+    if html is None:
+        session = await db.session()
+        try:
+            user = await social.user_with_id(session, user_id)
+        except social.SocialError as error:
+            abort(error.status, description=error.message)
+        profile = await social.profile(session, current_user(), user)
+        response = await responses.fragment("partials/user_card.html", profile=profile)
+        cache.put(session_id, user_id, await response.get_data(as_text=True))
+    else:
+        response = await responses.fragment_html(html)
+    # The server keeps the copy; the browser asks each time, so it never shows a stale one.
+    response.headers["Cache-Control"] = "private, no-cache"
     response.vary.add("Cookie")
     return response

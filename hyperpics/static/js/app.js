@@ -11,7 +11,7 @@
   });
 
   function autoDismiss(root) {
-    root.querySelectorAll(".flash-success, .flash-info").forEach(function (flash) {
+    root.querySelectorAll(".flash-success, .flash-info, .toast").forEach(function (flash) {
       if (flash.dataset.timer) return;
       flash.dataset.timer = "1";
       setTimeout(function () { flash.remove(); }, 6000);
@@ -117,5 +117,8 @@
     var link = event.detail.elt;
     if (!link.classList || !link.classList.contains("user-link")) return;
     if (!link.matches(":hover") && document.activeElement !== link) event.preventDefault();
+    // A card already on the page stays as it is (its follow button keeps it current).
+    var slot = link.nextElementSibling;
+    if (slot && slot.classList.contains("card-slot") && slot.children.length) event.preventDefault();
   });
 })();
