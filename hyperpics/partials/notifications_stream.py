@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ..auth import current_auth_session, current_user, public
 from ..broadcast import hub
+from .. import db
 from ..db import database
 from ..models import AuthSession, User
 from ..server import shutdown_event
@@ -60,8 +61,9 @@ async def stream() -> Response:
     database_ = database(app)
     last = _last_event_id()
     if last is None:
-        async with database_.session(write=False) as session:
-            last = await notifications.newest_id(session, user.id)
+        # The request's own session: a second connection per stream request would let a
+        # burst of reconnecting tabs take the whole pool and wait on each other.
+        last = await notifications.newest_id(await db.session(), user.id)
     replay = _last_event_id() is not None
     user_id, session_id = user.id, row.id
     stopping = shutdown_event(app)

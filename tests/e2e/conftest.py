@@ -126,6 +126,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterato
         HYPERPICS_MEDIA_DIR=str(instance / "media"),
         HYPERPICS_BASE_URL=url,
         HYPERPICS_SECRET_KEY=secrets.token_urlsafe(48),
+        # Every browser test signs up from 127.0.0.1; the limits have their own unit tests.
+        HYPERPICS_RATE_LIMITS_ENABLED="0",
         PYTHONUNBUFFERED="1",
     )
     log = root / "server.log"
