@@ -332,7 +332,8 @@ def main() -> None:
         nproc = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         pass
-    text = f"""# Pipeline benchmark results
+    text = f"""<!-- bench/pipeline.py: start -->
+# Pipeline benchmark results
 
 Written by `bench/pipeline.py` on {now:%Y-%m-%d %H:%M %Z}.
 
@@ -361,7 +362,15 @@ stages below that keep the GIL while they run.
 ## Where the loop still stalls: each stage of process_photo in a thread
 
 {chr(10).join(stage_table) if stage_table else "(skipped)"}
+<!-- bench/pipeline.py: end -->
 """
+    # Only this script's section is rewritten; the other benchmarks keep theirs.
+    start, end = "<!-- bench/pipeline.py: start -->", "<!-- bench/pipeline.py: end -->"
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    if start in old and end in old:
+        text = old[: old.index(start)] + text.rstrip("\n") + old[old.index(end) + len(end) :]
+    elif old:
+        text = text + "\n" + old
     RESULTS.write_text(text)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 

@@ -1,0 +1,135 @@
+"""Real-time notifications in a real browser: a follow shows up on the other user's open page.
+
+Two browser contexts (two people, two cookie jars) on the same server:
+
+* B - on the ``page`` fixture: registers (which logs in) and sits on the home page, whose
+  ``#live`` element keeps the notification stream open (htmx SSE extension,
+  ``sse-connect="/_/notifications/stream"``).
+* A - a second context built from the ``browser`` fixture: registers, confirms the address
+  through the mail's link (following needs it), opens B's profile and clicks Follow.
+
+Within 2 s, with no reload of B's page (a JS variable set on B's window survives), B's bell
+``#bell-count`` goes from hidden to "1" and a ``.toast`` saying "<A> followed you." appears
+in ``#toasts``. (Toasts fade out on their own after 6 s, see app.js.)
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from .conftest import ACTION_TIMEOUT, Outbox, Server
+
+PASSWORD = "correct horse battery"
+WITHIN_MS = 2_000  # how soon the toast and the bell must change on B's page
+STREAM_PATH = "/_/notifications/stream"
+
+# Counts htmx's "the SSE connection is open" events on every page of the context.
+COUNT_SSE_OPENS = """
+window.__sseOpens = 0;
+document.addEventListener("htmx:sseOpen", function () { window.__sseOpens += 1; });
+"""
+
+
+def unique(prefix: str) -> str:
+    """A username nobody has yet (tests share one server and database)."""
+    return f"{prefix}_{secrets.token_hex(3)}"
+
+
+def register(page: Page, *, name: str, username: str) -> str:
+    """Register through the form (which logs the new user in); returns the address."""
+    address = f"{username}@example.com"
+    page.goto("/auth/register")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Email", exact=True).fill(address)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
+    return address
+
+
+def confirm(page: Page, server: Server, outbox: Outbox, address: str) -> None:
+    link = outbox.newest_link(to=address)
+    assert link.startswith(server.url + "/auth/confirm/"), link
+    page.goto(link)
+    page.get_by_role("button", name="Confirm my email address").click()
+    expect(page.locator("#flashes")).to_contain_text("your email address is confirmed")
+
+
+@pytest.fixture
+def second_context(browser: Browser, server: Server, artifacts: Path) -> Iterator[BrowserContext]:
+    """Another person's browser; its pages are screenshotted if the test fails."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(ACTION_TIMEOUT)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def test_a_follow_shows_up_on_the_followed_users_open_page(
+    page: Page,
+    second_context: BrowserContext,
+    server: Server,
+    outbox: Outbox,
+    artifacts: Path,
+    shot: Callable[[str], Path],
+) -> None:
+    # B: registered (logged in), on the home page, with the stream open.
+    b_name, b_username = "Bea Bell", unique("bea")
+    page.context.add_init_script(COUNT_SSE_OPENS)
+    register(page, name=b_name, username=b_username)
+    with page.expect_response(lambda r: STREAM_PATH in r.url) as stream:
+        page.goto("/")
+    assert stream.value.status == 200, stream.value.status
+    assert "text/event-stream" in (stream.value.headers.get("content-type") or "")
+    page.wait_for_function("window.__sseOpens >= 1")
+    time.sleep(0.3)  # the server subscribes the stream to wake-ups right after its first line
+    bell = page.locator("#bell-count")
+    expect(bell).to_be_hidden()  # nothing unread yet: the badge is there, hidden, at 0
+    expect(bell).to_have_text("0")
+    expect(page.locator("#toasts .toast")).to_have_count(0)
+    page.evaluate("window.__e2eMarker = 'still-here'")
+
+    # A: registered and confirmed in a browser of their own, follows B from B's profile.
+    a_page = second_context.new_page()
+    a_name = "Ada Actor"
+    try:
+        a_address = register(a_page, name=a_name, username=unique("ada"))
+        confirm(a_page, server, outbox, a_address)
+        a_page.goto(f"/user/{b_username}")
+        follow = a_page.locator(".profile-header .follow-area button.follow-button")
+        expect(follow).to_have_text("Follow")
+        with a_page.expect_response(lambda r: re.search(r"/_/users/\d+/follow$", r.url) is not None) as answer:
+            follow.click()
+        followed_at = time.monotonic()
+        assert answer.value.status == 200, answer.value.status
+        expect(follow).to_have_text("Following")
+    except BaseException:
+        a_page.screenshot(path=artifacts / "FAILED-notifications-a.png", full_page=True)
+        raise
+
+    # B's page, not reloaded: the toast and the bell, within 2 s of the follow's answer.
+    toast = page.locator("#toasts .toast")
+    expect(toast).to_have_count(1, timeout=WITHIN_MS)
+    expect(toast).to_contain_text(f"{a_name} followed you.", timeout=WITHIN_MS)
+    expect(bell).to_be_visible(timeout=WITHIN_MS)
+    expect(bell).to_have_text("1", timeout=WITHIN_MS)
+    seen_after = time.monotonic() - followed_at
+    print(f"\ntoast and bell on B's page {1000 * seen_after:.0f} ms after the follow's answer")
+    assert seen_after <= WITHIN_MS / 1000, seen_after
+    expect(toast.get_by_role("link", name=a_name)).to_have_attribute("href", re.compile(r"/user/ada_"))
+    assert page.evaluate("window.__e2eMarker") == "still-here", "B's page was reloaded"
+    assert page.evaluate("window.__sseOpens") == 1, "the stream reconnected"
+    shot("notifications-01-toast-and-bell")
+    a_page.screenshot(path=artifacts / "notifications-02-a-following.png", full_page=True)
+
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]

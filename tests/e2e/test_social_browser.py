@@ -1,0 +1,455 @@
+"""The social layer in a real browser: hover cards, following, comments, and the same without JS.
+
+Two users with random usernames, registered and confirmed through the browser once for
+this file (see ``cast`` for why not once per test): A, who uploads a new photo through
+/upload for every test, and B, who is logged in on the ``page`` fixture and looks at it.
+Each test starts from the same state - a photo nobody has commented on or collected, B not
+following A - so the tests run in any order, alone or together, and can be repeated.
+
+The components under test (hyperpics/templates/partials/, hyperpics/partials/):
+
+* user_link.html - a name (and avatar) ``a.user-link`` inside a ``span.user-hover``; htmx
+  GETs ``/_/users/<id>/card`` on ``mouseenter delay:300ms, focus delay:300ms`` into the
+  sibling ``.card-slot``. CSS shows the slot only while the wrapper is hovered or has the
+  focus, and app.js cancels the request if, when the 300 ms are up, the link is neither
+  hovered nor focused any more (so brushing past a name costs nothing).
+* user_card.html - ``#user-card-<id>``: name, @username, counts and a follow button whose
+  area is ``#follow-card-<id>`` (form field context=card).
+* follow_button.html / collect_button.html - forms that htmx posts and that swap themselves;
+  without JavaScript the same forms post normally and the server answers 303 back.
+* comments.html / comment_form.html - ``#comment-form`` posts a comment; the answer is
+  appended to ``#comment-list`` and updates ``#comment-count`` and the form out of band; a
+  refused comment comes back as 422 and replaces the form, with the message in ``#body-error``.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
+
+from .conftest import ACTION_TIMEOUT, Outbox, Server
+
+PASSWORD = "correct horse battery"
+HOVER_DELAY_MS = 300  # hx-trigger="mouseenter delay:300ms, focus delay:300ms"
+CARD_WITHIN_MS = 2_000  # how soon a card must show once the pointer rests on a name
+
+# Same pattern as hyperpics.media._MARKUP: the app refuses an image whose bytes look like markup.
+_MARKUP = re.compile(rb"<\s*(?:!doctype|html|script|body|iframe|svg|object|embed)\b|javascript:", re.IGNORECASE)
+
+
+# --- people and photos ----------------------------------------------------------------------
+
+
+@dataclass
+class Member:
+    name: str
+    username: str
+    email: str
+    id: int = 0
+    state: dict | None = None  # the logged-in browser state (cookies), from storage_state()
+
+
+@dataclass
+class Scene:
+    """A fresh photo of A's, and B (logged in on the ``page`` fixture) about to look at it."""
+
+    author: Member
+    photo_id: int
+    viewer: Member
+
+
+def unique(prefix: str) -> str:
+    """A username nobody has yet (tests share one server and database)."""
+    return f"{prefix}_{secrets.token_hex(3)}"
+
+
+def register_and_confirm(page: Page, server: Server, outbox: Outbox, *, prefix: str, name: str) -> Member:
+    """Register a fresh user (which logs them in) and confirm the address through the mail.
+
+    The same steps as test_accounts_browser.py, kept here so this file stands alone.
+    """
+    username = unique(prefix)
+    member = Member(name=name, username=username, email=f"{username}@example.com")
+    page.goto("/auth/register")
+    page.get_by_label("Name", exact=True).fill(member.name)
+    page.get_by_label("Email", exact=True).fill(member.email)
+    page.get_by_label("Username", exact=True).fill(member.username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
+
+    link = outbox.newest_link(to=member.email)
+    assert link.startswith(server.url + "/auth/confirm/"), link
+    page.goto(link)
+    page.get_by_role("button", name="Confirm my email address").click()
+    expect(page.locator("#flashes")).to_contain_text("your email address is confirmed")
+
+    # The user's id: their own page always has the follow area, "follow-<id>".
+    page.goto(f"/user/{username}")
+    area_id = page.locator(".profile-header .follow-area").get_attribute("id") or ""
+    match = re.fullmatch(r"follow-(\d+)", area_id)
+    assert match, f"unexpected follow area id {area_id!r}"
+    member.id = int(match.group(1))
+    member.state = page.context.storage_state()  # type: ignore[assignment]
+    return member
+
+
+def small_jpeg(path: Path, seed: int) -> Path:
+    """A real 480x320 JPEG of colour noise (~100 kB), free of anything that looks like markup."""
+    rng = random.Random(seed)
+    while True:
+        image = Image.frombytes("RGB", (480, 320), rng.randbytes(480 * 320 * 3))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=70)
+        if not _MARKUP.search(buffer.getvalue()):
+            path.write_bytes(buffer.getvalue())
+            return path
+
+
+def upload_photo(page: Page, image: Path) -> int:
+    """Upload one photo through /upload (as the logged-in user); returns its id."""
+    page.goto("/upload")
+    page.set_input_files("#photos", str(image))
+    page.get_by_role("button", name="Upload").click()
+    row = page.locator("#upload-results li.upload-row.accepted")
+    expect(row).to_have_count(1, timeout=15_000)
+    href = row.get_by_role("link", name="view photo").get_attribute("href") or ""
+    match = re.fullmatch(r"/photo/(\d+)", href)
+    assert match, f"unexpected photo link {href!r}"
+    return int(match.group(1))
+
+
+@contextmanager
+def extra_context(
+    browser: Browser, server: Server, artifacts: Path, label: str, **options: object
+) -> Iterator[BrowserContext]:
+    """A browser context besides the ``page`` fixture's; on failure its pages are screenshotted."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, **options)
+    context.set_default_timeout(ACTION_TIMEOUT)
+    try:
+        yield context
+    except BaseException:
+        for number, tab in enumerate(context.pages):
+            try:
+                tab.screenshot(path=artifacts / f"FAILED-{label}-{number}.png", full_page=True)
+            except Exception as error:  # noqa: BLE001 - must not hide the real failure
+                print(f"could not screenshot {label}: {error}")
+        raise
+    finally:
+        context.close()
+
+
+# Why A and B are made once per module, not once per test: the server allows 10 sign-ups
+# per hour from one address (hyperpics/ratelimit.py, REGISTER), the rest of the suite
+# already uses 6 of them, and each sign-up costs some 4 s (argon2, identicon, mail). Every
+# test still starts from a known state: its own fresh photo (no comments, no collectors),
+# B not following A (undone if an earlier test followed), and a fresh browser context.
+
+
+@dataclass
+class Cast:
+    author: Member
+    viewer: Member
+    author_page: Page  # A stays logged in on this page, to upload a photo for each test
+
+
+@pytest.fixture(scope="module")
+def cast(browser: Browser, server: Server, artifacts: Path) -> Iterator[Cast]:
+    """A and B: two confirmed users, each registered in a browser context of their own."""
+    outbox = Outbox(server.outbox)
+    with extra_context(browser, server, artifacts, "register-ben") as context:
+        viewer = register_and_confirm(context.new_page(), server, outbox, prefix="ben", name="Ben Viewer")
+    with extra_context(browser, server, artifacts, "author") as context:
+        author_page = context.new_page()
+        author = register_and_confirm(author_page, server, outbox, prefix="ann", name="Ann Author")
+        yield Cast(author=author, viewer=viewer, author_page=author_page)
+
+
+@pytest.fixture
+def scene(page: Page, cast: Cast, tmp_path: Path) -> Scene:
+    """A uploads a new photo through /upload; B is logged in on ``page``, not following A."""
+    author, viewer = cast.author, cast.viewer
+    photo_id = upload_photo(cast.author_page, small_jpeg(tmp_path / "harbour.jpg", seed=random.randrange(1 << 30)))
+
+    # B's session cookie, so ``page`` (a fresh context) is B, logged in.
+    page.context.add_cookies(viewer.state["cookies"])  # type: ignore[index]
+    page.goto(f"/user/{author.username}")
+    expect(page.locator("details.user-menu summary")).to_have_text(viewer.name)
+    button = page.locator(f"#follow-{author.id} button.follow-button")
+    if button.get_attribute("aria-pressed") == "true":  # an earlier test followed A: undo it
+        button.click()
+        expect(button).to_have_attribute("aria-pressed", "false")
+    return Scene(author=author, photo_id=photo_id, viewer=viewer)
+
+
+# --- page helpers ----------------------------------------------------------------------------
+
+
+def open_photo(page: Page, photo_id: int) -> None:
+    response = page.goto(f"/photo/{photo_id}")
+    assert response is not None and response.status == 200, response and response.status
+    # htmx is loaded with `defer`: wait until it has processed the page before hovering.
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.mouse.move(*FAR_AWAY)  # the pointer stays where the last page left it: park it
+
+
+def author_link(page: Page):  # type: ignore[no-untyped-def]
+    return page.locator(".author-card a.user-link")
+
+
+def watch_card_requests(page: Page) -> list[str]:
+    """Every request the page makes from now on whose URL contains "/card"."""
+    seen: list[str] = []
+
+    def on_request(request: Request) -> None:
+        if "/card" in request.url:
+            seen.append(request.url)
+
+    page.on("request", on_request)
+    return seen
+
+
+def mark_window(page: Page) -> None:
+    """A JS variable that survives htmx swaps but not a page load."""
+    page.evaluate("window.__socialMarker = 'still-here'")
+
+
+def window_survived(page: Page) -> bool:
+    return page.evaluate("window.__socialMarker") == "still-here"
+
+
+def centre(page: Page, selector: str) -> tuple[float, float]:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not on screen"
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+FAR_AWAY = (1200.0, 880.0)  # bottom right of the 1280x900 viewport: no name there
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_hovering_a_name_shows_the_card(page: Page, scene: Scene, shot: Callable[[str], Path]) -> None:
+    open_photo(page, scene.photo_id)
+    cards = watch_card_requests(page)
+    card = page.locator(f"#user-card-{scene.author.id}")
+    expect(card).to_have_count(0)  # nothing is loaded before anyone hovers
+
+    started = time.monotonic()
+    author_link(page).hover()
+    expect(card).to_be_visible(timeout=CARD_WITHIN_MS)
+    took_ms = (time.monotonic() - started) * 1000
+    print(f"card visible {took_ms:.0f} ms after the hover (the trigger waits {HOVER_DELAY_MS} ms)")
+
+    expect(card).to_contain_text(scene.author.name)
+    expect(card).to_contain_text(f"@{scene.author.username}")
+    expect(card).to_contain_text(re.compile(r"\b\d+ photos?\b"))
+    # B does not follow A yet, so the card offers to.
+    expect(card.locator(f"#follow-card-{scene.author.id} button")).to_have_text("Follow")
+    assert len(cards) == 1, cards
+    shot("social-01-hover-card")
+
+    # Moving the pointer away hides the card again (CSS: only while hovered or focused).
+    page.mouse.move(*FAR_AWAY)
+    expect(card).to_be_hidden()
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
+
+
+def test_brushing_past_a_name_sends_no_request(page: Page, scene: Scene) -> None:
+    open_photo(page, scene.photo_id)
+    cards = watch_card_requests(page)
+    x, y = centre(page, ".author-card a.user-link")
+
+    # Onto the name and off again well within the 300 ms delay.
+    page.mouse.move(*FAR_AWAY)
+    entered = time.monotonic()
+    page.mouse.move(x, y)
+    page.wait_for_timeout(100)
+    page.mouse.move(*FAR_AWAY)
+    rested_ms = (time.monotonic() - entered) * 1000
+    assert rested_ms < HOVER_DELAY_MS - 50, f"the pointer rested {rested_ms:.0f} ms: too slow to test a brush-past"
+    page.wait_for_timeout(1000)  # long past the delay: a request would have gone by now
+    assert cards == [], f"brushing past the name for {rested_ms:.0f} ms requested the card: {cards}"
+    expect(page.locator(f"#user-card-{scene.author.id}")).to_have_count(0)
+
+    # Resting on it for 500 ms asks exactly once.
+    page.mouse.move(x, y)
+    page.wait_for_timeout(500)
+    expect(page.locator(f"#user-card-{scene.author.id}")).to_be_visible()
+    assert len(cards) == 1, f"expected one card request after a 500 ms hover, saw {cards}"
+    assert cards[0].endswith(f"/_/users/{scene.author.id}/card"), cards
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
+
+
+def test_focusing_a_name_with_the_keyboard_shows_the_card(
+    page: Page, scene: Scene, shot: Callable[[str], Path]
+) -> None:
+    open_photo(page, scene.photo_id)
+    cards = watch_card_requests(page)
+    card = page.locator(f"#user-card-{scene.author.id}")
+
+    author_link(page).focus()
+    expect(card).to_be_visible(timeout=CARD_WITHIN_MS)
+    expect(card).to_contain_text(f"@{scene.author.username}")
+    assert len(cards) == 1, cards
+    shot("social-03-card-by-focus")
+
+    # The card comes right after the name in the tab order, so Tab moves into it and it
+    # stays open (CSS :focus-within); leaving it hides it, and nothing more is requested.
+    page.keyboard.press("Tab")
+    assert card.evaluate("card => card.contains(document.activeElement)"), "Tab did not move into the card"
+    expect(card).to_be_visible()
+    page.evaluate("document.activeElement.blur()")
+    expect(card).to_be_hidden()
+    page.wait_for_timeout(HOVER_DELAY_MS + 200)
+    assert len(cards) == 1, cards
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
+
+
+def test_following_from_the_card(page: Page, server: Server, scene: Scene, shot: Callable[[str], Path]) -> None:
+    open_photo(page, scene.photo_id)
+    card = page.locator(f"#user-card-{scene.author.id}")
+    author_link(page).hover()
+    expect(card).to_be_visible(timeout=CARD_WITHIN_MS)
+
+    mark_window(page)
+    area = page.locator(f"#follow-card-{scene.author.id}")
+    with page.expect_response(lambda r: r.url.endswith(f"/_/users/{scene.author.id}/follow")) as answer:
+        area.get_by_role("button", name="Follow").click()
+    assert answer.value.status == 200, answer.value.status
+    assert "context=card" in (answer.value.request.post_data or ""), answer.value.request.post_data
+    button = area.locator("button.follow-button")
+    expect(button).to_have_text("Following")
+    expect(button).to_have_attribute("aria-pressed", "true")
+    expect(card).to_be_visible()  # the pointer is still on the card, which stays open
+    assert window_survived(page), "following from the card reloaded the page"
+    shot("social-04-followed-in-card")
+
+    # What the database says, on A's page.
+    page.goto(f"/user/{scene.author.username}")
+    profile_button = page.locator(f"#follow-{scene.author.id} button.follow-button")
+    expect(profile_button).to_have_text("Following")
+    expect(profile_button).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(f"#follower-count-{scene.author.id}")).to_have_text("1")
+    shot("social-05-profile-following")
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
+
+
+def test_commenting_without_reload(page: Page, scene: Scene, shot: Callable[[str], Path]) -> None:
+    open_photo(page, scene.photo_id)
+    comments = page.locator("#comment-list li.comment")
+    count = page.locator("#comment-count")
+    before = int(count.inner_text())
+    form = page.locator("#comment-form")
+    body = form.locator("textarea[name=body]")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/comments") else None)
+    mark_window(page)
+
+    # A comment: appended to the list, counted, and the form comes back empty.
+    text = f"Lovely light on the water ({secrets.token_hex(2)})."
+    body.fill(text)
+    with page.expect_response(lambda r: r.url.endswith(f"/_/photos/{scene.photo_id}/comments")) as answer:
+        form.get_by_role("button", name="Comment").click()
+    assert answer.value.status == 200, answer.value.status
+    expect(comments).to_have_count(before + 1)
+    newest = comments.last
+    expect(newest.locator(".comment-body")).to_have_text(text)
+    expect(newest.locator("a.user-link")).to_have_text(scene.viewer.name)
+    expect(count).to_have_text(str(before + 1))
+    expect(body).to_have_value("")
+    assert window_survived(page), "posting a comment reloaded the page"
+
+    # An empty comment: the browser itself refuses it (the field is `required`), nothing is sent.
+    form.get_by_role("button", name="Comment").click()
+    page.wait_for_timeout(300)
+    assert body.evaluate("field => field.validity.valueMissing") is True
+    assert len(posts) == 1, posts
+
+    # Only spaces pass the browser's check but not the server's: 422, and the swapped-in
+    # form says why under the field. Nothing was added.
+    body.fill("   ")
+    with page.expect_response(lambda r: r.url.endswith(f"/_/photos/{scene.photo_id}/comments")) as answer:
+        form.get_by_role("button", name="Comment").click()
+    assert answer.value.status == 422, answer.value.status
+    expect(page.locator("#body-error")).to_have_text("Write something first.")
+    expect(body).to_have_attribute("aria-invalid", "true")
+    expect(comments).to_have_count(before + 1)
+    expect(count).to_have_text(str(before + 1))
+    assert window_survived(page), "the refused comment reloaded the page"
+    shot("social-06-comment-added-and-empty-refused")
+
+    # The swapped-in form works, and a good comment clears the message.
+    body.fill("And the boats!")
+    form.get_by_role("button", name="Comment").click()
+    expect(comments).to_have_count(before + 2)
+    expect(comments.last.locator(".comment-body")).to_have_text("And the boats!")
+    expect(count).to_have_text(str(before + 2))
+    expect(page.locator("#body-error")).to_have_text("")
+    assert window_survived(page)
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
+
+
+def test_collect_and_follow_without_javascript(
+    browser: Browser, server: Server, scene: Scene, artifacts: Path
+) -> None:
+    with extra_context(browser, server, artifacts, "no-js", java_script_enabled=False) as context:
+        tab = context.new_page()
+        htmx_posts: list[str] = []
+        tab.on(
+            "request",
+            lambda r: htmx_posts.append(r.url) if r.method == "POST" and "hx-request" in r.headers else None,
+        )
+
+        # Log in with the plain form post.
+        tab.goto("/auth/login")
+        tab.get_by_label("Email", exact=True).fill(scene.viewer.email)
+        tab.get_by_label("Password", exact=True).fill(PASSWORD)
+        tab.locator("#login-form").get_by_role("button", name="Log in").click()
+        expect(tab).to_have_url(server.url + "/")
+        expect(tab.locator("details.user-menu summary")).to_have_text(scene.viewer.name)
+
+        # Collect A's photo: a full round trip (303 back to the photo page).
+        tab.goto(f"/photo/{scene.photo_id}")
+        area = tab.locator(f"#collect-{scene.photo_id}")
+        expect(area.locator("button.collect-button")).to_have_text("Collect")
+        expect(area.locator(".count")).to_have_text("0")
+        with tab.expect_response(lambda r: r.url.endswith(f"/_/photos/{scene.photo_id}/collect")) as answer:
+            area.get_by_role("button", name="Collect").click()
+        assert answer.value.status == 303, answer.value.status  # a redirect back, not a fragment
+        expect(tab).to_have_url(f"{server.url}/photo/{scene.photo_id}")
+        expect(tab.locator("#flashes")).to_contain_text("Photo collected.")
+        expect(area.locator("button.collect-button")).to_have_text("Collected")
+        expect(area.locator("button.collect-button")).to_have_attribute("aria-pressed", "true")
+        expect(area.locator(".count")).to_have_text("1")
+        expect(area.locator(".collect-count")).to_have_text("1 collector")
+        tab.screenshot(path=artifacts / "social-07-nojs-collected.png", full_page=True)
+
+        # Follow A from their page.
+        tab.goto(f"/user/{scene.author.username}")
+        follow = tab.locator(f"#follow-{scene.author.id}")
+        with tab.expect_response(lambda r: r.url.endswith(f"/_/users/{scene.author.id}/follow")) as answer:
+            follow.get_by_role("button", name="Follow").click()
+        assert answer.value.status == 303, answer.value.status
+        expect(tab).to_have_url(f"{server.url}/user/{scene.author.username}")
+        expect(tab.locator("#flashes")).to_contain_text(f"You follow {scene.author.name} now.")
+        expect(follow.locator("button.follow-button")).to_have_text("Following")
+        expect(follow.locator("button.follow-button")).to_have_attribute("aria-pressed", "true")
+        expect(tab.locator(f"#follower-count-{scene.author.id}")).to_have_text("1")
+        tab.screenshot(path=artifacts / "social-08-nojs-following.png", full_page=True)
+
+        assert htmx_posts == [], f"htmx ran although JavaScript is off: {htmx_posts}"
+
