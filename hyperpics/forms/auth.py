@@ -27,6 +27,27 @@ def _email_field(label: str = "Email") -> EmailField:
     )
 
 
+def name_field() -> StringField:
+    return StringField(
+        "Name",
+        filters=[_strip],
+        validators=[DataRequired("Enter your name."), Length(max=30, message="A name has at most 30 characters.")],
+    )
+
+
+def username_field() -> StringField:
+    return StringField(
+        "Username",
+        filters=[_strip],
+        validators=[
+            DataRequired("Choose a username."),
+            Length(min=3, max=20, message="A username has 3 to 20 characters."),
+            Regexp(USERNAME_PATTERN, message="Use only letters, digits and underscores."),
+        ],
+        description="3–20 letters, digits or underscores. Your address will be /user/<username>.",
+    )
+
+
 def _new_password_fields() -> tuple[PasswordField, PasswordField]:
     password = PasswordField(
         "Password",
@@ -52,22 +73,9 @@ class NewPasswordMixin:
 
 
 class RegisterForm(NewPasswordMixin, BaseForm):
-    name = StringField(
-        "Name",
-        filters=[_strip],
-        validators=[DataRequired("Enter your name."), Length(max=30, message="A name has at most 30 characters.")],
-    )
+    name = name_field()
     email = _email_field()
-    username = StringField(
-        "Username",
-        filters=[_strip],
-        validators=[
-            DataRequired("Choose a username."),
-            Length(min=3, max=20, message="A username has 3 to 20 characters."),
-            Regexp(USERNAME_PATTERN, message="Use only letters, digits and underscores."),
-        ],
-        description="3–20 letters, digits or underscores. Your address will be /user/<username>.",
-    )
+    username = username_field()
     password, password2 = _new_password_fields()
 
 

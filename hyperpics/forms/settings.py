@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, FileField, IntegerField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from . import BaseForm
-from .auth import USERNAME_PATTERN, NewPasswordMixin, _email_field, _new_password_fields, _strip
+from .auth import NewPasswordMixin, _email_field, _new_password_fields, _strip, name_field, username_field
 
 
 class ChangePasswordForm(NewPasswordMixin, BaseForm):
@@ -42,18 +42,8 @@ class AvatarForm(BaseForm):
 
 
 class ProfileForm(BaseForm):
-    name = StringField(
-        "Name", filters=[_strip], validators=[DataRequired("Enter your name."), Length(max=30, message="At most 30 characters.")]
-    )
-    username = StringField(
-        "Username",
-        filters=[_strip],
-        validators=[
-            DataRequired("Choose a username."),
-            Length(min=3, max=20, message="A username has 3 to 20 characters."),
-            Regexp(USERNAME_PATTERN, message="Use only letters, digits and underscores."),
-        ],
-    )
+    name = name_field()
+    username = username_field()
     website = StringField(
         "Website",
         filters=[_strip],

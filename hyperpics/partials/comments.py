@@ -31,6 +31,15 @@ async def _comment(photo: Photo, comment_id: int):  # type: ignore[no-untyped-de
         abort(error.status, description=error.message)
 
 
+async def _comment_and_photo(comment_id: int):  # type: ignore[no-untyped-def]
+    """A comment by id, with its photo, if the viewer may see that photo (else 404)."""
+    photo_id = await social.photo_id_of_comment(await db.session(), comment_id)
+    if photo_id is None:
+        abort(404, description="This comment does not exist.")
+    photo = await _photo(photo_id)
+    return photo, await _comment(photo, comment_id)
+
+
 def page_argument() -> int | None:
     """``?page=N``; missing or "latest" means the last page."""
     value = request.args.get("page", "latest")
@@ -118,11 +127,7 @@ async def add(photo_id: int) -> Response:
 @login_required
 async def delete(comment_id: int) -> Response:
     session = await db.session()
-    photo_id = await social.photo_id_of_comment(session, comment_id)
-    if photo_id is None:
-        abort(404, description="This comment does not exist.")
-    photo = await _photo(photo_id)
-    comment = await _comment(photo, comment_id)
+    photo, comment = await _comment_and_photo(comment_id)
     try:
         removed = await social.delete_comment(session, require_user(), photo, comment)
     except social.SocialError as error:
@@ -153,11 +158,7 @@ async def toggle(photo_id: int) -> Response:
 @permission_required(Permission.FOLLOW)  # any confirmed, unblocked member
 async def report(comment_id: int) -> Response:
     session = await db.session()
-    photo_id = await social.photo_id_of_comment(session, comment_id)
-    if photo_id is None:
-        abort(404, description="This comment does not exist.")
-    photo = await _photo(photo_id)
-    comment = await _comment(photo, comment_id)
+    photo, comment = await _comment_and_photo(comment_id)
     form = await ReportForm.from_request()
     status = 422
     if form.validate():
