@@ -51,8 +51,14 @@ def page_argument() -> int | None:
         return None
 
 
-async def comments_context(photo: Photo, page: int | None, form: CommentForm | None = None) -> dict[str, Any]:
-    """What the comments section needs; the photo page includes the same section."""
+async def comments_context(
+    photo: Photo, page: int | None, form: CommentForm | None = None, *, strict: bool = False
+) -> dict[str, Any]:
+    """What the comments section needs; the photo page includes the same section.
+
+    A reply id that is not a comment of this photo is a 404 when asked for (``strict``),
+    and simply dropped when re-showing a refused post.
+    """
     listing = await social.comments(await db.session(), photo, page)
     reply_to = None
     form = form or CommentForm()
@@ -60,8 +66,13 @@ async def comments_context(photo: Photo, page: int | None, form: CommentForm | N
     if reply_id:
         reply_to = next((c for c in listing.comments if c.id == reply_id), None)
         if reply_to is None:
-            reply_to = await _comment(photo, reply_id)
-        form.reply_to.data = str(reply_to.id)
+            try:
+                reply_to = await social.comment_on_photo(await db.session(), photo, reply_id)
+            except social.SocialError as error:
+                if strict:
+                    abort(error.status, description=error.message)
+                reply_to = None
+        form.reply_to.data = str(reply_to.id) if reply_to else ""
     return {"photo": photo, "listing": listing, "form": form, "reply_to": reply_to, "report_form": ReportForm()}
 
 
@@ -84,7 +95,7 @@ async def listing(photo_id: int) -> Response:
 async def form(photo_id: int) -> Response:
     """The comment form, with a "Reply to <name>" banner when ``?reply=<id>``."""
     photo = await _photo(photo_id)
-    context = await comments_context(photo, page_argument())
+    context = await comments_context(photo, page_argument(), strict=True)
     return await responses.fragment("partials/comment_form.html", **context)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from quart import Blueprint, Quart, Response, abort, current_app
+from quart import Blueprint, Quart, Response, abort, current_app, render_template
 
 from .. import db, responses
 from ..auth import current_auth_session, current_user, public
@@ -67,10 +67,10 @@ async def card(user_id: int) -> Response:
         except social.SocialError as error:
             abort(error.status, description=error.message)
         profile = await social.profile(session, current_user(), user)
-        response = await responses.fragment("partials/user_card.html", profile=profile)
-        cache.put(session_id, user_id, await response.get_data(as_text=True))
-    else:
-        response = await responses.fragment_html(html)
+        # Only the card itself is kept: pending messages belong to this request alone.
+        html = await render_template("partials/user_card.html", profile=profile)
+        cache.put(session_id, user_id, html)
+    response = await responses.fragment_html(html)
     # The server keeps the copy; the browser asks each time, so it never shows a stale one.
     response.headers["Cache-Control"] = "private, no-cache"
     response.vary.add("Cookie")

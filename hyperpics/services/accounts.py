@@ -109,10 +109,10 @@ async def register(
         avatar_medium=avatar.medium,
         avatar_large=avatar.large,
     )
-    session.add(user)
     try:
         # Two sign-ups racing for one name: the unique index decides, not a 500.
         async with session.begin_nested():
+            session.add(user)
             await session.flush()
     except BaseException as error:
         await remove_media_files(media_dir, avatar_paths(avatar.files()))
@@ -243,7 +243,7 @@ async def update_profile(session: AsyncSession, user: User, change: ProfileChang
     user.website, user.location, user.bio = change.website, change.location, change.bio
     try:
         async with session.begin_nested():
-            await session.flush([user])
+            await session.flush()
     except IntegrityError:
         raise AccountError("This username was just taken.", "username") from None
 

@@ -344,11 +344,11 @@ async def _tags_named(session: AsyncSession, names: list[str]) -> list[Tag]:
         tag = existing.get(name)
         if tag is None:
             tag = Tag(name=name, created_at=utcnow())
-            session.add(tag)
             try:
                 # Another request may create the same tag at the same moment.
                 async with session.begin_nested():
-                    await session.flush([tag])
+                    session.add(tag)
+                    await session.flush()
             except IntegrityError:
                 tag = (await session.execute(select(Tag).where(Tag.name == name))).scalar_one()
         tags.append(tag)

@@ -136,11 +136,12 @@ async def follow(session: AsyncSession, actor: User, target: User) -> bool:
         raise SocialError("You cannot follow yourself.", 422)
     if not target.active:
         raise SocialError("This account is blocked.", 404)
-    row = Follow(follower_id=actor.id, followed_id=target.id, created_at=utcnow())
-    session.add(row)
     try:
+        # The row goes in inside the savepoint: if it already exists, only the savepoint
+        # is rolled back (and the row with it), never the request's transaction.
         async with session.begin_nested():
-            await session.flush([row])
+            session.add(Follow(follower_id=actor.id, followed_id=target.id, created_at=utcnow()))
+            await session.flush()
     except IntegrityError:
         return False  # already following (or a double click racing itself)
     notifications.notify(session, NotificationKind.FOLLOW, receiver=target, actor=actor)
@@ -241,11 +242,10 @@ class CollectState:
 
 async def collect(session: AsyncSession, actor: User, photo: Photo) -> bool:
     """Collect a photo the actor can see; collecting twice is harmless."""
-    row = Collect(user_id=actor.id, photo_id=photo.id, created_at=utcnow())
-    session.add(row)
     try:
-        async with session.begin_nested():
-            await session.flush([row])
+        async with session.begin_nested():  # see follow(): the row is added inside
+            session.add(Collect(user_id=actor.id, photo_id=photo.id, created_at=utcnow()))
+            await session.flush()
     except IntegrityError:
         return False
     notifications.notify(session, NotificationKind.COLLECT, receiver=photo.author, actor=actor, photo_id=photo.id)
@@ -390,7 +390,7 @@ async def add_comment(
         photo_id=photo.id, author_id=actor.id, body=text, reply_to_id=reply_to.id if reply_to else None, created_at=utcnow()
     )
     session.add(comment)
-    await session.flush([comment])
+    await session.flush()
     # One notification per person: a reply to the photo's author counts as the reply.
     if reply_to is not None:
         notifications.notify(
@@ -442,10 +442,10 @@ async def report(
         note=note.strip()[:500],
         created_at=utcnow(),
     )
-    session.add(row)
     try:
-        async with session.begin_nested():
-            await session.flush([row])
+        async with session.begin_nested():  # see follow(): the row is added inside
+            session.add(row)
+            await session.flush()
     except IntegrityError:
         raise SocialError("You have already reported this; a moderator will look at it.", 409) from None
     return row

@@ -46,7 +46,7 @@ async def _render(username: str, tab: str) -> Response:
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
     # "Load more" wants the next items only; a tab link wants the whole tab.
-    block = "tab_items" if cursor else "tab"
+    block = "tab_items" if cursor and "feed" in context else "tab"
     return await responses.page("users/show.html", block=block, **context)
 
 
