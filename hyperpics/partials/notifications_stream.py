@@ -64,7 +64,6 @@ async def stream() -> Response:
         # The request's own session: a second connection per stream request would let a
         # burst of reconnecting tabs take the whole pool and wait on each other.
         last = await notifications.newest_id(await db.session(), user.id)
-    replay = _last_event_id() is not None
     user_id, session_id = user.id, row.id
     stopping = shutdown_event(app)
 
@@ -93,15 +92,19 @@ async def stream() -> Response:
     @stream_with_context
     async def events() -> AsyncIterator[str]:
         nonlocal last
-        yield f"retry: {RETRY_MILLISECONDS}\n\n"
         loop = asyncio.get_running_loop()
         ends_at = loop.time() + STREAM_LIFETIME
         pings = 0
         async with hub(app).subscribe(user_id) as wakeups:
+            # An id from the start: a browser that reconnects after a quiet stream still
+            # says where it was (Last-Event-ID), so nothing made meanwhile is skipped.
+            yield f"retry: {RETRY_MILLISECONDS}\nid: {last}\n\n"
             stop_task = asyncio.ensure_future(stopping.wait())
             wake_task: asyncio.Future[str] | None = None
             try:
-                reason: str | None = NOTIFICATION if replay else None
+                # Read once now that we are subscribed: a notification committed between
+                # the view and the subscription woke nobody.
+                reason: str | None = NOTIFICATION
                 while True:
                     if reason is not None:
                         # Every wake-up (a notification, a session that ended elsewhere)
