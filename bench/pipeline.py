@@ -220,8 +220,7 @@ async def stage_breakdown(data: bytes) -> list[Stage]:
     helpers, so it is skipped if they change.
     """
     steps = [
-        ("markup scan (_MARKUP regex)", lambda state: media._MARKUP.search(data)),
-        ("open + checks (_open, incl. the scan)", lambda state: state.update(image=media._open(data))),
+        ("open + checks (_open: header, metadata and trailer scan)", lambda state: state.update(image=media._open(data))),
         ("decode + upright (_decode)", lambda state: state.update(image=media._decode(state["image"]))),
         ("to RGB (_normalise_mode)", lambda state: state.update(image=media._normalise_mode(state["image"]))),
         ("cap to 3000 px", lambda state: state.update(image=media._cap_edge(state["image"], media.ORIGINAL_MAX_EDGE))),
@@ -357,7 +356,7 @@ A task sleeps {TICK * 1000:.0f} ms in a loop; "lag" is how much later than that 
 
 Inline, the loop is blocked for the whole batch: every other request on the worker waits.
 With threads the typical wake-up is on time, but the worst ones are still late by the
-stages below that keep the GIL while they run.
+stages below that keep the GIL while they run (the JPEG encoder, mainly).
 
 ## Where the loop still stalls: each stage of process_photo in a thread
 

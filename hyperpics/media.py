@@ -204,7 +204,9 @@ def _encode(image: Image.Image) -> tuple[bytes, str]:
     if image.mode == "RGBA":
         image.save(buffer, "PNG", optimize=True)
         return buffer.getvalue(), ".png"
-    image.save(buffer, "JPEG", quality=85, optimize=True, progressive=True, exif=b"", comment=b"")
+    # Not progressive: Pillow's encoder keeps the GIL, and progressive encoding took ~4x as
+    # long (bench/pipeline.py), stalling the event loop for as long.
+    image.save(buffer, "JPEG", quality=85, optimize=True, exif=b"", comment=b"")
     return buffer.getvalue(), ".jpg"
 
 
