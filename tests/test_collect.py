@@ -1,0 +1,369 @@
+"""Collecting photos through HTTP: the self-swapping button with its live count, who may
+collect what, the collectors page, a user's collections tab, and private collections."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hyperpics.db import database
+from hyperpics.models import Collect, Follow, Photo, User, Visibility, utcnow
+
+from .conftest import Tab, fetch_user, make_user
+
+VISITORS = {
+    "anonymous": None,
+    "unconfirmed": {"confirmed": False},
+    "locked": {"role": "Locked", "locked": True},
+    "blocked": {"active": False},
+    "user": {},
+    "moderator": {"role": "Moderator"},
+    "administrator": {"role": "Administrator"},
+}
+MAY_COLLECT = {"locked", "user", "moderator", "administrator"}
+LOGGED_OUT = {"anonymous", "blocked"}
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+async def visitor(app, mailbox, kind: str) -> Tab:  # type: ignore[no-untyped-def]
+    tab = Tab(app)
+    values = VISITORS[kind]
+    if values is None:
+        return tab
+    values = dict(values)
+    confirmed = values.pop("confirmed", True)
+    await make_user(app, tab, mailbox, kind, confirmed=confirmed, **values)
+    return tab
+
+
+async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
+
+
+async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC, *, minutes_ago: int = 0) -> int:  # type: ignore[no-untyped-def]
+    """A photo row (pages never open the files)."""
+    async with database(app).session(write=True) as session:
+        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
+        stem = secrets.token_urlsafe(16)
+        photo = Photo(
+            author_id=user.id,
+            filename_original=f"{stem}.jpg",
+            filename_medium=f"{stem}_m.jpg",
+            filename_small=f"{stem}_s.jpg",
+            width=1200,
+            height=800,
+            description=f"a {visibility.value} photo by {author}",
+            visibility=visibility,
+            created_at=utcnow() - timedelta(minutes=minutes_ago),
+        )
+        session.add(photo)
+        await session.commit()
+        return photo.id
+
+
+async def collect_rows(app) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        return {(row.user_id, row.photo_id) for row in (await session.execute(select(Collect))).scalars()}
+
+
+async def add_collects(app, pairs: list[tuple[int, int, int]]) -> None:  # type: ignore[no-untyped-def]
+    """(user id, photo id, minutes after a fixed start) rows, inserted as given."""
+    start = utcnow() - timedelta(days=1)
+    async with database(app).session(write=True) as session:
+        for user_id, photo_id, minutes in pairs:
+            session.add(Collect(user_id=user_id, photo_id=photo_id, created_at=start + timedelta(minutes=minutes)))
+        await session.commit()
+
+
+def people_on(text: str) -> list[int]:
+    return [int(found) for found in re.findall(r'<li class="person" id="person-(\d+)"', text)]
+
+
+def cards_on(text: str) -> list[int]:
+    return [int(found) for found in re.findall(r'id="photo-card-(\d+)"', text)]
+
+
+def collectors_count(text: str) -> int:
+    match = re.search(r'<span class="count">(\d+)</span> collectors?', text)
+    assert match, text
+    return int(match.group(1))
+
+
+@pytest.fixture
+async def world(app, mailbox):  # type: ignore[no-untyped-def]
+    """owner (with a public photo), ana and bruno, each logged in in their own tab."""
+    tabs = {}
+    for name in ("owner", "ana", "bruno"):
+        tabs[name] = Tab(app)
+        await make_user(app, tabs[name], mailbox, name)
+    photo = await add_photo(app, "owner")
+    return tabs, await user_ids(app), photo
+
+
+# --- who may collect ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(VISITORS))
+async def test_collect_permission_matrix(app, mailbox, kind: str) -> None:
+    await make_user(app, Tab(app), mailbox, "owner")
+    photo = await add_photo(app, "owner")
+    tab = await visitor(app, mailbox, kind)
+    ids = await user_ids(app)
+    path = f"/_/photos/{photo}/collect"
+
+    plain = await tab.post(path, {"next": f"/photo/{photo}"})
+    if kind in MAY_COLLECT:
+        assert plain.status == 303, (kind, plain.status, plain.text)
+        assert plain.location == f"/photo/{photo}"
+        assert await collect_rows(app) == {(ids[kind], photo)}
+        assert (await tab.post(f"/_/photos/{photo}/uncollect", {"next": f"/photo/{photo}"})).status == 303
+        assert await collect_rows(app) == set()
+        fragment = await tab.post(path, htmx=True)
+        assert fragment.status == 200 and fragment.root_id() == f"collect-{photo}" and fragment.is_fragment()
+        assert await collect_rows(app) == {(ids[kind], photo)}
+        return
+
+    if kind in LOGGED_OUT:
+        assert plain.status == 302, (kind, plain.status)
+        assert plain.location == f"/auth/login?next={path}"
+        htmx = await tab.post(path, htmx=True, headers={"HX-Current-URL": f"http://localhost/photo/{photo}"})
+        assert htmx.headers.get("HX-Redirect") == f"/auth/login?next=/photo/{photo}", htmx.headers
+        assert htmx.status < 400 and "<html" not in htmx.text
+    else:
+        assert plain.status == 403, (kind, plain.status)
+        assert "Please confirm your email address first." in plain.text
+        htmx = await tab.post(path, htmx=True)
+        assert htmx.status == 403 and htmx.is_fragment()
+        assert htmx.headers["HX-Retarget"] == "#flashes"  # errors show in the message region
+    assert await collect_rows(app) == set()
+
+
+async def test_anonymous_cannot_uncollect(app, world) -> None:
+    tabs, ids, photo = world
+    await add_collects(app, [(ids["ana"], photo, 0)])
+    page = await Tab(app).post(f"/_/photos/{photo}/uncollect")
+    assert page.status == 302 and page.location == f"/auth/login?next=/_/photos/{photo}/uncollect"
+    assert await collect_rows(app) == {(ids["ana"], photo)}
+
+
+# --- the button ---------------------------------------------------------------------------
+
+
+async def test_htmx_collect_swaps_the_button_with_the_live_count(app, world) -> None:
+    tabs, ids, photo = world
+    page = await tabs["ana"].get(f"/photo/{photo}")
+    assert f'id="collect-{photo}"' in page.text and collectors_count(page.text) == 0
+
+    first = await tabs["ana"].post(f"/_/photos/{photo}/collect", htmx=True)
+    assert first.status == 200
+    assert first.root_id() == f"collect-{photo}" and first.is_fragment()
+    assert 'aria-pressed="true"' in first.text
+    assert re.search(r">\s*Collected\s*</button>", first.text), first.text
+    assert f'action="/_/photos/{photo}/uncollect"' in first.text
+    assert '<span class="count">1</span> collector</a>' in first.text
+
+    second = await tabs["bruno"].post(f"/_/photos/{photo}/collect", htmx=True)
+    assert '<span class="count">2</span> collectors</a>' in second.text
+
+    undone = await tabs["ana"].post(f"/_/photos/{photo}/uncollect", htmx=True)
+    assert undone.status == 200 and undone.root_id() == f"collect-{photo}" and undone.is_fragment()
+    assert 'aria-pressed="false"' in undone.text
+    assert re.search(r">\s*Collect\s*</button>", undone.text), undone.text
+    assert "Collected" not in undone.text
+    assert f'action="/_/photos/{photo}/collect"' in undone.text
+    assert collectors_count(undone.text) == 1
+    assert await collect_rows(app) == {(ids["bruno"], photo)}
+
+
+async def test_plain_post_redirects_to_next_or_the_photo(app, world) -> None:
+    tabs, ids, photo = world
+    page = await tabs["ana"].post(f"/_/photos/{photo}/collect", {"next": "/user/owner"})
+    assert page.status == 303 and page.location == "/user/owner"
+    page = await tabs["ana"].post(f"/_/photos/{photo}/uncollect")
+    assert page.status == 303 and page.location == f"/photo/{photo}"
+    page = await tabs["ana"].post(f"/_/photos/{photo}/collect", {"next": "//evil.example/x"})
+    assert page.status == 303 and page.location == f"/photo/{photo}"
+    assert await collect_rows(app) == {(ids["ana"], photo)}
+    # The photo page now shows the button pressed.
+    shown = await tabs["ana"].get(f"/photo/{photo}")
+    assert 'aria-pressed="true"' in shown.text and collectors_count(shown.text) == 1
+
+
+async def test_collecting_twice_is_harmless(app, world) -> None:
+    tabs, ids, photo = world
+    assert (await tabs["ana"].post(f"/_/photos/{photo}/collect", htmx=True)).status == 200
+    again = await tabs["ana"].post(f"/_/photos/{photo}/collect", htmx=True)
+    assert again.status == 200, again.text
+    assert collectors_count(again.text) == 1 and 'aria-pressed="true"' in again.text
+    plain = await tabs["ana"].post(f"/_/photos/{photo}/collect", {"next": f"/photo/{photo}"})
+    assert plain.status == 303
+    assert await collect_rows(app) == {(ids["ana"], photo)}
+
+
+async def test_uncollecting_a_photo_not_collected_is_harmless(app, world) -> None:
+    tabs, ids, photo = world
+    page = await tabs["ana"].post(f"/_/photos/{photo}/uncollect", htmx=True)
+    assert page.status == 200 and collectors_count(page.text) == 0 and 'aria-pressed="false"' in page.text
+
+
+async def test_photos_the_viewer_cannot_see_are_404(app, world) -> None:
+    tabs, ids, _ = world
+    private = await add_photo(app, "owner", Visibility.PRIVATE)
+    for_followers = await add_photo(app, "owner", Visibility.FOLLOWERS)
+    for path in (f"/_/photos/{private}/collect", f"/_/photos/{for_followers}/collect", "/_/photos/99999/collect"):
+        assert (await tabs["ana"].post(path)).status == 404, path
+        assert (await tabs["ana"].post(path, htmx=True)).status == 404, path
+    assert (await tabs["ana"].post(f"/_/photos/{private}/uncollect")).status == 404
+    assert (await Tab(app).get(f"/photo/{private}/collectors")).status == 404
+    assert (await tabs["ana"].get(f"/photo/{private}/collectors")).status == 404
+    assert await collect_rows(app) == set()
+    # A follower may collect the followers-only photo; the author may collect the private one.
+    async with database(app).session(write=True) as session:
+        session.add(Follow(follower_id=ids["ana"], followed_id=ids["owner"], created_at=utcnow()))
+        await session.commit()
+    assert (await tabs["ana"].post(f"/_/photos/{for_followers}/collect")).status == 303
+    assert (await tabs["owner"].post(f"/_/photos/{private}/collect")).status == 303
+    assert await collect_rows(app) == {(ids["ana"], for_followers), (ids["owner"], private)}
+
+
+# --- collectors and collections -----------------------------------------------------------
+
+
+async def test_collectors_page_lists_oldest_first(app, world) -> None:
+    tabs, ids, photo = world
+    # Inserted out of time order: bruno first (minute 30), then ana (10), then owner (20).
+    await add_collects(app, [(ids["bruno"], photo, 30), (ids["ana"], photo, 10), (ids["owner"], photo, 20)])
+    page = await Tab(app).get(f"/photo/{photo}/collectors")
+    assert page.status == 200 and "<html" in page.text
+    assert people_on(page.text) == [ids["ana"], ids["owner"], ids["bruno"]]
+    fragment = await tabs["ana"].get(f"/photo/{photo}/collectors", htmx=True)
+    assert fragment.status == 200 and fragment.root_id() == "collectors" and fragment.is_fragment()
+    assert people_on(fragment.text) == [ids["ana"], ids["owner"], ids["bruno"]]
+    # The collect count on the photo page links here.
+    shown = await Tab(app).get(f"/photo/{photo}")
+    assert f'href="/photo/{photo}/collectors"' in shown.text and collectors_count(shown.text) == 3
+
+
+async def test_collections_tab_lists_newest_collected_first(app, world) -> None:
+    tabs, ids, _ = world
+    # Photos made oldest first; collected in another order, so the tab must sort by collect time.
+    photos = [await add_photo(app, "owner", minutes_ago=60 - index) for index in range(3)]
+    await add_collects(app, [(ids["ana"], photos[0], 50), (ids["ana"], photos[2], 10), (ids["ana"], photos[1], 30)])
+    page = await Tab(app).get("/user/ana/collections")
+    assert page.status == 200
+    assert cards_on(page.text) == [photos[0], photos[1], photos[2]]
+    assert re.search(r'href="/user/ana/collections"[^>]*aria-current="page"', page.text)
+    fragment = await tabs["bruno"].get("/user/ana/collections", htmx=True)
+    assert fragment.root_id() == "profile-tab" and fragment.is_fragment()
+    assert cards_on(fragment.text) == [photos[0], photos[1], photos[2]]
+    # A photo the viewer cannot see is left out of the tab.
+    hidden = await add_photo(app, "owner", Visibility.PRIVATE)
+    await add_collects(app, [(ids["ana"], hidden, 55)])
+    assert cards_on((await tabs["bruno"].get("/user/ana/collections")).text) == [photos[0], photos[1], photos[2]]
+    assert cards_on((await tabs["owner"].get("/user/ana/collections")).text) == [hidden, photos[0], photos[1], photos[2]]
+
+
+async def test_collections_tab_loads_more_by_collect_time(app, world) -> None:
+    tabs, ids, _ = world
+    photos = [await add_photo(app, "owner") for _ in range(14)]
+    # Collected in reverse photo order: the newest collect is of the oldest photo.
+    await add_collects(app, [(ids["ana"], photo, index) for index, photo in enumerate(reversed(photos))])
+    page = await tabs["bruno"].get("/user/ana/collections")
+    expected = photos  # the last collected (minute 13) is photos[0]
+    assert cards_on(page.text) == expected[:12]
+    more = re.search(r'id="load-more" role="button" href="([^"]+)"', page.text)
+    assert more, page.text
+    rest = await tabs["bruno"].get(more.group(1).replace("&amp;", "&"), htmx=True)
+    assert rest.status == 200
+    assert cards_on(rest.text) == expected[12:]
+    assert 'id="load-more"' not in rest.text
+
+
+async def test_private_collections(app, world) -> None:
+    tabs, ids, photo = world
+    await add_collects(app, [(ids["ana"], photo, 1), (ids["bruno"], photo, 2)])
+
+    # ana turns public collections off (the checkbox left unticked).
+    await tabs["ana"].get("/settings/privacy")
+    saved = await tabs["ana"].post("/settings/privacy", {})
+    assert saved.status == 303 and saved.location == "/settings/privacy"
+    assert (await fetch_user(app, "ana")).public_collections is False
+
+    for name, tab in (("bruno", tabs["bruno"]), ("anonymous", Tab(app)), ("owner", tabs["owner"])):
+        page = await tab.get("/user/ana/collections")
+        assert page.status == 200, name
+        assert "Ana keeps their collections private." in page.text, name
+        assert cards_on(page.text) == [], name
+        # The tab shows no count either.
+        assert not re.search(r'href="/user/ana/collections"[^>]*>Collections <span class="count"', page.text), name
+        fragment = await tab.get("/user/ana/collections", htmx=True)
+        assert fragment.root_id() == "profile-tab" and "keeps their collections private" in fragment.text
+        collectors = await tab.get(f"/photo/{photo}/collectors")
+        assert people_on(collectors.text) == [ids["bruno"]], name
+
+    # ana still sees both herself.
+    own = await tabs["ana"].get("/user/ana/collections")
+    assert cards_on(own.text) == [photo] and "keeps their collections private" not in own.text
+    assert people_on((await tabs["ana"].get(f"/photo/{photo}/collectors")).text) == [ids["ana"], ids["bruno"]]
+
+    # Turning them on again shows everything to everyone.
+    await tabs["ana"].get("/settings/privacy")
+    assert (await tabs["ana"].post("/settings/privacy", {"public_collections": "y"})).status == 303
+    assert (await fetch_user(app, "ana")).public_collections is True
+    assert cards_on((await Tab(app).get("/user/ana/collections")).text) == [photo]
+    assert people_on((await Tab(app).get(f"/photo/{photo}/collectors")).text) == [ids["ana"], ids["bruno"]]
+
+
+async def test_collectors_page_is_paginated(app, world) -> None:
+    tabs, ids, photo = world
+    from hyperpics.models import RoleName
+    from hyperpics.services.accounts import role_named
+
+    async with database(app).session(write=True) as session:
+        role = await role_named(session, RoleName.USER)
+        people = [
+            User(username=f"fan{index:02d}", email=f"fan{index:02d}@example.com", name=f"Fan {index:02d}",
+                 password_hash="!", role=role, confirmed=True, member_since=utcnow())
+            for index in range(23)
+        ]
+        session.add_all(people)
+        await session.flush()
+        fans = [person.id for person in people]
+        await session.commit()
+    await add_collects(app, [(fan, photo, index) for index, fan in enumerate(fans)])
+    first = await Tab(app).get(f"/photo/{photo}/collectors")
+    assert people_on(first.text) == fans[:20]
+    assert f'href="/photo/{photo}/collectors?page=2"' in first.text
+    second = await Tab(app).get(f"/photo/{photo}/collectors?page=2")
+    assert people_on(second.text) == fans[20:]
+
+
+async def test_load_more_of_private_collections_shows_nothing(app, world) -> None:
+    tabs, ids, photo = world
+    await add_collects(app, [(ids["ana"], photo, 1)])
+    await tabs["ana"].get("/settings/privacy")
+    assert (await tabs["ana"].post("/settings/privacy", {})).status == 303
+    # A "Load more" link (infinite scroll) of the tab, followed after ana made her collections private.
+    page = await tabs["bruno"].get("/user/ana/collections?before=4102444800.000000_999999", htmx=True)
+    assert page.status in (200, 403), page.status
+    assert cards_on(page.text) == [] and 'id="load-more"' not in page.text
+
+
+async def test_load_more_of_private_collections_without_javascript(app, world) -> None:
+    tabs, ids, photo = world
+    await add_collects(app, [(ids["ana"], photo, 1)])
+    await tabs["ana"].get("/settings/privacy")
+    assert (await tabs["ana"].post("/settings/privacy", {})).status == 303
+    page = await tabs["bruno"].get("/user/ana/collections?before=4102444800.000000_999999")
+    assert page.status == 200 and "Ana keeps their collections private." in page.text
+    assert cards_on(page.text) == []
+    # ana's own "Load more" still works.
+    own = await tabs["ana"].get("/user/ana/collections?before=4102444800.000000_999999", htmx=True)
+    assert own.status == 200 and cards_on(own.text) == [photo]

@@ -1,0 +1,380 @@
+"""Following people through HTTP: the self-swapping button (htmx) and its plain-form twin,
+who may follow, the relationship badges, and the followers/following lists."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from hyperpics.db import database
+from hyperpics.models import Follow, RoleName, User, utcnow
+from hyperpics.services.accounts import role_named
+
+from .conftest import Tab, make_user
+
+# Who is asking, and how to make them (as in test_permissions).
+VISITORS = {
+    "anonymous": None,
+    "unconfirmed": {"confirmed": False},
+    "locked": {"role": "Locked", "locked": True},
+    "blocked": {"active": False},
+    "user": {},
+    "moderator": {"role": "Moderator"},
+    "administrator": {"role": "Administrator"},
+}
+MAY_FOLLOW = {"locked", "user", "moderator", "administrator"}
+LOGGED_OUT = {"anonymous", "blocked"}  # a blocked user's session ends on the next request
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+async def visitor(app, mailbox, kind: str) -> Tab:  # type: ignore[no-untyped-def]
+    tab = Tab(app)
+    values = VISITORS[kind]
+    if values is None:
+        return tab
+    values = dict(values)
+    confirmed = values.pop("confirmed", True)
+    await make_user(app, tab, mailbox, kind, confirmed=confirmed, **values)
+    return tab
+
+
+async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
+
+
+async def follow_rows(app) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        return {(row.follower_id, row.followed_id) for row in (await session.execute(select(Follow))).scalars()}
+
+
+async def add_people(app, prefix: str, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Confirmed users made directly in the database (registering 25 through HTTP is slow)."""
+    async with database(app).session(write=True) as session:
+        role = await role_named(session, RoleName.USER)
+        people = [
+            User(
+                username=f"{prefix}{index:02d}",
+                email=f"{prefix}{index:02d}@example.com",
+                name=f"{prefix.title()} {index:02d}",
+                password_hash="!",
+                role=role,
+                confirmed=True,
+                member_since=utcnow(),
+            )
+            for index in range(count)
+        ]
+        session.add_all(people)
+        await session.flush()
+        ids = [person.id for person in people]
+        await session.commit()
+    return ids
+
+
+def people_on(text: str) -> list[int]:
+    return [int(found) for found in re.findall(r'<li class="person" id="person-(\d+)"', text)]
+
+
+def follower_count_oob(text: str, user_id: int) -> int:
+    match = re.search(rf'<span id="follower-count-{user_id}" hx-swap-oob="true">(\d+)</span>', text)
+    assert match, text
+    return int(match.group(1))
+
+
+def text_of(html: str) -> str:
+    """What a reader sees: the tags dropped, the spaces collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def badge(text: str) -> str | None:
+    match = re.search(r'<span class="badge relationship">([^<]*)</span>', text)
+    return match.group(1) if match else None
+
+
+@pytest.fixture
+async def people(app, mailbox):  # type: ignore[no-untyped-def]
+    """ana, bruno and carla, each logged in in their own tab."""
+    tabs = {}
+    for name in ("ana", "bruno", "carla"):
+        tabs[name] = Tab(app)
+        await make_user(app, tabs[name], mailbox, name)
+    return tabs, await user_ids(app)
+
+
+# --- who may follow -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(VISITORS))
+async def test_follow_permission_matrix(app, mailbox, kind: str) -> None:
+    await make_user(app, Tab(app), mailbox, "target")
+    tab = await visitor(app, mailbox, kind)
+    ids = await user_ids(app)
+    target = ids["target"]
+    path = f"/_/users/{target}/follow"
+
+    plain = await tab.post(path, {"next": "/user/target"})
+    if kind in MAY_FOLLOW:
+        assert plain.status == 303, (kind, plain.status, plain.text)
+        assert plain.location == "/user/target"
+        assert await follow_rows(app) == {(ids[kind], target)}
+        # Unfollow, then follow again through htmx.
+        assert (await tab.post(f"/_/users/{target}/unfollow", {"next": "/user/target"})).status == 303
+        assert await follow_rows(app) == set()
+        fragment = await tab.post(path, {"context": ""}, htmx=True)
+        assert fragment.status == 200 and fragment.root_id() == f"follow-{target}", fragment.text
+        assert fragment.is_fragment()
+        assert await follow_rows(app) == {(ids[kind], target)}
+        return
+
+    if kind in LOGGED_OUT:
+        assert plain.status == 302, (kind, plain.status)
+        assert plain.location == f"/auth/login?next={path}"
+        htmx = await tab.post(path, htmx=True, headers={"HX-Current-URL": "http://localhost/user/target"})
+        assert htmx.headers.get("HX-Redirect") == "/auth/login?next=/user/target", htmx.headers
+        assert htmx.status < 400 and "<html" not in htmx.text
+    else:
+        assert plain.status == 403, (kind, plain.status)
+        assert "Please confirm your email address first." in plain.text
+        htmx = await tab.post(path, htmx=True)
+        assert htmx.status == 403 and htmx.is_fragment()
+        assert htmx.headers["HX-Retarget"] == "#flashes"  # errors show in the message region
+    assert await follow_rows(app) == set()
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "blocked"])
+async def test_logged_out_visitors_cannot_unfollow(app, mailbox, kind: str) -> None:
+    await make_user(app, Tab(app), mailbox, "target")
+    tab = await visitor(app, mailbox, kind)
+    ids = await user_ids(app)
+    if kind == "blocked":
+        async with database(app).session(write=True) as session:
+            session.add(Follow(follower_id=ids["blocked"], followed_id=ids["target"], created_at=utcnow()))
+            await session.commit()
+    before = await follow_rows(app)
+    page = await tab.post(f"/_/users/{ids['target']}/unfollow")
+    assert page.status == 302 and page.location.startswith("/auth/login?next=")
+    assert await follow_rows(app) == before
+
+
+# --- the button ---------------------------------------------------------------------------
+
+
+async def test_htmx_follow_swaps_the_button_and_the_count(app, people) -> None:
+    tabs, ids = people
+    bruno = ids["bruno"]
+    page = await tabs["ana"].get("/user/bruno")
+    assert 'aria-pressed="false">Follow</button>' in page.text
+
+    followed = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)
+    assert followed.status == 200
+    assert followed.root_id() == f"follow-{bruno}"
+    assert followed.is_fragment()
+    assert 'aria-pressed="true">Following</button>' in followed.text
+    assert f'action="/_/users/{bruno}/unfollow"' in followed.text
+    assert follower_count_oob(followed.text, bruno) == 1
+
+    # A second follower sees the count that includes both.
+    second = await tabs["carla"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)
+    assert follower_count_oob(second.text, bruno) == 2
+
+    unfollowed = await tabs["ana"].post(f"/_/users/{bruno}/unfollow", {"context": ""}, htmx=True)
+    assert unfollowed.status == 200 and unfollowed.root_id() == f"follow-{bruno}"
+    assert unfollowed.is_fragment()
+    assert 'aria-pressed="false">Follow</button>' in unfollowed.text
+    assert "Following</button>" not in unfollowed.text
+    assert f'action="/_/users/{bruno}/follow"' in unfollowed.text
+    assert follower_count_oob(unfollowed.text, bruno) == 1
+    assert await follow_rows(app) == {(ids["carla"], bruno)}
+
+    # The profile page shows the same number where the out-of-band span lands.
+    profile = await tabs["ana"].get("/user/bruno")
+    assert re.search(rf'id="follower-count-{bruno}">1</span>', profile.text), profile.text
+
+
+async def test_plain_post_redirects_to_next_or_the_profile(app, people) -> None:
+    tabs, ids = people
+    bruno = ids["bruno"]
+    page = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"next": "/explore"})
+    assert page.status == 303 and page.location == "/explore"
+    # Without a `next` (and no Referer) the button's own page, the profile.
+    page = await tabs["ana"].post(f"/_/users/{bruno}/unfollow")
+    assert page.status == 303 and page.location == "/user/bruno"
+    # An off-site `next` is never followed.
+    page = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"next": "https://evil.example/"})
+    assert page.status == 303 and page.location == "/user/bruno"
+    # Without `next`, the page the form was on (a same-site Referer), never another site's.
+    page = await tabs["ana"].post(f"/_/users/{bruno}/unfollow", headers={"Referer": "http://localhost/explore?x=1"})
+    assert page.status == 303 and page.location == "/explore?x=1"
+    page = await tabs["ana"].post(f"/_/users/{bruno}/follow", headers={"Referer": "http://evil.example/explore"})
+    assert page.status == 303 and page.location == "/user/bruno"
+    assert await follow_rows(app) == {(ids["ana"], bruno)}
+
+
+async def test_following_twice_is_harmless(app, people) -> None:
+    tabs, ids = people
+    bruno = ids["bruno"]
+    assert (await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)).status == 200
+    again = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)
+    assert again.status == 200, again.text
+    assert 'aria-pressed="true">Following</button>' in again.text
+    assert follower_count_oob(again.text, bruno) == 1
+    plain = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"next": "/user/bruno"})
+    assert plain.status == 303, plain.text
+    assert await follow_rows(app) == {(ids["ana"], bruno)}
+
+
+async def test_unfollowing_someone_not_followed_is_harmless(app, people) -> None:
+    tabs, ids = people
+    page = await tabs["ana"].post(f"/_/users/{ids['bruno']}/unfollow", {"context": ""}, htmx=True)
+    assert page.status == 200 and 'aria-pressed="false">Follow</button>' in page.text
+    assert follower_count_oob(page.text, ids["bruno"]) == 0
+
+
+async def test_following_yourself_is_refused(app, people) -> None:
+    tabs, ids = people
+    plain = await tabs["ana"].post(f"/_/users/{ids['ana']}/follow")
+    assert plain.status == 422
+    assert "You cannot follow yourself." in plain.text
+    htmx = await tabs["ana"].post(f"/_/users/{ids['ana']}/follow", htmx=True)
+    assert htmx.status == 422 and htmx.is_fragment()
+    assert await follow_rows(app) == set()
+
+
+async def test_following_nobody_or_a_blocked_account_is_404(app, people) -> None:
+    tabs, ids = people
+    assert (await tabs["ana"].post("/_/users/99999/follow")).status == 404
+    from .conftest import set_user
+
+    await set_user(app, "carla", active=False)
+    assert (await tabs["ana"].post(f"/_/users/{ids['carla']}/follow")).status == 404
+    assert await follow_rows(app) == set()
+
+
+# --- relationship badges ------------------------------------------------------------------
+
+
+async def test_badges_on_the_profile_and_the_card(app, people) -> None:
+    tabs, ids = people
+    bruno = ids["bruno"]
+    # Nobody follows anybody: no badge.
+    assert badge((await tabs["ana"].get("/user/bruno")).text) is None
+    assert badge((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) is None
+
+    # bruno follows ana: on bruno's page and card, ana reads "Follows you".
+    assert (await tabs["bruno"].post(f"/_/users/{ids['ana']}/follow")).status == 303
+    assert badge((await tabs["ana"].get("/user/bruno")).text) == "Follows you"
+    assert badge((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) == "Follows you"
+    # ...and bruno, on ana's page, has no badge (he follows her; she does not follow back).
+    assert badge((await tabs["bruno"].get("/user/ana")).text) is None
+    # Others see no badge about bruno; nor does bruno on his own page.
+    assert badge((await tabs["carla"].get("/user/bruno")).text) is None
+    assert badge((await Tab(app).get("/user/bruno")).text) is None
+    assert badge((await tabs["bruno"].get("/user/bruno")).text) is None
+
+    # ana follows back: "Follow each other", on both sides, page and card.
+    followed = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)
+    assert badge(followed.text) == "Follow each other"
+    assert badge((await tabs["ana"].get("/user/bruno")).text) == "Follow each other"
+    assert badge((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) == "Follow each other"
+    assert badge((await tabs["bruno"].get("/user/ana")).text) == "Follow each other"
+    assert badge((await tabs["bruno"].get(f"/_/users/{ids['ana']}/card", htmx=True)).text) == "Follow each other"
+
+    # bruno unfollows: ana is left with no badge, bruno sees "Follows you" on ana's page.
+    await tabs["bruno"].post(f"/_/users/{ids['ana']}/unfollow")
+    assert badge((await tabs["ana"].get("/user/bruno")).text) is None
+    assert badge((await tabs["bruno"].get("/user/ana")).text) == "Follows you"
+
+
+# --- the lists ----------------------------------------------------------------------------
+
+
+async def _many_follows(app, ids: dict[str, int], direction: str) -> list[int]:  # type: ignore[no-untyped-def]
+    """25 people following ana (or followed by her), one a minute; newest last in the list."""
+    others = await add_people(app, "fan" if direction == "followers" else "idol", 25)
+    start = utcnow() - timedelta(days=1)
+    async with database(app).session(write=True) as session:
+        # Inserted in an order unrelated to time, so the list must sort by created_at.
+        for index in [*range(0, 25, 2), *range(1, 25, 2)]:
+            pair = (others[index], ids["ana"]) if direction == "followers" else (ids["ana"], others[index])
+            session.add(Follow(follower_id=pair[0], followed_id=pair[1], created_at=start + timedelta(minutes=index)))
+        await session.commit()
+    return others
+
+
+@pytest.mark.parametrize("direction", ["followers", "following"])
+async def test_lists_are_newest_first_and_paginated(app, people, direction: str) -> None:
+    tabs, ids = people
+    others = await _many_follows(app, ids, direction)
+    newest_first = list(reversed(others))
+    viewer = tabs["carla"]
+
+    first = await viewer.get(f"/user/ana/{direction}")
+    assert first.status == 200 and "<html" in first.text
+    assert people_on(first.text) == newest_first[:20]
+    assert f'href="/user/ana/{direction}?page=2"' in first.text and "Next →" in first.text
+    assert "Page 1 of 2" in first.text and "← Previous" not in first.text
+
+    second = await viewer.get(f"/user/ana/{direction}?page=2")
+    assert second.status == 200
+    assert people_on(second.text) == newest_first[20:]
+    assert "Page 2 of 2" in second.text and "Next →" not in second.text
+    assert f'href="/user/ana/{direction}?page=1"' in second.text
+
+    # The same list as the tab fragment htmx swaps in.
+    fragment = await viewer.get(f"/user/ana/{direction}?page=2", htmx=True)
+    assert fragment.status == 200 and fragment.root_id() == "profile-tab" and fragment.is_fragment()
+    assert people_on(fragment.text) == newest_first[20:]
+    assert 'hx-target="#profile-tab"' in fragment.text
+
+    # A page past the end shows the last page; each person has a follow button for carla.
+    beyond = await viewer.get(f"/user/ana/{direction}?page=9")
+    assert people_on(beyond.text) == newest_first[20:]
+    assert f'id="follow-list-{others[0]}"' in beyond.text
+
+
+async def test_lists_show_the_right_people_with_list_buttons(app, people) -> None:
+    tabs, ids = people
+    ana = tabs["ana"]
+    await tabs["bruno"].post(f"/_/users/{ids['ana']}/follow")
+    await ana.post(f"/_/users/{ids['carla']}/follow")
+
+    followers = await ana.get("/user/ana/followers")
+    assert people_on(followers.text) == [ids["bruno"]]
+    # bruno follows ana and she does not follow back: "Follows you" and a Follow button.
+    assert badge(followers.text) == "Follows you"
+    assert f'id="follow-list-{ids["bruno"]}"' in followers.text
+    assert 'name="context" value="list"' in followers.text
+
+    following = await ana.get("/user/ana/following")
+    assert people_on(following.text) == [ids["carla"]]
+    assert 'aria-pressed="true">Following</button>' in following.text
+    assert "No followers yet." in (await Tab(app).get("/user/bruno/followers")).text
+
+    # A follow from the list answers with the list's button id.
+    answer = await ana.post(f"/_/users/{ids['bruno']}/follow", {"context": "list"}, htmx=True)
+    assert answer.root_id() == f"follow-list-{ids['bruno']}"
+    assert badge(answer.text) == "Follow each other"
+
+    # Empty lists say so; anonymous visitors see the same lists.
+    empty = await Tab(app).get("/user/carla/following")
+    assert people_on(empty.text) == [] and "Not following anyone yet." in empty.text
+    assert people_on((await Tab(app).get("/user/carla/followers")).text) == [ids["ana"]]
+
+
+async def test_follower_count_in_the_database_matches_the_button(app, people) -> None:
+    tabs, ids = people
+    await tabs["carla"].post(f"/_/users/{ids['bruno']}/follow")
+    answer = await tabs["ana"].post(f"/_/users/{ids['bruno']}/follow", {"context": ""}, htmx=True)
+    async with database(app).session(write=False) as session:
+        count = (
+            await session.execute(select(func.count()).select_from(Follow).where(Follow.followed_id == ids["bruno"]))
+        ).scalar_one()
+    assert follower_count_oob(answer.text, ids["bruno"]) == count == 2
+    # The card and the profile header agree.
+    card = await tabs["carla"].get(f"/_/users/{ids['bruno']}/card", htmx=True)
+    assert "2 followers" in text_of(card.text)

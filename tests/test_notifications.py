@@ -1,0 +1,423 @@
+"""The notifications page: newest first, grouped, all or unread, mark one (its whole group)
+or all read, paginated; the bell in the nav; escaping; only one's own notifications."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import event, select, update
+
+from hyperpics.db import database
+from hyperpics.models import Notification, NotificationKind, Photo, User, Visibility, utcnow
+
+from .conftest import Page, Tab, make_user, set_user
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+@contextmanager
+def counting(app):  # type: ignore[no-untyped-def]
+    """Count the SQL statements the app's engine runs inside the block (as in test_queries)."""
+    statements: list[str] = []
+    engine = database(app).engine.sync_engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
+
+
+async def add_photo(app, author: str) -> int:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=True) as session:
+        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
+        stem = secrets.token_urlsafe(16)
+        photo = Photo(
+            author_id=user.id,
+            filename_original=f"{stem}.jpg",
+            filename_medium=f"{stem}_m.jpg",
+            filename_small=f"{stem}_s.jpg",
+            width=1200,
+            height=800,
+            visibility=Visibility.PUBLIC,
+            created_at=utcnow(),
+        )
+        session.add(photo)
+        await session.commit()
+        return photo.id
+
+
+async def unread_of(app, username: str) -> list[int]:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        return list(
+            (
+                await session.execute(
+                    select(Notification.id)
+                    .join(User, User.id == Notification.receiver_id)
+                    .where(User.username == username, Notification.read_at.is_(None))
+                    .order_by(Notification.id)
+                )
+            ).scalars()
+        )
+
+
+async def ids_of(app, username: str) -> list[int]:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        return list(
+            (
+                await session.execute(
+                    select(Notification.id)
+                    .join(User, User.id == Notification.receiver_id)
+                    .where(User.username == username)
+                    .order_by(Notification.id)
+                )
+            ).scalars()
+        )
+
+
+async def mark(tab: Tab, notification_id: int, ids: list[int], *, htmx: bool = False) -> Page:
+    """POST the "Read" form of a line as a browser does: one ``ids`` field per id."""
+    if not tab.csrf:
+        await tab.get("/notifications")
+    body = urlencode([("csrf_token", tab.csrf), *(("ids", str(i)) for i in ids)])
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if htmx:
+        headers["HX-Request"] = "true"
+    response = await tab.client.post(f"/notifications/{notification_id}/read", data=body.encode(), headers=headers)
+    return await Page.of(response)
+
+
+def text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+@dataclass
+class Line:
+    id: int
+    unread: bool
+    text: str  # the words, without the time
+    ids: list[int]  # the hidden ids its "Read" form sends (empty when read)
+    html: str
+
+
+LINE = re.compile(r'<li class="notification( unread)?" id="notification-(\d+)">(.*?)</li>', re.S)
+
+
+def lines(html: str) -> list[Line]:
+    found = []
+    for match in LINE.finditer(html):
+        body = match.group(3)
+        words = re.search(r'<div class="notification-text">(.*?)</div>', body, re.S)
+        assert words is not None, body
+        found.append(
+            Line(
+                id=int(match.group(2)),
+                unread=bool(match.group(1)),
+                text=text(words.group(1)).split(" · ")[0],
+                ids=[int(v) for v in re.findall(r'<input type="hidden" name="ids" value="(\d+)">', body)],
+                html=match.group(0),
+            )
+        )
+    return found
+
+
+NAV_BELL = re.compile(r'<span class="badge" id="bell-count"( hidden)?>(\d+)</span>')
+
+
+def nav_bell(html: str) -> tuple[bool, int]:
+    """(hidden, count) of the bell in the nav."""
+    match = NAV_BELL.search(html)
+    assert match is not None, "no bell in the nav"
+    return bool(match.group(1)), int(match.group(2))
+
+
+def oob_bell(html: str) -> tuple[bool, int]:
+    match = re.search(r'<span class="badge" id="bell-count" hx-swap-oob="true"( hidden)?>(\d+)</span>', html)
+    assert match is not None, html
+    return bool(match.group(1)), int(match.group(2))
+
+
+@dataclass
+class World:
+    app: Any
+    tabs: dict[str, Tab]
+    ids: dict[str, int]
+    photo: int  # bob's
+
+    async def follow(self, who: str, whom: str) -> None:
+        assert (await self.tabs[who].post(f"/_/users/{self.ids[whom]}/follow")).status == 303
+
+    async def collect(self, who: str, photo: int | None = None) -> None:
+        page = await self.tabs[who].post(f"/_/photos/{photo or self.photo}/collect", htmx=True)
+        assert page.status == 200, page.text
+
+    async def comment(self, who: str, body: str, photo: int | None = None) -> None:
+        page = await self.tabs[who].post(f"/_/photos/{photo or self.photo}/comments", {"body": body}, htmx=True)
+        assert page.status == 200, page.text
+
+
+@pytest.fixture
+async def world(app, mailbox) -> World:  # type: ignore[no-untyped-def]
+    """bob (with a public photo) and ana, carla, dan, each logged in in a tab."""
+    tabs = {}
+    for name in ("bob", "ana", "carla", "dan"):
+        tabs[name] = Tab(app)
+        await make_user(app, tabs[name], mailbox, name)
+    return World(app, tabs, await user_ids(app), await add_photo(app, "bob"))
+
+
+async def scene(world: World) -> None:
+    """Oldest first: carla collects, dan collects, carla follows, ana collects, dan comments."""
+    await world.collect("carla")
+    await world.collect("dan")
+    await world.follow("carla", "bob")
+    await world.collect("ana")
+    await world.comment("dan", "lovely")
+
+
+# --- the list -----------------------------------------------------------------------------
+
+
+async def test_the_list_is_newest_first_and_grouped(world: World) -> None:
+    await scene(world)
+    page = await world.tabs["bob"].get("/notifications")
+    assert page.status == 200
+    shown = lines(page.text)
+    assert [line.text for line in shown] == [
+        "Dan commented on your photo: “lovely”",
+        "Ana and 2 others collected your photo.",
+        "Carla followed you.",
+    ]
+    assert all(line.unread for line in shown)
+    all_ids = await ids_of(world.app, "bob")
+    comment_id, ana_collect, follow_id, dan_collect, carla_collect = sorted(all_ids, reverse=True)
+    # A line is named after its newest notification and its form sends every id it stands for.
+    assert [line.id for line in shown] == [comment_id, ana_collect, follow_id]
+    assert sorted(shown[1].ids) == sorted([ana_collect, dan_collect, carla_collect])
+    assert shown[0].ids == [comment_id] and shown[2].ids == [follow_id]
+
+
+async def test_two_others_of_one_is_singular(world: World) -> None:
+    await world.collect("carla")
+    await world.collect("ana")
+    await world.follow("dan", "bob")
+    await world.follow("ana", "bob")
+    page = await world.tabs["bob"].get("/notifications")
+    assert [line.text for line in lines(page.text)] == ["Ana and 1 other followed you.", "Ana and 1 other collected your photo."]
+
+
+async def test_the_unread_filter_shows_only_unread(world: World) -> None:
+    await scene(world)
+    bob = world.tabs["bob"]
+    follow_line = [line for line in lines((await bob.get("/notifications")).text) if "followed" in line.text][0]
+    assert (await mark(bob, follow_line.id, follow_line.ids)).status == 303
+
+    unread = await bob.get("/notifications?filter=unread")
+    assert [line.text for line in lines(unread.text)] == [
+        "Dan commented on your photo: “lovely”",
+        "Ana and 2 others collected your photo.",
+    ]
+    assert all(line.unread for line in lines(unread.text))
+    everything = lines((await bob.get("/notifications")).text)
+    assert [(line.text, line.unread) for line in everything][-1] == ("Carla followed you.", False)
+    assert everything[-1].ids == []  # a read line has no "Read" form
+
+
+async def test_htmx_asks_for_the_list_only(world: World) -> None:
+    await scene(world)
+    bob = world.tabs["bob"]
+    for path, expected in (("/notifications?filter=unread", 3), ("/notifications", 3), ("/notifications?page=1", 3)):
+        fragment = await bob.get(path, htmx=True)
+        assert fragment.status == 200, (path, fragment.status)
+        assert fragment.is_fragment() and fragment.root_id() == "notification-list", path
+        assert len(lines(fragment.text)) == expected
+        assert "Mark all as read" in fragment.text
+
+
+async def test_nothing_unread_says_so(world: World) -> None:
+    page = await world.tabs["bob"].get("/notifications?filter=unread")
+    assert "Nothing unread." in page.text and lines(page.text) == []
+    assert "No notifications yet." in (await world.tabs["bob"].get("/notifications")).text
+
+
+# --- marking read -------------------------------------------------------------------------
+
+
+async def test_marking_one_line_read_marks_its_whole_group(world: World) -> None:
+    await scene(world)
+    bob = world.tabs["bob"]
+    collected = lines((await bob.get("/notifications")).text)[1]
+    assert len(collected.ids) == 3
+    before = await unread_of(world.app, "bob")
+
+    answer = await mark(bob, collected.id, collected.ids, htmx=True)
+    assert answer.status == 200
+    assert answer.is_fragment() and answer.root_id() == f"notification-{collected.id}"
+    [line] = lines(answer.text)
+    assert not line.unread and line.ids == [] and line.text == "Ana and 2 others collected your photo."
+    assert oob_bell(answer.text) == (False, 2)
+    assert await unread_of(world.app, "bob") == sorted(set(before) - set(collected.ids))
+    # And the nav bell on the next page agrees.
+    assert nav_bell((await bob.get("/")).text) == (False, 2)
+
+
+async def test_marking_the_last_line_read_hides_the_bell(world: World) -> None:
+    await world.follow("ana", "bob")
+    bob = world.tabs["bob"]
+    [line] = lines((await bob.get("/notifications")).text)
+    answer = await mark(bob, line.id, line.ids, htmx=True)
+    assert oob_bell(answer.text) == (True, 0)
+
+
+async def test_mark_all_read_is_one_update(world: World) -> None:
+    await scene(world)
+    for _ in range(20):  # more than a page
+        await world.comment("ana", "again")
+    await world.follow("bob", "carla")  # someone else's, left alone
+    assert len(await unread_of(world.app, "bob")) == 25
+    bob = world.tabs["bob"]
+    await bob.get("/notifications")
+    with counting(world.app) as statements:
+        page = await bob.post("/notifications/read-all")
+    assert page.status == 303
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    notification_updates = [s for s in updates if "notifications" in s.split("SET")[0]]
+    assert len(notification_updates) == 1, notification_updates
+    assert await unread_of(world.app, "bob") == []
+    assert len(await unread_of(world.app, "carla")) == 1
+    page = await bob.get("/notifications")
+    assert not any(line.unread for line in lines(page.text))
+    assert nav_bell(page.text) == (True, 0)
+    assert "Mark all as read" not in page.text
+
+
+async def test_mark_all_read_with_htmx_returns_the_list_and_the_bell(world: World) -> None:
+    await scene(world)
+    bob = world.tabs["bob"]
+    await bob.get("/notifications")
+    answer = await bob.post("/notifications/read-all", htmx=True)
+    assert answer.status == 200 and answer.root_id() == "notification-list"
+    assert len(lines(answer.text)) == 3 and not any(line.unread for line in lines(answer.text))
+    assert oob_bell(answer.text) == (True, 0)
+
+
+async def test_someone_elses_notification_cannot_be_marked(world: World) -> None:
+    await world.follow("ana", "carla")  # carla's
+    await world.follow("ana", "bob")  # bob's
+    [carla_id] = await unread_of(world.app, "carla")
+    [bob_id] = await unread_of(world.app, "bob")
+    bob = world.tabs["bob"]
+    await bob.get("/notifications")
+
+    assert (await mark(bob, carla_id, [carla_id])).status == 303
+    answer = await mark(bob, carla_id, [carla_id], htmx=True)
+    assert answer.status == 404 and f"notification-{carla_id}" not in answer.text
+    assert await unread_of(world.app, "carla") == [carla_id]
+    # Smuggled into the ids of one's own line: still only one's own is marked.
+    answer = await mark(bob, bob_id, [bob_id, carla_id], htmx=True)
+    assert answer.status == 200 and answer.root_id() == f"notification-{bob_id}"
+    assert await unread_of(world.app, "bob") == []
+    assert await unread_of(world.app, "carla") == [carla_id]
+    # The list of one never shows another's.
+    assert [line.id for line in lines((await bob.get("/notifications")).text)] == [bob_id]
+
+
+# --- pagination ---------------------------------------------------------------------------
+
+
+async def test_twenty_per_page(world: World) -> None:
+    """45 follows a day apart each (so none group): pages of 20, 20 and 5, newest first."""
+    now = utcnow()
+    async with database(world.app).session(write=True) as session:
+        for age in range(45, 0, -1):
+            session.add(
+                Notification(
+                    kind=NotificationKind.FOLLOW,
+                    receiver_id=world.ids["bob"],
+                    actor_id=world.ids["ana"],
+                    created_at=now - timedelta(hours=25 * age),
+                )
+            )
+        await session.commit()
+    newest_first = list(reversed(await ids_of(world.app, "bob")))
+    bob = world.tabs["bob"]
+    pages = {}
+    for number in (1, 2, 3):
+        page = await bob.get(f"/notifications?page={number}")
+        pages[number] = page
+        assert f"Page {number} of 3" in page.text
+    assert [line.id for line in lines(pages[1].text)] == newest_first[:20]
+    assert [line.id for line in lines(pages[2].text)] == newest_first[20:40]
+    assert [line.id for line in lines(pages[3].text)] == newest_first[40:]
+    assert "Older →" in pages[1].text and "← Newer" not in pages[1].text
+    assert "Older →" not in pages[3].text and "← Newer" in pages[3].text
+    # Out of range or nonsense: the nearest real page.
+    assert [line.id for line in lines((await bob.get("/notifications?page=99")).text)] == newest_first[40:]
+    assert [line.id for line in lines((await bob.get("/notifications?page=abc")).text)] == newest_first[:20]
+    # The unread filter paginates the unread ones only.
+    async with database(world.app).session(write=True) as session:
+        await session.execute(update(Notification).where(Notification.id.in_(newest_first[:30])).values(read_at=utcnow()))
+        await session.commit()
+    unread = await bob.get("/notifications?filter=unread")
+    assert [line.id for line in lines(unread.text)] == newest_first[30:]
+    assert "Page 1 of" not in unread.text  # 15 fit on one page
+
+
+# --- the bell -----------------------------------------------------------------------------
+
+
+async def test_the_bell_shows_the_unread_count_on_every_page(world: World) -> None:
+    await scene(world)
+    bob, ana = world.tabs["bob"], world.tabs["ana"]
+    for path in ("/", "/explore", "/notifications", f"/photo/{world.photo}", "/user/ana", "/settings/notifications"):
+        page = await bob.get(path)
+        assert page.status == 200, path
+        assert nav_bell(page.text) == (False, 5), path
+        assert nav_bell((await ana.get(path)).text) == (True, 0), path
+    assert 'id="bell-count"' not in (await Tab(world.app).get("/")).text  # nobody's bell
+
+
+# --- escaping -----------------------------------------------------------------------------
+
+
+async def test_notification_text_is_escaped(world: World) -> None:
+    await set_user(world.app, "ana", name="<b>Ana</b>")
+    await world.comment("ana", "<script>alert(1)</script>")
+    page = await world.tabs["bob"].get("/notifications")
+    [line] = lines(page.text)
+    assert "<script>alert(1)" not in page.text and "<b>Ana</b>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in line.html
+    assert "&lt;b&gt;Ana&lt;/b&gt;" in line.html
+
+
+# --- who may -------------------------------------------------------------------------------
+
+
+async def test_anonymous_is_sent_to_log_in(app, world: World) -> None:  # type: ignore[no-untyped-def]
+    await world.follow("ana", "bob")
+    stranger = Tab(app)
+    page = await stranger.get("/notifications")
+    assert page.status == 302 and page.location.startswith("/auth/login?next=")
+    assert "notifications" in page.location
+    [notification_id] = await unread_of(app, "bob")
+    for path in (f"/notifications/{notification_id}/read", "/notifications/read-all"):
+        answer = await stranger.post(path, {"ids": str(notification_id)})
+        assert answer.status in (302, 303) and answer.location.startswith("/auth/login"), (path, answer.status)
+    assert await unread_of(app, "bob") == [notification_id]

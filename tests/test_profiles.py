@@ -1,0 +1,353 @@
+"""A person's page (header and tabs), the hover card, and the profile, notification and
+privacy settings, through HTTP."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from sqlalchemy import select
+
+from hyperpics.db import database
+from hyperpics.models import Follow, Photo, User, Visibility, utcnow
+
+from .conftest import Tab, fetch_user, make_user
+
+TABS = {
+    "photos": ("/user/ana", "Photos"),
+    "collections": ("/user/ana/collections", "Collections"),
+    "following": ("/user/ana/following", "Following"),
+    "followers": ("/user/ana/followers", "Followers"),
+}
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
+
+
+async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC) -> int:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=True) as session:
+        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
+        stem = secrets.token_urlsafe(16)
+        photo = Photo(
+            author_id=user.id,
+            filename_original=f"{stem}.jpg",
+            filename_medium=f"{stem}_m.jpg",
+            filename_small=f"{stem}_s.jpg",
+            width=1200,
+            height=800,
+            visibility=visibility,
+            created_at=utcnow(),
+        )
+        session.add(photo)
+        await session.commit()
+        return photo.id
+
+
+def profile_form(**changes: str) -> dict[str, str]:
+    data = {"name": "Ana", "username": "ana", "website": "", "location": "", "bio": ""}
+    data.update(changes)
+    return data
+
+
+def text_of(html: str) -> str:
+    """What a reader sees: the tags dropped, the spaces collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def tab_nav(text: str) -> str:
+    match = re.search(r'<nav class="tabs"[^>]*>(.*?)</nav>', text, re.S)
+    assert match, text
+    return match.group(1)
+
+
+def current_tabs(text: str) -> list[str]:
+    """The labels of the tab links marked aria-current="page"."""
+    return re.findall(r'<a [^>]*aria-current="page"[^>]*>\s*([A-Za-z]+)', tab_nav(text))
+
+
+@pytest.fixture
+async def people(app, mailbox):  # type: ignore[no-untyped-def]
+    tabs = {}
+    for name in ("ana", "bruno"):
+        tabs[name] = Tab(app)
+        await make_user(app, tabs[name], mailbox, name)
+    return tabs, await user_ids(app)
+
+
+# --- the header ---------------------------------------------------------------------------
+
+
+async def test_profile_header(app, people) -> None:
+    tabs, ids = people
+    await tabs["ana"].get("/settings/profile")
+    saved = await tabs["ana"].post(
+        "/settings/profile",
+        profile_form(
+            name="Ana Lima", website="https://ana.example/photos", location="Lisbon", bio="Film & <b>light</b>"
+        ),
+    )
+    assert saved.status == 303 and saved.location == "/settings/profile"
+    user = await fetch_user(app, "ana")
+    assert (user.name, user.website, user.location, user.bio) == (
+        "Ana Lima", "https://ana.example/photos", "Lisbon", "Film & <b>light</b>"
+    )
+
+    page = await Tab(app).get("/user/ana")
+    assert page.status == 200
+    assert "<h1>Ana Lima</h1>" in page.text
+    joined = user.member_since.strftime("%B %Y")
+    assert f"@ana · Lisbon · joined {joined}" in page.text
+    assert '<p class="profile-bio">Film &amp; &lt;b&gt;light&lt;/b&gt;</p>' in page.text
+    link = re.search(r'<a href="https://ana\.example/photos"[^>]*>', page.text)
+    assert link, page.text
+    rel = re.search(r'rel="([^"]*)"', link.group(0))
+    assert rel and "nofollow" in rel.group(1).split()
+    assert user.avatar_large and f"/media/avatars/{user.avatar_large}" in page.text
+    # bruno (no website, no location) has neither.
+    other = await Tab(app).get("/user/bruno")
+    assert "rel=\"nofollow" not in other.text and "@bruno · joined" in other.text
+    # Usernames are found whatever their case; nobody else is 404.
+    assert (await Tab(app).get("/user/ANA")).status == 200
+    assert (await Tab(app).get("/user/nobody")).status == 404
+
+
+@pytest.mark.parametrize(
+    "website",
+    ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "ftp://ana.example/", 'https://a.example/"onmouseover=x'],
+)
+async def test_only_web_links_are_saved(app, people, website: str) -> None:
+    tabs, ids = people
+    await tabs["ana"].get("/settings/profile")
+    page = await tabs["ana"].post("/settings/profile", profile_form(website=website, bio="changed"))
+    assert page.status == 422
+    assert "Enter a web address starting with http:// or https://." in page.text
+    htmx = await tabs["ana"].post("/settings/profile", profile_form(website=website, bio="changed"), htmx=True)
+    assert htmx.status == 422 and htmx.root_id() == "profile-form" and htmx.is_fragment()
+    assert "http://" in htmx.text
+    user = await fetch_user(app, "ana")
+    assert user.website == "" and user.bio == ""  # nothing saved, not even the other fields
+    assert website not in (await Tab(app).get("/user/ana")).text
+
+
+async def test_an_http_link_is_fine(app, people) -> None:
+    tabs, ids = people
+    await tabs["ana"].get("/settings/profile")
+    assert (await tabs["ana"].post("/settings/profile", profile_form(website="http://ana.example"))).status == 303
+    assert (await fetch_user(app, "ana")).website == "http://ana.example"
+    assert re.search(r'<a href="http://ana\.example" rel="[^"]*nofollow', (await Tab(app).get("/user/ana")).text)
+
+
+# --- the tabs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tab", list(TABS))
+async def test_each_tab_is_a_page_and_a_fragment(app, people, tab: str) -> None:
+    tabs, ids = people
+    path, label = TABS[tab]
+    photo = await add_photo(app, "ana")
+    async with database(app).session(write=True) as session:
+        session.add(Follow(follower_id=ids["bruno"], followed_id=ids["ana"], created_at=utcnow()))
+        from hyperpics.models import Collect
+
+        session.add(Collect(user_id=ids["ana"], photo_id=photo, created_at=utcnow()))
+        await session.commit()
+
+    for viewer in (Tab(app), tabs["bruno"]):
+        page = await viewer.get(path)
+        assert page.status == 200 and "<html" in page.text
+        assert '<section id="profile-tab">' in page.text
+        assert current_tabs(page.text) == [label]
+        assert "<h1>Ana</h1>" in page.text  # the header comes with the whole page
+
+        fragment = await viewer.get(path, htmx=True)
+        assert fragment.status == 200
+        assert fragment.root_id() == "profile-tab" and fragment.is_fragment()
+        assert current_tabs(fragment.text) == [label]
+        assert "<h1>" not in fragment.text  # the header stays; only the tab block swaps
+        # Each tab link works both ways: a real href and an htmx swap of #profile-tab.
+        for other_path, other_label in TABS.values():
+            assert f'<a href="{other_path}" hx-get="{other_path}" hx-target="#profile-tab"' in fragment.text
+        if tab in ("photos", "collections"):
+            assert f'id="photo-card-{photo}"' in fragment.text
+        else:
+            expected = ids["bruno"] if tab == "followers" else None
+            found = re.findall(r'<li class="person" id="person-(\d+)"', fragment.text)
+            assert found == ([str(expected)] if expected else []), found
+    # The counts in the tab links.
+    nav = tab_nav((await Tab(app).get(path)).text)
+    assert re.search(r'Photos <span class="count"\s*>1</span>', nav), nav
+    assert re.search(r'Collections <span class="count"\s*>1</span>', nav), nav
+    assert re.search(r'Following <span class="count"\s*>0</span>', nav), nav
+    assert f'id="follower-count-{ids["ana"]}">1</span>' in nav
+
+
+# --- the user card ------------------------------------------------------------------------
+
+
+async def test_user_card(app, people) -> None:
+    tabs, ids = people
+    bruno = ids["bruno"]
+    await tabs["bruno"].get("/settings/profile")
+    await tabs["bruno"].post("/settings/profile", profile_form(name="Bruno Costa", username="bruno", bio="Street & people"))
+    await add_photo(app, "bruno")
+    await add_photo(app, "bruno", Visibility.PRIVATE)
+    user = await fetch_user(app, "bruno")
+
+    card = await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)
+    assert card.status == 200
+    assert card.root_id() == f"user-card-{bruno}" and card.is_fragment()
+    assert user.avatar_large and f'src="/media/avatars/{user.avatar_large}"' in card.text
+    assert "<strong>Bruno Costa</strong>" in card.text and "@bruno" in card.text
+    assert "Street &amp; people" in card.text
+    assert "1 photo · 0 followers" in text_of(card.text)  # the private photo is not counted for ana
+    assert 'class="badge relationship"' not in card.text
+    assert f'id="follow-card-{bruno}"' in card.text and 'name="context" value="card"' in card.text
+    # Per viewer (the badge, the button): private to the browser, and short-lived or revalidated.
+    cache_control = card.headers["Cache-Control"]
+    assert re.fullmatch(r"private, (max-age=\d+|no-cache)", cache_control), cache_control
+    if "max-age" in cache_control:
+        assert int(cache_control.rsplit("=", 1)[1]) <= 300, cache_control
+    assert "Cookie" in card.headers.get("Vary", "")
+
+    # The follow button works inside the card.
+    followed = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": "card"}, htmx=True)
+    assert followed.status == 200
+    assert followed.root_id() == f"follow-card-{bruno}" and followed.is_fragment()
+    assert 'aria-pressed="true">Following</button>' in followed.text
+    assert f'hx-target="#follow-card-{bruno}"' in followed.text
+    assert f'<span id="follower-count-{bruno}" hx-swap-oob="true">1</span>' in followed.text
+
+    again = await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)
+    assert "1 photo · 1 follower " in text_of(again.text) and 'aria-pressed="true">Following</button>' in again.text
+    # bruno follows back: the card shows the relationship to ana.
+    await tabs["bruno"].post(f"/_/users/{ids['ana']}/follow")
+    assert '<span class="badge relationship">Follow each other</span>' in (await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text
+
+    # bruno's own card: both photos, and no button.
+    own = await tabs["bruno"].get(f"/_/users/{bruno}/card", htmx=True)
+    assert "2 photos · 1 follower " in text_of(own.text) and "follow-button" not in own.text
+    # Anonymous: a Follow link to log in, no badge.
+    anonymous = await Tab(app).get(f"/_/users/{bruno}/card", htmx=True)
+    assert anonymous.status == 200 and 'href="/auth/login?next=/user/bruno"' in anonymous.text
+    assert 'class="badge relationship"' not in anonymous.text
+    assert (await Tab(app).get("/_/users/99999/card", htmx=True)).status == 404
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+async def test_changing_the_username(app, people) -> None:
+    tabs, ids = people
+    await tabs["ana"].get("/settings/profile")
+    page = await tabs["ana"].post("/settings/profile", profile_form(username="ana_lima"))
+    assert page.status == 303
+    user = await fetch_user(app, "ana_lima")
+    assert user is not None and user.id == ids["ana"]
+    assert (await Tab(app).get("/user/ana_lima")).status == 200
+    assert (await Tab(app).get("/user/ana")).status == 404
+    # With htmx a successful save sends the tab to the settings page again.
+    await tabs["ana"].get("/settings/profile")
+    saved = await tabs["ana"].post("/settings/profile", profile_form(username="ana_lima", location="Porto"), htmx=True)
+    assert saved.headers.get("HX-Redirect") == "/settings/profile"
+    assert (await fetch_user(app, "ana_lima")).location == "Porto"
+
+
+@pytest.mark.parametrize("taken", ["bruno", "BRUNO"])
+async def test_a_taken_username_is_refused_inline(app, people, taken: str) -> None:
+    tabs, ids = people
+    await tabs["ana"].get("/settings/profile")
+    page = await tabs["ana"].post("/settings/profile", profile_form(username=taken, bio="new bio"))
+    assert page.status == 422
+    assert '<small id="username-error" class="field-error" aria-live="polite">This username is taken.</small>' in page.text
+    htmx = await tabs["ana"].post("/settings/profile", profile_form(username=taken, bio="new bio"), htmx=True)
+    assert htmx.status == 422 and htmx.root_id() == "profile-form" and htmx.is_fragment()
+    assert "This username is taken." in htmx.text
+    user = await fetch_user(app, "ana")
+    assert user is not None and user.bio == ""
+    assert (await fetch_user(app, "bruno")).id == ids["bruno"]
+
+
+async def test_notification_settings_save(app, people) -> None:
+    tabs, ids = people
+    tab = tabs["ana"]
+    page = await tab.get("/settings/notifications")
+    assert page.status == 200 and page.text.count('role="switch"') == 3
+    # Only the comment switch ticked.
+    plain = await tab.post("/settings/notifications", {"receive_comment_notification": "y"})
+    assert plain.status == 303 and plain.location == "/settings/notifications"
+    user = await fetch_user(app, "ana")
+    assert (user.receive_follow_notification, user.receive_comment_notification, user.receive_collect_notification) == (
+        False, True, False
+    )
+    # With htmx: the form again, saying so, with the switches as saved.
+    fragment = await tab.post(
+        "/settings/notifications", {"receive_follow_notification": "y", "receive_collect_notification": "y"}, htmx=True
+    )
+    assert fragment.status == 200
+    assert fragment.root_id() == "notifications-form" and fragment.is_fragment()
+    assert "Saved" in fragment.text
+    assert re.search(r'<input checked id="receive_follow_notification"', fragment.text), fragment.text
+    assert not re.search(r'<input checked id="receive_comment_notification"', fragment.text)
+    user = await fetch_user(app, "ana")
+    assert (user.receive_follow_notification, user.receive_comment_notification, user.receive_collect_notification) == (
+        True, False, True
+    )
+    # Bruno's settings are untouched.
+    other = await fetch_user(app, "bruno")
+    assert other.receive_follow_notification and other.receive_comment_notification and other.receive_collect_notification
+
+
+async def test_privacy_settings_save(app, people) -> None:
+    tabs, ids = people
+    tab = tabs["ana"]
+    page = await tab.get("/settings/privacy")
+    assert page.status == 200 and 'name="public_collections"' in page.text and "Saved" not in page.text
+    fragment = await tab.post("/settings/privacy", {}, htmx=True)
+    assert fragment.status == 200 and fragment.root_id() == "privacy-form" and fragment.is_fragment()
+    assert "Saved" in fragment.text
+    assert (await fetch_user(app, "ana")).public_collections is False
+    again = await tab.post("/settings/privacy", {"public_collections": "y"}, htmx=True)
+    assert "Saved" in again.text and re.search(r"<input checked id=\"public_collections\"", again.text)
+    assert (await fetch_user(app, "ana")).public_collections is True
+
+
+@pytest.mark.parametrize("path", ["/settings/profile", "/settings/notifications", "/settings/privacy"])
+async def test_settings_need_a_login(app, path: str) -> None:
+    tab = Tab(app)
+    page = await tab.get(path)
+    assert page.status == 302 and page.location == f"/auth/login?next={path}"
+    posted = await tab.post(path, {"public_collections": "y"})
+    assert posted.status == 302 and posted.location == f"/auth/login?next={path}"
+
+
+async def test_the_card_follows_the_profile_it_shows(app, people) -> None:
+    """A follow involving the person changes their card at once (counts and badge)."""
+    tabs, ids = people
+    first = await Tab(app).get(f"/_/users/{ids['bruno']}/card", htmx=True)
+    assert "0 followers" in text_of(first.text)
+    await tabs["ana"].post(f"/_/users/{ids['bruno']}/follow")
+    assert "1 follower " in text_of((await Tab(app).get(f"/_/users/{ids['bruno']}/card", htmx=True)).text)
+    await tabs["ana"].post(f"/_/users/{ids['bruno']}/unfollow")
+    assert "0 followers" in text_of((await Tab(app).get(f"/_/users/{ids['bruno']}/card", htmx=True)).text)
+
+
+async def test_a_card_never_carries_another_visitors_messages(app, people) -> None:
+    tabs, ids = people
+    first, second = Tab(app), Tab(app)
+    # The first anonymous visitor has a message waiting ("Please log in...").
+    assert (await first.get("/settings/profile")).status == 302
+    mine = await first.get(f"/_/users/{ids['bruno']}/card", htmx=True)
+    assert mine.status == 200 and "Please log in to access this page." in mine.text  # theirs to see
+    # Another anonymous visitor loads the same card: nobody else's message in it.
+    theirs = await second.get(f"/_/users/{ids['bruno']}/card", htmx=True)
+    assert theirs.status == 200 and theirs.root_id() == f"user-card-{ids['bruno']}"
+    assert "Please log in to access this page." not in theirs.text
+    # Nor is the first visitor's message shown to them twice.
+    again = await first.get(f"/_/users/{ids['bruno']}/card", htmx=True)
+    assert "Please log in to access this page." not in again.text
