@@ -296,6 +296,9 @@ def init_app(app: Quart) -> None:
 
     @app.before_request
     async def _who_is_asking() -> None:
+        if request.endpoint == "static":
+            g.user = g.auth_session = None  # stylesheets and scripts need nobody's session
+            return
         await _load_viewer()
 
     @app.context_processor
