@@ -14,37 +14,13 @@ from hyperpics.db import database
 from hyperpics.models import Collect, Follow, Photo, User, Visibility, utcnow
 
 from .conftest import Tab, fetch_user, make_user
+from .helpers import VISITORS, people_on, user_ids, visitor
 
-VISITORS = {
-    "anonymous": None,
-    "unconfirmed": {"confirmed": False},
-    "locked": {"role": "Locked", "locked": True},
-    "blocked": {"active": False},
-    "user": {},
-    "moderator": {"role": "Moderator"},
-    "administrator": {"role": "Administrator"},
-}
 MAY_COLLECT = {"locked", "user", "moderator", "administrator"}
 LOGGED_OUT = {"anonymous", "blocked"}
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def visitor(app, mailbox, kind: str) -> Tab:  # type: ignore[no-untyped-def]
-    tab = Tab(app)
-    values = VISITORS[kind]
-    if values is None:
-        return tab
-    values = dict(values)
-    confirmed = values.pop("confirmed", True)
-    await make_user(app, tab, mailbox, kind, confirmed=confirmed, **values)
-    return tab
-
-
-async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=False) as session:
-        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
 
 
 async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC, *, minutes_ago: int = 0) -> int:  # type: ignore[no-untyped-def]
@@ -80,10 +56,6 @@ async def add_collects(app, pairs: list[tuple[int, int, int]]) -> None:  # type:
         for user_id, photo_id, minutes in pairs:
             session.add(Collect(user_id=user_id, photo_id=photo_id, created_at=start + timedelta(minutes=minutes)))
         await session.commit()
-
-
-def people_on(text: str) -> list[int]:
-    return [int(found) for found in re.findall(r'<li class="person" id="person-(\d+)"', text)]
 
 
 def cards_on(text: str) -> list[int]:

@@ -14,37 +14,13 @@ from hyperpics.db import database
 from hyperpics.models import Comment, Notification, Photo, Report, ReportReason, ReportStatus, ReportTarget, User, Visibility, utcnow
 
 from .conftest import Tab, make_user
+from .helpers import VISITORS, user_ids, visitor
 
-VISITORS = {
-    "anonymous": None,
-    "unconfirmed": {"confirmed": False},
-    "locked": {"role": "Locked", "locked": True},
-    "blocked": {"active": False},
-    "user": {},
-    "moderator": {"role": "Moderator"},
-    "administrator": {"role": "Administrator"},
-}
 MAY_COMMENT = {"user", "moderator", "administrator"}
 LOGGED_OUT = {"anonymous", "blocked"}
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def visitor(app, mailbox, kind: str) -> Tab:  # type: ignore[no-untyped-def]
-    tab = Tab(app)
-    values = VISITORS[kind]
-    if values is None:
-        return tab
-    values = dict(values)
-    confirmed = values.pop("confirmed", True)
-    await make_user(app, tab, mailbox, kind, confirmed=confirmed, **values)
-    return tab
-
-
-async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=False) as session:
-        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
 
 
 async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC) -> int:  # type: ignore[no-untyped-def]

@@ -14,38 +14,14 @@ from hyperpics.models import Follow, RoleName, User, utcnow
 from hyperpics.services.accounts import role_named
 
 from .conftest import Tab, make_user
+from .helpers import VISITORS, people_on, text_of, user_ids, visitor
 
 # Who is asking, and how to make them (as in test_permissions).
-VISITORS = {
-    "anonymous": None,
-    "unconfirmed": {"confirmed": False},
-    "locked": {"role": "Locked", "locked": True},
-    "blocked": {"active": False},
-    "user": {},
-    "moderator": {"role": "Moderator"},
-    "administrator": {"role": "Administrator"},
-}
 MAY_FOLLOW = {"locked", "user", "moderator", "administrator"}
 LOGGED_OUT = {"anonymous", "blocked"}  # a blocked user's session ends on the next request
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def visitor(app, mailbox, kind: str) -> Tab:  # type: ignore[no-untyped-def]
-    tab = Tab(app)
-    values = VISITORS[kind]
-    if values is None:
-        return tab
-    values = dict(values)
-    confirmed = values.pop("confirmed", True)
-    await make_user(app, tab, mailbox, kind, confirmed=confirmed, **values)
-    return tab
-
-
-async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=False) as session:
-        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
 
 
 async def follow_rows(app) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
@@ -76,19 +52,10 @@ async def add_people(app, prefix: str, count: int) -> list[int]:  # type: ignore
     return ids
 
 
-def people_on(text: str) -> list[int]:
-    return [int(found) for found in re.findall(r'<li class="person" id="person-(\d+)"', text)]
-
-
 def follower_count_oob(text: str, user_id: int) -> int:
     match = re.search(rf'<span id="follower-count-{user_id}" hx-swap-oob="true">(\d+)</span>', text)
     assert match, text
     return int(match.group(1))
-
-
-def text_of(html: str) -> str:
-    """What a reader sees: the tags dropped, the spaces collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
 
 
 def badge(text: str) -> str | None:

@@ -16,6 +16,7 @@ from hyperpics.media import RejectedImage, StoredPhoto, process_avatar, process_
 
 from . import images
 from .images import BLUE, GREEN, RED, WHITE
+from .helpers import near
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{16,}(_m|_s)?\.(jpg|png)$")
 
@@ -34,10 +35,6 @@ def stored(media_dir: Path, name: str) -> Image.Image:
     image = Image.open(media_dir / media.PHOTOS_DIR / name)
     image.load()
     return image
-
-
-def near(pixel: tuple, color: tuple, tolerance: int = 45) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color[:3], strict=True))
 
 
 def colour_at(image: Image.Image, fx: float, fy: float) -> tuple:

@@ -26,6 +26,7 @@ from hyperpics.models import AuthSession, Comment, Notification, NotificationKin
 from hyperpics.server import shutdown_event
 
 from .conftest import PASSWORD, Tab, login, make_user, set_user
+from .helpers import text_of as text, user_ids
 
 STREAM = "/_/notifications/stream"
 
@@ -166,11 +167,6 @@ async def open_stream(tab: Tab, last_event_id: int | str | None = None) -> Async
 # --- the world ------------------------------------------------------------------------------
 
 
-async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=False) as session:
-        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
-
-
 async def add_photo(app, author: str) -> int:  # type: ignore[no-untyped-def]
     """A photo row (the stream never opens its files)."""
     async with database(app).session(write=True) as session:
@@ -249,10 +245,6 @@ def bell(data: str) -> int | None:
         return None
     assert 'hx-swap-oob="true"' in match.group(0), match.group(0)
     return int(match.group(1))
-
-
-def text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
 
 
 # --- delivery -------------------------------------------------------------------------------

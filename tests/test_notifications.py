@@ -18,6 +18,7 @@ from hyperpics.db import database
 from hyperpics.models import Notification, NotificationKind, Photo, User, Visibility, utcnow
 
 from .conftest import Page, Tab, make_user, set_user
+from .helpers import text_of as text, user_ids
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -38,11 +39,6 @@ def counting(app):  # type: ignore[no-untyped-def]
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
-
-
-async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=False) as session:
-        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
 
 
 async def add_photo(app, author: str) -> int:  # type: ignore[no-untyped-def]
@@ -102,10 +98,6 @@ async def mark(tab: Tab, notification_id: int, ids: list[int], *, htmx: bool = F
         headers["HX-Request"] = "true"
     response = await tab.client.post(f"/notifications/{notification_id}/read", data=body.encode(), headers=headers)
     return await Page.of(response)
-
-
-def text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
 
 
 @dataclass

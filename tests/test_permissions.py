@@ -10,6 +10,7 @@ from hyperpics.auth import confirmed_required, fresh_login_required, login_requi
 from hyperpics.models import Permission, RoleName
 
 from .conftest import Tab, make_user
+from .helpers import VISITORS
 
 # Albumy's matrix.
 EXPECTED = {
@@ -71,15 +72,6 @@ async def test_role_rows_match_albumys_matrix(app) -> None:
 
 
 # Who is asking, and how to make them.
-VISITORS = {
-    "anonymous": None,
-    "unconfirmed": {"confirmed": False},
-    "locked": {"role": "Locked", "locked": True},
-    "blocked": {"active": False},
-    "user": {},
-    "moderator": {"role": "Moderator"},
-    "administrator": {"role": "Administrator"},
-}
 
 ALLOWED = {
     "anonymous": set(),

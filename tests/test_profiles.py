@@ -13,6 +13,7 @@ from hyperpics.db import database
 from hyperpics.models import Follow, Photo, User, Visibility, utcnow
 
 from .conftest import Tab, fetch_user, make_user
+from .helpers import text_of, user_ids
 
 TABS = {
     "photos": ("/user/ana", "Photos"),
@@ -23,11 +24,6 @@ TABS = {
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=False) as session:
-        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
 
 
 async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC) -> int:  # type: ignore[no-untyped-def]
@@ -53,11 +49,6 @@ def profile_form(**changes: str) -> dict[str, str]:
     data = {"name": "Ana", "username": "ana", "website": "", "location": "", "bio": ""}
     data.update(changes)
     return data
-
-
-def text_of(html: str) -> str:
-    """What a reader sees: the tags dropped, the spaces collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
 
 
 def tab_nav(text: str) -> str:

@@ -12,14 +12,10 @@ from hyperpics.db import database
 from hyperpics.models import Comment, Notification, NotificationKind, Photo, User, Visibility, utcnow
 
 from .conftest import Tab, make_user
+from .helpers import user_ids
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def user_ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=False) as session:
-        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
 
 
 async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC) -> int:  # type: ignore[no-untyped-def]

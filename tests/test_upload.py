@@ -22,6 +22,7 @@ from hyperpics.models import Photo, Visibility
 
 from . import images
 from .conftest import Page, Tab, fetch_user, make_user, set_user
+from .helpers import near
 
 FORMATS = "JPEG, PNG, WebP, GIF, AVIF or HEIC"
 
@@ -507,10 +508,6 @@ def avatar_colour(app, name: str) -> tuple:  # type: ignore[no-untyped-def]
     with Image.open(Path(app.config["MEDIA_DIR"]) / media.AVATARS_DIR / name) as image:
         rgb = image.convert("RGB")
         return rgb.getpixel((rgb.width // 2, rgb.height // 2))
-
-
-def near(pixel: tuple, color: tuple, tolerance: int = 45) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color[:3], strict=True))
 
 
 async def test_avatar_upload_replaces_the_files(app, tab: Tab, mailbox) -> None:

@@ -1,0 +1,56 @@
+"""Helpers shared by several test modules (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import re
+
+from quart import Quart
+from sqlalchemy import select
+
+from hyperpics.db import database
+from hyperpics.models import User
+
+from .conftest import Mailbox, Tab, make_user
+
+# Who is asking, and the columns that make them so (None: not logged in).
+VISITORS: dict[str, dict[str, object] | None] = {
+    "anonymous": None,
+    "unconfirmed": {"confirmed": False},
+    "locked": {"role": "Locked", "locked": True},
+    "blocked": {"active": False},
+    "user": {},
+    "moderator": {"role": "Moderator"},
+    "administrator": {"role": "Administrator"},
+}
+
+
+async def visitor(app: Quart, mailbox: Mailbox, kind: str) -> Tab:
+    """A tab for one kind of VISITORS, registered (and logged in) under the kind's name."""
+    tab = Tab(app)
+    values = VISITORS[kind]
+    if values is None:
+        return tab
+    values = dict(values)
+    confirmed = bool(values.pop("confirmed", True))
+    await make_user(app, tab, mailbox, kind, confirmed=confirmed, **values)
+    return tab
+
+
+async def user_ids(app: Quart) -> dict[str, int]:
+    async with database(app).session(write=False) as session:
+        return {u.username: u.id for u in (await session.execute(select(User))).scalars()}
+
+
+def people_on(html: str) -> list[int]:
+    """The user ids of a people list, in order."""
+    return [int(found) for found in re.findall(r'<li class="person" id="person-(\d+)"', html)]
+
+
+def text_of(html: str) -> str:
+    """What a reader sees: the tags dropped, the spaces collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def near(pixel: tuple, color: tuple, tolerance: int = 45) -> bool:
+    """Two colours are the same to the eye (JPEG moves them a little)."""
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color[:3], strict=True))
