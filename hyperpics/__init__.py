@@ -109,7 +109,7 @@ def page_path() -> str:
 
 def _register_blueprints(app: Quart) -> None:
     from .views import auth as auth_views
-    from .views import main, notifications, photos, settings, users
+    from .views import main, notifications, photos, search, settings, users
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth_views.bp)
@@ -117,6 +117,7 @@ def _register_blueprints(app: Quart) -> None:
     app.register_blueprint(photos.bp)
     app.register_blueprint(users.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(search.bp)
 
     from .partials import collect, comments, follow, notifications_stream, photo_details, user_card
 

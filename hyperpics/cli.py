@@ -63,6 +63,31 @@ def revision(message: str) -> None:
     migrations.make_revision(_load_app().config["DATABASE_URL"], message)
 
 
+@main.command()
+def reindex() -> None:
+    """Rebuild the search indexes from the tables."""
+    from . import migrations
+
+    app = _load_app()
+    migrations.upgrade(app.config["DATABASE_URL"])
+    counts = asyncio.run(_reindex(app.config["DATABASE_URL"]))
+    click.echo("Reindexed: " + ", ".join(f"{count} {table.removesuffix('_fts')}" for table, count in counts.items()))
+
+
+async def _reindex(url: str) -> dict[str, int]:
+    from .db import Database
+    from .search import search_index
+
+    database = Database(url)
+    try:
+        async with database.session(write=True) as session:
+            counts = await search_index("sqlite" if url.startswith("sqlite") else "postgresql").rebuild(session)
+            await session.commit()
+            return counts
+    finally:
+        await database.dispose()
+
+
 @main.command("create-admin")
 @click.option("--email", prompt=True, help="The administrator's email address.")
 @click.option("--username", prompt=True, help="3-20 letters, digits or underscores.")
