@@ -109,12 +109,27 @@ class Fts5Search:
         return total, page, pages, rows
 
     async def _photos(self, session, viewer, expression, page, per_page) -> Results:  # type: ignore[no-untyped-def]
-        matched = select(literal_column("rowid").label("id"), literal_column("bm25(photos_fts, 2.0, 1.0, 1.5)").label("rank"),
-                         literal_column(f"snippet(photos_fts, -1, '{_OPEN}', '{_CLOSE}', '…', 16)").label("snippet")
-                         ).select_from(text("photos_fts")).where(text("photos_fts MATCH :match")).subquery("matched")
+        matched = (
+            select(
+                literal_column("rowid").label("id"),
+                literal_column("bm25(photos_fts, 2.0, 1.0, 1.5)").label("rank"),
+                literal_column(f"snippet(photos_fts, -1, '{_OPEN}', '{_CLOSE}', '…', 16)").label("snippet"),
+            )
+            .select_from(text("photos_fts"))
+            .where(text("photos_fts MATCH :match"))
+            .subquery("matched")
+        )
         visible = and_(visible_to(viewer), User.active.is_(True))
-        base = select(Photo, matched.c.snippet).join(matched, matched.c.id == Photo.id).join(Photo.author).where(visible)
-        count = select(func.count()).select_from(Photo).join(matched, matched.c.id == Photo.id).join(Photo.author).where(visible)
+        base = (
+            select(Photo, matched.c.snippet).join(matched, matched.c.id == Photo.id).join(Photo.author).where(visible)
+        )
+        count = (
+            select(func.count())
+            .select_from(Photo)
+            .join(matched, matched.c.id == Photo.id)
+            .join(Photo.author)
+            .where(visible)
+        )
         rows_query = base.options(joinedload(Photo.author)).order_by(matched.c.rank, Photo.id.desc())
         total, page, pages, rows = await self._page(
             session, count.params(match=expression), rows_query.params(match=expression), page, per_page
@@ -122,21 +137,39 @@ class Fts5Search:
         return Results("photo", [Hit(row[0], highlight(row[1])) for row in rows], total, page, pages)
 
     async def _users(self, session, expression, page, per_page) -> Results:  # type: ignore[no-untyped-def]
-        matched = select(literal_column("rowid").label("id"), literal_column("bm25(users_fts, 3.0, 2.0, 1.0)").label("rank"),
-                         literal_column(f"snippet(users_fts, 2, '{_OPEN}', '{_CLOSE}', '…', 12)").label("snippet")
-                         ).select_from(text("users_fts")).where(text("users_fts MATCH :match")).subquery("matched")
+        matched = (
+            select(
+                literal_column("rowid").label("id"),
+                literal_column("bm25(users_fts, 3.0, 2.0, 1.0)").label("rank"),
+                literal_column(f"snippet(users_fts, 2, '{_OPEN}', '{_CLOSE}', '…', 12)").label("snippet"),
+            )
+            .select_from(text("users_fts"))
+            .where(text("users_fts MATCH :match"))
+            .subquery("matched")
+        )
         active = User.active.is_(True)  # blocked people are not found
         base = select(User, matched.c.snippet).join(matched, matched.c.id == User.id).where(active)
         count = select(func.count()).select_from(User).join(matched, matched.c.id == User.id).where(active)
         total, page, pages, rows = await self._page(
-            session, count.params(match=expression), base.order_by(matched.c.rank, User.id).params(match=expression), page, per_page
+            session,
+            count.params(match=expression),
+            base.order_by(matched.c.rank, User.id).params(match=expression),
+            page,
+            per_page,
         )
         return Results("user", [Hit(row[0], highlight(row[1])) for row in rows], total, page, pages)
 
     async def _tags(self, session, viewer, expression, page, per_page) -> Results:  # type: ignore[no-untyped-def]
-        matched = select(literal_column("rowid").label("id"), literal_column("bm25(tags_fts)").label("rank"),
-                         literal_column(f"highlight(tags_fts, 0, '{_OPEN}', '{_CLOSE}')").label("snippet")
-                         ).select_from(text("tags_fts")).where(text("tags_fts MATCH :match")).subquery("matched")
+        matched = (
+            select(
+                literal_column("rowid").label("id"),
+                literal_column("bm25(tags_fts)").label("rank"),
+                literal_column(f"highlight(tags_fts, 0, '{_OPEN}', '{_CLOSE}')").label("snippet"),
+            )
+            .select_from(text("tags_fts"))
+            .where(text("tags_fts MATCH :match"))
+            .subquery("matched")
+        )
         photos = (
             select(func.count())
             .select_from(photo_tags)
@@ -145,10 +178,17 @@ class Fts5Search:
             .correlate(Tag)
             .scalar_subquery()
         )
-        base = select(Tag, matched.c.snippet, photos.label("photos")).join(matched, matched.c.id == Tag.id)
-        count = select(func.count()).select_from(Tag).join(matched, matched.c.id == Tag.id)
+        # A tag is found only when the viewer can see at least one photo carrying it:
+        # its name alone would tell of someone's private photos.
+        seen = photos > 0
+        base = select(Tag, matched.c.snippet, photos.label("photos")).join(matched, matched.c.id == Tag.id).where(seen)
+        count = select(func.count()).select_from(Tag).join(matched, matched.c.id == Tag.id).where(seen)
         total, page, pages, rows = await self._page(
-            session, count.params(match=expression), base.order_by(matched.c.rank, Tag.name).params(match=expression), page, per_page
+            session,
+            count.params(match=expression),
+            base.order_by(matched.c.rank, Tag.name).params(match=expression),
+            page,
+            per_page,
         )
         return Results("tag", [Hit((row[0], row[2]), highlight(row[1])) for row in rows], total, page, pages)
 

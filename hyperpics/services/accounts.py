@@ -17,6 +17,7 @@ from .. import media, passwords, tokens
 from ..models import AuthSession, Photo, Role, RoleName, User, utcnow
 from ..storage import remove_media_files
 from ..wakeups import SESSION, wake_after_commit
+from .photos import delete_unused_tags
 
 
 class AccountError(Exception):
@@ -290,4 +291,5 @@ async def delete_account(session: AsyncSession, user: User, typed_username: str)
     files = [f"{media.PHOTOS_DIR}/{name}" for row in photo_files for name in row]
     avatars = user.avatar_files()
     await session.execute(delete(User).where(User.id == user.id))
+    await delete_unused_tags(session)
     return files + avatar_paths(avatars)

@@ -378,11 +378,12 @@ async def update_details(
     photo.alt_text = alt_text.strip()
     photo.tags = await _tags_named(session, names)
     await session.flush()
-    await _delete_unused_tags(session)
+    await delete_unused_tags(session)
     return photo
 
 
-async def _delete_unused_tags(session: AsyncSession) -> None:
+async def delete_unused_tags(session: AsyncSession) -> None:
+    """Tags no photo carries any more go (so they are not found, or listed, with 0 photos)."""
     await session.execute(delete(Tag).where(~exists().where(photo_tags.c.tag_id == Tag.id)))
 
 
@@ -392,7 +393,7 @@ async def delete_photo(session: AsyncSession, actor: User, photo: Photo) -> list
         raise PhotoError("Only the photo's author or a moderator can delete it.", 403)
     files = [f"photos/{name}" for name in photo.files()]
     await session.execute(delete(Photo).where(Photo.id == photo.id))
-    await _delete_unused_tags(session)
+    await delete_unused_tags(session)
     return files
 
 

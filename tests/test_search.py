@@ -1,0 +1,549 @@
+"""Full-text search (SQLite FTS5): ranking, prefixes, diacritics, people, tags, snippets,
+pagination, visibility, hostile input, the index following edits, reindex, SQL counts."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from urllib.parse import urlencode
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text, update
+
+from hyperpics.cli import main
+from hyperpics.db import database
+from hyperpics.models import Follow, Photo, Tag, User, Visibility, utcnow
+from hyperpics.search import CATEGORIES, Fts5Search, match_expression
+
+from .conftest import SECRET, Tab, fetch_user, make_user, set_user
+from .helpers import text_of, user_ids
+from .test_queries import counting
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+async def add_photo(  # type: ignore[no-untyped-def]
+    app, author: str, description: str = "", alt_text: str = "", tags: tuple[str, ...] = (),
+    visibility: Visibility = Visibility.PUBLIC,
+) -> int:
+    """A photo row (pages never open the files), with its tags: the triggers index it."""
+    async with database(app).session(write=True) as session:
+        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
+        tag_rows = []
+        for name in tags:
+            tag = (await session.execute(select(Tag).where(Tag.name == name))).scalar_one_or_none()
+            if tag is None:
+                tag = Tag(name=name, created_at=utcnow())
+                session.add(tag)
+            tag_rows.append(tag)
+        stem = secrets.token_urlsafe(16)
+        photo = Photo(
+            author_id=user.id, filename_original=f"{stem}.jpg", filename_medium=f"{stem}_m.jpg",
+            filename_small=f"{stem}_s.jpg", width=1200, height=800, description=description,
+            alt_text=alt_text, visibility=visibility, created_at=utcnow(),
+        )
+        photo.tags = tag_rows
+        session.add(photo)
+        await session.commit()
+        return photo.id
+
+
+async def hits(app, query: str, category: str = "photo", viewer: str | None = None, page: int = 1, per_page: int = 20):  # type: ignore[no-untyped-def]
+    """Fts5Search directly, as ``viewer`` (a username, or None for anonymous)."""
+    async with database(app).session(write=False) as session:
+        user = None
+        if viewer is not None:
+            user = (await session.execute(select(User).where(User.username == viewer))).scalar_one()
+        return await Fts5Search().search(session, user, query, category, page, per_page)
+
+
+def ids_of(results) -> list[int]:  # type: ignore[no-untyped-def]
+    if results.category == "tag":
+        return [hit.item[0].id for hit in results.hits]
+    return [hit.item.id for hit in results.hits]
+
+
+async def search(tab: Tab, q: str, category: str = "photo", page: int | None = None):  # type: ignore[no-untyped-def]
+    params: dict[str, object] = {"q": q, "category": category}
+    if page is not None:
+        params["page"] = page
+    return await tab.get("/search?" + urlencode(params))
+
+
+def cards(html: str) -> list[int]:
+    return [int(found) for found in re.findall(r'id="photo-card-(\d+)"', html)]
+
+
+def people(html: str) -> list[int]:
+    return [int(found) for found in re.findall(r'id="person-(\d+)"', html)]
+
+
+def tags_on(html: str) -> list[int]:
+    return [int(found) for found in re.findall(r'id="tag-(\d+)"', html)]
+
+
+def results_block(html: str) -> str:
+    start = html.index('<section id="search-results">')
+    return html[start : html.index("</section>", start)]
+
+
+def count_shown(html: str) -> int:
+    match = re.search(r'id="result-count">(\d+) results?<', html)
+    assert match, html
+    return int(match.group(1))
+
+
+@pytest.fixture
+async def ana(app, tab: Tab, mailbox) -> Tab:  # type: ignore[no-untyped-def]
+    """ana, logged in on ``tab``."""
+    return await make_user(app, tab, mailbox, "ana")
+
+
+# --- ranking, prefix, diacritics ----------------------------------------------------------
+
+
+async def test_a_photo_repeating_the_word_ranks_above_one_mentioning_it_once(app, ana: Tab) -> None:
+    once = await add_photo(app, "ana", "lighthouse near the old harbour wall today")
+    thrice = await add_photo(app, "ana", "lighthouse lighthouse lighthouse at the harbour")
+    unrelated = await add_photo(app, "ana", "a cat sleeping on the sofa")
+    assert ids_of(await hits(app, "lighthouse")) == [thrice, once]
+    page = await search(Tab(app), "lighthouse")
+    assert page.status == 200
+    assert cards(page.text) == [thrice, once]
+    assert unrelated not in cards(page.text)
+
+
+async def test_matching_in_more_columns_ranks_higher(app, ana: Tab) -> None:
+    description_only = await add_photo(app, "ana", "glacier walk", alt_text="people in coats")
+    everywhere = await add_photo(app, "ana", "glacier walk", alt_text="a blue glacier", tags=("glacier",))
+    assert ids_of(await hits(app, "glacier")) == [everywhere, description_only]
+    assert cards((await search(Tab(app), "glacier")).text) == [everywhere, description_only]
+
+
+async def test_the_last_word_is_a_prefix(app, ana: Tab) -> None:
+    sunset = await add_photo(app, "ana", "a golden sunset over the bay")
+    sunday = await add_photo(app, "ana", "lazy sunday")
+    moon = await add_photo(app, "ana", "the moon")
+    assert set(cards((await search(Tab(app), "sun")).text)) == {sunset, sunday}
+    assert cards((await search(Tab(app), "golden sun")).text) == [sunset]
+    # only the last word is a prefix
+    assert cards((await search(Tab(app), "gold sunset")).text) == []
+    assert moon not in cards((await search(Tab(app), "sun")).text)
+
+
+async def test_diacritics_are_folded_both_ways(app, ana: Tab) -> None:
+    accented = await add_photo(app, "ana", "Breakfast at the café Über")
+    plain = await add_photo(app, "ana", "another cafe, uber busy")
+    anonymous = Tab(app)
+    assert set(cards((await search(anonymous, "cafe")).text)) == {accented, plain}
+    assert set(cards((await search(anonymous, "café")).text)) == {accented, plain}
+    assert set(cards((await search(anonymous, "CAFÉ")).text)) == {accented, plain}
+    assert set(cards((await search(anonymous, "über")).text)) == {accented, plain}
+
+
+# --- people and tags ----------------------------------------------------------------------
+
+
+async def test_people_are_found_by_username_name_and_bio(app, tab: Tab, new_tab, mailbox) -> None:
+    await make_user(app, new_tab(), mailbox, "zelda", name="Zelda Fitzgerald", bio="Writes about jazz and rivers")
+    await make_user(app, new_tab(), mailbox, "marcos", name="Marcos Pereira", bio="Photographer of bridges")
+    ids = await user_ids(app)
+    anonymous = Tab(app)
+    assert people((await search(anonymous, "zelda", "user")).text) == [ids["zelda"]]  # username (and name)
+    assert people((await search(anonymous, "pereira", "user")).text) == [ids["marcos"]]  # name
+    page = await search(anonymous, "bridges", "user")  # bio
+    assert people(page.text) == [ids["marcos"]]
+    assert "<mark>bridges</mark>" in page.text
+    assert people((await search(anonymous, "marc", "user")).text) == [ids["marcos"]]  # prefix
+    assert people((await search(anonymous, "jazz rivers", "user")).text) == [ids["zelda"]]
+    assert people((await search(anonymous, "violin", "user")).text) == []
+    assert 'id="no-results"' in (await search(anonymous, "violin", "user")).text
+
+
+async def test_tags_are_found_with_their_photo_counts(app, ana: Tab) -> None:
+    for _ in range(3):
+        await add_photo(app, "ana", "x", tags=("mountains",))
+    await add_photo(app, "ana", "y", tags=("mountainbike", "sea"))
+    await add_photo(app, "ana", "hidden", tags=("mountains",), visibility=Visibility.PRIVATE)
+    async with database(app).session(write=False) as session:
+        tag_ids = {t.name: t.id for t in (await session.execute(select(Tag))).scalars()}
+
+    results = await hits(app, "mountain", "tag")
+    counts = {hit.item[0].name: hit.item[1] for hit in results.hits}
+    assert counts == {"mountains": 3, "mountainbike": 1}  # the private photo is not counted for anonymous
+    assert {hit.item[0].name: hit.item[1] for hit in (await hits(app, "mountain", "tag", viewer="ana")).hits} == {
+        "mountains": 4, "mountainbike": 1,
+    }
+
+    page = await search(Tab(app), "mountains", "tag")
+    assert tags_on(page.text) == [tag_ids["mountains"]]
+    assert re.search(rf'id="tag-{tag_ids["mountains"]}"[^>]*>#<mark>mountains</mark> <small>3</small>', page.text)
+    assert tag_ids["sea"] not in tags_on((await search(Tab(app), "mountain", "tag")).text)
+
+
+# --- snippets -----------------------------------------------------------------------------
+
+
+async def test_snippets_mark_the_words_and_escape_everything_else(app, ana: Tab) -> None:
+    await add_photo(app, "ana", 'Sunset & friends <script>alert(1)</script> "quoted" <b>bold</b>')
+    await add_photo(app, "ana", "<img src=x onerror=alert(2)> sunset again")
+    page = await search(Tab(app), "sunset")
+    block = results_block(page.text)
+    assert len(cards(block)) == 2
+    assert "<mark>Sunset</mark>" in block and "<mark>sunset</mark>" in block
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in block
+    assert "<script" not in block.lower()
+    assert "<b>" not in block and "&lt;b&gt;bold&lt;/b&gt;" in block
+    assert "<img src=x" not in block and "&lt;img src=x onerror=alert(2)&gt;" in block
+    assert "&amp; friends" in block
+    # the only raw tags in the snippets are the marks
+    snippets = re.findall(r'<span class="snippet">(.*?)</span>', block, re.S)
+    assert len(snippets) == 2
+    for snippet in snippets:
+        assert re.sub(r"</?mark>", "", snippet).count("<") == 0, snippet
+
+    results = await hits(app, "alert")
+    assert all("<script>" not in str(hit.snippet) for hit in results.hits)
+    assert any("<mark>alert</mark>" in str(hit.snippet) for hit in results.hits)
+
+
+async def test_the_query_is_escaped_in_the_no_results_message(app) -> None:
+    page = await search(Tab(app), "<script>alert(1)</script>")
+    assert page.status == 200
+    assert 'id="no-results"' in page.text
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+# --- counts and pages ---------------------------------------------------------------------
+
+
+async def test_result_count_and_pagination(app, ana: Tab) -> None:
+    ids = [await add_photo(app, "ana", f"harbour boat number {i}") for i in range(25)]
+    await add_photo(app, "ana", "a field of flowers")
+    anonymous = Tab(app)
+    first = await search(anonymous, "harbour")
+    assert count_shown(first.text) == 25
+    assert "25 results" in text_of(first.text)
+    assert len(cards(first.text)) == 20
+    assert "Page 1 of 2" in first.text
+    second = await search(anonymous, "harbour", page=2)
+    assert count_shown(second.text) == 25
+    assert len(cards(second.text)) == 5
+    assert "Page 2 of 2" in second.text
+    assert set(cards(first.text)) | set(cards(second.text)) == set(ids)
+    assert not set(cards(first.text)) & set(cards(second.text))
+    # beyond the last page: the last page; junk: the first
+    assert cards((await search(anonymous, "harbour", page=99)).text) == cards(second.text)
+    assert cards((await search(anonymous, "harbour", page="x")).text) == cards(first.text)  # type: ignore[arg-type]
+    one = await search(anonymous, "flowers")
+    assert count_shown(one.text) == 1 and "1 result<" in one.text
+    results = await hits(app, "harbour", page=2)
+    assert (results.total, results.page, results.pages, len(results.hits)) == (25, 2, 2, 5)
+
+
+# --- visibility and blocked people --------------------------------------------------------
+
+
+async def test_private_and_followers_photos_follow_the_visibility_rules(app, tab: Tab, new_tab, mailbox) -> None:
+    await make_user(app, tab, mailbox, "ana")
+    bruno_tab = await make_user(app, new_tab(), mailbox, "bruno")
+    cleo_tab = await make_user(app, new_tab(), mailbox, "cleo")
+    mod_tab = await make_user(app, new_tab(), mailbox, "mod", role="Moderator")
+    public = await add_photo(app, "ana", "volcano public")
+    private = await add_photo(app, "ana", "volcano private", visibility=Visibility.PRIVATE)
+    followers = await add_photo(app, "ana", "volcano followers", visibility=Visibility.FOLLOWERS)
+    ids = await user_ids(app)
+    async with database(app).session(write=True) as session:  # cleo follows ana, bruno does not
+        session.add(Follow(follower_id=ids["cleo"], followed_id=ids["ana"], created_at=utcnow()))
+        await session.commit()
+
+    expected = {
+        None: {public},
+        bruno_tab: {public},
+        cleo_tab: {public, followers},
+        tab: {public, private, followers},  # the owner
+        mod_tab: {public, private, followers},  # a moderator
+    }
+    for viewer, seen in expected.items():
+        page = await search(viewer or Tab(app), "volcano")
+        assert set(cards(page.text)) == seen, viewer
+        assert count_shown(page.text) == len(seen)
+    assert set(ids_of(await hits(app, "volcano", viewer="bruno"))) == {public}
+    assert set(ids_of(await hits(app, "volcano", viewer="mod"))) == {public, private, followers}
+    # suggestions follow the same rules
+    suggest = await bruno_tab.get("/search/suggest?" + urlencode({"q": "volcano"}), htmx=True)
+    assert f"/photo/{public}" in suggest.text
+    assert f"/photo/{private}" not in suggest.text and f"/photo/{followers}" not in suggest.text
+
+
+async def test_blocked_people_and_their_photos_are_not_found(app, tab: Tab, new_tab, mailbox) -> None:
+    await make_user(app, tab, mailbox, "ana")
+    await make_user(app, new_tab(), mailbox, "bruno", bio="quokka whisperer")
+    ids = await user_ids(app)
+    mine = await add_photo(app, "ana", "quokka smiling")
+    his = await add_photo(app, "bruno", "quokka on a rock")
+    anonymous = Tab(app)
+    assert set(cards((await search(anonymous, "quokka")).text)) == {mine, his}
+    assert people((await search(anonymous, "bruno", "user")).text) == [ids["bruno"]]
+
+    await set_user(app, "bruno", active=False)
+    assert cards((await search(anonymous, "quokka")).text) == [mine]
+    assert count_shown((await search(anonymous, "quokka")).text) == 1
+    assert people((await search(anonymous, "bruno", "user")).text) == []
+    assert people((await search(anonymous, "quokka", "user")).text) == []
+    assert people((await search(tab, "bruno", "user")).text) == []
+    assert ids_of(await hits(app, "quokka", viewer="ana")) == [mine]
+
+
+# --- hostile input ------------------------------------------------------------------------
+
+HOSTILE = [
+    '"', '""', "'", "\"unbalanced", "un\"balanced", '"sun', 'sun"', "*", "**", "sun*", "-", "-x", "x -y",
+    "NEAR", "NEAR(a b)", "NEAR(a b, 2)", "AND", "OR", "NOT", "a AND", "a OR", "NOT a", "a NOT b", "(", ")",
+    "((a)", "a)", "username:ana", "bio:x", "tags:sea", "{a b}", "{username}: ana", "^a", "a+b", "%", "_", "__",
+    "a_b", "\\", "\\\\", "'; DROP TABLE users; --", "\"; DELETE FROM photos_fts; --", "😀", "😀 sun 🌅",
+    "中文搜索", "日本語", "مرحبا بالعالم", "שלום", "\u202etxet", "\x00", "a\x00b", "a" * 10_000, "",
+    "   ", "\t\n", ":", ".", "~", "!", "?", "@", "#sea", "$", "&", "|", "<", ">", "<script>alert(1)</script>",
+    "a" * 65, "x " * 300, "\u0301", "\ufeff", "ǅ", "²", "0", "-1", "NULL", "rowid", "photos_fts",
+    "* OR 1=1", "sun\r\nset",
+]
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+async def test_hostile_input_never_breaks_the_search_page(app, ana: Tab, category: str) -> None:
+    await add_photo(app, "ana", "sunset over the sea", tags=("sea",))
+    anonymous = Tab(app)
+    assert len(HOSTILE) >= 30
+    for query in HOSTILE:
+        for viewer in (anonymous, ana):
+            page = await search(viewer, query, category)
+            assert page.status == 200, (query, category, page.status, page.text[-500:])
+            block = results_block(page.text)
+            assert (
+                'id="result-count"' in block or 'id="no-results"' in block or "Type a word" in block
+            ), (query, category)
+            assert "<script>alert" not in page.text
+        suggest = await anonymous.get("/search/suggest?" + urlencode({"q": query}), htmx=True)
+        assert suggest.status == 200, (query, suggest.status)
+        assert suggest.root_id() == "search-suggestions"
+    # sanity: the same page does find things
+    found = {"photo": "sunset", "user": "ana", "tag": "sea"}[category]
+    assert 'id="result-count"' in (await search(anonymous, found, category)).text
+
+
+async def test_empty_and_long_queries_get_a_message(app) -> None:
+    anonymous = Tab(app)
+    for query in ("", "   "):
+        page = await search(anonymous, query)
+        assert page.status == 200 and "Type a word" in page.text
+    page = await search(anonymous, "a" * 10_000)
+    assert page.status == 200 and "Only the first 200 characters were searched." in page.text
+    page = await search(anonymous, "!!! ??? ***")
+    assert page.status == 200 and 'id="no-results"' in page.text
+
+
+def test_match_expression_quotes_every_word() -> None:
+    assert match_expression("sun") == '"sun"*'
+    assert match_expression('NEAR(a b) "x') == '"NEAR" "a" "b" "x"*'
+    assert match_expression("username:ana -x") == '"username" "ana" "x"*'
+    assert match_expression("café") == '"café"*'
+    for nothing in ("", "   ", "***", "___", '"', "-", "(", ":"):
+        assert match_expression(nothing) is None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(max_size=300))
+async def test_no_input_makes_search_raise(app, query: str) -> None:
+    expression = match_expression(query)
+    assert expression is None or expression.endswith("*")
+    for category in CATEGORIES:
+        results = await hits(app, query, category)
+        assert results.category == category
+        assert results.total >= 0 and results.page >= 1
+
+
+# --- the index follows changes ------------------------------------------------------------
+
+
+async def test_the_index_follows_photo_edits_tags_and_deletes(app, ana: Tab) -> None:
+    photo = await add_photo(app, "ana", "a red bicycle")
+    anonymous = Tab(app)
+    assert cards((await search(anonymous, "bicycle")).text) == [photo]
+
+    async def edit(**fields: str) -> None:
+        data = {"description": "", "alt_text": "", "tags": "", "visibility": "public"} | fields
+        await ana.get(f"/photo/{photo}/edit")
+        page = await ana.post(f"/photo/{photo}/edit", data)
+        assert page.status == 303, page.text
+
+    await edit(description="a blue tricycle")
+    assert cards((await search(anonymous, "bicycle")).text) == []
+    assert cards((await search(anonymous, "tricycle")).text) == [photo]
+
+    await edit(description="a blue tricycle", alt_text="wheels", tags="vintage, street")
+    assert cards((await search(anonymous, "vintage")).text) == [photo]
+    assert cards((await search(anonymous, "wheels")).text) == [photo]
+    assert len(tags_on((await search(anonymous, "street", "tag")).text)) == 1
+
+    await edit(description="a blue tricycle", tags="street")
+    assert cards((await search(anonymous, "vintage")).text) == []
+    assert cards((await search(anonymous, "wheels")).text) == []
+    assert cards((await search(anonymous, "street")).text) == [photo]
+    assert tags_on((await search(anonymous, "vintage", "tag")).text) == []  # the unused tag went
+
+    # renaming a tag (as an admin might, through SQLAlchemy)
+    async with database(app).session(write=True) as session:
+        await session.execute(update(Tag).where(Tag.name == "street").values(name="avenue"))
+        await session.commit()
+    assert cards((await search(anonymous, "street")).text) == []
+    assert cards((await search(anonymous, "avenue")).text) == [photo]
+    assert tags_on((await search(anonymous, "street", "tag")).text) == []
+    assert len(tags_on((await search(anonymous, "avenue", "tag")).text)) == 1
+
+    await ana.get(f"/photo/{photo}/delete")
+    assert (await ana.post(f"/photo/{photo}/delete")).status == 303
+    assert cards((await search(anonymous, "tricycle")).text) == []
+    assert 'id="no-results"' in (await search(anonymous, "tricycle")).text
+    assert (await hits(app, "tricycle", viewer="ana")).total == 0
+    async with database(app).session(write=False) as session:
+        assert (await session.execute(text("SELECT count(*) FROM photos_fts"))).scalar_one() == 0
+
+
+async def test_the_index_follows_profile_changes_and_account_deletion(app, ana: Tab, new_tab, mailbox) -> None:
+    ids = await user_ids(app)
+    anonymous = Tab(app)
+    photo = await add_photo(app, "ana", "pelican at dawn", tags=("pelican",))
+    await ana.get("/settings/profile")
+    page = await ana.post(
+        "/settings/profile",
+        {"name": "Anastasia Borealis", "username": "ana", "website": "", "location": "", "bio": "Loves ornithology"},
+    )
+    assert page.status == 303, page.text
+    assert people((await search(anonymous, "borealis", "user")).text) == [ids["ana"]]
+    assert people((await search(anonymous, "ornithology", "user")).text) == [ids["ana"]]
+
+    await ana.get("/settings/profile")
+    page = await ana.post(
+        "/settings/profile",
+        {"name": "Ana Silva", "username": "anasilva", "website": "", "location": "", "bio": "Paints"},
+    )
+    assert page.status == 303, page.text
+    assert people((await search(anonymous, "borealis", "user")).text) == []
+    assert people((await search(anonymous, "ornithology", "user")).text) == []
+    assert people((await search(anonymous, "anasilva", "user")).text) == [ids["ana"]]
+    assert people((await search(anonymous, "paints", "user")).text) == [ids["ana"]]
+
+    await ana.get("/settings/account")
+    page = await ana.post("/settings/account", {"username": "anasilva"})
+    assert page.status == 303 and page.location == "/", page.text
+    assert await fetch_user(app, "anasilva") is None
+    assert people((await search(anonymous, "silva", "user")).text) == []
+    assert people((await search(anonymous, "paints", "user")).text) == []
+    assert cards((await search(anonymous, "pelican")).text) == []
+    assert [hit.item[1] for hit in (await hits(app, "pelican", "tag")).hits] in ([], [0])  # no photo counted
+    async with database(app).session(write=False) as session:
+        assert (await session.execute(text("SELECT count(*) FROM photos_fts WHERE rowid = :id"), {"id": photo})).scalar_one() == 0
+
+
+async def test_tags_of_a_deleted_account_are_not_found(app, ana: Tab) -> None:
+    await add_photo(app, "ana", "pelican at dawn", tags=("pelican",))
+    assert len(tags_on((await search(Tab(app), "pelican", "tag")).text)) == 1
+    await ana.get("/settings/account")
+    assert (await ana.post("/settings/account", {"username": "ana"})).status == 303
+    # deleting the last photo with a tag (POST /photo/<id>/delete) removes the tag; deleting the account does not
+    assert tags_on((await search(Tab(app), "pelican", "tag")).text) == []
+
+
+async def test_a_tag_only_on_a_private_photo_is_not_found_by_others(app, ana: Tab) -> None:
+    await add_photo(app, "ana", "secret", tags=("surpriseparty",), visibility=Visibility.PRIVATE)
+    assert len(tags_on((await search(ana, "surpriseparty", "tag")).text)) == 1  # the owner sees it
+    page = await search(Tab(app), "surpriseparty", "tag")
+    assert tags_on(page.text) == [] and 'id="no-results"' in page.text
+
+
+async def test_reindex_rebuilds_the_indexes(app, ana: Tab, tmp_path, monkeypatch) -> None:
+    photo = await add_photo(app, "ana", "narwhal in the fjord", alt_text="tusk", tags=("arctic",))
+    await set_user(app, "ana", bio="Sails north")
+    ids = await user_ids(app)
+    async with database(app).session(write=True) as session:
+        await session.execute(text("DELETE FROM photos_fts"))
+        await session.execute(text("INSERT INTO users_fts(users_fts) VALUES('delete-all')"))
+        await session.execute(text("INSERT INTO tags_fts(tags_fts) VALUES('delete-all')"))
+        await session.commit()
+    assert (await hits(app, "narwhal")).total == 0
+    assert (await hits(app, "arctic")).total == 0
+    assert (await hits(app, "north", "user")).total == 0
+    assert (await hits(app, "arctic", "tag")).total == 0
+
+    monkeypatch.chdir(tmp_path)
+    env = {"HYPERPICS_DATABASE_URL": app.config["DATABASE_URL"], "HYPERPICS_SECRET_KEY": SECRET}
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["reindex"], env=env)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "Reindexed: 1 photos, 1 users, 1 tags" in result.output
+
+    assert ids_of(await hits(app, "narwhal")) == [photo]
+    assert ids_of(await hits(app, "tusk")) == [photo]
+    assert ids_of(await hits(app, "arctic")) == [photo]
+    assert ids_of(await hits(app, "north", "user")) == [ids["ana"]]
+    assert len(ids_of(await hits(app, "arctic", "tag"))) == 1
+    assert cards((await search(Tab(app), "fjord")).text) == [photo]
+
+
+# --- SQL statements -----------------------------------------------------------------------
+
+
+async def statements(app, tab: Tab, path: str) -> int:  # type: ignore[no-untyped-def]
+    with counting(app) as found:
+        page = await tab.get(path)
+    assert page.status == 200
+    return len(found)
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+async def test_sql_statements_per_search_page_are_constant(app, ana: Tab, logged_in: bool) -> None:
+    viewer = ana if logged_in else Tab(app)
+    for i in range(3):
+        await add_photo(app, "ana", f"sunset number {i}", tags=("sunset", f"evening{i}"))
+    await statements(app, viewer, "/search?q=sunset")  # warm up
+    few = {c: await statements(app, viewer, f"/search?q=sunset&category={c}") for c in CATEGORIES}
+    for i in range(22):
+        await add_photo(app, "ana", f"sunset number {i + 3}", tags=("sunset", f"evening{i + 3}"))
+    page = await search(viewer, "sunset")
+    assert count_shown(page.text) == 25 and len(cards(page.text)) == 20
+    many = {c: await statements(app, viewer, f"/search?q=sunset&category={c}") for c in CATEGORIES}
+    many_tags = await statements(app, viewer, "/search?q=evening&category=tag")
+    suggest_few = await statements(app, viewer, "/search/suggest?q=sun")
+    print(f"\nSQL statements (logged_in={logged_in}): 3 photos {few}, 25 photos {many}, "
+          f"25 tags {many_tags}, suggest {suggest_few}")
+    assert few == many
+    assert many_tags == many["tag"]
+    assert max(many.values()) <= 10
+
+
+# --- suggestions --------------------------------------------------------------------------
+
+
+async def test_suggestions_show_a_few_of_each_kind_and_a_link_to_all(app, tab: Tab, new_tab, mailbox) -> None:
+    await make_user(app, tab, mailbox, "ana", name="Ana Coral", bio="reef diver")
+    for i in range(6):
+        await add_photo(app, "ana", f"coral reef {i}", tags=("coral", f"coralsea{i}"))
+    page = await tab.get("/search/suggest?" + urlencode({"q": "coral"}), htmx=True)
+    assert page.status == 200 and page.is_fragment()
+    assert page.root_id() == "search-suggestions"
+    assert "People" in page.text and "Tags" in page.text and "Photos" in page.text
+    assert "@ana" in page.text
+    assert len(re.findall(r'href="/photo/\d+"', page.text)) == 4
+    assert len(re.findall(r'href="/tag/\d+"', page.text)) == 4
+    assert "<mark>coral</mark>" in page.text
+    assert "All results for “coral”" in page.text and 'href="/search?q=coral"' in page.text
+
+    nothing = await tab.get("/search/suggest?" + urlencode({"q": "zzzqqq"}), htmx=True)
+    assert nothing.root_id() == "search-suggestions" and "No results for" in nothing.text
+    assert "All results" not in nothing.text
+    empty = await tab.get("/search/suggest?q=", htmx=True)
+    assert empty.root_id() == "search-suggestions" and "suggestion" not in text_of(empty.text)
