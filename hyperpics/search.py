@@ -83,6 +83,24 @@ class SearchIndex(Protocol):
     async def rebuild(self, session: AsyncSession) -> dict[str, int]: ...
 
 
+def _matches(table: str, rank: str, snippet: str):  # type: ignore[no-untyped-def]
+    """The rows of an FTS5 table matching ``:match``: rowid, rank and a marked-up snippet.
+
+    ``snippet`` names the markers as ``{open}`` and ``{close}``.
+    """
+    marked = snippet.format(open=f"'{_OPEN}'", close=f"'{_CLOSE}'")
+    return (
+        select(
+            literal_column("rowid").label("id"),
+            literal_column(rank).label("rank"),
+            literal_column(marked).label("snippet"),
+        )
+        .select_from(text(table))
+        .where(text(f"{table} MATCH :match"))
+        .subquery("matched")
+    )
+
+
 class Fts5Search:
     """SQLite FTS5: bm25 ranking, diacritics folded by the unicode61 tokenizer."""
 
@@ -109,15 +127,8 @@ class Fts5Search:
         return total, page, pages, rows
 
     async def _photos(self, session, viewer, expression, page, per_page) -> Results:  # type: ignore[no-untyped-def]
-        matched = (
-            select(
-                literal_column("rowid").label("id"),
-                literal_column("bm25(photos_fts, 2.0, 1.0, 1.5)").label("rank"),
-                literal_column(f"snippet(photos_fts, -1, '{_OPEN}', '{_CLOSE}', '…', 16)").label("snippet"),
-            )
-            .select_from(text("photos_fts"))
-            .where(text("photos_fts MATCH :match"))
-            .subquery("matched")
+        matched = _matches(
+            "photos_fts", "bm25(photos_fts, 2.0, 1.0, 1.5)", "snippet(photos_fts, -1, {open}, {close}, '…', 16)"
         )
         visible = and_(visible_to(viewer), User.active.is_(True))
         base = (
@@ -137,15 +148,8 @@ class Fts5Search:
         return Results("photo", [Hit(row[0], highlight(row[1])) for row in rows], total, page, pages)
 
     async def _users(self, session, expression, page, per_page) -> Results:  # type: ignore[no-untyped-def]
-        matched = (
-            select(
-                literal_column("rowid").label("id"),
-                literal_column("bm25(users_fts, 3.0, 2.0, 1.0)").label("rank"),
-                literal_column(f"snippet(users_fts, 2, '{_OPEN}', '{_CLOSE}', '…', 12)").label("snippet"),
-            )
-            .select_from(text("users_fts"))
-            .where(text("users_fts MATCH :match"))
-            .subquery("matched")
+        matched = _matches(
+            "users_fts", "bm25(users_fts, 3.0, 2.0, 1.0)", "snippet(users_fts, 2, {open}, {close}, '…', 12)"
         )
         active = User.active.is_(True)  # blocked people are not found
         base = select(User, matched.c.snippet).join(matched, matched.c.id == User.id).where(active)
@@ -160,16 +164,7 @@ class Fts5Search:
         return Results("user", [Hit(row[0], highlight(row[1])) for row in rows], total, page, pages)
 
     async def _tags(self, session, viewer, expression, page, per_page) -> Results:  # type: ignore[no-untyped-def]
-        matched = (
-            select(
-                literal_column("rowid").label("id"),
-                literal_column("bm25(tags_fts)").label("rank"),
-                literal_column(f"highlight(tags_fts, 0, '{_OPEN}', '{_CLOSE}')").label("snippet"),
-            )
-            .select_from(text("tags_fts"))
-            .where(text("tags_fts MATCH :match"))
-            .subquery("matched")
-        )
+        matched = _matches("tags_fts", "bm25(tags_fts)", "highlight(tags_fts, 0, {open}, {close})")
         photos = (
             select(func.count())
             .select_from(photo_tags)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from quart import Quart
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hyperpics.db import database
 from hyperpics.models import User
@@ -54,3 +56,20 @@ def text_of(html: str) -> str:
 def near(pixel: tuple, color: tuple, tolerance: int = 45) -> bool:
     """Two colours are the same to the eye (JPEG moves them a little)."""
     return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color[:3], strict=True))
+
+
+@contextmanager
+def counting(app: Quart) -> Iterator[list[str]]:
+    """Collect the SQL statements the app's engine runs inside the block (not BEGIN/COMMIT...)."""
+    statements: list[str] = []
+    engine = database(app).engine.sync_engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

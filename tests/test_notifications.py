@@ -5,40 +5,22 @@ from __future__ import annotations
 
 import re
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from hyperpics.db import database
 from hyperpics.models import Notification, NotificationKind, Photo, User, Visibility, utcnow
 
 from .conftest import Page, Tab, make_user, set_user
-from .helpers import text_of as text, user_ids
+from .helpers import counting, text_of as text, user_ids
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-@contextmanager
-def counting(app):  # type: ignore[no-untyped-def]
-    """Count the SQL statements the app's engine runs inside the block (as in test_queries)."""
-    statements: list[str] = []
-    engine = database(app).engine.sync_engine
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def add_photo(app, author: str) -> int:  # type: ignore[no-untyped-def]

@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from hyperpics.db import database
 from hyperpics.models import Collect, Comment, Follow, Photo, Tag, User, Visibility, utcnow
 
 from .conftest import Tab, make_user
-
-
-@contextmanager
-def counting(app):  # type: ignore[no-untyped-def]
-    """Count the SQL statements the app's engine runs inside the block."""
-    statements: list[str] = []
-    engine = database(app).engine.sync_engine
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from .helpers import counting
 
 
 async def add_photos(app, author: str, count: int, tag_name: str = "sea") -> list[int]:  # type: ignore[no-untyped-def]
