@@ -108,8 +108,8 @@ def page_path() -> str:
 
 
 def _register_blueprints(app: Quart) -> None:
+    from .views import admin, main, notifications, photos, search, settings, users
     from .views import auth as auth_views
-    from .views import main, notifications, photos, search, settings, users
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth_views.bp)
@@ -118,8 +118,9 @@ def _register_blueprints(app: Quart) -> None:
     app.register_blueprint(users.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(admin.bp)
 
-    from .partials import collect, comments, follow, notifications_stream, photo_details, user_card
+    from .partials import admin_rows, collect, comments, follow, notifications_stream, photo_details, user_card
 
-    for partial in (photo_details, follow, collect, comments, user_card, notifications_stream):
+    for partial in (photo_details, follow, collect, comments, user_card, notifications_stream, admin_rows):
         app.register_blueprint(partial.bp)

@@ -81,16 +81,16 @@ async def _load_viewer() -> None:
             .where(AuthSession.token_hash == hash_token(auth_id))
         )
     ).first()
+    if row is not None and not row.User.active:
+        # Blocking revokes the rows too; this also covers a block made by hand in the database.
+        _forget_cookie()
+        await flash("Your account is blocked.", "danger")
+        return
     if row is None or row.AuthSession.revoked_at is not None:
         _forget_cookie()
         await flash("You have been signed out. Please log in again.", "info")
         return
     auth_session, user = row.AuthSession, row.User
-    if not user.active:
-        # Blocking revokes the rows too; this also covers a block made by hand in the database.
-        _forget_cookie()
-        await flash("Your account is blocked.", "danger")
-        return
     g.user = user
     g.auth_session = auth_session
     g.unread_count = row.unread
@@ -228,9 +228,12 @@ def confirmed_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable
 
 
 def permission_required(
-    permission: Permission,
+    permission: Permission, *, fresh: bool = False
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Login, and the permission by name (which also needs a confirmed email for user actions)."""
+    """Login, and the permission by name (which also needs a confirmed email for user actions).
+
+    With ``fresh``, also a recent password login (role changes, editing someone's profile).
+    """
 
     def decorator(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @wraps(view)
@@ -240,6 +243,8 @@ def permission_required(
                 return await _to_login()
             if not user.can(permission):
                 abort(403, description=permission_denied_message(user, permission))
+            if fresh and not is_fresh():
+                return await _to_reauthenticate()
             return await view(*args, **kwargs)
 
         _declare(wrapper, "permission", permission)
@@ -264,17 +269,23 @@ def fresh_login_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitab
         if current_user() is None:
             return await _to_login()
         if not is_fresh():
-            if htmx.is_htmx():
-                response = await current_app.make_response(("", 204))
-                return htmx.redirect(
-                    response, url_for("auth.reauthenticate", next=htmx_current_path())
-                )
-            await flash("Please enter your password again to continue.", "info")
-            return redirect(url_for("auth.reauthenticate", next=request.full_path.rstrip("?")))
+            return await _to_reauthenticate()
         return await view(*args, **kwargs)
 
     _declare(wrapper, "fresh")
     return wrapper
+
+
+async def _to_reauthenticate() -> Any:
+    if htmx.is_htmx():
+        response = await current_app.make_response(("", 204))
+        return htmx.redirect(response, url_for("auth.reauthenticate", next=htmx_current_path()))
+    await flash("Please enter your password again to continue.", "info")
+    back_to = request.full_path.rstrip("?")
+    if request.method != "GET":
+        # A form post cannot be replayed by a redirect: return to the page it came from.
+        back_to = safe_next((await request.form).get("next"), back_to)
+    return redirect(url_for("auth.reauthenticate", next=back_to))
 
 
 def htmx_current_path() -> str:

@@ -88,6 +88,8 @@ class User(Base):
 
     # A user is never shown without their role, and it is one small row: always joined.
     role: Mapped[Role] = relationship(foreign_keys=[role_id], lazy="joined", innerjoin=True)
+    # Only moderation needs it (who may unlock whom), and it loads it explicitly.
+    role_before_lock: Mapped[Role | None] = relationship(foreign_keys=[role_before_lock_id], lazy="raise")
     sessions: Mapped[list[AuthSession]] = relationship(
         back_populates="user", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -107,6 +109,15 @@ class User(Base):
     @property
     def is_moderator(self) -> bool:
         return self.role.grants(Permission.MODERATE)
+
+    @property
+    def has_moderator_rank(self) -> bool:
+        """A moderator or administrator now, or one whose role a lock is keeping aside.
+
+        Needs ``role_before_lock`` loaded.
+        """
+        before = self.role_before_lock
+        return self.role.grants(Permission.MODERATE) or (before is not None and before.grants(Permission.MODERATE))
 
     def avatar_files(self) -> list[str]:
         return [f for f in (self.avatar_small, self.avatar_medium, self.avatar_large) if f]

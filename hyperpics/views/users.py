@@ -5,10 +5,12 @@ Each tab is a full page at its own URL; htmx swaps only the tab block and pushes
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, request
+from quart import Blueprint, Response, abort, flash, request, url_for
 
-from .. import db, responses
-from ..auth import current_user, public
+from .. import db, htmx, responses
+from ..auth import current_user, permission_required, public, require_user
+from ..forms.photos import ReportForm
+from ..models import Permission, ReportTarget
 from ..services import photos, social
 
 bp = Blueprint("users", __name__, url_prefix="/user")
@@ -72,3 +74,37 @@ async def following(username: str) -> Response:
 @public
 async def followers(username: str) -> Response:
     return await _render(username, "followers")
+
+
+@bp.route("/<username>/report", methods=["GET", "POST"])
+@permission_required(Permission.FOLLOW)  # any confirmed, unblocked member
+async def report(username: str) -> Response:
+    """Report a member (spam account, harassment...): GET shows the form, POST files it."""
+    session = await db.session()
+    try:
+        user = await social.user_named(session, username)
+    except social.SocialError as error:
+        abort(error.status, description=error.message)
+    form = await ReportForm.from_request()
+    form_id, action = "report-user-form", url_for("users.report", username=user.username)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate():
+            try:
+                await social.report(
+                    session, require_user(), ReportTarget.USER, user.id, user.id, form.reason.data, form.note.data or ""
+                )
+            except social.SocialError as error:
+                if error.status not in (409, 422):
+                    abort(error.status, description=error.message)
+                form.add_error(error.field, error.message)
+                status = error.status
+            else:
+                if htmx.wants_fragment():
+                    return await responses.fragment("partials/report_done.html", form_id=form_id, what="member")
+                await flash("Thanks: a moderator will look at this member.", "success")
+                return await responses.see_other(url_for("users.show", username=user.username))
+        if htmx.wants_fragment():
+            return await responses.fragment("partials/report_form.html", status, form=form, form_id=form_id, action=action)
+    return await responses.page("users/report.html", status, user=user, form=form, form_id=form_id, action=action)

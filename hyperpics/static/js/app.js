@@ -138,3 +138,16 @@
     if (form && !form.contains(event.relatedTarget)) setTimeout(function () { close(form); }, 150);
   });
 })();
+
+// Admin tables: the header checkbox checks or clears every row's box.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var all = event.target;
+    if (!all.classList || !all.classList.contains("check-all")) return;
+    var table = all.closest("table");
+    table.querySelectorAll("tbody input[type=checkbox][name=ids]").forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+})();

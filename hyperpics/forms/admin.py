@@ -1,0 +1,15 @@
+"""The administrator's profile editor: a member's profile plus email, role and confirmation."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, SelectChoice, SelectField
+
+from ..models import RoleName
+from .auth import _email_field
+from .settings import ProfileForm
+
+
+class AdminProfileForm(ProfileForm):
+    email = _email_field("Email")
+    role = SelectField("Role", choices=[SelectChoice(role.value, role.value) for role in RoleName])
+    confirmed = BooleanField("Email address confirmed")

@@ -1,0 +1,137 @@
+"""The admin area: the dashboard, six tables, and an administrator's profile editor.
+
+Each table is a page whose ``table`` block (sort headers, rows, pager) is also what htmx
+swaps when a header, filter or page link asks; the URL says everything about the view, so
+links work without JavaScript and the pushed URL reloads the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from quart import Blueprint, Response, abort, flash, request, url_for
+
+from .. import db, htmx, responses
+from ..auth import permission_required, require_user
+from ..forms.admin import AdminProfileForm
+from ..models import Permission
+from ..services import accounts, moderation
+from ..services import admin_tables as tables
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+Loader = Callable[..., Awaitable[tables.TablePage]]
+
+TABLES: dict[str, tuple[tables.TableSpec, Loader]] = {
+    "users": (tables.USERS, tables.users),
+    "photos": (tables.PHOTOS, tables.photos),
+    "comments": (tables.COMMENTS, tables.comments),
+    "tags": (tables.TAGS, tables.tags),
+    "reports": (tables.REPORTS, tables.reports),
+    "audit": (tables.AUDIT, tables.audit_log),
+}
+
+
+def table_context(name: str, listing: tables.TablePage) -> dict[str, Any]:
+    """What a table template needs, for the page and for the fragments that redraw it."""
+    viewer = require_user()
+    return {
+        "table": name,
+        "listing": listing,
+        "query": listing.query,
+        "path": url_for(f"admin.{name}"),
+        "may": lambda target, action: moderation.refusal(viewer, target, action) is None,
+    }
+
+
+async def render_table(name: str, args: Any, *, push: bool = False) -> Response:
+    spec, load = TABLES[name]
+    listing = await load(await db.session(), spec.parse(args))
+    context = table_context(name, listing)
+    response = await responses.page(f"admin/{name}.html", block="table", **context)
+    if push and htmx.wants_fragment():
+        # The address bar gets the tidy URL of what is shown (defaults and empty filters left out).
+        htmx.push_url(response, listing.query.url(context["path"]))
+    return response
+
+
+@bp.route("/")
+@permission_required(Permission.MODERATE)
+async def index() -> Response:
+    session = await db.session()
+    return await responses.page(
+        "admin/index.html", counts=await tables.counts(session), activity=await tables.daily_activity(session)
+    )
+
+
+@bp.route("/users")
+@permission_required(Permission.MODERATE)
+async def users() -> Response:
+    return await render_table("users", request.args, push=True)
+
+
+@bp.route("/photos")
+@permission_required(Permission.MODERATE)
+async def photos() -> Response:
+    return await render_table("photos", request.args, push=True)
+
+
+@bp.route("/comments")
+@permission_required(Permission.MODERATE)
+async def comments() -> Response:
+    return await render_table("comments", request.args, push=True)
+
+
+@bp.route("/tags")
+@permission_required(Permission.MODERATE)
+async def tags() -> Response:
+    return await render_table("tags", request.args, push=True)
+
+
+@bp.route("/reports")
+@permission_required(Permission.MODERATE)
+async def reports() -> Response:
+    return await render_table("reports", request.args, push=True)
+
+
+@bp.route("/audit")
+@permission_required(Permission.MODERATE)
+async def audit() -> Response:
+    return await render_table("audit", request.args, push=True)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.ADMINISTER, fresh=True)
+async def edit_user(user_id: int) -> Response:
+    session = await db.session()
+    try:
+        target = await moderation.user_for_moderation(session, user_id)
+    except moderation.ModerationError as error:
+        abort(error.status, description=error.message)
+    form = await AdminProfileForm.from_request(obj=target, role=target.role.name)
+    if request.method == "GET":
+        form.role.data = target.role.name
+        return await responses.page("admin/edit_user.html", form=form, target=target)
+    if form.validate():
+        edit = moderation.ProfileEdit(
+            name=form.name.data,
+            username=form.username.data,
+            email=form.email.data,
+            website=form.website.data or "",
+            location=form.location.data or "",
+            bio=form.bio.data or "",
+            confirmed=bool(form.confirmed.data),
+            role=form.role.data,
+        )
+        try:
+            async with session.begin_nested():
+                await moderation.edit_profile(session, require_user(), target, edit)
+        except accounts.AccountError as error:
+            form.add_error(error.field, error.message)
+        except moderation.ModerationError as error:
+            form.add_error("role", error.message)
+        else:
+            await flash(f"Saved {target.username}'s profile.", "success")
+            return await responses.see_other(url_for("admin.users", q=target.username))
+    return await responses.page("admin/edit_user.html", 422, block="form", form=form, target=target)
