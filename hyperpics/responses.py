@@ -6,13 +6,19 @@ the first paint and every later swap (jinja2-fragments renders one block).
 
 from __future__ import annotations
 
-from typing import Any
-
 from functools import cache
+from typing import Any
 
 from jinja2 import Environment, Template, nodes
 from jinja2_fragments import BlockNotFoundError
-from quart import Response, current_app, get_flashed_messages, redirect, render_template, request
+from quart import (
+    Response,
+    current_app,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+)
 from quart.globals import app_ctx
 
 from . import htmx

@@ -8,8 +8,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from quart import Quart
@@ -33,7 +33,7 @@ from hyperpics.models import (
 )
 
 from . import images
-from .conftest import PASSWORD, Mailbox, Tab, login, make_user, set_user
+from .conftest import Mailbox, Tab, login, make_user, set_user
 from .helpers import counting, text_of, user_ids
 
 # --- a small site -------------------------------------------------------------------------
