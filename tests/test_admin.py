@@ -308,6 +308,46 @@ async def test_without_javascript_a_safe_action_posts_straight_through(site: Sit
     assert (await site.user("cyd")).confirmed
 
 
+@pytest.mark.parametrize(
+    ("path", "asks_first"),
+    [
+        ("users/{cyd}/confirm", False),
+        ("users/{cyd}/lock", True),
+        ("users/{locked}/unlock", False),
+        ("users/{cyd}/block", True),
+        ("users/{blocked}/unblock", False),
+        ("users/{cyd}/role", True),
+        ("photos/{photo}/delete", True),
+        ("comments/{comment}/delete", True),
+        ("tags/{tag}/delete", True),
+        ("reports/photo/{photo}/resolve", True),
+        ("reports/photo/{photo}/dismiss", False),
+    ],
+)
+async def test_every_row_action_works_as_a_plain_form(site: Site, path: str, asks_first: bool) -> None:
+    """Without JavaScript: a destructive action answers with a question page; the answer is a 303 back."""
+    await set_user(site.app, "cyd", confirmed=False)
+    await add_members(site.app, ["lou"], role="Locked", locked=True)
+    await add_members(site.app, ["bea"], active=False)
+    photo = (await add_photos(site.app, "bob", 1, tag="dusk"))[0]
+    comment = await add_comment(site.app, "dee", photo, "nice")
+    await add_report(site.app, "dee", ReportTarget.PHOTO, photo)
+    url = "/_/admin/" + path.format(
+        cyd=site.ids["cyd"], locked=(await site.user("lou")).id, blocked=(await site.user("bea")).id,
+        photo=photo, comment=comment, tag=await site.scalar(select(Tag.id)),
+    )
+    data = {"next": "/admin/users?q=x", "role": "Moderator"}
+    audit_before = len(await site.audit())
+    first = await site.admin.post(url, data)
+    if asks_first:
+        assert first.status == 200 and 'name="confirmed" value="1"' in first.text and f'action="{url}"' in first.text
+        assert 'href="/admin/users?q=x"' in first.text  # Cancel goes back
+        assert len(await site.audit()) == audit_before  # nothing happened yet
+        first = await site.admin.post(url, {**data, "confirmed": "1"})
+    assert first.status == 303 and first.location == "/admin/users?q=x"
+    assert len(await site.audit()) > audit_before
+
+
 async def test_an_htmx_action_by_a_button_on_a_stale_row_says_it_was_done_already(site: Site) -> None:
     cyd = site.ids["cyd"]
     assert (await site.moderator.post(f"/_/admin/users/{cyd}/block", {"confirmed": "1"}, htmx=True)).status == 200
@@ -585,7 +625,7 @@ async def test_reports_queue_groups_by_target_with_counts_and_reasons(site: Site
     photo_row = page.text[page.text.index(f'id="report-row-photo-{photo_id}"'):]
     photo_row = photo_row[:photo_row.index("</tr>")]
     assert '<td class="num">3</td>' in photo_row and "spam ×2" in text_of(photo_row) and "copyright" in photo_row
-    assert "note from mod" in photo_row
+    assert "note from mod" in photo_row and "by mod, dee, cyd" in text_of(photo_row)
     only_users = await site.moderator.get("/admin/reports?target=user")
     assert re.findall(r'<tr id="report-row-([a-z]+-\d+)"', only_users.text) == [f"user-{site.ids['bob']}"]
 

@@ -396,6 +396,7 @@ class ReportGroup:
     last_at: datetime
     status: ReportStatus | None  # None while open
     reasons: dict[str, int] = field(default_factory=dict)
+    reporters: list[str] = field(default_factory=list)  # newest first
     notes: list[tuple[str, str]] = field(default_factory=list)  # (reporter, note)
     target: Photo | Comment | User | None = None  # None when it was deleted
 
@@ -467,6 +468,7 @@ async def _fill_groups(session: AsyncSession, groups: list[ReportGroup], where: 
     for row in details:
         group = by_key[(ReportTarget(row.target_type), row.target_id)]
         group.reasons[row.reason.value] = group.reasons.get(row.reason.value, 0) + 1
+        group.reporters.append(row.username)
         if row.note and len(group.notes) < 3:
             group.notes.append((row.username, row.note))
     wanted: dict[ReportTarget, list[int]] = {}
