@@ -875,3 +875,12 @@ async def test_pages_work_with_data_that_looks_like_markup(site: Site) -> None:
         assert page.status == 200 and "<script>alert" not in page.text and "<img src=x" not in page.text
         assert "<i>note</i>" not in page.text
 
+
+
+async def test_the_last_administrator_cannot_delete_her_account(site: Site) -> None:
+    await site.admin.get("/settings/account")
+    page = await site.admin.post("/settings/account", {"username": "ana"})
+    assert page.status == 422 and "last administrator" in page.text
+    assert (await site.user("ana")).is_admin
+    await add_members(site.app, ["ola"], role="Administrator")
+    assert (await site.admin.post("/settings/account", {"username": "ana"})).status == 303

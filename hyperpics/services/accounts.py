@@ -273,6 +273,18 @@ async def replace_avatar(session: AsyncSession, user: User, stored: media.Stored
 # --- deletion -----------------------------------------------------------------------------
 
 
+async def other_active_admins(session: AsyncSession, user: User) -> int:
+    """Administrators besides ``user`` who can still log in (the site must keep one)."""
+    return (
+        await session.execute(
+            select(func.count())
+            .select_from(User)
+            .join(Role, Role.id == User.role_id)
+            .where(Role.name == RoleName.ADMINISTRATOR, User.active.is_(True), User.id != user.id)
+        )
+    ).scalar_one()
+
+
 async def delete_account(session: AsyncSession, user: User, typed_username: str) -> list[str]:
     """Delete the user and everything that is theirs; returns the media files to remove.
 
@@ -281,6 +293,8 @@ async def delete_account(session: AsyncSession, user: User, typed_username: str)
     """
     if typed_username.strip() != user.username:
         raise AccountError("Type your username exactly as shown to confirm.", "username")
+    if user.is_admin and await other_active_admins(session, user) == 0:
+        raise AccountError("You are the last administrator: make someone else an administrator first.")
     photo_files = (
         await session.execute(
             select(Photo.filename_original, Photo.filename_medium, Photo.filename_small).where(

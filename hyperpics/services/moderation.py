@@ -28,7 +28,6 @@ from ..models import (
     Report,
     ReportStatus,
     ReportTarget,
-    Role,
     RoleName,
     Tag,
     User,
@@ -97,19 +96,8 @@ async def user_for_moderation(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def _other_active_admins(session: AsyncSession, user: User) -> int:
-    return (
-        await session.execute(
-            select(func.count())
-            .select_from(User)
-            .join(Role, Role.id == User.role_id)
-            .where(Role.name == RoleName.ADMINISTRATOR, User.active.is_(True), User.id != user.id)
-        )
-    ).scalar_one()
-
-
 async def _ensure_not_last_admin(session: AsyncSession, target: User, doing: str) -> None:
-    if target.is_admin and target.active and await _other_active_admins(session, target) == 0:
+    if target.is_admin and target.active and await accounts.other_active_admins(session, target) == 0:
         raise ModerationError(
             f"{target.username} is the last administrator and cannot be {doing}: make someone else an administrator first.",
             409,
