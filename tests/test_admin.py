@@ -884,3 +884,13 @@ async def test_the_last_administrator_cannot_delete_her_account(site: Site) -> N
     assert (await site.user("ana")).is_admin
     await add_members(site.app, ["ola"], role="Administrator")
     assert (await site.admin.post("/settings/account", {"username": "ana"})).status == 303
+
+
+async def test_an_edit_the_role_rules_refuse_changes_nothing(site: Site) -> None:
+    data = {"name": "Ana Changed", "username": "ana", "email": "ana@example.com", "website": "", "location": "",
+            "bio": "", "role": "User", "confirmed": "y"}
+    page = await site.admin.post(f"/admin/users/{site.ids['ana']}/edit", data)
+    assert page.status == 422 and "last administrator" in page.text and "Edit ana" in page.text
+    ana = await site.user("ana")
+    assert ana.name == "Ana" and ana.is_admin
+    assert await site.audit() == []

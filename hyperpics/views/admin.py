@@ -127,10 +127,12 @@ async def edit_user(user_id: int) -> Response:
         try:
             async with session.begin_nested():
                 await moderation.edit_profile(session, require_user(), target, edit)
-        except accounts.AccountError as error:
-            form.add_error(error.field, error.message)
-        except moderation.ModerationError as error:
-            form.add_error("role", error.message)
+        except (accounts.AccountError, moderation.ModerationError) as error:
+            field = error.field if isinstance(error, accounts.AccountError) else "role"
+            form.add_error(field, error.message)
+            # The savepoint's rollback expired the member's attributes: reload them here,
+            # where I/O is allowed, not in the template.
+            await session.refresh(target)
         else:
             await flash(f"Saved {target.username}'s profile.", "success")
             return await responses.see_other(url_for("admin.users", q=target.username))
