@@ -246,6 +246,7 @@ async def update_profile(session: AsyncSession, user: User, change: ProfileChang
         async with session.begin_nested():
             await session.flush()
     except IntegrityError:
+        await session.refresh(user)  # the rollback expired it; templates cannot load it later
         raise AccountError("This username was just taken.", "username") from None
 
 
