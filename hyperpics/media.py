@@ -177,18 +177,27 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _fit_width(image: Image.Image, width: int) -> Image.Image:
-    if image.width <= width:
+# Pillow's own choice for thumbnails: bicubic after a fast integer reduction. Against
+# Lanczos it looks the same at these sizes and costs a third to a half (bench/pipeline.py).
+RESAMPLING = Image.Resampling.BICUBIC
+REDUCING_GAP = 2.0
+
+
+def _fit_width(image: Image.Image, width: int, *, shape_of: Image.Image | None = None) -> Image.Image:
+    """``image`` at most ``width`` wide; the height follows ``shape_of`` (default: the image),
+    so a copy made from another copy keeps the original's proportions to the pixel."""
+    basis = shape_of or image
+    if basis.width <= width:
         return image.copy()
-    height = max(1, round(image.height * width / image.width))
-    return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    height = max(1, round(basis.height * width / basis.width))
+    return image.resize((width, height), RESAMPLING, reducing_gap=REDUCING_GAP)
 
 
 def _cap_edge(image: Image.Image, edge: int) -> Image.Image:
     if max(image.size) <= edge:
         return image
     image = image.copy()
-    image.thumbnail((edge, edge), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    image.thumbnail((edge, edge), RESAMPLING, reducing_gap=REDUCING_GAP)
     return image
 
 
@@ -245,8 +254,9 @@ def process_photo(data: bytes, media_dir: str | Path, file_name: str | None = No
     stem = secrets.token_hex(16)
     encoded = {
         "": _encode(original),
-        "_m": _encode(_fit_width(original, MEDIUM_WIDTH)),
-        "_s": _encode(_fit_width(original, SMALL_WIDTH)),
+        "_m": _encode(medium := _fit_width(original, MEDIUM_WIDTH)),
+        # From the medium copy: a quarter of the pixels to read, the same result at 400 px.
+        "_s": _encode(_fit_width(medium, SMALL_WIDTH, shape_of=original)),
     }
     names = {suffix: f"{stem}{suffix}{extension}" for suffix, (_, extension) in encoded.items()}
     _write_all(Path(media_dir) / PHOTOS_DIR, {names[suffix]: body for suffix, (body, _) in encoded.items()})

@@ -6,6 +6,7 @@ Hashing is deliberately slow CPU work, so it always runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,8 +15,14 @@ MIN_LENGTH = 8
 MAX_LENGTH = 128
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both answers take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both answers take the same time.
+
+    Made on first use: a hash costs ~0.2 s, too much for every start of a command."""
+    return _hasher.hash("not-a-real-password-for-timing")
 
 # The most used passwords that pass the length rule (from public breach corpora).
 COMMON_PASSWORDS = frozenset(
@@ -54,7 +61,7 @@ async def hash_password(password: str) -> str:
 
 def _verify(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
