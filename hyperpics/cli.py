@@ -1,13 +1,23 @@
-"""The ``hyperpics`` command: serve, db, create-admin."""
+"""The ``hyperpics`` command: serve, db, seed, create-admin, reindex."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import secrets
 import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from . import config as config_module
+from .seed.plan import SeedOptions
+
+if TYPE_CHECKING:
+    from .seed import Summary
 
 
 def _load_app():  # type: ignore[no-untyped-def]
@@ -27,15 +37,56 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes on the one port (more than 1 needs HYPERPICS_BROADCAST_URL=redis://...).",
+)
+@click.option("--demo", is_flag=True, help="On an empty database, seed a demo site first and print its logins.")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Apply migrations, then serve the site with hypercorn."""
     from . import migrations
+    from .server import run_workers
     from .server import serve as run_server
 
     app = _load_app()
-    migrations.upgrade(app.config["DATABASE_URL"])
+    if workers > 1 and not str(app.config["BROADCAST_URL"]).startswith(("redis://", "rediss://")):
+        raise click.UsageError(
+            f"--workers {workers} needs HYPERPICS_BROADCAST_URL=redis://host:port: with "
+            f"{app.config['BROADCAST_URL']} a notification made in one worker never reaches the "
+            "pages held open by another. Set it, or use --workers 1."
+        )
+    url = app.config["DATABASE_URL"]
+    migrations.upgrade(url)
+    if demo:
+        _seed_demo(url, app.config["MEDIA_DIR"])
     click.echo(f"hyperpics is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    asyncio.run(run_server(app, host, port))
+    try:
+        if workers == 1:
+            asyncio.run(run_server(app, host, port))
+        else:
+            sys.exit(run_workers(host, port, workers))
+    except OSError as error:
+        raise click.ClickException(f"Cannot serve on {host}:{port}: {error.strerror or error}") from None
+
+
+def _seed_demo(url: str, media_dir: str) -> None:
+    """The demo site, only when nobody has an account yet (never over real data)."""
+    from . import seed as seeding
+
+    found = asyncio.run(seeding.existing(url))
+    if found.users:
+        click.echo(
+            f"Demo: the database already has {found.users} users, so nothing was seeded. Its logins were "
+            "printed when it was seeded; `hyperpics seed --reset` makes a new demo site with new ones."
+        )
+        return
+    click.echo("Demo: the database is empty; seeding a demo site...")
+    options = seeding.SeedOptions(seed=secrets.randbelow(1_000_000))
+    summary = _run_seed(url, media_dir, options, seeding.new_password(), reset=False, workers=os.cpu_count() or 1)
+    click.echo("\n".join(summary.lines()))
 
 
 @main.group()
@@ -47,10 +98,15 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 def upgrade(revision: str) -> None:
     """Bring the database schema up to date."""
+    from alembic.util import CommandError
+
     from . import migrations
 
     app = _load_app()
-    migrations.upgrade(app.config["DATABASE_URL"], revision)
+    try:
+        migrations.upgrade(app.config["DATABASE_URL"], revision)
+    except CommandError as error:
+        raise click.BadParameter(str(error), param_hint="'--revision'") from None
     click.echo(f"Database is at revision {revision}.")
 
 
@@ -61,6 +117,138 @@ def revision(message: str) -> None:
     from . import migrations
 
     migrations.make_revision(_load_app().config["DATABASE_URL"], message)
+
+
+# --- seed -------------------------------------------------------------------------------------
+
+
+class _ProgressBars:
+    """A click progress bar per stage (off a terminal click prints just the label)."""
+
+    @contextlib.contextmanager
+    def stage(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
+        if total == 0:
+            yield lambda _done: None
+            return
+        with click.progressbar(length=total, label=f"{label:<9}", show_pos=True) as bar:
+            yield bar.update
+
+
+def _run_seed(url: str, media_dir: str, options: SeedOptions, password: str, *, reset: bool, workers: int) -> Summary:
+    from . import seed as seeding
+
+    try:
+        return asyncio.run(
+            seeding.run(url, media_dir, options, password, reset=reset, workers=workers, progress=_ProgressBars())
+        )
+    except seeding.SeedError as error:
+        raise click.ClickException(error.message) from None
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _count(name: str, default: int, what: str):  # type: ignore[no-untyped-def]
+    return click.option(
+        f"--{name}", default=default, show_default=True, type=click.IntRange(min=0), help=f"How many {what}."
+    )
+
+
+@main.command()
+@click.option(
+    "--users",
+    default=SeedOptions.users,
+    show_default=True,
+    type=click.IntRange(min=3),
+    help="How many people (an administrator, a moderator, a few unconfirmed, locked and blocked among them).",
+)
+@_count("photos", SeedOptions.photos, "photos (each drawn and sent through the upload pipeline)")
+@_count("tags", SeedOptions.tags, "distinct tags")
+@_count("follows", SeedOptions.follows, "follows")
+@_count("collects", SeedOptions.collects, "collects")
+@_count("comments", SeedOptions.comments, "comments (about a third are replies)")
+@_count("reports", SeedOptions.reports, "reports for the moderation queue")
+@click.option(
+    "--seed", "seed_value", type=click.IntRange(min=0), help="Same seed, same site. Default: a random one (printed)."
+)
+@click.option("--password", help="Password of every demo account. Default: a new random one (printed).")
+@click.option(
+    "--now",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    help="The moment the demo's times count back from (UTC unless given). Default: now.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="CPU count",
+    help="Processes drawing and storing pictures.",
+)
+@click.option("--reset", is_flag=True, help="Replace what the database holds: rows and their media files (asks first).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --reset deletes.")
+def seed(
+    users: int,
+    photos: int,
+    tags: int,
+    follows: int,
+    collects: int,
+    comments: int,
+    reports: int,
+    seed_value: int | None,
+    password: str | None,
+    now: datetime | None,
+    workers: int,
+    reset: bool,
+    yes: bool,
+) -> None:
+    """Fill the database with a believable demo site."""
+    from . import migrations, passwords
+    from . import seed as seeding
+
+    options = seeding.SeedOptions(
+        users=users,
+        photos=photos,
+        tags=tags,
+        follows=follows,
+        collects=collects,
+        comments=comments,
+        reports=reports,
+        seed=secrets.randbelow(1_000_000) if seed_value is None else seed_value,
+        now=_utc(now or datetime.now(UTC)).replace(microsecond=0),
+    )
+    try:
+        seeding.check(options)
+    except seeding.SeedError as error:
+        raise click.BadParameter(error.message, param_hint=f"'--{error.option}'" if error.option else None) from None
+    if password is not None and (problems := passwords.problems(password)):
+        raise click.BadParameter(" ".join(problems), param_hint="'--password'")
+    app = _load_app()
+    url, media_dir = app.config["DATABASE_URL"], app.config["MEDIA_DIR"]
+    migrations.upgrade(url)
+    _make_room(url, reset=reset, ask=not yes)
+    summary = _run_seed(url, media_dir, options, password or seeding.new_password(), reset=reset, workers=workers)
+    click.echo("\n".join(summary.lines()))
+
+
+def _make_room(url: str, *, reset: bool, ask: bool) -> None:
+    """Seeding needs an empty database, or --reset and (unless --yes) a yes."""
+    from . import seed as seeding
+
+    found = asyncio.run(seeding.existing(url))
+    if found.empty:
+        return
+    if not reset:
+        raise click.ClickException(
+            f"The database already holds {found.users} users and {found.photos} photos. "
+            "Run `hyperpics seed --reset` to replace them (it asks first)."
+        )
+    if ask:
+        click.confirm(
+            f"--reset deletes every user, photo, comment and notification ({found.rows:,} rows) and the media "
+            "files they name, then seeds a new site. Continue?",
+            abort=True,
+        )
 
 
 @main.command()

@@ -3,16 +3,31 @@
 hypercorn does not exit on SIGTERM while a long-lived response (an SSE stream) is open,
 so we pass our own shutdown trigger: a signal sets the app-wide ``shutdown_event``,
 which streams watch to end themselves, then hypercorn stops.
+
+Several workers (``serve --workers N``): the parent binds the port (so a port in use is
+reported once, before anything starts) and starts N processes (spawned: a fresh interpreter
+each, no inherited event loop or threads) that accept on the sockets it hands them, each
+with its own app and its own shutdown trigger. The parent only
+forwards SIGTERM/SIGINT and waits; if a worker dies on its own, it stops the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import multiprocessing
+import os
 import signal
+import socket
+from collections.abc import Callable
+from multiprocessing.connection import wait as wait_for_exit
+from types import FrameType
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 from quart import Quart
+
+log = logging.getLogger("hyperpics.server")
 
 
 def hypercorn_config(host: str, port: int) -> Config:
@@ -25,15 +40,108 @@ def hypercorn_config(host: str, port: int) -> Config:
     return config
 
 
-async def serve(app: Quart, host: str, port: int) -> None:
+async def serve(app: Quart, host: str, port: int, *, config: Config | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; ``config`` replaces the one made from host and port."""
     shutdown = asyncio.Event()
     app.extensions["shutdown_event"] = shutdown
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, shutdown.set)
-    await hypercorn_serve(app, hypercorn_config(host, port), shutdown_trigger=shutdown.wait)
+    await hypercorn_serve(app, config or hypercorn_config(host, port), shutdown_trigger=shutdown.wait)
 
 
 def shutdown_event(app: Quart) -> asyncio.Event:
     """Set when the server is stopping; long-lived responses end when it is."""
     return app.extensions.setdefault("shutdown_event", asyncio.Event())
+
+
+# --- several worker processes on one port ---------------------------------------------------
+
+
+def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """One listening socket per worker, all bound here on the same port with SO_REUSEPORT.
+
+    With one shared socket the first worker to wake up accepts a whole burst of connections
+    (asyncio accepts in a loop) while the other idles; separate SO_REUSEPORT sockets make
+    the kernel spread connections over the workers. Where SO_REUSEPORT is missing, every
+    worker gets the same single socket.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if not hasattr(socket, "SO_REUSEPORT"):
+        shared = socket.create_server((host, port), family=family, backlog=2048)
+        return [shared] * count
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sockets.append(socket.create_server((host, port), family=family, backlog=2048, reuse_port=True))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _worker(sock: socket.socket, host: str, port: int, number: int, workers: int) -> None:
+    """One worker process: its own app, its own loop, hypercorn on the inherited socket."""
+    from . import create_app
+
+    # hypercorn makes its own socket object from the descriptor; this one must not close it.
+    descriptor = sock.detach()
+    app = create_app()
+    config = hypercorn_config(host, port)
+    config.bind = [f"fd://{descriptor}"]
+    config.access_log_format = "%(p)s " + config.access_log_format  # "<pid> ...": which worker answered
+    print(f"worker {number}/{workers} (pid {os.getpid()}) serving http://{host}:{port}/", flush=True)
+    asyncio.run(serve(app, host, port, config=config))
+
+
+def run_workers(host: str, port: int, workers: int) -> int:
+    """Serve with ``workers`` processes; returns the exit status (0 after a clean stop)."""
+    sockets = listening_sockets(host, port, workers)
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_worker, args=(sock, host, port, number, workers), name=f"hyperpics-worker-{number}")
+        for number, sock in enumerate(sockets, start=1)
+    ]
+    stopping = False
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for process in processes:
+            if process.pid is not None and process.exitcode is None:
+                try:
+                    os.kill(process.pid, signum)
+                except ProcessLookupError:
+                    pass  # it has just exited
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for process in processes:
+            process.start()
+        for sock in set(sockets):
+            sock.close()  # the workers hold their own copies
+        return _wait(processes, is_stopping=lambda: stopping, stop=lambda: forward(signal.SIGTERM, None))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _wait(
+    processes: list[multiprocessing.process.BaseProcess], *, is_stopping: Callable[[], bool], stop: Callable[[], None]
+) -> int:
+    """Wait for every worker; one that exits on its own brings the others down (status 1)."""
+    running = list(processes)
+    failed = False
+    while running:
+        for sentinel in wait_for_exit([process.sentinel for process in running]):
+            process = next(process for process in running if process.sentinel == sentinel)
+            process.join()
+            running.remove(process)
+            if not is_stopping():
+                log.error("%s exited unexpectedly (status %s); stopping the others", process.name, process.exitcode)
+                failed = True
+                stop()
+            elif process.exitcode != 0:
+                failed = True
+    return 1 if failed else 0
