@@ -1,16 +1,18 @@
-"""hyperpics: a self-hosted photo-sharing social site (Quart + htmx)."""
+"""hyperpics: a self-hosted photo-sharing social site (Quart + htmx).
+
+The web framework is imported by :func:`create_app`, not here: commands that never serve a
+page (``hyperpics seed``, the seed's picture workers) start without it.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from quart import Quart, Response
-
-from . import auth, broadcast, config, csrf, db, errors, ratelimit, request_limits
-from .models import utcnow
+if TYPE_CHECKING:
+    from quart import Quart, Response
 
 __all__ = ["create_app"]
 
@@ -23,6 +25,10 @@ CONTENT_SECURITY_POLICY = (
 
 def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | Path | None = None) -> Quart:
     """Build the app: configuration from HYPERPICS_* variables, then ``overrides`` on top."""
+    from quart import Quart
+
+    from . import auth, broadcast, config, csrf, db, errors, ratelimit, request_limits
+
     root = Path(__file__).resolve().parent
     instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
     app = Quart(__name__, instance_path=str(instance.resolve()), static_folder=str(root / "static"))
@@ -81,6 +87,8 @@ def _configure_templates(app: Quart) -> None:
 
 def timeago(value: datetime | None, now: datetime | None = None) -> str:
     """"3 minutes ago" style text; the exact time goes in a <time datetime> beside it."""
+    from .models import utcnow
+
     if value is None:
         return ""
     seconds = int(((now or utcnow()) - value).total_seconds())
@@ -120,7 +128,15 @@ def _register_blueprints(app: Quart) -> None:
     app.register_blueprint(search.bp)
     app.register_blueprint(admin.bp)
 
-    from .partials import admin_rows, collect, comments, follow, notifications_stream, photo_details, user_card
+    from .partials import (
+        admin_rows,
+        collect,
+        comments,
+        follow,
+        notifications_stream,
+        photo_details,
+        user_card,
+    )
 
     for partial in (photo_details, follow, collect, comments, user_card, notifications_stream, admin_rows):
         app.register_blueprint(partial.bp)

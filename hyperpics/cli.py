@@ -29,6 +29,18 @@ def _load_app():  # type: ignore[no-untyped-def]
         raise click.ClickException(str(error)) from None
 
 
+def _load_settings() -> dict:  # type: ignore[type-arg]
+    """The HYPERPICS_* settings, checked, for commands that need no app."""
+    from pathlib import Path
+
+    settings = config_module.from_environment(Path.cwd() / "instance")
+    try:
+        config_module.validate(settings)
+    except config_module.ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    return settings
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """hyperpics: a self-hosted photo-sharing site."""
@@ -223,8 +235,8 @@ def seed(
         raise click.BadParameter(error.message, param_hint=f"'--{error.option}'" if error.option else None) from None
     if password is not None and (problems := passwords.problems(password)):
         raise click.BadParameter(" ".join(problems), param_hint="'--password'")
-    app = _load_app()
-    url, media_dir = app.config["DATABASE_URL"], app.config["MEDIA_DIR"]
+    settings = _load_settings()  # no app: seeding serves no page, so the web framework stays unloaded
+    url, media_dir = settings["DATABASE_URL"], settings["MEDIA_DIR"]
     migrations.upgrade(url)
     _make_room(url, reset=reset, ask=not yes)
     summary = _run_seed(url, media_dir, options, password or seeding.new_password(), reset=reset, workers=workers)

@@ -12,12 +12,20 @@ read-modify-write cycles serialise on the write lock instead of losing updates.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from quart import Quart, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+if TYPE_CHECKING:
+    from quart import Quart
+    from quart.ctx import _AppCtxGlobals
 
 WRITE_OPTION = "hyperpics_write"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -66,6 +74,14 @@ class Database:
         await self.engine.dispose()
 
 
+def _request_globals() -> _AppCtxGlobals:
+    """Quart's ``g``, imported when first needed: the seed and its workers use the engine
+    without the web framework."""
+    from quart import g
+
+    return g  # type: ignore[return-value]
+
+
 def database(app: Quart | None = None) -> Database:
     from quart import current_app
 
@@ -74,18 +90,18 @@ def database(app: Quart | None = None) -> Database:
 
 async def session() -> AsyncSession:
     """The request's session, opened on first use."""
-    existing: AsyncSession | None = g.get("_db_session")
+    existing: AsyncSession | None = _request_globals().get("_db_session")
     if existing is None:
         from quart import request
 
         existing = database().session(write=request.method not in SAFE_METHODS)
-        g._db_session = existing
+        _request_globals()._db_session = existing
     return existing
 
 
 def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
     """Run ``callback`` once the request's transaction has committed (never on rollback)."""
-    g.setdefault("_after_commit", []).append(callback)
+    _request_globals().setdefault("_after_commit", []).append(callback)
 
 
 CommitHook = Callable[[dict[str, Any]], Awaitable[None]]
@@ -104,7 +120,7 @@ async def commit() -> None:
     """
     from quart import current_app
 
-    current: AsyncSession | None = g.get("_db_session")
+    current: AsyncSession | None = _request_globals().get("_db_session")
     info: dict[str, Any] = {}
     if current is not None:
         await current.commit()
@@ -112,21 +128,21 @@ async def commit() -> None:
         current.info.clear()
     for hook in current_app.extensions.get("hyperpics_commit_hooks", []):
         await hook(info)
-    callbacks = g.pop("_after_commit", [])
+    callbacks = _request_globals().pop("_after_commit", [])
     for callback in callbacks:
         await callback()
 
 
 async def rollback() -> None:
-    current: AsyncSession | None = g.get("_db_session")
+    current: AsyncSession | None = _request_globals().get("_db_session")
     if current is not None:
         await current.rollback()
         current.info.clear()  # nothing happened: nobody is told
-    g.pop("_after_commit", None)
+    _request_globals().pop("_after_commit", None)
 
 
 async def close() -> None:
-    current: AsyncSession | None = g.pop("_db_session", None)
+    current: AsyncSession | None = _request_globals().pop("_db_session", None)
     if current is not None:
         await current.close()
 
