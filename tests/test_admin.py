@@ -894,3 +894,9 @@ async def test_an_edit_the_role_rules_refuse_changes_nothing(site: Site) -> None
     ana = await site.user("ana")
     assert ana.name == "Ana" and ana.is_admin
     assert await site.audit() == []
+
+
+async def test_the_question_page_only_links_back_into_the_site(site: Site) -> None:
+    asked = await site.moderator.post(f"/_/admin/users/{site.ids['cyd']}/block", {"next": "javascript:alert(1)"})
+    assert asked.status == 200 and "javascript:" not in asked.text
+    assert 'href="/admin/users"' in asked.text

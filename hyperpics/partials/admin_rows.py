@@ -15,7 +15,7 @@ from quart import Blueprint, Response, abort, current_app, flash, request, url_f
 from werkzeug.datastructures import MultiDict
 
 from .. import db, htmx, responses
-from ..auth import permission_required, require_user
+from ..auth import permission_required, require_user, safe_next
 from ..models import Permission, RoleName
 from ..services import admin_tables as tables
 from ..services import moderation
@@ -53,7 +53,7 @@ async def _ask_first(title: str, detail: str, button: str, fields: list[tuple[st
         button=button,
         action=request.path,
         fields=fields,
-        next_url=form.get("next") or url_for(f"admin.{table}"),
+        next_url=safe_next(form.get("next"), url_for(f"admin.{table}")),
     )
 
 
