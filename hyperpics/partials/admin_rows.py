@@ -8,7 +8,7 @@ JavaScript every action ends in a 303 back to the table as it was.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
 from quart import Blueprint, Response, abort, current_app, flash, request, url_for
@@ -81,7 +81,7 @@ async def _row(table: str, row_key: Any, note: str) -> Response:
     return await responses.fragment("partials/admin_rows.html", row=row, row_key=row_key, note=note, **context)
 
 
-def _refused(error: moderation.ModerationError) -> None:
+def _refused(error: moderation.ModerationError) -> NoReturn:
     abort(error.status, description=error.message)
 
 
