@@ -831,6 +831,7 @@ def _sanctions(
 def _state(person: Person, **changes: object) -> dict[str, object]:
     """A member's state as the audit log records it (services.moderation's before/after)."""
     state: dict[str, object] = {
+        "username": person.username,
         "role": RoleName.USER.value,
         "locked": False,
         "active": True,
@@ -866,15 +867,18 @@ def _settle(
             status, actor, when, outcome = ReportStatus.RESOLVED, actors[target], sanctions[target], "member blocked"
         elif _chance(rng, 0.25):
             latest = max(report.created_at for report in found)
-            status, actor, outcome = ReportStatus.DISMISSED, rng.choice(STAFF), "dismissed"
+            status, actor, outcome = ReportStatus.DISMISSED, rng.choice(STAFF), ""
             when = _between(rng, min(latest + 600, now), now)
         else:
             continue
         for report in found:
             report.status, report.resolved_by, report.resolved_at = status, actor, when
         action = "report.resolve" if status == ReportStatus.RESOLVED else "report.dismiss"
-        after = {"status": status.value, "outcome": outcome}
-        audit.append(AuditRow(actor, action, kind.value, target, {"open_reports": len(found)}, after, when))
+        before = {"status": ReportStatus.OPEN.value, "reports": len(found)}
+        after: dict[str, object] = {"status": status.value, "reports": len(found)}
+        if status == ReportStatus.RESOLVED:
+            after["outcome"] = outcome
+        audit.append(AuditRow(actor, action, kind.value, target, before, after, when))
     audit.sort(key=lambda row: row.created_at)
     return audit
 

@@ -122,7 +122,7 @@ CAPTIONS = [
     "Found this {noun} on a {adjective} afternoon.",
     "Back to the same {noun} every week; it is never the same twice.",
     "{Place}, just before the light went.",
-    "A {adjective} {noun}, nobody around.",
+    "Nobody around: the {adjective} {noun}.",
     "Tried a new angle on the old {noun}.",
     "Walked past this {noun} for years before I looked up.",
     "The {noun} after the rain. {Place}.",

@@ -382,7 +382,7 @@ REPORTS = TableSpec(
     filters={"status": ("", "closed"), "target": ("", *(target.value for target in ReportTarget))},
     per_page=20,
     searchable=False,
-    columns=((None, "Kind"), (None, "Reported"), ("reports", "Reports"), (None, "Reasons"), (None, "Notes"), ("oldest", "First reported"), (None, "Actions")),
+    columns=((None, "Reported"), ("reports", "Reports"), (None, "Reasons"), (None, "Notes"), ("oldest", "First reported"), (None, "Actions")),
     bulk=(("dismiss", "Dismiss"), ("resolve", "Resolve (delete or block)")),
 )
 

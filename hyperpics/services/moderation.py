@@ -84,7 +84,14 @@ PAST_TENSE = {
 
 
 def _state(user: User) -> dict[str, Any]:
-    return {"role": user.role.name, "locked": user.locked, "active": user.active, "confirmed": user.confirmed}
+    # The username is kept so the log still names the member after a rename or deletion.
+    return {
+        "username": user.username,
+        "role": user.role.name,
+        "locked": user.locked,
+        "active": user.active,
+        "confirmed": user.confirmed,
+    }
 
 
 async def user_for_moderation(session: AsyncSession, user_id: int) -> User:
@@ -359,8 +366,9 @@ async def settle_reports(
     else:
         await _close_reports(session, actor, target, target_id, ReportStatus.DISMISSED)
     status = "resolved" if action == "resolve" else "dismissed"
-    audit(
-        session, actor, f"report.{action}", target.value, target_id, {"open_reports": count}, {"status": status, "outcome": outcome}
-    )
+    after: dict[str, Any] = {"status": status, "reports": count}
+    if action == "resolve":
+        after["outcome"] = outcome
+    audit(session, actor, f"report.{action}", target.value, target_id, {"status": "open", "reports": count}, after)
     plural = "report" if count == 1 else f"{count} reports"
     return f"{plural.capitalize()} on {target.value} {target_id} {status}: {outcome}.", files
