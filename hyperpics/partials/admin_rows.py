@@ -8,6 +8,7 @@ JavaScript every action ends in a 303 back to the table as it was.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
@@ -133,47 +134,26 @@ async def user_role(user_id: int) -> Response:
     return await _row("users", user_id, note)
 
 
-@bp.route("/photos/<int:photo_id>/delete", methods=["POST"])
+# What deleting a row of each content table says first, and does.
+DELETIONS: dict[str, tuple[str, str, Callable[..., Awaitable[tuple[str, list[str]]]]]] = {
+    "photos": ("photo", "Its comments and collects go with it. This cannot be undone.", moderation.delete_photo),
+    "comments": ("comment", "Replies to it are deleted too. This cannot be undone.", moderation.delete_comment),
+    "tags": ("tag", "It is removed from every photo; the photos stay.", moderation.delete_tag),
+}
+
+
+@bp.route("/<any(photos, comments, tags):table>/<int:row_id>/delete", methods=["POST"])
 @permission_required(Permission.MODERATE)
-async def photo_delete(photo_id: int) -> Response:
+async def delete(table: str, row_id: int) -> Response:
+    what, consequence, remove = DELETIONS[table]
     if not await _confirmed():
-        return await _ask_first(
-            f"Delete photo {photo_id}?", "Its comments and collects go with it. This cannot be undone.", "Delete", [], "photos"
-        )
+        return await _ask_first(f"Delete {what} {row_id}?", consequence, "Delete", [], table)
     try:
-        note, files = await moderation.delete_photo(await db.session(), require_user(), photo_id)
+        note, files = await remove(await db.session(), require_user(), row_id)
     except moderation.ModerationError as error:
         _refused(error)
     _remove_after_commit(files)
-    return await _row("photos", photo_id, note)
-
-
-@bp.route("/comments/<int:comment_id>/delete", methods=["POST"])
-@permission_required(Permission.MODERATE)
-async def comment_delete(comment_id: int) -> Response:
-    if not await _confirmed():
-        return await _ask_first(
-            f"Delete comment {comment_id}?", "Replies to it are deleted too. This cannot be undone.", "Delete", [], "comments"
-        )
-    try:
-        note = await moderation.delete_comment(await db.session(), require_user(), comment_id)
-    except moderation.ModerationError as error:
-        _refused(error)
-    return await _row("comments", comment_id, note)
-
-
-@bp.route("/tags/<int:tag_id>/delete", methods=["POST"])
-@permission_required(Permission.MODERATE)
-async def tag_delete(tag_id: int) -> Response:
-    if not await _confirmed():
-        return await _ask_first(
-            f"Delete tag {tag_id}?", "It is removed from every photo; the photos stay.", "Delete", [], "tags"
-        )
-    try:
-        note = await moderation.delete_tag(await db.session(), require_user(), tag_id)
-    except moderation.ModerationError as error:
-        _refused(error)
-    return await _row("tags", tag_id, note)
+    return await _row(table, row_id, note)
 
 
 @bp.route("/reports/<target_type>/<int:target_id>/<action>", methods=["POST"])
@@ -211,11 +191,7 @@ async def _apply(table: str, action: str, key: str) -> tuple[str, list[str]]:
     if table == "users":
         target = await moderation.user_for_moderation(session, row_id)
         return await moderation.moderate_user(session, actor, target, action), []
-    if table == "photos":
-        return await moderation.delete_photo(session, actor, row_id)
-    if table == "comments":
-        return await moderation.delete_comment(session, actor, row_id), []
-    return await moderation.delete_tag(session, actor, row_id), []
+    return await DELETIONS[table][2](session, actor, row_id)
 
 
 def _valid_key(table: str, key: str) -> bool:

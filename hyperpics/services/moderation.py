@@ -273,7 +273,7 @@ async def _close_reports(
 
 
 async def delete_photo(session: AsyncSession, actor: User, photo_id: int) -> tuple[str, list[str]]:
-    """Returns the message and the files to remove once the deletion is committed."""
+    """Like every delete here, returns the message and the files to remove once committed."""
     photo = (
         await session.execute(select(Photo).options(joinedload(Photo.author)).where(Photo.id == photo_id))
     ).scalar_one_or_none()
@@ -288,7 +288,7 @@ async def delete_photo(session: AsyncSession, actor: User, photo_id: int) -> tup
     return f"Deleted photo {photo.id} by {photo.author.username}.", files
 
 
-async def delete_comment(session: AsyncSession, actor: User, comment_id: int) -> str:
+async def delete_comment(session: AsyncSession, actor: User, comment_id: int) -> tuple[str, list[str]]:
     comment = (
         await session.execute(select(Comment).options(joinedload(Comment.author)).where(Comment.id == comment_id))
     ).scalar_one_or_none()
@@ -298,10 +298,10 @@ async def delete_comment(session: AsyncSession, actor: User, comment_id: int) ->
     await session.execute(delete(Comment).where(Comment.id == comment.id))  # replies cascade
     await _close_reports(session, actor, ReportTarget.COMMENT, comment.id, ReportStatus.RESOLVED)
     audit(session, actor, "comment.delete", "comment", comment.id, before, None)
-    return f"Deleted comment {comment.id} by {comment.author.username}."
+    return f"Deleted comment {comment.id} by {comment.author.username}.", []
 
 
-async def delete_tag(session: AsyncSession, actor: User, tag_id: int) -> str:
+async def delete_tag(session: AsyncSession, actor: User, tag_id: int) -> tuple[str, list[str]]:
     """Removes the tag from every photo (the photos stay)."""
     tag = await session.get(Tag, tag_id)
     if tag is None:
@@ -311,7 +311,7 @@ async def delete_tag(session: AsyncSession, actor: User, tag_id: int) -> str:
     ).scalar_one()
     await session.execute(delete(Tag).where(Tag.id == tag.id))
     audit(session, actor, "tag.delete", "tag", tag.id, {"name": tag.name, "photos": photos}, None)
-    return f"Deleted the tag #{tag.name} from {photos} photo{'' if photos == 1 else 's'}."
+    return f"Deleted the tag #{tag.name} from {photos} photo{'' if photos == 1 else 's'}.", []
 
 
 # --- the reports queue --------------------------------------------------------------------

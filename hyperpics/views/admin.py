@@ -65,40 +65,17 @@ async def index() -> Response:
     )
 
 
-@bp.route("/users")
-@permission_required(Permission.MODERATE)
-async def users() -> Response:
-    return await render_table("users", request.args, push=True)
+def _table_page(name: str):  # type: ignore[no-untyped-def]
+    async def view() -> Response:
+        return await render_table(name, request.args, push=True)
+
+    view.__name__ = view.__qualname__ = name
+    return permission_required(Permission.MODERATE)(view)
 
 
-@bp.route("/photos")
-@permission_required(Permission.MODERATE)
-async def photos() -> Response:
-    return await render_table("photos", request.args, push=True)
-
-
-@bp.route("/comments")
-@permission_required(Permission.MODERATE)
-async def comments() -> Response:
-    return await render_table("comments", request.args, push=True)
-
-
-@bp.route("/tags")
-@permission_required(Permission.MODERATE)
-async def tags() -> Response:
-    return await render_table("tags", request.args, push=True)
-
-
-@bp.route("/reports")
-@permission_required(Permission.MODERATE)
-async def reports() -> Response:
-    return await render_table("reports", request.args, push=True)
-
-
-@bp.route("/audit")
-@permission_required(Permission.MODERATE)
-async def audit() -> Response:
-    return await render_table("audit", request.args, push=True)
+# /admin/users, /admin/photos, ...: one page per table, endpoints named after them.
+for _name in TABLES:
+    bp.add_url_rule(f"/{_name}", view_func=_table_page(_name))
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
