@@ -8,10 +8,17 @@ from typing import Any
 from quart import Blueprint, Response, abort, flash, request, url_for
 
 from .. import db, htmx, responses
-from ..auth import current_user, login_required, permission_required, public, require_user
+from ..auth import (
+    current_user,
+    login_required,
+    permission_required,
+    public,
+    require_user,
+)
 from ..forms.photos import ReportForm
 from ..forms.social import CommentForm
 from ..models import Permission, Photo, ReportTarget
+from ..reports import FILED, file_report
 from ..services import photos, social
 
 bp = Blueprint("comments", __name__, url_prefix="/_")
@@ -168,25 +175,14 @@ async def toggle(photo_id: int) -> Response:
 @bp.route("/comments/<int:comment_id>/report", methods=["POST"])
 @permission_required(Permission.FOLLOW)  # any confirmed, unblocked member
 async def report(comment_id: int) -> Response:
-    session = await db.session()
     photo, comment = await _comment_and_photo(comment_id)
     form = await ReportForm.from_request()
-    status = 422
-    if form.validate():
-        try:
-            await social.report(
-                session, require_user(), ReportTarget.COMMENT, comment.id, comment.author_id, form.reason.data, form.note.data or ""
-            )
-        except social.SocialError as error:
-            if error.status not in (409, 422):
-                abort(error.status, description=error.message)
-            form.add_error(error.field, error.message)
-            status = error.status
-        else:
-            if htmx.wants_fragment():
-                return await responses.fragment("partials/report_done.html", form_id=f"report-comment-{comment.id}", what="comment")
-            await flash("Thanks: a moderator will look at this comment.", "success")
-            return await responses.back(url_for("photos.show", photo_id=photo.id))
+    status = await file_report(form, require_user(), ReportTarget.COMMENT, comment.id, comment.author_id)
+    if status == FILED:
+        if htmx.wants_fragment():
+            return await responses.fragment("partials/report_done.html", form_id=f"report-comment-{comment.id}", what="comment")
+        await flash("Thanks: a moderator will look at this comment.", "success")
+        return await responses.back(url_for("photos.show", photo_id=photo.id))
     if htmx.wants_fragment():
         return await responses.fragment(
             "partials/report_form.html", status, form=form, form_id=f"report-comment-{comment.id}",

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, abort, current_app, flash, request, send_file, url_for
+from quart import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    request,
+    send_file,
+    url_for,
+)
 
 from .. import db, htmx, media, responses
-from ..auth import current_user, login_required, permission_required, public, require_user
+from ..auth import (
+    current_user,
+    login_required,
+    permission_required,
+    public,
+    require_user,
+)
 from ..forms.photos import PhotoDetailsForm, ReportForm
 from ..models import Permission, ReportTarget, Visibility
+from ..reports import FILED, file_report
 from ..request_limits import long_body
 from ..services import photos, social, uploads
 from ..storage import media_path, remove_media_files
@@ -179,23 +195,12 @@ async def report(photo_id: int) -> Response:
     user = require_user()
     form = await ReportForm.from_request()
     if request.method == "POST":
-        if form.validate():
-            try:
-                await social.report(
-                    await db.session(), user, ReportTarget.PHOTO, photo.id, photo.author_id, form.reason.data, form.note.data or ""
-                )
-            except social.SocialError as error:
-                if error.status not in (409, 422):
-                    abort(error.status, description=error.message)
-                form.add_error(error.field, error.message)
-                status = error.status
-            else:
-                if htmx.wants_fragment():
-                    return await responses.fragment("partials/report_done.html", photo=photo)
-                await flash("Thanks: a moderator will look at this photo.", "success")
-                return await responses.see_other(url_for("photos.show", photo_id=photo.id))
-        else:
-            status = 422
+        status = await file_report(form, user, ReportTarget.PHOTO, photo.id, photo.author_id)
+        if status == FILED:
+            if htmx.wants_fragment():
+                return await responses.fragment("partials/report_done.html", photo=photo)
+            await flash("Thanks: a moderator will look at this photo.", "success")
+            return await responses.see_other(url_for("photos.show", photo_id=photo.id))
         if htmx.wants_fragment():
             return await responses.fragment("partials/report_form.html", status, photo=photo, form=form)
         return await responses.page("photos/report.html", status, photo=photo, form=form)

@@ -11,6 +11,7 @@ from .. import db, htmx, responses
 from ..auth import current_user, permission_required, public, require_user
 from ..forms.photos import ReportForm
 from ..models import Permission, ReportTarget
+from ..reports import FILED, file_report
 from ..services import photos, social
 
 bp = Blueprint("users", __name__, url_prefix="/user")
@@ -89,22 +90,12 @@ async def report(username: str) -> Response:
     form_id, action = "report-user-form", url_for("users.report", username=user.username)
     status = 200
     if request.method == "POST":
-        status = 422
-        if form.validate():
-            try:
-                await social.report(
-                    session, require_user(), ReportTarget.USER, user.id, user.id, form.reason.data, form.note.data or ""
-                )
-            except social.SocialError as error:
-                if error.status not in (409, 422):
-                    abort(error.status, description=error.message)
-                form.add_error(error.field, error.message)
-                status = error.status
-            else:
-                if htmx.wants_fragment():
-                    return await responses.fragment("partials/report_done.html", form_id=form_id, what="member")
-                await flash("Thanks: a moderator will look at this member.", "success")
-                return await responses.see_other(url_for("users.show", username=user.username))
+        status = await file_report(form, require_user(), ReportTarget.USER, user.id, user.id)
+        if status == FILED:
+            if htmx.wants_fragment():
+                return await responses.fragment("partials/report_done.html", form_id=form_id, what="member")
+            await flash("Thanks: a moderator will look at this member.", "success")
+            return await responses.see_other(url_for("users.show", username=user.username))
         if htmx.wants_fragment():
             return await responses.fragment("partials/report_form.html", status, form=form, form_id=form_id, action=action)
     return await responses.page("users/report.html", status, user=user, form=form, form_id=form_id, action=action)

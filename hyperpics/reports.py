@@ -1,0 +1,30 @@
+"""Filing a report from a :class:`~hyperpics.forms.photos.ReportForm`: the part the photo,
+comment and member report views share (their answers differ, the filing does not)."""
+
+from __future__ import annotations
+
+from quart import abort
+
+from . import db
+from .forms.photos import ReportForm
+from .models import ReportTarget, User
+from .services import social
+
+FILED = 200
+
+
+async def file_report(form: ReportForm, reporter: User, target: ReportTarget, target_id: int, owner_id: int) -> int:
+    """FILED, or the status to answer the form with (422 invalid, 409 already reported),
+    the reason added to the form. Other refusals (one's own content) abort."""
+    if not form.validate():
+        return 422
+    try:
+        await social.report(
+            await db.session(), reporter, target, target_id, owner_id, form.reason.data, form.note.data or ""
+        )
+    except social.SocialError as error:
+        if error.status not in (409, 422):
+            abort(error.status, description=error.message)
+        form.add_error(error.field, error.message)
+        return error.status
+    return FILED
