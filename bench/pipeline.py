@@ -28,23 +28,24 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+
+from results import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import PIL  # noqa: E402
-from PIL import Image, ImageChops, ImageDraw, ImageFilter  # noqa: E402
+import PIL
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from hyperpics import media  # noqa: E402
-from hyperpics.services import uploads  # noqa: E402
+from hyperpics import media
+from hyperpics.services import uploads
 
 WIDTH, HEIGHT = 6000, 4000
 TICK = 0.010  # the ticker sleeps 10 ms
 CONCURRENT = 8
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 # --- the test picture ---------------------------------------------------------------------
@@ -325,7 +326,7 @@ def main() -> None:
 
     if args.no_write:
         return
-    now = datetime.now(timezone.utc).astimezone()
+    now = datetime.now(UTC).astimezone()
     nproc = os.cpu_count()
     try:
         nproc = len(os.sched_getaffinity(0))
@@ -363,15 +364,7 @@ stages below that keep the GIL while they run (the JPEG encoder, mainly).
 {chr(10).join(stage_table) if stage_table else "(skipped)"}
 <!-- bench/pipeline.py: end -->
 """
-    # Only this script's section is rewritten; the other benchmarks keep theirs.
-    start, end = "<!-- bench/pipeline.py: start -->", "<!-- bench/pipeline.py: end -->"
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    if start in old and end in old:
-        text = old[: old.index(start)] + text.rstrip("\n") + old[old.index(end) + len(end) :]
-    elif old:
-        text = text + "\n" + old
-    RESULTS.write_text(text)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    write_section("pipeline.py", text)
 
 
 if __name__ == "__main__":

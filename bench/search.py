@@ -45,19 +45,19 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from results import markers, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from hyperpics import migrations  # noqa: E402
-from hyperpics.db import Database  # noqa: E402
-from hyperpics.models import User  # noqa: E402
-from hyperpics.search import CATEGORIES, Fts5Search  # noqa: E402
+from hyperpics import migrations
+from hyperpics.db import Database
+from hyperpics.models import User
+from hyperpics.search import CATEGORIES, Fts5Search
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTION_START = "<!-- bench/search.py: start -->"
-SECTION_END = "<!-- bench/search.py: end -->"
+SECTION_START, SECTION_END = markers("search.py")
 
 USERS = 10_000
 TAGS = 2_000
@@ -315,18 +315,6 @@ def section(timings: dict[str, float], size: int, rows: list[dict], examples: di
     return "\n".join(lines) + "\n"
 
 
-def write_results(text: str) -> None:
-    existing = RESULTS.read_text() if RESULTS.exists() else ""
-    if SECTION_START in existing and SECTION_END in existing:
-        before, rest = existing.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
-        updated = before + text.rstrip("\n") + after
-    else:
-        updated = existing.rstrip("\n") + ("\n\n" if existing else "") + text
-    RESULTS.write_text(updated)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=300, help="searches per category and viewer (default 300)")
@@ -354,7 +342,7 @@ def main() -> None:
         print()
         print(text)
         if not args.no_write:
-            write_results(text)
+            write_section("search.py", text)
     finally:
         if args.keep:
             print(f"kept {path}")

@@ -44,14 +44,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from results import RESULTS, markers, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hyperpics import migrations
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTION_START = "<!-- bench/seed.py: start -->"
-SECTION_END = "<!-- bench/seed.py: end -->"
+SECTION_START, SECTION_END = markers("seed.py")
 LARGE_START = "<!-- bench/seed.py large: start -->"
 LARGE_END = "<!-- bench/seed.py large: end -->"
 
@@ -266,18 +266,6 @@ def previous_large() -> list[str]:
     return []
 
 
-def write_results(text: str) -> None:
-    existing = RESULTS.read_text() if RESULTS.exists() else ""
-    if SECTION_START in existing and SECTION_END in existing:
-        before, rest = existing.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
-        updated = before + text.rstrip("\n") + after
-    else:
-        updated = existing.rstrip("\n") + ("\n\n" if existing else "") + text
-    RESULTS.write_text(updated)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs at Albumy's size (default 3)")
@@ -301,7 +289,7 @@ def main() -> None:
     print()
     print(text)
     if not args.no_write:
-        write_results(text)
+        write_section("seed.py", text)
 
 
 if __name__ == "__main__":

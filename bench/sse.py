@@ -56,11 +56,10 @@ from pathlib import Path
 
 import httpx
 from itsdangerous import URLSafeTimedSerializer
+from results import markers, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTION_START = "<!-- bench/sse.py: start -->"
-SECTION_END = "<!-- bench/sse.py: end -->"
+SECTION_START, SECTION_END = markers("sse.py")
 
 HOST = "127.0.0.1"
 STREAM_PATH = "/_/notifications/stream"
@@ -285,7 +284,7 @@ async def open_all(streams: list[Stream], port: int, concurrency: int) -> list[s
         async with gate:
             try:
                 await asyncio.wait_for(stream.open(port), timeout=60)
-            except (Exception, asyncio.TimeoutError) as error:  # noqa: BLE001 - counted and reported
+            except (TimeoutError, Exception) as error:  # noqa: BLE001 - counted and reported
                 errors.append(f"{type(error).__name__}: {error}")
 
     await asyncio.gather(*(one(stream) for stream in streams))
@@ -374,7 +373,7 @@ async def run(n: int, deliveries: int, concurrency: int, warmup: int) -> Result:
                         continue
                     try:
                         arrived = await asyncio.wait_for(asyncio.shield(arrival), timeout=DELIVERY_TIMEOUT)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         lost += 1
                         errors.append(f"no event for user {stream.user_id} within {DELIVERY_TIMEOUT:.0f} s ({stream.error})")
                         continue
@@ -497,18 +496,6 @@ Written by `bench/sse.py` on {now}.
 """
 
 
-def write_results(text: str) -> None:
-    existing = RESULTS.read_text() if RESULTS.exists() else ""
-    if SECTION_START in existing and SECTION_END in existing:
-        before, rest = existing.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
-        updated = before + text.rstrip("\n") + after
-    else:
-        updated = existing.rstrip("\n") + ("\n\n" if existing else "") + text
-    RESULTS.write_text(updated)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, action="append", help="open streams (repeatable; default 1000 and 5000)")
@@ -535,7 +522,7 @@ def main() -> None:
         for error in r.first_errors:
             print(f"N={r.n}: {error}")
     if not args.no_write:
-        write_results(section(results, args))
+        write_section("sse.py", section(results, args))
 
 
 if __name__ == "__main__":
