@@ -27,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     """Build the app: configuration from HYPERPICS_* variables, then ``overrides`` on top."""
     from quart import Quart
 
-    from . import auth, broadcast, config, csrf, db, errors, ratelimit, request_limits
+    from . import auth, broadcast, config, csrf, db, errors, passwords, request_limits, shared
 
     root = Path(__file__).resolve().parent
     instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
@@ -40,11 +40,12 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     app.secret_key = config.resolve_secret_key(settings, instance)
     _configure_cookies(app)
     _configure_templates(app)
+    passwords.use_profile(app.config["PASSWORD_HASHING"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
     broadcast.init_app(app)
-    ratelimit.init_app(app)
+    shared.init_app(app)
     request_limits.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
@@ -59,6 +60,8 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    # Last registered, so it runs first: the headers above also go on what replaces a failed commit.
+    db.commit_at_the_edge(app, errors.database_problem_response)
     return app
 
 

@@ -33,6 +33,13 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "ENV": "development",
         "SECRET_KEY": None,
         "DATABASE_URL": f"sqlite+aiosqlite:///{instance_path / 'hyperpics.db'}",
+        # Connections per process: kept open, extra ones beyond, and how long a request
+        # waits for one before it answers 503.
+        "DB_POOL_SIZE": 10,
+        "DB_MAX_OVERFLOW": 10,
+        "DB_POOL_TIMEOUT": 10,
+        # Seconds a writer waits for a lock (SQLite's write lock, a PostgreSQL row) before 503.
+        "DB_LOCK_TIMEOUT": 5.0,
         "MEDIA_DIR": str(instance_path / "media"),
         "BROADCAST_URL": "memory://",
         "BASE_URL": "http://127.0.0.1:5000",
@@ -52,6 +59,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "FRESH_LOGIN_SECONDS": 600,
         # Remember-me cookie lifetime.
         "REMEMBER_DAYS": 30,
+        # argon2 cost: "standard", or "fast" for test suites (refused in production).
+        "PASSWORD_HASHING": "standard",
+        # Slow work or rendering inside a write transaction raises instead of logging (tests).
+        "STRICT_TRANSACTIONS": False,
     }
 
 
@@ -65,6 +76,11 @@ _TYPES: dict[str, type] = {
     "RATE_LIMITS_ENABLED": bool,
     "FRESH_LOGIN_SECONDS": int,
     "REMEMBER_DAYS": int,
+    "DB_POOL_SIZE": int,
+    "DB_MAX_OVERFLOW": int,
+    "DB_POOL_TIMEOUT": int,
+    "DB_LOCK_TIMEOUT": float,
+    "STRICT_TRANSACTIONS": bool,
 }
 
 
@@ -81,6 +97,8 @@ def from_environment(instance_path: Path, environ: dict[str, str] | None = None)
                 config[key] = _as_bool(raw)
             elif kind is int:
                 config[key] = int(raw)
+            elif kind is float:
+                config[key] = float(raw)
             else:
                 config[key] = raw
         except (ValueError, ConfigError) as exc:
@@ -114,6 +132,16 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(f"{PREFIX}ENV must be 'development' or 'production', not {config['ENV']!r}")
     if config["MAX_UPLOAD_MB"] < 1 or config["MAX_UPLOAD_FILES"] < 1:
         raise ConfigError(f"{PREFIX}MAX_UPLOAD_MB and {PREFIX}MAX_UPLOAD_FILES must be at least 1")
+    if config["PASSWORD_HASHING"] not in {"standard", "fast"}:
+        raise ConfigError(f"{PREFIX}PASSWORD_HASHING must be 'standard' or 'fast', not {config['PASSWORD_HASHING']!r}")
+    if config["PASSWORD_HASHING"] != "standard" and config["ENV"] == "production":
+        raise ConfigError(f"{PREFIX}PASSWORD_HASHING=fast is for test suites only, never in production")
+    if config["DB_POOL_SIZE"] < 1 or config["DB_MAX_OVERFLOW"] < 0 or config["DB_POOL_TIMEOUT"] < 1:
+        raise ConfigError(
+            f"{PREFIX}DB_POOL_SIZE and {PREFIX}DB_POOL_TIMEOUT must be at least 1, {PREFIX}DB_MAX_OVERFLOW at least 0"
+        )
+    if not 0 < config["DB_LOCK_TIMEOUT"] <= 600:
+        raise ConfigError(f"{PREFIX}DB_LOCK_TIMEOUT must be between 0 and 600 seconds")
     url = str(config["DATABASE_URL"])
     if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
         raise ConfigError(

@@ -70,6 +70,9 @@ def init_app(app: Quart) -> None:
     async def _protect() -> None:
         if request.method in SAFE_METHODS:
             return
+        # The whole body arrives now, before the request opens its database session: a slow
+        # client (a big upload on a weak uplink) never keeps a connection or a lock (db.py).
+        await request.form
         try:
             await check()
         except CSRFError as error:

@@ -1,37 +1,176 @@
 """Engine, sessions and the per-request unit of work.
 
-One ``AsyncSession`` per request, opened lazily, committed once at the edge (after the
-view returned a non-error response) and rolled back otherwise. Work that must happen only
-once the data is durable (mail, broadcasts) registers with :func:`after_commit`.
+One ``AsyncSession`` per request, opened lazily. It starts as a *reader* and becomes a
+*writer* at its first write statement; from then until it commits it holds the write lock
+(SQLite) or the locks of the rows it wrote (PostgreSQL). So that no other writer waits
+long, that write phase only ever holds database work:
 
-SQLite: the driver's own transaction handling is switched off and we emit ``BEGIN``
-ourselves: ``BEGIN IMMEDIATE`` for sessions of requests that may write, so concurrent
-read-modify-write cycles serialise on the write lock instead of losing updates.
+- slow work happens before it: the body is read by the CSRF check, before the view; Pillow
+  and argon2 (:mod:`cpu`) and mail call :func:`before_slow_work`, which hands the
+  connection back to the pool, and refuses (``STRICT_TRANSACTIONS``, on in tests) or logs
+  when the request is already writing;
+- rendering happens after it: :mod:`responses` commits (or, for an error answer, rolls back)
+  before rendering, and the edge commits whatever is left once the view returned.
+
+A rule that reads and then writes (the last administrator, a member's state, a photo's
+tags, a mailed link) reads the rows it will change through :func:`lock`: ``FOR UPDATE`` on
+PostgreSQL; on SQLite the write lock is taken first, which serialises every writer, and the
+rows are read fresh under it. Unique races are settled by the unique indexes (a savepoint
+around the insert). Whatever still collides surfaces as a 409, a lock that cannot be had in
+time as a 503 with ``Retry-After`` (:func:`classify`), never as a 500.
+
+SQLite: the driver's own transaction handling is off and we emit ``BEGIN`` ourselves, a
+deferred one for a reader. At the first write of a reader, its read transaction is ended
+and ``BEGIN IMMEDIATE`` takes the write lock (waiting up to ``busy_timeout``): upgrading
+the read transaction in place would fail with SQLITE_BUSY_SNAPSHOT whenever another
+writer committed since its first read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import ColumnElement, event, exc, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.util import await_only
 
 if TYPE_CHECKING:
-    from quart import Quart
+    from quart import Quart, Response
     from quart.ctx import _AppCtxGlobals
 
+log = logging.getLogger("hyperpics.db")
+
+M = TypeVar("M")
+
 WRITE_OPTION = "hyperpics_write"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# The state of a connection's current transaction, kept in its ``info``.
+TXN_KEY = "hyperpics_txn"
+READ, WRITE = "read", "write"
+WRITE_STARTED_KEY = "hyperpics_write_started"
+QUEUE_INFO_KEY = "hyperpics_writer_queue"  # the engine's queue, for the hooks
+QUEUED_KEY = "hyperpics_queued"  # set while this connection's writer has its turn
+# A write transaction held (or a lock waited for) longer than this is logged.
+SLOW_WRITE_SECONDS = 0.5
+# Where a session keeps the ``info`` of its transaction's connection.
+CONNECTION_INFO_KEY = "hyperpics_connection_info"
+
+# How long a writer waits for SQLite's write lock, or a PostgreSQL row lock, before the
+# request answers 503 (DB_LOCK_TIMEOUT overrides it).
+LOCK_TIMEOUT_SECONDS = 5.0
+RETRY_AFTER_SECONDS = 2
+
+_WRITE_KEYWORDS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER")
+_WRITE_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b")
+_ROW_LOCK = re.compile(r"\bFOR (UPDATE|NO KEY UPDATE|SHARE|KEY SHARE)\b")
 
 
-def _install_sqlite_hooks(sync_engine: Engine) -> None:
+class WriteLockTimeout(exc.OperationalError):
+    """SQLite's write lock (or this process's turn to ask for it) did not come in time."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__("BEGIN IMMEDIATE", None, error)  # type: ignore[arg-type]
+
+
+class TransactionPolicyError(RuntimeError):
+    """Slow work or rendering inside a write transaction (raised with STRICT_TRANSACTIONS)."""
+
+
+def is_write_statement(statement: str) -> bool:
+    head = statement.lstrip()[:10].upper()
+    if head.startswith(_WRITE_KEYWORDS):
+        return True
+    if head.startswith("WITH"):
+        return bool(_WRITE_IN_CTE.search(statement))
+    return head.startswith("SELECT") and bool(_ROW_LOCK.search(statement))
+
+
+# --- engines ------------------------------------------------------------------------------
+
+
+class WriterQueue:
+    """SQLite's writers of this process, served one at a time in the order they came.
+
+    SQLite's own wait for its write lock is a busy handler that sleeps and retries: the lock
+    goes to whichever waiter wakes up first (not the one that waited longest) and lies idle
+    while they sleep, so under load some writers starve past any timeout. Writers of this
+    process queue here instead (FIFO, no thread blocked) and reach SQLite one by one; other
+    processes (a command, a second worker) still meet busy_timeout.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock: asyncio.Lock | None = None
+
+    def enter(self, info: dict[str, Any]) -> None:
+        """Wait for our turn (called on the sync side of SQLAlchemy's greenlet bridge)."""
+        if info.get(QUEUED_KEY):
+            return
+        self._lock = self._lock or asyncio.Lock()
+        try:
+            await_only(asyncio.wait_for(self._lock.acquire(), self.timeout))
+        except TimeoutError as error:
+            raise WriteLockTimeout(error) from None
+        info[QUEUED_KEY] = self
+
+    @staticmethod
+    def leave(info: dict[str, Any]) -> None:
+        queue: WriterQueue | None = info.pop(QUEUED_KEY, None)
+        if queue is not None and queue._lock is not None and queue._lock.locked():
+            queue._lock.release()
+
+
+def _install_transaction_hooks(sync_engine: Engine, queue: WriterQueue | None) -> None:
+    """Both engines: note whether the current transaction has written (or locked) yet, and
+    on SQLite emit the BEGIN and take the write lock at the first write."""
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        writing = bool(conn.get_execution_options().get(WRITE_OPTION))
+        conn.info[TXN_KEY] = READ
+        conn.info[QUEUE_INFO_KEY] = queue
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
+        if writing:
+            _begin_write(conn)
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _at_first_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get(TXN_KEY) == READ and is_write_statement(statement):
+            _begin_write(conn)
+
+    @event.listens_for(sync_engine, "commit")
+    @event.listens_for(sync_engine, "rollback")
+    def _at_the_end(conn: Connection) -> None:
+        _end_write(conn.info)
+
+    # The queue's turn ends when the connection goes back to the pool, after its COMMIT ran
+    # (the commit event comes before it), or when it is invalidated after an error.
+    @event.listens_for(sync_engine.pool, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            WriterQueue.leave(record.info)
+
+    @event.listens_for(sync_engine.pool, "invalidate")
+    @event.listens_for(sync_engine.pool, "soft_invalidate")
+    def _invalidated(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        WriterQueue.leave(record.info)
+
+
+def _install_sqlite_pragmas(sync_engine: Engine, lock_timeout: float) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop pysqlite/aiosqlite from issuing its own deferred BEGIN.
@@ -40,29 +179,119 @@ def _install_sqlite_hooks(sync_engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
         cursor.close()
 
-    @event.listens_for(sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        writing = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+def _begin_write(conn: Connection) -> None:
+    """Make the connection's read transaction a writing one."""
+    waited_from = time.monotonic()
+    if conn.dialect.name == "sqlite":
+        queue: WriterQueue | None = conn.info.get(QUEUE_INFO_KEY)
+        if queue is not None:
+            queue.enter(conn.info)
+        try:
+            _take_sqlite_write_lock(conn)
+        except BaseException:
+            WriterQueue.leave(conn.info)
+            raise
+    conn.info[TXN_KEY] = WRITE
+    conn.info[WRITE_STARTED_KEY] = time.monotonic()
+    waited = conn.info[WRITE_STARTED_KEY] - waited_from
+    if waited > SLOW_WRITE_SECONDS:
+        log.warning("waited %.0f ms for the write lock", 1000 * waited)
 
 
-def make_engine(url: str) -> AsyncEngine:
+def _end_write(info: dict[str, Any]) -> None:
+    """Say so when a write transaction held its locks long: other writers waited for it."""
+    started = info.pop(WRITE_STARTED_KEY, None)
+    if started is not None and (held := time.monotonic() - started) > SLOW_WRITE_SECONDS:
+        log.warning("a write transaction held its locks for %.0f ms", 1000 * held)
+
+
+def _take_sqlite_write_lock(conn: Connection) -> None:
+    """End the read transaction, then wait for the write lock in a new one.
+
+    One trip to the driver's thread for both: ``executescript`` commits a pending
+    transaction before it runs its script (sqlite3's legacy transaction control, which the
+    driver keeps) and nothing was written, so the COMMIT only drops the read snapshot.
+    """
+    driver = conn.connection.driver_connection  # aiosqlite's connection
+    try:
+        await_only(driver.executescript("BEGIN IMMEDIATE"))  # type: ignore[union-attr]
+    except Exception as error:
+        if "locked" in str(error) or "busy" in str(error):
+            raise WriteLockTimeout(error) from error
+        raise
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 10,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+) -> AsyncEngine:
+    queue: WriterQueue | None = None
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_pre_ping=False)
-        _install_sqlite_hooks(engine.sync_engine)
-        return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, pool_pre_ping=False
+        )
+        _install_sqlite_pragmas(engine.sync_engine, lock_timeout)
+        queue = WriterQueue(lock_timeout)
+    else:
+        engine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            pool_pre_ping=True,
+            connect_args={
+                "server_settings": {
+                    # Times are stored and compared in UTC whatever the server's own zone is.
+                    "timezone": "UTC",
+                    "lock_timeout": f"{int(lock_timeout * 1000)}ms",
+                    "application_name": "hyperpics",
+                }
+            },
+        )
+    _install_transaction_hooks(engine.sync_engine, queue)
+    return engine
+
+
+@event.listens_for(Session, "after_begin")
+def _track_connection_of_transaction(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+    session.info[CONNECTION_INFO_KEY] = connection.info
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection_of_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(CONNECTION_INFO_KEY, None)
 
 
 class Database:
-    """The engine plus two session factories: one for readers, one for writers."""
+    """The engine plus two session factories: one for readers, one for writers.
 
-    def __init__(self, url: str) -> None:
+    A reader session still writes when asked to (it takes the write lock at that moment);
+    a writer session takes it at its first statement (background work, commands).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        pool_timeout: float = 10,
+        lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        self.engine = make_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, lock_timeout=lock_timeout
+        )
         writer_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self.reader = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self.writer = async_sessionmaker(writer_engine, expire_on_commit=False, autoflush=True)
@@ -74,12 +303,122 @@ class Database:
         await self.engine.dispose()
 
 
+# --- transactions ---------------------------------------------------------------------------
+
+
+def is_writing(session: AsyncSession) -> bool:
+    """Whether ``session``'s transaction has written or locked something."""
+    connection_info = session.info.get(CONNECTION_INFO_KEY)
+    return connection_info is not None and connection_info.get(TXN_KEY) == WRITE
+
+
+def _begin_write_if_reading(conn: Connection) -> None:
+    if conn.info.get(TXN_KEY) == READ:
+        _begin_write(conn)
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """From here on this transaction writes: take the write lock now (SQLite), so that the
+    reads that follow see the newest data and no other writer changes it until the commit."""
+    connection = await session.connection()
+    await connection.run_sync(_begin_write_if_reading)
+
+
+async def lock(
+    session: AsyncSession,
+    entity: type[M],
+    *conditions: ColumnElement[bool],
+    key_share: bool = False,
+    load: Sequence[ExecutableOption] = (),
+) -> list[M]:
+    """Lock the rows of ``entity`` that a rule is about to change, then read them fresh.
+
+    Two statements. The first locks, by primary key in id order (everyone locks in the same
+    order: no deadlocks), selecting from that one table alone: PostgreSQL re-checks a row it
+    waited for against a query's joins with the *old* joined rows, so a locking query that
+    joins (a user's role, say) can drop the very row that changed. The second reads the
+    locked rows with the latest committed values (``load``: the loader options it needs).
+
+    PostgreSQL: ``FOR UPDATE``, or ``FOR KEY SHARE`` with ``key_share`` (the row must go on
+    existing, as a foreign key needs it to). SQLite has no row locks: the database's write
+    lock is taken first instead, which serialises every writer.
+    """
+    await begin_write(session)
+    primary_key = entity.id  # type: ignore[attr-defined]
+    locking = (
+        select(primary_key)
+        .where(*conditions)
+        .order_by(primary_key)
+        .with_for_update(read=key_share, key_share=key_share)
+    )
+    ids = list((await session.execute(locking)).scalars())
+    if not ids:
+        return []
+    fresh = select(entity).where(primary_key.in_(ids)).order_by(primary_key).options(*load)
+    return list((await session.execute(fresh.execution_options(populate_existing=True))).unique().scalars())
+
+
+async def lock_one(
+    session: AsyncSession, entity: type[M], *conditions: ColumnElement[bool], load: Sequence[ExecutableOption] = ()
+) -> M | None:
+    """:func:`lock` for one row (None: it is not there, or no longer)."""
+    found = await lock(session, entity, *conditions, load=load)
+    return found[0] if found else None
+
+
+def insert_unless_present(session: AsyncSession, model: type[Any], **values: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``model``: a row that is already there (a
+    double click, two tabs) is left alone in one statement, without a savepoint. Executed,
+    its ``rowcount`` says whether the row is new."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.bind.dialect.name
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return insert(model).values(**values).on_conflict_do_nothing()
+
+
+Problem = Literal["conflict", "busy"]
+
+# PostgreSQL: lock_timeout, deadlock, serialization failure.
+_BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+
+
+def classify(error: BaseException) -> Problem | None:
+    """What a database error means for the person who asked: someone else changed the same
+    thing at the same moment ("conflict", 409), or the database could not be had in time
+    ("busy", 503 with Retry-After). None: a bug, a 500."""
+    if isinstance(error, exc.IntegrityError):
+        return "conflict"
+    if isinstance(error, (exc.TimeoutError, WriteLockTimeout)):  # no connection, or no turn to write, in time
+        return "busy"
+    if isinstance(error, exc.DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        if sqlstate in _BUSY_SQLSTATES:
+            return "busy"
+        message = str(error.orig).lower()
+        if isinstance(error, exc.OperationalError) and ("database is locked" in message or "database is busy" in message):
+            return "busy"
+    return None
+
+
+# --- the request's session ------------------------------------------------------------------
+
+
 def _request_globals() -> _AppCtxGlobals:
     """Quart's ``g``, imported when first needed: the seed and its workers use the engine
     without the web framework."""
     from quart import g
 
     return g  # type: ignore[return-value]
+
+
+def _request_session() -> AsyncSession | None:
+    """The request's session if one is open (None outside a request, as in commands)."""
+    from quart import has_app_context
+
+    if not has_app_context():
+        return None
+    return _request_globals().get("_db_session")
 
 
 def database(app: Quart | None = None) -> Database:
@@ -89,12 +428,10 @@ def database(app: Quart | None = None) -> Database:
 
 
 async def session() -> AsyncSession:
-    """The request's session, opened on first use."""
+    """The request's session, opened on first use (a reader until it first writes)."""
     existing: AsyncSession | None = _request_globals().get("_db_session")
     if existing is None:
-        from quart import request
-
-        existing = database().session(write=request.method not in SAFE_METHODS)
+        existing = database().session(write=False)
         _request_globals()._db_session = existing
     return existing
 
@@ -115,8 +452,8 @@ def on_commit(app: Quart, hook: CommitHook) -> None:
 async def commit() -> None:
     """Commit the request's work now and run its after-commit callbacks.
 
-    Views call this only when they must act on durable data before answering (sending a
-    mail the user is told about); otherwise the edge commits once after the view.
+    :mod:`responses` calls this before rendering, and the edge after the view; views call it
+    only when they must act on durable data before answering (a mail the user is told about).
     """
     from quart import current_app
 
@@ -124,7 +461,7 @@ async def commit() -> None:
     info: dict[str, Any] = {}
     if current is not None:
         await current.commit()
-        info = dict(current.info)
+        info = {key: value for key, value in current.info.items() if key != CONNECTION_INFO_KEY}
         current.info.clear()
     for hook in current_app.extensions.get("hyperpics_commit_hooks", []):
         await hook(info)
@@ -147,17 +484,77 @@ async def close() -> None:
         await current.close()
 
 
+def _breach(message: str) -> None:
+    from quart import current_app, request
+
+    where = f"{request.method} {request.path}"
+    if current_app.config.get("STRICT_TRANSACTIONS"):
+        raise TransactionPolicyError(f"{message} ({where})")
+    log.warning("%s (%s): other writers wait for it", message, where)
+
+
+async def before_slow_work(what: str) -> None:
+    """Called before work that takes a while (hashing, Pillow, mail): hand the request's
+    connection back to the pool, ending its read snapshot, so that the slow part holds no
+    connection and no lock. Doing it while the request is already writing is a bug."""
+    current = _request_session()
+    if current is None or not current.in_transaction():
+        return
+    # Several pieces of slow work may start at once (the photos of one upload).
+    lock = _request_globals().setdefault("_db_release_lock", asyncio.Lock())
+    async with lock:
+        if not current.in_transaction():
+            return
+        if is_writing(current):
+            _breach(f"{what} inside a write transaction")
+            return
+        if current.new or current.dirty or current.deleted:
+            return  # changes waiting in memory: nothing is locked until they are flushed
+        await current.commit()
+
+
+async def end_write_phase(status: int) -> None:
+    """Before rendering: commit what the request wrote, or roll it back for an error answer,
+    so that no lock is held while a template renders."""
+    current = _request_session()
+    if current is None or not is_writing(current):
+        return
+    if status < 400:
+        await commit()
+    else:
+        # A rollback expires every loaded object, and the page about to render reads them
+        # (the viewer in the nav, the photo...): detached first, they keep what they hold.
+        current.expunge_all()
+        await rollback()
+
+
+def check_not_writing(what: str) -> None:
+    """The rendering guard: ``what`` must not run while this request holds a write transaction."""
+    current = _request_session()
+    if current is not None and is_writing(current):
+        _breach(f"{what} inside a write transaction")
+
+
+# --- the app --------------------------------------------------------------------------------
+
+
 def init_app(app: Quart) -> None:
-    db = Database(app.config["DATABASE_URL"])
+    config = app.config
+    db = Database(
+        config["DATABASE_URL"],
+        pool_size=config["DB_POOL_SIZE"],
+        max_overflow=config["DB_MAX_OVERFLOW"],
+        pool_timeout=config["DB_POOL_TIMEOUT"],
+        lock_timeout=config["DB_LOCK_TIMEOUT"],
+    )
     app.extensions["hyperpics_db"] = db
 
-    @app.after_request
-    async def _commit_at_the_edge(response):  # type: ignore[no-untyped-def]
-        if response.status_code < 400:
-            await commit()
-        else:
-            await rollback()
-        return response
+    from quart.signals import before_render_template
+
+    async def _no_render_while_writing(_app: Any, template: Any, context: Any) -> None:
+        check_not_writing(f"rendering {getattr(template, 'name', template)}")
+
+    before_render_template.connect(_no_render_while_writing, app, weak=False)
 
     @app.teardown_request
     async def _close_session(_exc: BaseException | None) -> None:
@@ -166,3 +563,25 @@ def init_app(app: Quart) -> None:
     @app.after_serving
     async def _dispose() -> None:
         await db.dispose()
+
+
+def commit_at_the_edge(app: Quart, on_problem: Callable[[Problem], Awaitable[Response]]) -> None:
+    """Commit once the view answered (roll back an error answer). Registered after every
+    other ``after_request`` function, so it runs first and the others still see (and add
+    their headers to) the answer that replaces a failed commit: ``on_problem`` makes it."""
+
+    @app.after_request
+    async def _commit(response: Response) -> Response:
+        try:
+            if response.status_code < 400:
+                await commit()
+            else:
+                await rollback()
+        except Exception as error:
+            problem = classify(error)
+            if problem is None:
+                raise
+            log.warning("commit failed (%s): %s", problem, error)
+            await rollback()
+            return await on_problem(problem)
+        return response

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, current_app, render_template
-from werkzeug.exceptions import HTTPException, InternalServerError
+from quart import Quart, Response, current_app, render_template
+from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, ServiceUnavailable
 
-from . import htmx
+from . import db, htmx
 from .ratelimit import RateLimited
 
 log = logging.getLogger("hyperpics.errors")
@@ -22,7 +22,12 @@ TITLES: dict[int, tuple[str, str]] = {
     422: ("Check your input", "Some of what you entered could not be accepted."),
     429: ("Slow down", "Too many requests in a short time."),
     500: ("Something went wrong", "That's our fault, not yours. The error was logged; please try again shortly."),
+    503: ("Busy", "The site is very busy just now. Please try again in a moment."),
 }
+
+# What a database problem means for the person who asked (see db.classify).
+CONFLICT_MESSAGE = "Someone else changed this at the same moment. Reload the page and try again."
+BUSY_MESSAGE = "The site is very busy just now and could not save this. Please try again in a moment."
 
 
 def _description(error: HTTPException, code: int) -> str:
@@ -44,6 +49,7 @@ def _too_large_message() -> str:
 
 async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     code = error.code or 500
+    await db.end_write_phase(code)  # an error answer keeps nothing it wrote, and renders unlocked
     title = TITLES.get(code, (error.name, ""))[0]
     message = _description(error, code)
     if code == 413 and message == TITLES[413][1]:
@@ -51,6 +57,8 @@ async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     headers: dict[str, str] = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
+    if code == 503:
+        headers["Retry-After"] = str(db.RETRY_AFTER_SECONDS)
     if htmx.is_htmx():
         body = await render_template("partials/error.html", code=code, title=title, message=message)
         # Errors show in the message region, whatever the request meant to swap.
@@ -71,5 +79,18 @@ def init_app(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        problem = db.classify(error)
+        if problem is not None:
+            log.warning("database %s: %s", problem, error)
+            return await render_error(_problem_error(problem))
         log.exception("unhandled error", exc_info=error)
         return await render_error(InternalServerError())
+
+
+def _problem_error(problem: db.Problem) -> HTTPException:
+    return Conflict(CONFLICT_MESSAGE) if problem == "conflict" else ServiceUnavailable(BUSY_MESSAGE)
+
+
+async def database_problem_response(problem: db.Problem) -> Response:
+    """The answer that replaces a commit which failed for a reason the person can act on."""
+    return await current_app.make_response(await render_error(_problem_error(problem)))

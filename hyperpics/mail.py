@@ -18,6 +18,7 @@ import aiofiles
 import aiosmtplib
 from quart import current_app, render_template
 
+from .db import before_slow_work
 from .models import utcnow
 
 log = logging.getLogger("hyperpics.mail")
@@ -38,6 +39,7 @@ async def build(to: str, subject: str, template: str, **context: object) -> Emai
 
 async def send(message: EmailMessage) -> bool:
     """Deliver ``message``; False (and a log line) when the mail server could not take it."""
+    await before_slow_work("sending mail")
     config = current_app.config
     if not config["MAIL_SERVER"]:
         await _to_outbox(message)

@@ -1,17 +1,18 @@
 """Fixed-window request limits for endpoints people (or scripts) can hammer.
 
-Kept in process memory: right for the embedded deployment; with several workers each one
-counts on its own, which still caps abuse at workers x limit.
+Counted in :mod:`shared`: in process memory for the embedded setup, in Redis when several
+workers serve the site, so a limit holds whichever worker answers.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
-from quart import Quart, current_app, request
+from quart import current_app, request
 from werkzeug.exceptions import TooManyRequests
+
+from .shared import store
 
 
 @dataclass(frozen=True)
@@ -47,42 +48,14 @@ def _window(seconds: int) -> str:
     return "minute" if minutes == 1 else f"{minutes} minutes"
 
 
-class Limiter:
-    def __init__(self) -> None:
-        self._windows: dict[tuple[str, str], tuple[float, int]] = {}
-
-    def hit(self, limit: Limit, key: str) -> None:
-        """Count one request; raise :class:`RateLimited` past the limit."""
-        now = time.monotonic()
-        slot = (limit.name, key)
-        started, count = self._windows.get(slot, (now, 0))
-        if now - started >= limit.seconds:
-            started, count = now, 0
-        count += 1
-        self._windows[slot] = (started, count)
-        if count > limit.count:
-            raise RateLimited(limit, int(limit.seconds - (now - started)) + 1)
-        if len(self._windows) > 100_000:
-            self._forget_expired(now)
-
-    def _forget_expired(self, now: float) -> None:
-        limits = {LOGIN.name: LOGIN, MAIL.name: MAIL, REGISTER.name: REGISTER, CHECK.name: CHECK}
-        for slot, (started, _) in list(self._windows.items()):
-            limit = limits.get(slot[0])
-            if limit is None or now - started >= limit.seconds:
-                del self._windows[slot]
-
-
 def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def hit(limit: Limit, key: str = "") -> None:
+async def hit(limit: Limit, key: str = "") -> None:
+    """Count one request from this address (and ``key``); raise :class:`RateLimited` past the limit."""
     if not current_app.config["RATE_LIMITS_ENABLED"]:
         return
-    limiter: Limiter = current_app.extensions["hyperpics_limiter"]
-    limiter.hit(limit, f"{client_address()}|{key}")
-
-
-def init_app(app: Quart) -> None:
-    app.extensions["hyperpics_limiter"] = Limiter()
+    count, seconds_left = await store().hit(f"rl:{limit.name}:{client_address()}|{key}", limit.seconds)
+    if count > limit.count:
+        raise RateLimited(limit, seconds_left)

@@ -2,6 +2,10 @@
 
 A page template defines its swappable parts as ``{% block %}``s; the same markup serves
 the first paint and every later swap (jinja2-fragments renders one block).
+
+Each answer ends the request's write phase before it renders (:func:`db.end_write_phase`):
+what the view wrote is committed (or, for an error status, rolled back) first, so no lock
+is held while a template renders.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from quart import (
 )
 from quart.globals import app_ctx
 
-from . import htmx
+from . import db, htmx
 
 
 async def render_block(template: str, block: str, **context: Any) -> str:
@@ -31,6 +35,7 @@ async def render_block(template: str, block: str, **context: Any) -> str:
     blocks nested in it still apply. (jinja2-fragments only looks in the named template,
     and its Quart helper predates Quart 0.23's context signature.)
     """
+    db.check_not_writing(f"rendering {template}#{block}")
     await current_app.update_template_context(app_ctx._get_current_object(), context)
     env = current_app.jinja_env
     page = env.get_template(template)
@@ -73,18 +78,21 @@ async def _oob_flashes() -> str:
 
 async def fragment(template: str, status: int = 200, **context: Any) -> Response:
     """A fragment template, plus any pending flash messages swapped in out of band."""
+    await db.end_write_phase(status)
     body = await render_template(template, **context) + await _oob_flashes()
     return htmx.add_vary(await current_app.make_response((body, status)))
 
 
 async def fragment_html(html: str, status: int = 200) -> Response:
     """An already rendered fragment (from a cache), with pending flashes out of band."""
+    await db.end_write_phase(status)
     body = html + await _oob_flashes()
     return htmx.add_vary(await current_app.make_response((body, status)))
 
 
 async def page(template: str, status: int = 200, *, block: str | None = None, **context: Any) -> Response:
     """The whole page, or just ``block`` of it when htmx (not boosted) asked."""
+    await db.end_write_phase(status)
     if block is not None and htmx.wants_fragment():
         body = await render_block(template, block, **context) + await _oob_flashes()
     else:

@@ -1,8 +1,11 @@
-"""Whom to wake once a transaction commits.
+"""What to announce once a transaction commits: whose open streams to wake, and whose
+cached user cards no longer say the truth.
 
-Services record on the session that a user's open streams should look again (a new
-notification, or one of their sessions ended); the request edge announces it through the
-broadcast hub only after the commit, so a rolled-back action tells nobody.
+Services record it on the session (follows, which are written with Core statements, say
+so themselves; new notifications, new photos and changed members are seen by the flush
+hook below); the request edge announces it
+only after the commit, through the broadcast hub and the shared card versions, so a
+rolled-back action tells nobody and a card is never dropped before its change is visible.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from .models import Notification
+from .models import Notification, Photo, User
 
 WAKE_KEY = "hyperpics_wake"
+CARDS_KEY = "hyperpics_cards"
 
 # Why a stream is woken.
 NOTIFICATION = "notification"  # something new to read
@@ -28,8 +32,18 @@ def wake_after_commit(session: Session | AsyncSession, user_id: int, reason: str
         wakes[user_id] = reason
 
 
+def cards_change_after_commit(session: Session | AsyncSession, *user_ids: int) -> None:
+    """The cards of these people say something else once this commits (counts, badges, names)."""
+    session.info.setdefault(CARDS_KEY, set()).update(user_ids)
+
+
 @event.listens_for(Session, "after_flush")
-def _collect_new_notifications(session: Session, _context: object) -> None:
+def _collect_announcements(session: Session, _context: object) -> None:
     for instance in session.new:
         if isinstance(instance, Notification):
             wake_after_commit(session, instance.receiver_id, NOTIFICATION)
+        elif isinstance(instance, Photo):
+            cards_change_after_commit(session, instance.author_id)
+    for instance in session.dirty:
+        if isinstance(instance, User) and session.is_modified(instance):
+            cards_change_after_commit(session, instance.id)

@@ -35,6 +35,15 @@ def test_bad_values_are_reported_by_name(tmp_path: Path) -> None:
         from_environment(tmp_path, {"HYPERPICS_MAX_UPLOAD_MB": "lots"})
     with pytest.raises(ConfigError, match="HYPERPICS_DATABASE_URL"):
         create_app({"DATABASE_URL": "mysql://x", "SECRET_KEY": "k" * 40}, instance_path=tmp_path)
+    with pytest.raises(ConfigError, match="HYPERPICS_DB_POOL_SIZE"):
+        create_app({"DB_POOL_SIZE": 0, "SECRET_KEY": "k" * 40}, instance_path=tmp_path)
+    with pytest.raises(ConfigError, match="HYPERPICS_PASSWORD_HASHING"):
+        create_app({"PASSWORD_HASHING": "none", "SECRET_KEY": "k" * 40}, instance_path=tmp_path)
+
+
+def test_the_cheap_password_hashing_of_test_suites_never_runs_in_production(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="test suites only"):
+        create_app({"ENV": "production", "SECRET_KEY": "k" * 40, "PASSWORD_HASHING": "fast"}, instance_path=tmp_path)
 
 
 def test_production_without_secret_key_refuses_to_start(tmp_path: Path, monkeypatch) -> None:
@@ -57,7 +66,7 @@ def test_development_generates_a_secret_once_and_keeps_it(tmp_path: Path, monkey
 
 @pytest.mark.filterwarnings("ignore:Secure cookies will be ignored")
 async def test_cookies_are_httponly_lax_and_secure_outside_development(app_config, tmp_path) -> None:
-    app_config["ENV"] = "production"
+    app_config.update(ENV="production", PASSWORD_HASHING="standard")
     application = create_app(app_config, instance_path=tmp_path / "instance")
     async with application.test_app():
         tab = Tab(application)

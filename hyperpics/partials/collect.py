@@ -14,7 +14,7 @@ bp = Blueprint("collect", __name__, url_prefix="/_/photos")
 
 async def _photo(photo_id: int):  # type: ignore[no-untyped-def]
     try:
-        return await photos.get_visible(await db.session(), current_user(), photo_id)
+        return await photos.get_visible(await db.session(), current_user(), photo_id, with_tags=False)
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
 

@@ -26,7 +26,7 @@ bp = Blueprint("comments", __name__, url_prefix="/_")
 
 async def _photo(photo_id: int) -> Photo:
     try:
-        return await photos.get_visible(await db.session(), current_user(), photo_id)
+        return await photos.get_visible(await db.session(), current_user(), photo_id, with_tags=False)
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
 

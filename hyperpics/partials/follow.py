@@ -8,7 +8,6 @@ from .. import db, htmx, responses
 from ..auth import current_user, login_required, permission_required, require_user
 from ..models import Permission
 from ..services import social
-from .user_card import card_cache
 
 bp = Blueprint("follow", __name__, url_prefix="/_/users")
 
@@ -21,8 +20,6 @@ async def _target(user_id: int):  # type: ignore[no-untyped-def]
 
 
 async def _answer(target, message: str) -> Response:  # type: ignore[no-untyped-def]
-    # Both cards now say something else (counts, "Follows you").
-    card_cache().forget(target.id, require_user().id)
     session = await db.session()
     if htmx.wants_fragment():
         profile = await social.profile(session, current_user(), target)

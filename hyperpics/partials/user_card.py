@@ -1,8 +1,10 @@
 """The hover card of a user: loaded when a name or avatar is hovered or focused for 300 ms.
 
-Cards are cached per login session (the follow form inside carries that session's CSRF
-token) for a short time, and dropped as soon as a follow involving either person changes
-what the card says.
+Cards are cached per worker, per login session (the follow form inside carries that
+session's CSRF token), for a short time. Each entry remembers the version of the card it was
+rendered at (:func:`shared.card_version`, read before the database): a follow, a profile
+edit or an upload gives the card a new version once committed, in every worker, and copies
+of an older version are never served again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from quart import Blueprint, Quart, Response, abort, current_app, render_templat
 from .. import db, responses
 from ..auth import current_auth_session, current_user, public
 from ..services import social
+from ..shared import card_version
 
 bp = Blueprint("user_card", __name__, url_prefix="/_/users")
 
@@ -23,30 +26,24 @@ CARD_CACHE_SIZE = 10_000
 
 
 class CardCache:
-    """Rendered cards by (login session, user), with a time limit and a size limit."""
+    """Rendered cards by (login session, user), with their version, a time limit and a size limit."""
 
     def __init__(self, ttl: float = CARD_TTL_SECONDS, size: int = CARD_CACHE_SIZE) -> None:
         self.ttl = ttl
         self.size = size
-        self._cards: OrderedDict[tuple[int, int], tuple[float, str]] = OrderedDict()
+        self._cards: OrderedDict[tuple[int, int], tuple[float, int, str]] = OrderedDict()
 
-    def get(self, session_id: int, user_id: int) -> str | None:
+    def get(self, session_id: int, user_id: int, version: int) -> str | None:
         entry = self._cards.get((session_id, user_id))
-        if entry is None or time.monotonic() - entry[0] > self.ttl:
+        if entry is None or entry[1] != version or time.monotonic() - entry[0] > self.ttl:
             return None
-        return entry[1]
+        return entry[2]
 
-    def put(self, session_id: int, user_id: int, html: str) -> None:
-        self._cards[(session_id, user_id)] = (time.monotonic(), html)
+    def put(self, session_id: int, user_id: int, version: int, html: str) -> None:
+        self._cards[(session_id, user_id)] = (time.monotonic(), version, html)
         self._cards.move_to_end((session_id, user_id))
         while len(self._cards) > self.size:
             self._cards.popitem(last=False)
-
-    def forget(self, *user_ids: int) -> None:
-        """Drop every cached card of these users (their counts or badges changed)."""
-        wanted = set(user_ids)
-        for key in [key for key in self._cards if key[1] in wanted]:
-            del self._cards[key]
 
 
 def card_cache(app: Quart | None = None) -> CardCache:
@@ -59,7 +56,8 @@ async def card(user_id: int) -> Response:
     login = current_auth_session()
     session_id = login.id if login is not None else 0
     cache = card_cache()
-    html = cache.get(session_id, user_id)
+    version = await card_version(user_id)  # None: unknown just now, so nothing cached is trusted
+    html = cache.get(session_id, user_id, version) if version is not None else None
     if html is None:
         session = await db.session()
         try:
@@ -69,7 +67,8 @@ async def card(user_id: int) -> Response:
         profile = await social.profile(session, current_user(), user)
         # Only the card itself is kept: pending messages belong to this request alone.
         html = await render_template("partials/user_card.html", profile=profile)
-        cache.put(session_id, user_id, html)
+        if version is not None:
+            cache.put(session_id, user_id, version, html)
     response = await responses.fragment_html(html)
     # The server keeps the copy; the browser asks each time, so it never shows a stale one.
     response.headers["Cache-Control"] = "private, no-cache"

@@ -5,19 +5,18 @@ Functions take the request's session and never commit; the edge does.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import joinedload, undefer
 
-from .. import media, passwords, tokens
+from .. import cpu, db, media, passwords, tokens
 from ..models import AuthSession, Photo, Role, RoleName, User, utcnow
 from ..storage import remove_media_files
 from ..wakeups import SESSION, wake_after_commit
-from .photos import delete_unused_tags
+from .photos import delete_unused_tags, tag_ids_of_photos
 
 
 class AccountError(Exception):
@@ -43,13 +42,6 @@ class Registration:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
-
-
-async def user_by_id(session: AsyncSession, user_id: int, *, with_password: bool = False) -> User | None:
-    statement = select(User).where(User.id == user_id)
-    if with_password:
-        statement = statement.options(undefer(User.password_hash))
-    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def user_by_email(session: AsyncSession, email: str, *, with_password: bool = False) -> User | None:
@@ -98,7 +90,7 @@ async def register(
     email = normalise_email(data.email)
     is_admin = bool(admin_email) and email == normalise_email(admin_email or "")
     role = await role_named(session, RoleName.ADMINISTRATOR if is_admin else RoleName.USER)
-    avatar = await asyncio.to_thread(media.make_identicon, media_dir)
+    avatar = await cpu.run("drawing an identicon", media.make_identicon, media_dir)
     user = User(
         name=data.name.strip(),
         email=email,
@@ -161,10 +153,21 @@ async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int |
 # --- links sent by mail -------------------------------------------------------------------
 
 
-async def user_for_token(session: AsyncSession, token: str, purpose: tokens.Purpose) -> tuple[User, dict]:
-    """The user a still-valid, unused token is for; raises TokenError otherwise."""
+async def user_for_token(
+    session: AsyncSession, token: str, purpose: tokens.Purpose, *, lock: bool = False
+) -> tuple[User, dict]:
+    """The user a still-valid, unused token is for; raises TokenError otherwise.
+
+    With ``lock`` (the request is about to use the token up) the account's row is read fresh
+    and locked, so the same link clicked twice at once is used once.
+    """
     payload = tokens.read(token, purpose)
-    user = await user_by_id(session, payload["uid"], with_password=True)
+    with_password = undefer(User.password_hash)
+    if lock:
+        user = await db.lock_one(session, User, User.id == payload["uid"], load=[with_password])
+    else:
+        statement = select(User).options(with_password).where(User.id == payload["uid"])
+        user = (await session.execute(statement)).scalar_one_or_none()
     if user is None:
         raise tokens.TokenError("This link is for an account that no longer exists.")
     if not tokens.matches(user, purpose, payload):
@@ -180,7 +183,9 @@ def confirm(user: User) -> None:
 async def reset_password(session: AsyncSession, token: str, new_password: str) -> User:
     user, _ = await user_for_token(session, token, tokens.Purpose.RESET_PASSWORD)
     ensure_password_allowed(user, new_password)
-    user.password_hash = await passwords.hash_password(new_password)
+    password_hash = await passwords.hash_password(new_password)  # slow: before any lock
+    user, _ = await user_for_token(session, token, tokens.Purpose.RESET_PASSWORD, lock=True)
+    user.password_hash = password_hash
     # Whoever could reset the password can read the mail: the address is confirmed too.
     user.confirmed = True
     await revoke_sessions(session, user.id)
@@ -215,7 +220,7 @@ async def start_email_change(session: AsyncSession, user: User, new_email: str) 
 
 
 async def finish_email_change(session: AsyncSession, token: str) -> User:
-    user, payload = await user_for_token(session, token, tokens.Purpose.CHANGE_EMAIL)
+    user, payload = await user_for_token(session, token, tokens.Purpose.CHANGE_EMAIL, lock=True)
     email = str(payload.get("email", ""))
     if not email:
         raise tokens.TokenError("This link is not valid.")
@@ -223,6 +228,11 @@ async def finish_email_change(session: AsyncSession, token: str) -> User:
         raise tokens.TokenError("Another account now uses this email address.")
     user.email = email
     user.confirmed = True
+    try:
+        async with session.begin_nested():  # the unique index settles a race for the address
+            await session.flush()
+    except IntegrityError:
+        raise tokens.TokenError("Another account now uses this email address.") from None
     return user
 
 
@@ -274,6 +284,21 @@ async def replace_avatar(session: AsyncSession, user: User, stored: media.Stored
 # --- deletion -----------------------------------------------------------------------------
 
 
+async def lock_with_the_administrators(session: AsyncSession, user_id: int) -> None:
+    """Lock ``user_id``'s row and every active administrator's, in id order, and read them
+    fresh: a change that could leave the site without an administrator runs under it.
+
+    Two administrators blocking each other at once then take turns (the same order for
+    everyone: no deadlock), and the second one finds the first no longer active.
+    """
+    administrators = (
+        select(User.id).join(Role, Role.id == User.role_id).where(Role.name == RoleName.ADMINISTRATOR, User.active.is_(True))
+    )
+    await db.lock(
+        session, User, or_(User.id == user_id, User.id.in_(administrators)), load=[joinedload(User.role_before_lock)]
+    )
+
+
 async def other_active_admins(session: AsyncSession, user: User) -> int:
     """Administrators besides ``user`` who can still log in (the site must keep one)."""
     return (
@@ -294,6 +319,7 @@ async def delete_account(session: AsyncSession, user: User, typed_username: str)
     """
     if typed_username.strip() != user.username:
         raise AccountError("Type your username exactly as shown to confirm.", "username")
+    await lock_with_the_administrators(session, user.id)
     if user.is_admin and await other_active_admins(session, user) == 0:
         raise AccountError("You are the last administrator: make someone else an administrator first.")
     photo_files = (
@@ -305,6 +331,7 @@ async def delete_account(session: AsyncSession, user: User, typed_username: str)
     ).all()
     files = [f"{media.PHOTOS_DIR}/{name}" for row in photo_files for name in row]
     avatars = user.avatar_files()
+    tag_ids = await tag_ids_of_photos(session, Photo.author_id == user.id)
     await session.execute(delete(User).where(User.id == user.id))
-    await delete_unused_tags(session)
+    await delete_unused_tags(session, tag_ids)
     return files + avatar_paths(avatars)

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from .. import db
 from ..models import (
     AuditEntry,
     Comment,
@@ -35,7 +37,7 @@ from ..models import (
     utcnow,
 )
 from . import accounts
-from .photos import delete_unused_tags
+from .photos import delete_unused_tags, tag_ids_of_photos
 
 
 class ModerationError(Exception):
@@ -127,6 +129,7 @@ async def moderate_user(session: AsyncSession, actor: User, target: User, action
     """Do one of USER_ACTIONS; returns the message that says what changed."""
     if action not in USER_ACTIONS:
         raise ModerationError("There is no such action.", 404)
+    await accounts.lock_with_the_administrators(session, target.id)  # decide on fresh rows
     reason = refusal(actor, target, action)
     if reason:
         raise ModerationError(reason, 403)
@@ -179,6 +182,7 @@ async def set_role(session: AsyncSession, actor: User, target: User, role_name: 
     """Administrators only. Choosing Locked locks; any other role also ends a lock."""
     if not actor.can(Permission.ADMINISTER):
         raise ModerationError("Only an administrator can change roles.", 403)
+    await accounts.lock_with_the_administrators(session, target.id)
     try:
         wanted = RoleName(role_name)
     except ValueError:
@@ -228,6 +232,7 @@ async def edit_profile(session: AsyncSession, actor: User, target: User, edit: P
     """An administrator edits anyone's profile; raises AccountError for a taken name or email."""
     if not actor.can(Permission.ADMINISTER):
         raise ModerationError("Only an administrator can edit other people's profiles.", 403)
+    await accounts.lock_with_the_administrators(session, target.id)
     before = _profile(target)
     email = accounts.normalise_email(edit.email)
     if email != target.email and await accounts.email_taken(session, email, except_id=target.id):
@@ -239,7 +244,13 @@ async def edit_profile(session: AsyncSession, actor: User, target: User, edit: P
             name=edit.name, username=edit.username, website=edit.website, location=edit.location, bio=edit.bio
         ),
     )
-    target.email = email
+    if email != target.email:
+        target.email = email
+        try:
+            async with session.begin_nested():  # the unique index settles a race for the address
+                await session.flush()
+        except IntegrityError:
+            raise accounts.AccountError("Another account now uses this email address.", "email") from None
     target.confirmed = edit.confirmed
     if edit.role != target.role.name:
         await set_role(session, actor, target, edit.role)  # the role rules, and its own audit row
@@ -274,24 +285,22 @@ async def _close_reports(
 
 async def delete_photo(session: AsyncSession, actor: User, photo_id: int) -> tuple[str, list[str]]:
     """Like every delete here, returns the message and the files to remove once committed."""
-    photo = (
-        await session.execute(select(Photo).options(joinedload(Photo.author)).where(Photo.id == photo_id))
-    ).scalar_one_or_none()
+    # Locked: of two moderators deleting it at once, the second finds it gone.
+    photo = await db.lock_one(session, Photo, Photo.id == photo_id, load=[joinedload(Photo.author)])
     if photo is None:
         raise ModerationError("This photo no longer exists.", 404)
     files = [f"photos/{name}" for name in photo.files()]
     before = {"author": photo.author.username, "description": photo.description, "visibility": photo.visibility.value}
+    tag_ids = await tag_ids_of_photos(session, Photo.id == photo.id)
     await session.execute(delete(Photo).where(Photo.id == photo.id))
-    await delete_unused_tags(session)
+    await delete_unused_tags(session, tag_ids)
     await _close_reports(session, actor, ReportTarget.PHOTO, photo.id, ReportStatus.RESOLVED)
     audit(session, actor, "photo.delete", "photo", photo.id, before, None)
     return f"Deleted photo {photo.id} by {photo.author.username}.", files
 
 
 async def delete_comment(session: AsyncSession, actor: User, comment_id: int) -> tuple[str, list[str]]:
-    comment = (
-        await session.execute(select(Comment).options(joinedload(Comment.author)).where(Comment.id == comment_id))
-    ).scalar_one_or_none()
+    comment = await db.lock_one(session, Comment, Comment.id == comment_id, load=[joinedload(Comment.author)])
     if comment is None:
         raise ModerationError("This comment no longer exists.", 404)
     before = {"author": comment.author.username, "photo": comment.photo_id, "body": comment.body[:500]}
@@ -303,7 +312,7 @@ async def delete_comment(session: AsyncSession, actor: User, comment_id: int) ->
 
 async def delete_tag(session: AsyncSession, actor: User, tag_id: int) -> tuple[str, list[str]]:
     """Removes the tag from every photo (the photos stay)."""
-    tag = await session.get(Tag, tag_id)
+    tag = await db.lock_one(session, Tag, Tag.id == tag_id)
     if tag is None:
         raise ModerationError("This tag no longer exists.", 404)
     photos = (
@@ -319,14 +328,13 @@ async def delete_tag(session: AsyncSession, actor: User, tag_id: int) -> tuple[s
 REPORT_ACTIONS = ("resolve", "dismiss")
 
 
-async def _open_reports(session: AsyncSession, target: ReportTarget, target_id: int) -> int:
-    return (
-        await session.execute(
-            select(func.count())
-            .select_from(Report)
-            .where(Report.target_type == target, Report.target_id == target_id, Report.status == ReportStatus.OPEN)
-        )
-    ).scalar_one()
+async def _lock_open_reports(session: AsyncSession, target: ReportTarget, target_id: int) -> int:
+    """How many reports on the target are open, locked: two moderators settling the same
+    group at once take turns, and the second finds nothing left to settle."""
+    found = await db.lock(
+        session, Report, Report.target_type == target, Report.target_id == target_id, Report.status == ReportStatus.OPEN
+    )
+    return len(found)
 
 
 async def settle_reports(
@@ -340,7 +348,7 @@ async def settle_reports(
         raise ModerationError("There is no such kind of report.", 404) from None
     if action not in REPORT_ACTIONS:
         raise ModerationError("There is no such action.", 404)
-    count = await _open_reports(session, target, target_id)
+    count = await _lock_open_reports(session, target, target_id)
     if count == 0:
         raise ModerationError("These reports have already been dealt with.", 409)
     files: list[str] = []

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from .. import db
 from ..media import StoredPhoto
 from ..models import (
     Collect,
@@ -122,14 +123,12 @@ def _cards(rows: Sequence) -> list[Card]:  # type: ignore[type-arg]
     return [Card(row[0], row[1], row[2]) for row in rows]
 
 
-async def get_visible(session: AsyncSession, viewer: User | None, photo_id: int) -> Photo:
-    """The photo if ``viewer`` may see it; a 404 otherwise (never reveal that it exists)."""
+async def get_visible(session: AsyncSession, viewer: User | None, photo_id: int, *, with_tags: bool = True) -> Photo:
+    """The photo (with its author, and its tags unless ``with_tags`` is False) if ``viewer``
+    may see it; a 404 otherwise (never reveal that it exists)."""
+    loads = [joinedload(Photo.author), selectinload(Photo.tags)] if with_tags else [joinedload(Photo.author)]
     photo = (
-        await session.execute(
-            select(Photo)
-            .options(joinedload(Photo.author), selectinload(Photo.tags))
-            .where(Photo.id == photo_id, visible_to(viewer))
-        )
+        await session.execute(select(Photo).options(*loads).where(Photo.id == photo_id, visible_to(viewer)))
     ).scalar_one_or_none()
     if photo is None:
         raise PhotoError("This photo does not exist, or you cannot see it.", 404)
@@ -338,7 +337,8 @@ def parse_tags(text: str) -> list[str]:
 async def _tags_named(session: AsyncSession, names: list[str]) -> list[Tag]:
     if not names:
         return []
-    existing = {tag.name: tag for tag in (await session.execute(select(Tag).where(Tag.name.in_(names)))).scalars()}
+    # Held until the commit, so that no one deletes them as unused meanwhile (delete_unused_tags).
+    existing = {tag.name: tag for tag in await db.lock(session, Tag, Tag.name.in_(names), key_share=True)}
     tags: list[Tag] = []
     for name in names:
         tag = existing.get(name)
@@ -369,6 +369,8 @@ async def update_details(
     if not can_edit(actor, photo):
         raise PhotoError("Only the photo's author or a moderator can edit it.", 403)
     names = parse_tags(tags)
+    # Two edits of one photo take turns, each from the tags the other left.
+    await db.lock(session, Photo, Photo.id == photo.id, load=[selectinload(Photo.tags)])
     if visibility is not None:
         try:
             photo.visibility = Visibility(visibility)
@@ -376,15 +378,34 @@ async def update_details(
             raise PhotoError("Choose who can see the photo.", field="visibility") from None
     photo.description = description.strip()
     photo.alt_text = alt_text.strip()
+    dropped = [tag.id for tag in photo.tags if tag.name not in names]
     photo.tags = await _tags_named(session, names)
     await session.flush()
-    await delete_unused_tags(session)
+    await delete_unused_tags(session, dropped)
     return photo
 
 
-async def delete_unused_tags(session: AsyncSession) -> None:
-    """Tags no photo carries any more go (so they are not found, or listed, with 0 photos)."""
-    await session.execute(delete(Tag).where(~exists().where(photo_tags.c.tag_id == Tag.id)))
+async def tag_ids_of_photos(session: AsyncSession, which: ColumnElement[bool]) -> list[int]:
+    """The tags carried by the photos ``which`` selects (read before deleting those photos)."""
+    found = await session.execute(
+        select(photo_tags.c.tag_id).join(Photo, Photo.id == photo_tags.c.photo_id).where(which).distinct()
+    )
+    return list(found.scalars())
+
+
+async def delete_unused_tags(session: AsyncSession, tag_ids: Sequence[int]) -> None:
+    """Of these tags, those no photo carries any more go (so they are not found, or listed,
+    with 0 photos).
+
+    They are locked first. A request tagging a photo with one of them at this moment holds
+    it (see _tags_named): it either commits first, and the tag is kept, or it waits and then
+    makes the tag anew.
+    """
+    ids = sorted(set(tag_ids))
+    if not ids:
+        return
+    await db.lock(session, Tag, Tag.id.in_(ids))
+    await session.execute(delete(Tag).where(Tag.id.in_(ids), ~exists().where(photo_tags.c.tag_id == Tag.id)))
 
 
 async def delete_photo(session: AsyncSession, actor: User, photo: Photo) -> list[str]:
@@ -392,8 +413,9 @@ async def delete_photo(session: AsyncSession, actor: User, photo: Photo) -> list
     if not can_edit(actor, photo):
         raise PhotoError("Only the photo's author or a moderator can delete it.", 403)
     files = [f"photos/{name}" for name in photo.files()]
+    tag_ids = await tag_ids_of_photos(session, Photo.id == photo.id)
     await session.execute(delete(Photo).where(Photo.id == photo.id))
-    await delete_unused_tags(session)
+    await delete_unused_tags(session, tag_ids)
     return files
 
 

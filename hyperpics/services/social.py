@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from .. import db
 from ..models import (
     Collect,
     Comment,
@@ -28,6 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..wakeups import cards_change_after_commit
 from . import notifications
 from .photos import Card, FeedPage, PhotoError, _cards, _cards_query, decode_cursor, visible_to
 
@@ -136,14 +138,12 @@ async def follow(session: AsyncSession, actor: User, target: User) -> bool:
         raise SocialError("You cannot follow yourself.", 422)
     if not target.active:
         raise SocialError("This account is blocked.", 404)
-    try:
-        # The row goes in inside the savepoint: if it already exists, only the savepoint
-        # is rolled back (and the row with it), never the request's transaction.
-        async with session.begin_nested():
-            session.add(Follow(follower_id=actor.id, followed_id=target.id, created_at=utcnow()))
-            await session.flush()
-    except IntegrityError:
+    added = await session.execute(
+        db.insert_unless_present(session, Follow, follower_id=actor.id, followed_id=target.id, created_at=utcnow())
+    )
+    if not added.rowcount:
         return False  # already following (or a double click racing itself)
+    cards_change_after_commit(session, actor.id, target.id)
     notifications.notify(session, NotificationKind.FOLLOW, receiver=target, actor=actor)
     return True
 
@@ -152,6 +152,8 @@ async def unfollow(session: AsyncSession, actor: User, target: User) -> bool:
     result = await session.execute(
         delete(Follow).where(Follow.follower_id == actor.id, Follow.followed_id == target.id)
     )
+    if result.rowcount:
+        cards_change_after_commit(session, actor.id, target.id)
     return bool(result.rowcount)
 
 
@@ -242,11 +244,10 @@ class CollectState:
 
 async def collect(session: AsyncSession, actor: User, photo: Photo) -> bool:
     """Collect a photo the actor can see; collecting twice is harmless."""
-    try:
-        async with session.begin_nested():  # see follow(): the row is added inside
-            session.add(Collect(user_id=actor.id, photo_id=photo.id, created_at=utcnow()))
-            await session.flush()
-    except IntegrityError:
+    added = await session.execute(
+        db.insert_unless_present(session, Collect, user_id=actor.id, photo_id=photo.id, created_at=utcnow())
+    )
+    if not added.rowcount:
         return False
     notifications.notify(session, NotificationKind.COLLECT, receiver=photo.author, actor=actor, photo_id=photo.id)
     return True
@@ -354,10 +355,12 @@ async def comments(session: AsyncSession, photo: Photo, page: int | None) -> Com
 
 
 async def comment_on_photo(session: AsyncSession, photo: Photo, comment_id: int) -> Comment:
+    """The comment with what its markup reads: its author, and the comment it replies to
+    with that one's author."""
     comment = (
         await session.execute(
             select(Comment)
-            .options(joinedload(Comment.author))
+            .options(joinedload(Comment.author), joinedload(Comment.reply_to).joinedload(Comment.author))
             .where(Comment.id == comment_id, Comment.photo_id == photo.id)
         )
     ).scalar_one_or_none()
@@ -443,7 +446,9 @@ async def report(
         created_at=utcnow(),
     )
     try:
-        async with session.begin_nested():  # see follow(): the row is added inside
+        # Inside a savepoint: a duplicate rolls back the savepoint (and the row with it),
+        # never the request's transaction.
+        async with session.begin_nested():
             session.add(row)
             await session.flush()
     except IntegrityError:

@@ -10,7 +10,7 @@ from typing import IO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import media
+from .. import cpu, media
 from ..models import Photo, User
 from ..storage import remove_media_files
 from . import photos
@@ -101,7 +101,7 @@ async def save_uploads(
             return FileResult(name, reason="too-many-files", message=message), None
         async with limiter:
             try:
-                stored = await asyncio.to_thread(_process, upload, media_dir, max_bytes)
+                stored = await cpu.run("processing a photo", _process, upload, media_dir, max_bytes)
             except media.RejectedImage as rejection:
                 return FileResult(name, reason=rejection.reason, message=rejection.message), None
             except Exception:  # a decoder bug must cost one file, not the whole upload

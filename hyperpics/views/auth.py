@@ -33,7 +33,7 @@ INLINE_FIELDS = ("name", "email", "username", "password", "password2")
 async def register() -> Response:
     form = await RegisterForm.from_request()
     if request.method == "POST":
-        ratelimit.hit(ratelimit.REGISTER)
+        await ratelimit.hit(ratelimit.REGISTER)
         if form.validate():
             session = await db.session()
             try:
@@ -72,7 +72,7 @@ async def register() -> Response:
 @anonymous_only
 async def check_registration() -> Response:
     """Inline validation: the message for the one field that changed (empty when fine)."""
-    ratelimit.hit(ratelimit.CHECK)
+    await ratelimit.hit(ratelimit.CHECK)
     field_name = htmx.triggering_field()
     if field_name not in INLINE_FIELDS:
         abort(400, description="Unknown field.")
@@ -100,7 +100,7 @@ async def login() -> Response:
     next_url = safe_next(request.args.get("next"))
     if request.method == "POST":
         if form.validate():
-            ratelimit.hit(ratelimit.LOGIN, accounts.normalise_email(form.email.data))
+            await ratelimit.hit(ratelimit.LOGIN, accounts.normalise_email(form.email.data))
             session = await db.session()
             try:
                 user = await accounts.authenticate(session, form.email.data, form.password.data)
@@ -128,7 +128,9 @@ async def confirm(token: str) -> Response:
     """GET shows the button (link scanners must not use the token up); POST confirms."""
     session = await db.session()
     try:
-        user, _ = await accounts.user_for_token(session, token, tokens.Purpose.CONFIRM)
+        user, _ = await accounts.user_for_token(
+            session, token, tokens.Purpose.CONFIRM, lock=request.method == "POST"
+        )
     except tokens.TokenError as error:
         viewer = current_user()
         if viewer is not None and viewer.confirmed:
@@ -149,7 +151,7 @@ async def resend_confirmation() -> Response:
     if user.confirmed:
         await flash("Your email address is already confirmed.", "info")
     else:
-        ratelimit.hit(ratelimit.MAIL, f"confirm|{user.id}")
+        await ratelimit.hit(ratelimit.MAIL, f"confirm|{user.id}")
         if await send_confirmation(user):
             await flash(f"We sent a new confirmation link to {user.email}.", "success")
         else:
@@ -163,7 +165,7 @@ async def forget_password() -> Response:
     form = await ForgotPasswordForm.from_request()
     if request.method == "POST":
         if form.validate():
-            ratelimit.hit(ratelimit.MAIL, f"reset|{accounts.normalise_email(form.email.data)}")
+            await ratelimit.hit(ratelimit.MAIL, f"reset|{accounts.normalise_email(form.email.data)}")
             user = await accounts.user_by_email(await db.session(), form.email.data, with_password=True)
             # The same answer whether or not the address has an account.
             if user is not None and user.active and not await send_password_reset(user):
@@ -214,7 +216,7 @@ async def reauthenticate() -> Response:
     form = await ReauthenticateForm.from_request()
     if request.method == "POST":
         if form.validate():
-            ratelimit.hit(ratelimit.LOGIN, user.email)
+            await ratelimit.hit(ratelimit.LOGIN, user.email)
             if await accounts.check_password(await db.session(), user, form.password.data):
                 mark_fresh()
                 return await responses.see_other(next_url)

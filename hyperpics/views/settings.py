@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, current_app, flash, redirect, request, url_for
 
-import asyncio
-
-from .. import db, htmx, media, ratelimit, responses, tokens
+from .. import cpu, db, htmx, media, ratelimit, responses, tokens
 from ..auth import (
     confirmed_required,
     current_auth_session,
@@ -108,7 +106,9 @@ async def avatar() -> Response:
             media_dir = current_app.config["MEDIA_DIR"]
             max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
             try:
-                stored = await asyncio.to_thread(_store_avatar, upload.stream, media_dir, crop, upload.filename, max_bytes)
+                stored = await cpu.run(
+                    "processing an avatar", _store_avatar, upload.stream, media_dir, crop, upload.filename, max_bytes
+                )
             except media.RejectedImage as rejection:
                 form.add_error("image", rejection.message)
             else:
@@ -168,7 +168,7 @@ async def email() -> Response:
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
             else:
-                ratelimit.hit(ratelimit.MAIL, f"email|{user.id}")
+                await ratelimit.hit(ratelimit.MAIL, f"email|{user.id}")
                 new_email = accounts.normalise_email(form.email.data)
                 if await send_email_change(user, new_email, token):
                     await flash(
