@@ -29,8 +29,9 @@ def _url() -> str:
 
 
 def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # Full-text index tables are created by hand in migrations, not by the models.
-    return not (type_ == "table" and name and "_fts" in name)
+    # Full-text index tables are created by hand in migrations, not by the models:
+    # SQLite's FTS5 ``*_fts*`` (0002), PostgreSQL's ``search_*`` documents (0003).
+    return not (type_ == "table" and name and ("_fts" in name or name.startswith("search_")))
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

@@ -271,7 +271,7 @@ def reindex() -> None:
     app = _load_app()
     migrations.upgrade(app.config["DATABASE_URL"])
     counts = asyncio.run(_reindex(app.config["DATABASE_URL"]))
-    click.echo("Reindexed: " + ", ".join(f"{count} {table.removesuffix('_fts')}" for table, count in counts.items()))
+    click.echo("Reindexed: " + ", ".join(f"{count} {name}" for name, count in counts.items()))
 
 
 async def _reindex(url: str) -> dict[str, int]:

@@ -1,25 +1,57 @@
 """Full-text search over photos, people and tags, behind one small interface.
 
-``SearchIndex`` is what views call; ``Fts5Search`` implements it on SQLite's FTS5 (tables and
-triggers created by the migration ``0002``). A PostgreSQL implementation (generated
-tsvector + GIN + websearch_to_tsquery) can sit beside it, chosen by ``search_index()``,
-without touching callers.
+``SearchIndex`` is what views call; ``search_index()`` picks the implementation for the
+database, and both behave alike (the same tests run on each):
 
-User input never reaches MATCH as syntax: words are extracted, each one quoted, and the
-last one becomes a prefix ("sun" finds "sunset"). Quotes, ``*``, ``-``, ``NEAR``,
-``AND``/``OR``, parentheses and ``column:`` filters are thereby plain text.
+- ``Fts5Search``, SQLite FTS5: tables and triggers of the migration ``0002``; bm25 ranking,
+  diacritics folded by the unicode61 tokenizer.
+- ``PostgresSearch``: documents (weighted ``tsvector``, GIN-indexed) in ``search_photos``,
+  ``search_users`` and ``search_tags``, kept by the triggers of the migration ``0003``; the
+  ``hyperpics_search`` configuration folds accents (``unaccent``) and, like unicode61, does
+  not stem. ``ts_rank`` ranks with the weights of the FTS5 columns; ``ts_headline`` marks
+  the snippets, for the rows of the page only.
+
+User input never reaches the query syntax: words are extracted (``\\w+``, at most
+``MAX_TERMS``), each one quoted, all are required, and the last one becomes a prefix ("sun"
+finds "sunset"). Quotes, ``*``, ``-``, ``NEAR``, ``AND``/``OR``, ``&|!():``, parentheses and
+``column:`` filters are thereby plain text. Snippets come back with private markers, and
+``highlight()`` escapes the text before turning the markers into ``<mark>``.
+
+Both implementations share everything around their index (:class:`_IndexSearch`): the
+visibility rules, counting, paging, ordering and the ``Results``; each only says which rows
+match, how they rank and how a row's snippet is made (:class:`_Match`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from markupsafe import Markup, escape
-from sqlalchemy import and_, func, literal_column, select, text
+from sqlalchemy import (
+    REAL,
+    Column,
+    ColumnElement,
+    Integer,
+    MetaData,
+    Select,
+    Subquery,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from .models import Photo, Tag, User, photo_tags
 from .services.photos import visible_to
@@ -29,6 +61,14 @@ MAX_TERMS = 12
 MAX_TERM_LENGTH = 64
 MAX_QUERY_LENGTH = 200
 CATEGORIES = ("photo", "user", "tag")
+
+# Column weights, as FTS5's bm25 takes them: photos (description, alt text, tag names) and
+# people (username, name, bio). PostgreSQL scales them into its A, B, C weights.
+PHOTO_WEIGHTS = (2.0, 1.0, 1.5)
+USER_WEIGHTS = (3.0, 2.0, 1.0)
+# Snippet length in words (FTS5 tokens).
+PHOTO_SNIPPET_WORDS = 16
+USER_SNIPPET_WORDS = 12
 
 # Snippet markers: control characters no one types, swapped for <mark> after escaping.
 _OPEN, _CLOSE = "\x02", "\x03"
@@ -41,15 +81,36 @@ class SearchError(Exception):
         self.message = message
 
 
+def search_words(query: str) -> list[str]:
+    """The words searched for: runs of word characters (never a quote, an operator or NUL),
+    at most ``MAX_TERMS`` of them, each cut to ``MAX_TERM_LENGTH``."""
+    words = [word[:MAX_TERM_LENGTH] for word in _WORD.findall(query[:MAX_QUERY_LENGTH])]
+    return [word for word in words if word.strip("_")][:MAX_TERMS]
+
+
 def match_expression(query: str) -> str | None:
     """A safe FTS5 MATCH string for free text, or None when it holds no word."""
-    words = [word[:MAX_TERM_LENGTH] for word in _WORD.findall(query[:MAX_QUERY_LENGTH])]
-    words = [word for word in words if word.strip("_")][:MAX_TERMS]
+    words = search_words(query)
     if not words:
         return None
     quoted = [f'"{word}"' for word in words]
     quoted[-1] += "*"  # prefix on the last word: results while typing
     return " ".join(quoted)
+
+
+def tsquery_expression(query: str) -> str | None:
+    """A safe ``to_tsquery`` string for free text (every word required, the last one a
+    prefix), or None when it holds no word.
+
+    Each word is one quoted lexeme; quotes and backslashes are escaped and NUL dropped
+    (PostgreSQL rejects it in text), though ``search_words`` lets none of them through.
+    """
+    words = search_words(query)
+    if not words:
+        return None
+    quoted = ["'" + word.replace("\x00", "").replace("\\", "\\\\").replace("'", "''") + "'" for word in words]
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
 
 
 def highlight(snippet: str | None) -> Markup:
@@ -83,109 +144,150 @@ class SearchIndex(Protocol):
     async def rebuild(self, session: AsyncSession) -> dict[str, int]: ...
 
 
-def _matches(table: str, rank: str, snippet: str):  # type: ignore[no-untyped-def]
-    """The rows of an FTS5 table matching ``:match``: rowid, rank and a marked-up snippet.
+@dataclass(frozen=True)
+class _Match:
+    """The rows of one index that match: ``found`` has their ``id`` and ``rank`` (lower
+    first, as bm25), plus whatever ``snippet`` reads; ``snippet`` makes a row's snippet in
+    the query over the page's rows, given that page (a subquery of ``found``'s columns)."""
 
-    ``snippet`` names the markers as ``{open}`` and ``{close}``.
-    """
-    marked = snippet.format(open=f"'{_OPEN}'", close=f"'{_CLOSE}'")
+    found: Subquery
+    snippet: Callable[[Subquery], ColumnElement[Any]]
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """One tab: its rows, the filters every viewer gets, ties, and what a hit holds."""
+
+    category: str
+    entity: type[Photo] | type[User] | type[Tag]
+    where: Sequence[ColumnElement[bool]]
+    tie: ColumnElement[Any]
+    joins: Sequence[Any] = ()
+    extra: Sequence[ColumnElement[Any]] = ()
+    options: Sequence[LoaderOption] = ()
+
+
+def _tag_photo_count(viewer: User | None) -> ColumnElement[int]:
+    """How many photos carrying the tag (correlated to ``Tag``) ``viewer`` may see."""
     return (
-        select(
-            literal_column("rowid").label("id"),
-            literal_column(rank).label("rank"),
-            literal_column(marked).label("snippet"),
-        )
-        .select_from(text(table))
-        .where(text(f"{table} MATCH :match"))
-        .subquery("matched")
+        select(func.count())
+        .select_from(photo_tags)
+        .join(Photo, Photo.id == photo_tags.c.photo_id)
+        .where(photo_tags.c.tag_id == Tag.id, visible_to(viewer))
+        .correlate(Tag)
+        .scalar_subquery()
     )
 
 
-class Fts5Search:
-    """SQLite FTS5: bm25 ranking, diacritics folded by the unicode61 tokenizer."""
+def _kind(category: str, viewer: User | None) -> _Kind:
+    if category == "photo":
+        return _Kind(
+            "photo", Photo, [visible_to(viewer), User.active.is_(True)], Photo.id.desc(),
+            joins=[Photo.author], options=[joinedload(Photo.author)],
+        )
+    if category == "user":
+        return _Kind("user", User, [User.active.is_(True)], User.id)  # blocked people are not found
+    photos = _tag_photo_count(viewer)
+    # A tag is found only when the viewer can see at least one photo carrying it:
+    # its name alone would tell of someone's private photos.
+    return _Kind("tag", Tag, [photos > 0], Tag.name, extra=[photos.label("photos")])
+
+
+class _IndexSearch:
+    """Search over an index that says which rows match (``_match``); the rest is shared."""
+
+    def _expression(self, query: str) -> str | None:
+        raise NotImplementedError
+
+    def _match(self, category: str, expression: str) -> _Match:
+        raise NotImplementedError
 
     async def search(
         self, session: AsyncSession, viewer: User | None, query: str, category: str, page: int, per_page: int = PER_PAGE
     ) -> Results:
         if category not in CATEGORIES:
             category = "photo"
-        expression = match_expression(query)
+        expression = self._expression(query)
         if expression is None:
             return Results(category, [], 0, 1, 1)
-        page = max(page, 1)
-        if category == "photo":
-            return await self._photos(session, viewer, expression, page, per_page)
-        if category == "user":
-            return await self._users(session, expression, page, per_page)
-        return await self._tags(session, viewer, expression, page, per_page)
+        return await self._results(
+            session, _kind(category, viewer), self._match(category, expression), max(page, 1), per_page
+        )
 
-    async def _page(self, session, count_query, rows_query, page: int, per_page: int):  # type: ignore[no-untyped-def]
-        total = (await session.execute(count_query)).scalar_one()
+    async def _results(self, session: AsyncSession, kind: _Kind, match: _Match, page: int, per_page: int) -> Results:
+        """Count, clamp the page to the last one, then read that page: its rows are chosen
+        first (ranked, filtered, limited), and only they get a snippet."""
+        found, entity = match.found, kind.entity
+
+        def matching(*columns: Any) -> Select[Any]:
+            query = select(*columns).select_from(entity).join(found, found.c.id == entity.id)
+            for target in kind.joins:
+                query = query.join(target)
+            return query.where(*kind.where)
+
+        total = (await session.execute(matching(func.count()))).scalar_one()
         pages = max(1, -(-total // per_page))
         page = min(page, pages)
-        rows = (await session.execute(rows_query.limit(per_page).offset((page - 1) * per_page))).all()
-        return total, page, pages, rows
+        chosen = (
+            matching(*found.c)
+            .order_by(found.c.rank, kind.tie)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+            .subquery("page")
+        )
+        rows = (
+            await session.execute(
+                select(entity, match.snippet(chosen), *kind.extra)
+                .join(chosen, chosen.c.id == entity.id)
+                .options(*kind.options)
+                .order_by(chosen.c.rank, kind.tie)
+            )
+        ).all()
+        hits = [Hit((row[0], row[2]) if kind.extra else row[0], highlight(row[1])) for row in rows]
+        return Results(kind.category, hits, total, page, pages)
 
-    async def _photos(self, session, viewer, expression, page, per_page) -> Results:  # type: ignore[no-untyped-def]
-        matched = _matches(
-            "photos_fts", "bm25(photos_fts, 2.0, 1.0, 1.5)", "snippet(photos_fts, -1, {open}, {close}, '…', 16)"
-        )
-        visible = and_(visible_to(viewer), User.active.is_(True))
-        base = (
-            select(Photo, matched.c.snippet).join(matched, matched.c.id == Photo.id).join(Photo.author).where(visible)
-        )
-        count = (
-            select(func.count())
-            .select_from(Photo)
-            .join(matched, matched.c.id == Photo.id)
-            .join(Photo.author)
-            .where(visible)
-        )
-        rows_query = base.options(joinedload(Photo.author)).order_by(matched.c.rank, Photo.id.desc())
-        total, page, pages, rows = await self._page(
-            session, count.params(match=expression), rows_query.params(match=expression), page, per_page
-        )
-        return Results("photo", [Hit(row[0], highlight(row[1])) for row in rows], total, page, pages)
 
-    async def _users(self, session, expression, page, per_page) -> Results:  # type: ignore[no-untyped-def]
-        matched = _matches(
-            "users_fts", "bm25(users_fts, 3.0, 2.0, 1.0)", "snippet(users_fts, 2, {open}, {close}, '…', 12)"
-        )
-        active = User.active.is_(True)  # blocked people are not found
-        base = select(User, matched.c.snippet).join(matched, matched.c.id == User.id).where(active)
-        count = select(func.count()).select_from(User).join(matched, matched.c.id == User.id).where(active)
-        total, page, pages, rows = await self._page(
-            session,
-            count.params(match=expression),
-            base.order_by(matched.c.rank, User.id).params(match=expression),
-            page,
-            per_page,
-        )
-        return Results("user", [Hit(row[0], highlight(row[1])) for row in rows], total, page, pages)
+# --- SQLite FTS5 --------------------------------------------------------------------------
 
-    async def _tags(self, session, viewer, expression, page, per_page) -> Results:  # type: ignore[no-untyped-def]
-        matched = _matches("tags_fts", "bm25(tags_fts)", "highlight(tags_fts, 0, {open}, {close})")
-        photos = (
-            select(func.count())
-            .select_from(photo_tags)
-            .join(Photo, Photo.id == photo_tags.c.photo_id)
-            .where(photo_tags.c.tag_id == Tag.id, visible_to(viewer))
-            .correlate(Tag)
-            .scalar_subquery()
+
+def _fts5(table: str, rank: str, snippet: str, expression: str) -> _Match:
+    """The rows of an FTS5 table matching ``expression``: rowid, rank and a marked-up
+    snippet (which FTS5 can make only in the query that matches, hence in ``found``).
+
+    ``snippet`` names the markers as ``{open}`` and ``{close}``.
+    """
+    marked = snippet.format(open=f"'{_OPEN}'", close=f"'{_CLOSE}'")
+    found = (
+        select(
+            literal_column("rowid").label("id"),
+            literal_column(rank).label("rank"),
+            literal_column(marked).label("snippet"),
         )
-        # A tag is found only when the viewer can see at least one photo carrying it:
-        # its name alone would tell of someone's private photos.
-        seen = photos > 0
-        base = select(Tag, matched.c.snippet, photos.label("photos")).join(matched, matched.c.id == Tag.id).where(seen)
-        count = select(func.count()).select_from(Tag).join(matched, matched.c.id == Tag.id).where(seen)
-        total, page, pages, rows = await self._page(
-            session,
-            count.params(match=expression),
-            base.order_by(matched.c.rank, Tag.name).params(match=expression),
-            page,
-            per_page,
-        )
-        return Results("tag", [Hit((row[0], row[2]), highlight(row[1])) for row in rows], total, page, pages)
+        .select_from(text(table))
+        .where(text(f"{table} MATCH :match").bindparams(match=expression))
+        .subquery("matched")
+    )
+    return _Match(found, lambda page: page.c.snippet)
+
+
+def _bm25(table: str, weights: Sequence[float] = ()) -> str:
+    return f"bm25({', '.join([table, *map(str, weights)])})"
+
+
+class Fts5Search(_IndexSearch):
+    """SQLite FTS5: bm25 ranking, diacritics folded by the unicode61 tokenizer."""
+
+    def _expression(self, query: str) -> str | None:
+        return match_expression(query)
+
+    def _match(self, category: str, expression: str) -> _Match:
+        if category == "photo":
+            snippet = f"snippet(photos_fts, -1, {{open}}, {{close}}, '…', {PHOTO_SNIPPET_WORDS})"
+            return _fts5("photos_fts", _bm25("photos_fts", PHOTO_WEIGHTS), snippet, expression)
+        if category == "user":
+            snippet = f"snippet(users_fts, 2, {{open}}, {{close}}, '…', {USER_SNIPPET_WORDS})"  # column 2: the bio
+            return _fts5("users_fts", _bm25("users_fts", USER_WEIGHTS), snippet, expression)
+        return _fts5("tags_fts", _bm25("tags_fts"), "highlight(tags_fts, 0, {open}, {close})", expression)
 
     async def rebuild(self, session: AsyncSession) -> dict[str, int]:
         """Rebuild the three indexes from the tables (``hyperpics reindex``)."""
@@ -200,9 +302,96 @@ class Fts5Search:
                 "WHERE pt.photo_id = p.id), '') FROM photos p"
             )
         )
+        return {
+            name: (await session.execute(text(f"SELECT count(*) FROM {name}_fts"))).scalar_one()
+            for name in ("photos", "users", "tags")
+        }
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+# The documents (migration 0003): not models, so that autogenerate leaves them alone.
+_documents = MetaData()
+search_photos = Table(
+    "search_photos", _documents, Column("photo_id", Integer, primary_key=True), Column("document", TSVECTOR)
+)
+search_users = Table(
+    "search_users", _documents, Column("user_id", Integer, primary_key=True), Column("document", TSVECTOR)
+)
+search_tags = Table(
+    "search_tags", _documents, Column("tag_id", Integer, primary_key=True), Column("document", TSVECTOR)
+)
+
+_CONFIG = literal_column("'hyperpics_search'::regconfig", REGCONFIG)
+# Swapped for "<" around ts_headline, whose parser drops HTML tags: the snippet shows the
+# text as typed (escaped later), "<b>" included, as FTS5's does.
+_LT = "\x01"
+
+
+def _pg_weights(weights: Sequence[float]) -> ColumnElement[Any]:
+    """``ts_rank``'s weights ({D, C, B, A}, each at most 1) for columns weighted A, B, C."""
+    top = max(weights)
+    scaled = [0.1, *reversed([weight / top for weight in weights])]
+    scaled += [1.0] * (4 - len(scaled))
+    return literal_column(f"'{{{', '.join(f'{w:.4f}' for w in scaled)}}}'::real[]")
+
+
+def _headline_options(**options: object) -> str:
+    return ", ".join(f"{key}={value}" for key, value in {"StartSel": _OPEN, "StopSel": _CLOSE, **options}.items())
+
+
+class PostgresSearch(_IndexSearch):
+    """PostgreSQL: ``tsvector`` documents with GIN indexes, ``ts_rank``, ``ts_headline``."""
+
+    def _expression(self, query: str) -> str | None:
+        return tsquery_expression(query)
+
+    def _match(self, category: str, expression: str) -> _Match:
+        query = func.to_tsquery(_CONFIG, bindparam("tsquery", expression))
+
+        def found(table: Table, weights: Sequence[float]) -> Subquery:
+            document = table.c.document
+            rank = func.ts_rank(_pg_weights(weights), document, query, 1, type_=REAL)  # 1: / (1 + log length)
+            matching = document.op("@@")(query)
+            return select(table.c[0].label("id"), (-rank).label("rank")).where(matching).subquery("found")
+
+        def headline(body: ColumnElement[str], **options: object) -> Callable[[Subquery], ColumnElement[Any]]:
+            """ts_headline over ``body`` (a column of the page's rows), "<" kept as typed."""
+            marked = func.ts_headline(_CONFIG, func.replace(body, "<", _LT), query, _headline_options(**options))
+            return lambda page: func.replace(marked, _LT, "<")
+
+        if category == "photo":
+            names = (
+                select(func.string_agg(Tag.name, aggregate_order_by(literal(" "), Tag.name)))
+                .join(photo_tags, photo_tags.c.tag_id == Tag.id)
+                .where(photo_tags.c.photo_id == Photo.id)
+                .correlate(Photo)
+                .scalar_subquery()
+            )
+            # The text FTS5 indexes: description, alt text, tag names.
+            body = func.concat_ws(" · ", func.nullif(Photo.description, ""), func.nullif(Photo.alt_text, ""), names)
+            words = PHOTO_SNIPPET_WORDS
+            snippet = headline(body, MaxWords=words, MinWords=words // 2, MaxFragments=1)
+            return _Match(found(search_photos, PHOTO_WEIGHTS), snippet)
+        if category == "user":
+            words = USER_SNIPPET_WORDS
+            snippet = headline(User.bio, MaxWords=words, MinWords=words // 2, MaxFragments=1)  # the bio, as FTS5's
+            return _Match(found(search_users, USER_WEIGHTS), snippet)
+        return _Match(found(search_tags, (1.0,)), headline(Tag.name, HighlightAll="true"))
+
+    async def rebuild(self, session: AsyncSession) -> dict[str, int]:
+        """Rebuild the three tables of documents from the tables (``hyperpics reindex``)."""
+        # The document functions are the triggers' own (migration 0003).
+        sources = {
+            "photos": (search_photos, Photo.id, func.search_photo_document(Photo.id, Photo.description, Photo.alt_text)),
+            "users": (search_users, User.id, func.search_user_document(User.username, User.name, User.bio)),
+            "tags": (search_tags, Tag.id, func.search_tag_document(Tag.name)),
+        }
         counts = {}
-        for table in ("photos_fts", "users_fts", "tags_fts"):
-            counts[table] = (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+        for name, (table, key, document) in sources.items():
+            await session.execute(delete(table))
+            await session.execute(insert(table).from_select(list(table.c.keys()), select(key, document)))
+            counts[name] = (await session.execute(select(func.count()).select_from(table))).scalar_one()
         return counts
 
 
@@ -214,4 +403,6 @@ def search_index(dialect: str | None = None) -> SearchIndex:
         dialect = "sqlite" if current_app.config["DATABASE_URL"].startswith("sqlite") else "postgresql"
     if dialect == "sqlite":
         return Fts5Search()
-    raise SearchError(f"no search implementation for {dialect} yet")
+    if dialect == "postgresql":
+        return PostgresSearch()
+    raise SearchError(f"no search implementation for {dialect}")

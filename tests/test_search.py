@@ -1,25 +1,28 @@
-"""Full-text search (SQLite FTS5): ranking, prefixes, diacritics, people, tags, snippets,
-pagination, visibility, hostile input, the index following edits, reindex, SQL counts."""
+"""Full-text search, on SQLite (FTS5) and PostgreSQL (tsvector + GIN) alike: ranking,
+prefixes, diacritics, people, tags, snippets, pagination, visibility, hostile input, the index
+following edits, reindex, SQL counts; and each engine's own schema and query plan."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import secrets
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from hyperpics.cli import main
 from hyperpics.db import database
 from hyperpics.models import Follow, Photo, Tag, User, Visibility, utcnow
-from hyperpics.search import CATEGORIES, Fts5Search, match_expression
+from hyperpics.search import CATEGORIES, match_expression, search_index, tsquery_expression
 
 from .conftest import SECRET, Tab, fetch_user, make_user, set_user
+from .databases import TestDatabase, engine_under_test, only_on
 from .helpers import text_of, user_ids
 from .test_queries import counting
 
@@ -53,12 +56,47 @@ async def add_photo(  # type: ignore[no-untyped-def]
 
 
 async def hits(app, query: str, category: str = "photo", viewer: str | None = None, page: int = 1, per_page: int = 20):  # type: ignore[no-untyped-def]
-    """Fts5Search directly, as ``viewer`` (a username, or None for anonymous)."""
+    """The engine's SearchIndex directly, as ``viewer`` (a username, or None for anonymous)."""
     async with database(app).session(write=False) as session:
         user = None
         if viewer is not None:
             user = (await session.execute(select(User).where(User.username == viewer))).scalar_one()
-        return await Fts5Search().search(session, user, query, category, page, per_page)
+        return await search_index(engine_under_test()).search(session, user, query, category, page, per_page)
+
+
+# The index tables of each engine, and the column naming their row.
+INDEXES = {
+    "sqlite": {"photos": ("photos_fts", "rowid"), "users": ("users_fts", "rowid"), "tags": ("tags_fts", "rowid")},
+    "postgresql": {
+        "photos": ("search_photos", "photo_id"),
+        "users": ("search_users", "user_id"),
+        "tags": ("search_tags", "tag_id"),
+    },
+}[engine_under_test()]
+
+
+async def indexed_photos(app, photo: int | None = None) -> int:  # type: ignore[no-untyped-def]
+    """How many photos (or whether this one) the search index holds."""
+    table, key = INDEXES["photos"]
+    where = "" if photo is None else f" WHERE {key} = :id"
+    async with database(app).session(write=False) as session:
+        return (await session.execute(text(f"SELECT count(*) FROM {table}{where}"), {"id": photo})).scalar_one()
+
+
+async def empty_the_indexes(app) -> None:  # type: ignore[no-untyped-def]
+    """Forget every indexed row, leaving the tables: what ``hyperpics reindex`` repairs."""
+    if engine_under_test() == "sqlite":  # users_fts and tags_fts read their tables: they are told to forget
+        statements = [
+            "DELETE FROM photos_fts",
+            "INSERT INTO users_fts(users_fts) VALUES('delete-all')",
+            "INSERT INTO tags_fts(tags_fts) VALUES('delete-all')",
+        ]
+    else:
+        statements = [f"DELETE FROM {table}" for table, _ in INDEXES.values()]
+    async with database(app).session(write=True) as session:
+        for statement in statements:
+            await session.execute(text(statement))
+        await session.commit()
 
 
 def ids_of(results) -> list[int]:  # type: ignore[no-untyped-def]
@@ -98,9 +136,9 @@ def count_shown(html: str) -> int:
 
 
 @pytest.fixture
-async def ana(app, tab: Tab, mailbox) -> Tab:  # type: ignore[no-untyped-def]
+async def ana(app, tab: Tab) -> Tab:  # type: ignore[no-untyped-def]
     """ana, logged in on ``tab``."""
-    return await make_user(app, tab, mailbox, "ana")
+    return await make_user(app, tab, "ana")
 
 
 # --- ranking, prefix, diacritics ----------------------------------------------------------
@@ -145,12 +183,32 @@ async def test_diacritics_are_folded_both_ways(app, ana: Tab) -> None:
     assert set(cards((await search(anonymous, "über")).text)) == {accented, plain}
 
 
+async def test_the_last_word_is_a_prefix_with_its_accents_folded(app, ana: Tab) -> None:
+    cafe = await add_photo(app, "ana", "Café au lait")
+    caftan = await add_photo(app, "ana", "a caftan")
+    for query in ("café au", "cafe au lait", "CAFE AU L", "au caf", "lait CAFÉ", "lait cafe", "Café a"):
+        assert ids_of(await hits(app, query)) == [cafe], query
+    assert set(ids_of(await hits(app, "caf"))) == {cafe, caftan}
+    assert "<mark>Café</mark>" in str((await hits(app, "lait cafe")).hits[0].snippet)
+    # only the last word is a prefix, and nothing is stemmed (as FTS5's unicode61)
+    for query in ("caf au", "cafés", "cafe aux"):
+        assert (await hits(app, query)).total == 0, query
+
+
+async def test_words_are_not_stemmed(app, ana: Tab) -> None:
+    running = await add_photo(app, "ana", "dogs running fast")
+    assert ids_of(await hits(app, "dogs running")) == [running]
+    assert ids_of(await hits(app, "run")) == [running]  # the last word: a prefix
+    for query in ("run fast", "dog running", "runs", "ran"):
+        assert (await hits(app, query)).total == 0, query
+
+
 # --- people and tags ----------------------------------------------------------------------
 
 
-async def test_people_are_found_by_username_name_and_bio(app, tab: Tab, new_tab, mailbox) -> None:
-    await make_user(app, new_tab(), mailbox, "zelda", name="Zelda Fitzgerald", bio="Writes about jazz and rivers")
-    await make_user(app, new_tab(), mailbox, "marcos", name="Marcos Pereira", bio="Photographer of bridges")
+async def test_people_are_found_by_username_name_and_bio(app, tab: Tab, new_tab) -> None:
+    await make_user(app, new_tab(), "zelda", name="Zelda Fitzgerald", bio="Writes about jazz and rivers")
+    await make_user(app, new_tab(), "marcos", name="Marcos Pereira", bio="Photographer of bridges")
     ids = await user_ids(app)
     anonymous = Tab(app)
     assert people((await search(anonymous, "zelda", "user")).text) == [ids["zelda"]]  # username (and name)
@@ -249,11 +307,11 @@ async def test_result_count_and_pagination(app, ana: Tab) -> None:
 # --- visibility and blocked people --------------------------------------------------------
 
 
-async def test_private_and_followers_photos_follow_the_visibility_rules(app, tab: Tab, new_tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
-    bruno_tab = await make_user(app, new_tab(), mailbox, "bruno")
-    cleo_tab = await make_user(app, new_tab(), mailbox, "cleo")
-    mod_tab = await make_user(app, new_tab(), mailbox, "mod", role="Moderator")
+async def test_private_and_followers_photos_follow_the_visibility_rules(app, tab: Tab, new_tab) -> None:
+    await make_user(app, tab, "ana")
+    bruno_tab = await make_user(app, new_tab(), "bruno")
+    cleo_tab = await make_user(app, new_tab(), "cleo")
+    mod_tab = await make_user(app, new_tab(), "mod", role="Moderator")
     public = await add_photo(app, "ana", "volcano public")
     private = await add_photo(app, "ana", "volcano private", visibility=Visibility.PRIVATE)
     followers = await add_photo(app, "ana", "volcano followers", visibility=Visibility.FOLLOWERS)
@@ -281,9 +339,9 @@ async def test_private_and_followers_photos_follow_the_visibility_rules(app, tab
     assert f"/photo/{private}" not in suggest.text and f"/photo/{followers}" not in suggest.text
 
 
-async def test_blocked_people_and_their_photos_are_not_found(app, tab: Tab, new_tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
-    await make_user(app, new_tab(), mailbox, "bruno", bio="quokka whisperer")
+async def test_blocked_people_and_their_photos_are_not_found(app, tab: Tab, new_tab) -> None:
+    await make_user(app, tab, "ana")
+    await make_user(app, new_tab(), "bruno", bio="quokka whisperer")
     ids = await user_ids(app)
     mine = await add_photo(app, "ana", "quokka smiling")
     his = await add_photo(app, "bruno", "quokka on a rock")
@@ -356,6 +414,38 @@ def test_match_expression_quotes_every_word() -> None:
         assert match_expression(nothing) is None
 
 
+def test_tsquery_expression_quotes_every_word() -> None:
+    assert tsquery_expression("sun") == "'sun':*"
+    assert tsquery_expression("golden sun") == "'golden' & 'sun':*"
+    assert tsquery_expression("x & y | !z") == "'x' & 'y' & 'z':*"
+    assert tsquery_expression("a'b <-> c:* (d)") == "'a' & 'b' & 'c' & 'd':*"
+    assert tsquery_expression("a\x00b\\c") == "'a' & 'b' & 'c':*"
+    assert tsquery_expression("Café") == "'Café':*"
+    many = tsquery_expression(" ".join(f"w{i}" for i in range(30)))
+    assert many is not None and many.count(" & ") == 11  # MAX_TERMS
+    for nothing in ("", "\x00", "&|!():*\\", "'", "''", "<->", "___", ":*"):
+        assert tsquery_expression(nothing) is None
+
+
+# Query syntax of either engine, NUL bytes, and text PostgreSQL rejects or parses specially.
+SYNTAX = HOSTILE + [
+    "a & b", "a | b", "!a", "a <-> b", "a <2> b", "a:*", "a:A", "a:*B", "'a'", "'a':*", "\\'", "\\", "(a | b) & !c",
+    "&|!():*\\", "a\x00", "\x00\x00", "café\x00sun", "sun\x00", "\x00'", "a\\x00", "\ud7ff", "\U0010ffff",
+    "<b>sun</b>", "sun@sea.org", "http://x.org/a?b=c", "1.2.3", "-3.5e7", "&amp;", "x" * 2100, "é" * 64 + "x",
+]
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+async def test_no_syntax_or_nul_byte_makes_search_raise(app, ana: Tab, category: str) -> None:
+    await add_photo(app, "ana", "sunset over the sea", tags=("sea",))
+    for query in SYNTAX:
+        for viewer in (None, "ana"):
+            results = await hits(app, query, category, viewer=viewer)
+            assert results.total >= 0 and results.page >= 1, query
+    assert ids_of(await hits(app, "sunset\x00")) == ids_of(await hits(app, "sunset"))
+    assert (await hits(app, "sun\x00set")).total == 0  # two words, as FTS5 reads them
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=st.text(max_size=300))
 async def test_no_input_makes_search_raise(app, query: str) -> None:
@@ -410,11 +500,35 @@ async def test_the_index_follows_photo_edits_tags_and_deletes(app, ana: Tab) -> 
     assert cards((await search(anonymous, "tricycle")).text) == []
     assert 'id="no-results"' in (await search(anonymous, "tricycle")).text
     assert (await hits(app, "tricycle", viewer="ana")).total == 0
-    async with database(app).session(write=False) as session:
-        assert (await session.execute(text("SELECT count(*) FROM photos_fts"))).scalar_one() == 0
+    assert await indexed_photos(app) == 0
 
 
-async def test_the_index_follows_profile_changes_and_account_deletion(app, ana: Tab, new_tab, mailbox) -> None:
+async def test_renaming_a_tag_reindexes_every_photo_carrying_it(app, ana: Tab) -> None:
+    street = [await add_photo(app, "ana", f"corner {i}", tags=("street", "night")) for i in range(3)]
+    hidden = await add_photo(app, "ana", "corner hidden", tags=("street",), visibility=Visibility.PRIVATE)
+    other = await add_photo(app, "ana", "corner elsewhere", tags=("night",))
+    assert set(ids_of(await hits(app, "street"))) == set(street)
+    async with database(app).session(write=True) as session:
+        await session.execute(update(Tag).where(Tag.name == "street").values(name="boulevard"))
+        await session.commit()
+
+    assert (await hits(app, "street")).total == 0
+    assert (await hits(app, "street", viewer="ana")).total == 0
+    found = await hits(app, "boulevard")
+    assert set(ids_of(found)) == set(street)
+    assert all("<mark>boulevard</mark>" in str(hit.snippet) for hit in found.hits)
+    assert set(ids_of(await hits(app, "boul", viewer="ana"))) == {*street, hidden}
+    assert set(ids_of(await hits(app, "corner night"))) == {*street, other}  # the other tag kept
+    assert set(ids_of(await hits(app, "corner boulevard"))) == set(street)
+    tags = await hits(app, "boulevard", "tag")
+    assert [(hit.item[0].name, hit.item[1], str(hit.snippet)) for hit in tags.hits] == [
+        ("boulevard", 3, "<mark>boulevard</mark>")
+    ]
+    assert (await hits(app, "street", "tag")).total == 0
+    assert await indexed_photos(app) == 5
+
+
+async def test_the_index_follows_profile_changes_and_account_deletion(app, ana: Tab, new_tab) -> None:
     ids = await user_ids(app)
     anonymous = Tab(app)
     photo = await add_photo(app, "ana", "pelican at dawn", tags=("pelican",))
@@ -446,8 +560,7 @@ async def test_the_index_follows_profile_changes_and_account_deletion(app, ana: 
     assert people((await search(anonymous, "paints", "user")).text) == []
     assert cards((await search(anonymous, "pelican")).text) == []
     assert [hit.item[1] for hit in (await hits(app, "pelican", "tag")).hits] in ([], [0])  # no photo counted
-    async with database(app).session(write=False) as session:
-        assert (await session.execute(text("SELECT count(*) FROM photos_fts WHERE rowid = :id"), {"id": photo})).scalar_one() == 0
+    assert await indexed_photos(app, photo) == 0
 
 
 async def test_tags_of_a_deleted_account_are_not_found(app, ana: Tab) -> None:
@@ -470,11 +583,7 @@ async def test_reindex_rebuilds_the_indexes(app, ana: Tab, tmp_path, monkeypatch
     photo = await add_photo(app, "ana", "narwhal in the fjord", alt_text="tusk", tags=("arctic",))
     await set_user(app, "ana", bio="Sails north")
     ids = await user_ids(app)
-    async with database(app).session(write=True) as session:
-        await session.execute(text("DELETE FROM photos_fts"))
-        await session.execute(text("INSERT INTO users_fts(users_fts) VALUES('delete-all')"))
-        await session.execute(text("INSERT INTO tags_fts(tags_fts) VALUES('delete-all')"))
-        await session.commit()
+    await empty_the_indexes(app)
     assert (await hits(app, "narwhal")).total == 0
     assert (await hits(app, "arctic")).total == 0
     assert (await hits(app, "north", "user")).total == 0
@@ -528,8 +637,8 @@ async def test_sql_statements_per_search_page_are_constant(app, ana: Tab, logged
 # --- suggestions --------------------------------------------------------------------------
 
 
-async def test_suggestions_show_a_few_of_each_kind_and_a_link_to_all(app, tab: Tab, new_tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana", name="Ana Coral", bio="reef diver")
+async def test_suggestions_show_a_few_of_each_kind_and_a_link_to_all(app, tab: Tab, new_tab) -> None:
+    await make_user(app, tab, "ana", name="Ana Coral", bio="reef diver")
     for i in range(6):
         await add_photo(app, "ana", f"coral reef {i}", tags=("coral", f"coralsea{i}"))
     page = await tab.get("/search/suggest?" + urlencode({"q": "coral"}), htmx=True)
@@ -547,3 +656,123 @@ async def test_suggestions_show_a_few_of_each_kind_and_a_link_to_all(app, tab: T
     assert "All results" not in nothing.text
     empty = await tab.get("/search/suggest?q=", htmx=True)
     assert empty.root_id() == "search-suggestions" and "suggestion" not in text_of(empty.text)
+
+
+# --- each engine's own index: query plans, schema -----------------------------------------
+
+on_postgresql = only_on("postgresql")[0]
+
+
+async def count_statement(app, query: str) -> tuple[str, Any]:  # type: ignore[no-untyped-def]
+    """The SQL (as sent to the driver, with its parameters) of the count an anonymous photo
+    search for ``query`` runs."""
+    found: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "count(*)" in statement:
+            found.append((statement, parameters))
+
+    engine = database(app).engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await hits(app, query)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def plan_of(app, query: str, explain: str) -> str:  # type: ignore[no-untyped-def]
+    statement, parameters = await count_statement(app, query)
+    async with database(app).session(write=False) as session:
+        connection = await session.connection()
+        rows = (await connection.exec_driver_sql(f"{explain} {statement}", parameters)).all()
+    plan = "\n".join(" | ".join(map(str, row)) for row in rows)
+    print(f"\n{explain} (photo count, q={query!r}):\n{plan}")
+    return plan
+
+
+# The count's first step, as each engine's plan names it: the search index, not photos.
+INDEX_FIRST = {
+    "sqlite": r"SCAN (matched|photos_fts) VIRTUAL TABLE INDEX \d+:M",
+    "postgresql": r"Bitmap Index Scan on ix_search_photos_document",
+}[engine_under_test()]
+
+
+@pytest.fixture
+def sql(database: TestDatabase) -> TestDatabase:
+    """This test's database, for SQL outside the app's transactions (VACUUM cannot run in one)."""
+    return database
+
+
+async def test_the_photo_count_is_driven_from_the_search_index(app, ana: Tab, sql: TestDatabase) -> None:
+    narwhals = [await add_photo(app, "ana", f"narwhal {i}") for i in range(2)]
+    ids = await user_ids(app)
+    # Enough other photos, over a vocabulary of some 600 words, that reading them all would be
+    # the slow plan and the statistics know the common words (the triggers index them all).
+    sql.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+        "INSERT INTO photos (author_id, description, alt_text, visibility, filename_original, filename_medium, "
+        "filename_small, width, height, can_comment, created_at) "
+        "SELECT ?, 'w' || (i % 197) || ' x' || (i * 7 % 211) || ' y' || (i * 13 % 223), 'boats', 'public', "
+        "'o' || i, 'm' || i, 's' || i, 1200, 800, true, CURRENT_TIMESTAMP FROM n",
+        ids["ana"],
+    )
+    # Fresh statistics; on PostgreSQL VACUUM also merges the GIN index's list of pending entries.
+    sql.execute("ANALYZE" if sql.engine == "sqlite" else "VACUUM ANALYZE")
+    assert set(ids_of(await hits(app, "narwhal"))) == set(narwhals)
+    assert (await hits(app, "boats")).total == 5000
+    plan = await plan_of(app, "narwhal", "EXPLAIN QUERY PLAN" if sql.engine == "sqlite" else "EXPLAIN")
+    assert re.search(INDEX_FIRST, plan, re.M), plan
+    assert not re.search(r"(SCAN|Seq Scan on) photos\b", plan), plan
+
+
+# What the migration 0003 makes on PostgreSQL.
+SEARCH_OBJECTS = {
+    "table": "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'search%'",
+    "function": "SELECT proname FROM pg_proc WHERE proname LIKE 'search%'",
+    "trigger": "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'search%'",
+    "configuration": "SELECT cfgname FROM pg_ts_config WHERE cfgname = 'hyperpics_search'",
+    "extension": "SELECT extname FROM pg_extension WHERE extname = 'unaccent'",
+}
+
+
+@on_postgresql
+def test_postgresql_search_schema_backfills_and_goes_down(empty_database: TestDatabase) -> None:
+    from alembic import command
+
+    from hyperpics import migrations
+
+    url = empty_database.url
+    migrations.upgrade(url, "0002")
+    for statement in (
+        "INSERT INTO users (username, email, name, password_hash, bio, website, location, member_since, confirmed, "
+        "locked, active, public_collections, receive_comment_notification, receive_follow_notification, "
+        "receive_collect_notification, role_id) SELECT 'ana', 'ana@example.com', 'Ana Lúcia', 'x', 'Sails north', '', "
+        "'', now(), true, false, true, true, true, true, true, id FROM roles WHERE name = 'User'",
+        "INSERT INTO photos (author_id, description, alt_text, visibility, filename_original, filename_medium, "
+        "filename_small, width, height, can_comment, created_at) SELECT id, 'narwhal', 'tusk', 'public', 'o', 'm', "
+        "'s', 1, 1, true, now() FROM users",
+        "INSERT INTO tags (name, created_at) VALUES ('arctic', now())",
+        "INSERT INTO photo_tags (photo_id, tag_id) SELECT photos.id, tags.id FROM photos, tags",
+    ):
+        empty_database.execute(statement)
+
+    migrations.upgrade(url)
+    migrations.check(url)  # the documents are no models' business
+    assert {kind: len(empty_database.rows(query)) for kind, query in SEARCH_OBJECTS.items()} == {
+        "table": 3, "function": 9, "trigger": 7, "configuration": 1, "extension": 1,
+    }
+    matches = "SELECT count(*) FROM {} WHERE document @@ to_tsquery('hyperpics_search', ?)"
+    assert empty_database.value(matches.format("search_photos"), "narwhal & tusk & arctic") == 1  # backfilled
+    assert empty_database.value(matches.format("search_users"), "lucia & north") == 1
+    assert empty_database.value(matches.format("search_tags"), "arctic") == 1
+
+    command.downgrade(migrations.alembic_config(url), "0002")
+    left = {kind: empty_database.rows(query) for kind, query in SEARCH_OBJECTS.items()}
+    assert left == dict.fromkeys(SEARCH_OBJECTS, [])
+    migrations.upgrade(url)
+    migrations.check(url)
+    assert empty_database.value(matches.format("search_photos"), "narwhal") == 1
+    command.downgrade(migrations.alembic_config(url), "base")
+    assert empty_database.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == [("alembic_version",)]
