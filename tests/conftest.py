@@ -1,15 +1,19 @@
-"""Fixtures: an app per test on its own SQLite file, a real SMTP server, and an HTTP client
-that behaves like a browser tab (keeps cookies, sends the page's CSRF token)."""
+"""Fixtures: an app per test on a database of its own (SQLite, or PostgreSQL: see
+databases.py), a real SMTP server for the tests that read mail, and an HTTP client that
+behaves like a browser tab (keeps cookies, sends the page's CSRF token)."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import io
+import os
 import re
 import shutil
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -24,22 +28,105 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from hyperpics import create_app, migrations
+from hyperpics import create_app
 from hyperpics.models import RoleName, User
 
+from .builders import PASSWORD
+from .databases import DatabaseServer, TestDatabase
+from .databases import database_server as database_server_for
+
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
-PASSWORD = "correct horse battery"
 
 
-# --- database -----------------------------------------------------------------------------
+# --- database ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated database file, copied for every test (migrating each time is slow)."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    migrations.upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
+def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:
+    """SQLite, or the PostgreSQL server named by HYPERPICS_TEST_DATABASE_URL (see databases.py)."""
+    server = database_server_for(tmp_path_factory.mktemp("databases"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def database(database_server: DatabaseServer, tmp_path: Path) -> Iterator[TestDatabase]:
+    """A migrated database of this test's own, on the engine under test."""
+    fresh = database_server.fresh(tmp_path / "db")
+    try:
+        yield fresh
+    finally:
+        database_server.drop(fresh)
+
+
+@pytest.fixture
+def empty_database(database_server: DatabaseServer, tmp_path: Path) -> Iterator[TestDatabase]:
+    """A database with no tables yet (for migration and command tests)."""
+    fresh = database_server.fresh(tmp_path / "empty-db", migrated=False)
+    try:
+        yield fresh
+    finally:
+        database_server.drop(fresh)
+
+
+def _redis_url() -> str | None:
+    return os.environ.get("HYPERPICS_TEST_REDIS_URL") or None
+
+
+@pytest.fixture(scope="session")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis for tests about state shared between workers: the run's own
+    (HYPERPICS_TEST_REDIS_URL), or a redis-server started for this session."""
+    url = _redis_url()
+    if url is not None:
+        yield url
+        return
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _wait_for_port(port: int, timeout: float = 30) -> None:
+    """A server is up when it accepts connections (a hang guard, not a speed check)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def redis_url() -> str | None:
+    """The Redis the scale-out run shares between its tests, emptied for each test."""
+    url = _redis_url()
+    if url is not None:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
+    return url
 
 
 # --- mail ---------------------------------------------------------------------------------
@@ -102,20 +189,30 @@ def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
 
 
 @pytest.fixture
-def app_config(tmp_path: Path, migrated_template: Path, smtp: tuple[Mailbox, int]) -> dict[str, Any]:
-    db_file = tmp_path / "hyperpics.db"
-    shutil.copy(migrated_template, db_file)
-    return {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
+def app_config(
+    request: pytest.FixtureRequest, tmp_path: Path, database: TestDatabase, redis_url: str | None
+) -> dict[str, Any]:
+    """The app's settings for one test. A real SMTP server is started only for the tests
+    that read mail (they ask for ``mailbox`` or ``smtp``); the others write to the outbox."""
+    config: dict[str, Any] = {
+        "DATABASE_URL": database.url,
         "MEDIA_DIR": str(tmp_path / "media"),
         "SECRET_KEY": SECRET,
         "BASE_URL": "http://hyperpics.test",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp[1],
         "MAIL_TIMEOUT": 5,
         "ADMIN_EMAIL": "admin@example.com",
         "RATE_LIMITS_ENABLED": False,
+        # Argon2 at a fraction of its cost: hashing is tested on its own, at the real cost.
+        "PASSWORD_HASHING": "fast",
+        # A request that keeps the write lock across slow work fails the test.
+        "STRICT_TRANSACTIONS": True,
     }
+    if redis_url is not None:
+        config["BROADCAST_URL"] = redis_url
+    if {"mailbox", "smtp"} & set(request.fixturenames):
+        _, port = request.getfixturevalue("smtp")
+        config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    return config
 
 
 @pytest.fixture
@@ -306,12 +403,16 @@ async def set_user(app: Quart, username: str, **values: Any) -> None:
         await session.commit()
 
 
-async def make_user(app: Quart, tab: Tab, mailbox: Mailbox, username: str, *, confirmed: bool = True, **values: Any) -> Tab:
-    """Register through HTTP (logging ``tab`` in), optionally confirm, then set extra columns."""
-    page = await register(tab, username)
+async def make_user(app: Quart, tab: Tab, username: str, *, confirmed: bool = True, **values: Any) -> Tab:
+    """A member made straight in the database (see builders.py), logged in on ``tab``."""
+    from .builders import add_user
+
+    role = values.pop("role", RoleName.USER.value)
+    # A block comes after the login, as it would for a member who was logged in.
+    after_login = {key: values.pop(key) for key in ("active",) if key in values}
+    user = await add_user(app, username, confirmed=confirmed, role=role, **values)
+    page = await login(tab, user.email)
     assert page.status == 303, page.text
-    if confirmed:
-        assert (await confirm(tab, mailbox, f"{username}@example.com")).status == 303
-    if values:
-        await set_user(app, username, **values)
+    if after_login:
+        await set_user(app, username, **after_login)
     return tab

@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 from hyperpics.db import database
 from hyperpics.models import User
 
-from .conftest import Mailbox, Tab, make_user
+from .conftest import Tab, make_user
 
 # Who is asking, and the columns that make them so (None: not logged in).
 VISITORS: dict[str, dict[str, object] | None] = {
@@ -26,7 +26,7 @@ VISITORS: dict[str, dict[str, object] | None] = {
 }
 
 
-async def visitor(app: Quart, mailbox: Mailbox, kind: str) -> Tab:
+async def visitor(app: Quart, kind: str) -> Tab:
     """A tab for one kind of VISITORS, registered (and logged in) under the kind's name."""
     tab = Tab(app)
     values = VISITORS[kind]
@@ -34,7 +34,7 @@ async def visitor(app: Quart, mailbox: Mailbox, kind: str) -> Tab:
         return tab
     values = dict(values)
     confirmed = bool(values.pop("confirmed", True))
-    await make_user(app, tab, mailbox, kind, confirmed=confirmed, **values)
+    await make_user(app, tab, kind, confirmed=confirmed, **values)
     return tab
 
 

@@ -4,15 +4,15 @@ collect what, the collectors page, a user's collections tab, and private collect
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Collect, Follow, Photo, User, Visibility, utcnow
+from hyperpics.models import Collect, Follow, User, Visibility, utcnow
 
+from .builders import add_photo
 from .conftest import Tab, fetch_user, make_user
 from .helpers import VISITORS, people_on, user_ids, visitor
 
@@ -21,27 +21,6 @@ LOGGED_OUT = {"anonymous", "blocked"}
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC, *, minutes_ago: int = 0) -> int:  # type: ignore[no-untyped-def]
-    """A photo row (pages never open the files)."""
-    async with database(app).session(write=True) as session:
-        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
-        stem = secrets.token_urlsafe(16)
-        photo = Photo(
-            author_id=user.id,
-            filename_original=f"{stem}.jpg",
-            filename_medium=f"{stem}_m.jpg",
-            filename_small=f"{stem}_s.jpg",
-            width=1200,
-            height=800,
-            description=f"a {visibility.value} photo by {author}",
-            visibility=visibility,
-            created_at=utcnow() - timedelta(minutes=minutes_ago),
-        )
-        session.add(photo)
-        await session.commit()
-        return photo.id
 
 
 async def collect_rows(app) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
@@ -69,12 +48,12 @@ def collectors_count(text: str) -> int:
 
 
 @pytest.fixture
-async def world(app, mailbox):  # type: ignore[no-untyped-def]
+async def world(app):  # type: ignore[no-untyped-def]
     """owner (with a public photo), ana and bruno, each logged in in their own tab."""
     tabs = {}
     for name in ("owner", "ana", "bruno"):
         tabs[name] = Tab(app)
-        await make_user(app, tabs[name], mailbox, name)
+        await make_user(app, tabs[name], name)
     photo = await add_photo(app, "owner")
     return tabs, await user_ids(app), photo
 
@@ -83,10 +62,10 @@ async def world(app, mailbox):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("kind", list(VISITORS))
-async def test_collect_permission_matrix(app, mailbox, kind: str) -> None:
-    await make_user(app, Tab(app), mailbox, "owner")
+async def test_collect_permission_matrix(app, kind: str) -> None:
+    await make_user(app, Tab(app), "owner")
     photo = await add_photo(app, "owner")
-    tab = await visitor(app, mailbox, kind)
+    tab = await visitor(app, kind)
     ids = await user_ids(app)
     path = f"/_/photos/{photo}/collect"
 

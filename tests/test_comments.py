@@ -4,15 +4,15 @@ deleting (with the replies), turning comments off, and reporting a comment."""
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Comment, Notification, Photo, Report, ReportReason, ReportStatus, ReportTarget, User, Visibility, utcnow
+from hyperpics.models import Comment, Notification, Photo, Report, ReportReason, ReportStatus, ReportTarget, Visibility, utcnow
 
+from .builders import add_photo
 from .conftest import Tab, make_user
 from .helpers import VISITORS, user_ids, visitor
 
@@ -21,26 +21,6 @@ LOGGED_OUT = {"anonymous", "blocked"}
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC) -> int:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=True) as session:
-        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
-        stem = secrets.token_urlsafe(16)
-        photo = Photo(
-            author_id=user.id,
-            filename_original=f"{stem}.jpg",
-            filename_medium=f"{stem}_m.jpg",
-            filename_small=f"{stem}_s.jpg",
-            width=1200,
-            height=800,
-            description=f"a photo by {author}",
-            visibility=visibility,
-            created_at=utcnow(),
-        )
-        session.add(photo)
-        await session.commit()
-        return photo.id
 
 
 async def add_comment(app, photo_id: int, author_id: int, body: str, *, minutes: int = 0, reply_to: int | None = None) -> int:  # type: ignore[no-untyped-def]
@@ -79,12 +59,12 @@ def comment_ids(text: str) -> list[int]:
 
 
 @pytest.fixture
-async def world(app, mailbox):  # type: ignore[no-untyped-def]
+async def world(app):  # type: ignore[no-untyped-def]
     """owner (with a public photo), ana, bruno and a moderator, each in their own tab."""
     tabs = {}
     for name in ("owner", "ana", "bruno", "mod"):
         tabs[name] = Tab(app)
-        await make_user(app, tabs[name], mailbox, name, **({"role": "Moderator"} if name == "mod" else {}))
+        await make_user(app, tabs[name], name, **({"role": "Moderator"} if name == "mod" else {}))
     photo = await add_photo(app, "owner")
     return tabs, await user_ids(app), photo
 
@@ -93,10 +73,10 @@ async def world(app, mailbox):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("kind", list(VISITORS))
-async def test_comment_permission_matrix(app, mailbox, kind: str) -> None:
-    await make_user(app, Tab(app), mailbox, "owner")
+async def test_comment_permission_matrix(app, kind: str) -> None:
+    await make_user(app, Tab(app), "owner")
     photo = await add_photo(app, "owner")
-    tab = await visitor(app, mailbox, kind)
+    tab = await visitor(app, kind)
     path = f"/_/photos/{photo}/comments"
 
     plain = await tab.post(path, {"body": f"hello from {kind}"})

@@ -64,12 +64,12 @@ def badge(text: str) -> str | None:
 
 
 @pytest.fixture
-async def people(app, mailbox):  # type: ignore[no-untyped-def]
+async def people(app):  # type: ignore[no-untyped-def]
     """ana, bruno and carla, each logged in in their own tab."""
     tabs = {}
     for name in ("ana", "bruno", "carla"):
         tabs[name] = Tab(app)
-        await make_user(app, tabs[name], mailbox, name)
+        await make_user(app, tabs[name], name)
     return tabs, await user_ids(app)
 
 
@@ -77,9 +77,9 @@ async def people(app, mailbox):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("kind", list(VISITORS))
-async def test_follow_permission_matrix(app, mailbox, kind: str) -> None:
-    await make_user(app, Tab(app), mailbox, "target")
-    tab = await visitor(app, mailbox, kind)
+async def test_follow_permission_matrix(app, kind: str) -> None:
+    await make_user(app, Tab(app), "target")
+    tab = await visitor(app, kind)
     ids = await user_ids(app)
     target = ids["target"]
     path = f"/_/users/{target}/follow"
@@ -114,9 +114,9 @@ async def test_follow_permission_matrix(app, mailbox, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["anonymous", "blocked"])
-async def test_logged_out_visitors_cannot_unfollow(app, mailbox, kind: str) -> None:
-    await make_user(app, Tab(app), mailbox, "target")
-    tab = await visitor(app, mailbox, kind)
+async def test_logged_out_visitors_cannot_unfollow(app, kind: str) -> None:
+    await make_user(app, Tab(app), "target")
+    tab = await visitor(app, kind)
     ids = await user_ids(app)
     if kind == "blocked":
         async with database(app).session(write=True) as session:

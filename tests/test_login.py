@@ -32,9 +32,9 @@ async def sessions_of(app, username: str) -> list[AuthSession]:  # type: ignore[
         return list(result.scalars())
 
 
-async def registered(app, tab: Tab, mailbox, username: str = "ana", **values) -> Tab:  # type: ignore[no-untyped-def]
+async def registered(app, tab: Tab, username: str = "ana", **values) -> Tab:  # type: ignore[no-untyped-def]
     """A confirmed account whose tab is logged out again, ready to log in."""
-    await make_user(app, tab, mailbox, username, **values)
+    await make_user(app, tab, username, **values)
     assert (await logout(tab)).status == 303
     return tab
 
@@ -70,8 +70,8 @@ async def is_logged_in(tab: Tab) -> bool:
 # --- logging in ---------------------------------------------------------------------------
 
 
-async def test_right_credentials_redirect_to_next_and_create_a_session(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox, name="Ana Lima")
+async def test_right_credentials_redirect_to_next_and_create_a_session(app, tab: Tab) -> None:
+    await registered(app, tab, name="Ana Lima")
     before = await sessions_of(app, "ana")
 
     await tab.get("/auth/login?next=/settings/")
@@ -89,16 +89,16 @@ async def test_right_credentials_redirect_to_next_and_create_a_session(app, tab:
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"])
-async def test_next_pointing_off_site_falls_back_to_home(app, tab: Tab, mailbox, target: str) -> None:
-    await registered(app, tab, mailbox)
+async def test_next_pointing_off_site_falls_back_to_home(app, tab: Tab, target: str) -> None:
+    await registered(app, tab)
     path = f"/auth/login?next={quote(target, safe='')}"
     await tab.get(path)
     page = await tab.post(path, {"email": "ana@example.com", "password": PASSWORD})
     assert page.status == 303 and page.location == "/"
 
 
-async def test_wrong_password_and_unknown_email_get_the_same_answer(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox)
+async def test_wrong_password_and_unknown_email_get_the_same_answer(app, tab: Tab) -> None:
+    await registered(app, tab)
     sessions_before = len(await sessions_of(app, "ana"))
 
     wrong = await login(tab, "ana@example.com", "not the password")
@@ -113,15 +113,15 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer(app, tab: Ta
     assert not await is_logged_in(tab)
 
 
-async def test_email_is_matched_regardless_of_case_and_spaces(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox)
+async def test_email_is_matched_regardless_of_case_and_spaces(app, tab: Tab) -> None:
+    await registered(app, tab)
     page = await login(tab, "  ANA@Example.COM ")
     assert page.status == 303 and page.location == "/"
     assert await is_logged_in(tab)
 
 
-async def test_htmx_login_answers_with_the_form_fragment_or_a_redirect_header(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox)
+async def test_htmx_login_answers_with_the_form_fragment_or_a_redirect_header(app, tab: Tab) -> None:
+    await registered(app, tab)
     await tab.get("/auth/login")
 
     bad = await tab.post("/auth/login", {"email": "ana@example.com", "password": "wrong password"}, htmx=True)
@@ -141,8 +141,8 @@ async def test_empty_form_is_422_with_field_messages(app, tab: Tab) -> None:
     assert "Enter your email address." in page.text and "Enter your password." in page.text
 
 
-async def test_unconfirmed_users_can_log_in_and_see_the_confirm_notice(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox, confirmed=False)
+async def test_unconfirmed_users_can_log_in_and_see_the_confirm_notice(app, tab: Tab) -> None:
+    await registered(app, tab, confirmed=False)
     assert 'id="confirm-notice"' not in (await tab.get("/")).text
 
     page = await login(tab, "ana@example.com")
@@ -152,8 +152,8 @@ async def test_unconfirmed_users_can_log_in_and_see_the_confirm_notice(app, tab:
     assert 'id="confirm-notice"' in home.text
 
 
-async def test_logged_in_users_are_sent_away_from_the_login_page(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_logged_in_users_are_sent_away_from_the_login_page(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     page = await tab.get("/auth/login")
     assert page.status == 302 and page.location == "/"
 
@@ -161,8 +161,8 @@ async def test_logged_in_users_are_sent_away_from_the_login_page(app, tab: Tab, 
 # --- cookies ------------------------------------------------------------------------------
 
 
-async def test_without_remember_me_the_auth_cookie_ends_with_the_browser(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox)
+async def test_without_remember_me_the_auth_cookie_ends_with_the_browser(app, tab: Tab) -> None:
+    await registered(app, tab)
     page = await login(tab, "ana@example.com", remember=False)
     assert page.status == 303
 
@@ -173,8 +173,8 @@ async def test_without_remember_me_the_auth_cookie_ends_with_the_browser(app, ta
     assert (await sessions_of(app, "ana"))[-1].remember is False
 
 
-async def test_with_remember_me_the_auth_cookie_lasts_remember_days(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox)
+async def test_with_remember_me_the_auth_cookie_lasts_remember_days(app, tab: Tab) -> None:
+    await registered(app, tab)
     page = await login(tab, "ana@example.com", remember=True)
     assert page.status == 303
 
@@ -196,8 +196,8 @@ async def test_the_session_cookie_is_httponly_and_lax_too(app, tab: Tab) -> None
 # --- blocked accounts ---------------------------------------------------------------------
 
 
-async def test_a_blocked_user_cannot_log_in(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox)
+async def test_a_blocked_user_cannot_log_in(app, tab: Tab) -> None:
+    await registered(app, tab)
     await set_user(app, "ana", active=False)
     sessions_before = len(await sessions_of(app, "ana"))
 
@@ -208,16 +208,16 @@ async def test_a_blocked_user_cannot_log_in(app, tab: Tab, mailbox) -> None:
     assert not await is_logged_in(tab)
 
 
-async def test_a_blocked_user_with_a_wrong_password_learns_nothing_about_the_block(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox)
+async def test_a_blocked_user_with_a_wrong_password_learns_nothing_about_the_block(app, tab: Tab) -> None:
+    await registered(app, tab)
     await set_user(app, "ana", active=False)
     page = await login(tab, "ana@example.com", "not the password")
     assert page.status == 422
     assert "Invalid email or password." in page.text and "blocked" not in page.text
 
 
-async def test_an_open_session_of_a_blocked_user_is_refused_on_its_next_request(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_an_open_session_of_a_blocked_user_is_refused_on_its_next_request(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     assert await is_logged_in(tab)
 
     await set_user(app, "ana", active=False)
@@ -236,8 +236,8 @@ async def test_an_open_session_of_a_blocked_user_is_refused_on_its_next_request(
 # --- sessions and logging out -------------------------------------------------------------
 
 
-async def test_every_login_creates_its_own_session_row(app, tab: Tab, mailbox, new_tab) -> None:
-    await registered(app, tab, mailbox)
+async def test_every_login_creates_its_own_session_row(app, tab: Tab, new_tab) -> None:
+    await registered(app, tab)
     first, second = new_tab(), new_tab()
     assert (await login(first, "ana@example.com")).status == 303
     assert (await login(second, "ana@example.com")).status == 303
@@ -249,8 +249,8 @@ async def test_every_login_creates_its_own_session_row(app, tab: Tab, mailbox, n
     assert await is_logged_in(first) and await is_logged_in(second)
 
 
-async def test_a_revoked_session_is_logged_out_on_its_next_request(app, tab: Tab, mailbox, new_tab) -> None:
-    await registered(app, tab, mailbox)
+async def test_a_revoked_session_is_logged_out_on_its_next_request(app, tab: Tab, new_tab) -> None:
+    await registered(app, tab)
     other = new_tab()
     await login(tab, "ana@example.com")
     await login(other, "ana@example.com")
@@ -269,8 +269,8 @@ async def test_a_revoked_session_is_logged_out_on_its_next_request(app, tab: Tab
     assert await is_logged_in(other)
 
 
-async def test_logout_revokes_the_row_and_deletes_the_cookie(app, tab: Tab, mailbox, new_tab) -> None:
-    await registered(app, tab, mailbox)
+async def test_logout_revokes_the_row_and_deletes_the_cookie(app, tab: Tab, new_tab) -> None:
+    await registered(app, tab)
     await login(tab, "ana@example.com")
     stolen = jar_cookie(tab, AUTH_COOKIE)
     assert stolen is not None
@@ -293,16 +293,16 @@ async def test_logout_revokes_the_row_and_deletes_the_cookie(app, tab: Tab, mail
     assert not await is_logged_in(replay)
 
 
-async def test_get_logout_is_405_and_keeps_the_user_logged_in(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_get_logout_is_405_and_keeps_the_user_logged_in(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     page = await tab.get("/auth/logout")
     assert page.status == 405
     assert await is_logged_in(tab)
     assert all(row.revoked_at is None for row in await sessions_of(app, "ana"))
 
 
-async def test_logout_without_csrf_token_is_400_and_keeps_the_user_logged_in(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_logout_without_csrf_token_is_400_and_keeps_the_user_logged_in(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     await tab.get("/")
     page = await tab.post("/auth/logout", csrf=False)
     assert page.status == 400
@@ -316,8 +316,8 @@ async def test_logout_when_anonymous_goes_to_the_login_page(app, tab: Tab) -> No
     assert page.status == 302 and page.location.startswith("/auth/login")
 
 
-async def test_login_rotates_the_csrf_token(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox)
+async def test_login_rotates_the_csrf_token(app, tab: Tab) -> None:
+    await registered(app, tab)
     await tab.get("/auth/login")
     before = tab.csrf
     await tab.post("/auth/login", {"email": "ana@example.com", "password": PASSWORD})
@@ -331,8 +331,8 @@ async def test_login_rotates_the_csrf_token(app, tab: Tab, mailbox) -> None:
 # --- rate limit ---------------------------------------------------------------------------
 
 
-async def test_the_eleventh_login_attempt_in_the_window_is_429_with_retry_after(app, tab: Tab, mailbox) -> None:
-    await registered(app, tab, mailbox)
+async def test_the_eleventh_login_attempt_in_the_window_is_429_with_retry_after(app, tab: Tab) -> None:
+    await registered(app, tab)
     app.config["RATE_LIMITS_ENABLED"] = True
 
     for attempt in range(10):
@@ -349,6 +349,6 @@ async def test_the_eleventh_login_attempt_in_the_window_is_429_with_retry_after(
     assert not await is_logged_in(tab)
 
     # The count is per address: another account can still log in from here.
-    await make_user(app, Tab(app), mailbox, "bruno")
+    await make_user(app, Tab(app), "bruno")
     other = await login(tab, "bruno@example.com", PASSWORD)
     assert other.status == 303

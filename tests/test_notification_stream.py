@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ from hyperpics import create_app, db
 from hyperpics.auth import public
 from hyperpics.broadcast import hub
 from hyperpics.db import database
-from hyperpics.models import AuthSession, Comment, Notification, NotificationKind, Photo, User, Visibility, utcnow
+from hyperpics.models import AuthSession, Comment, Notification, NotificationKind, User, utcnow
 from hyperpics.server import shutdown_event
 
+from .builders import add_photo
 from .conftest import PASSWORD, Tab, login, make_user, set_user
 from .helpers import text_of as text, user_ids
 
@@ -167,26 +167,6 @@ async def open_stream(tab: Tab, last_event_id: int | str | None = None) -> Async
 # --- the world ------------------------------------------------------------------------------
 
 
-async def add_photo(app, author: str) -> int:  # type: ignore[no-untyped-def]
-    """A photo row (the stream never opens its files)."""
-    async with database(app).session(write=True) as session:
-        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
-        stem = secrets.token_urlsafe(16)
-        photo = Photo(
-            author_id=user.id,
-            filename_original=f"{stem}.jpg",
-            filename_medium=f"{stem}_m.jpg",
-            filename_small=f"{stem}_s.jpg",
-            width=1200,
-            height=800,
-            visibility=Visibility.PUBLIC,
-            created_at=utcnow(),
-        )
-        session.add(photo)
-        await session.commit()
-        return photo.id
-
-
 async def rows_for(app, username: str) -> list[tuple[int, NotificationKind]]:  # type: ignore[no-untyped-def]
     async with database(app).session(write=False) as session:
         result = await session.execute(
@@ -230,11 +210,11 @@ class World:
 
 
 @pytest.fixture
-async def world(app, mailbox) -> World:  # type: ignore[no-untyped-def]
+async def world(app) -> World:  # type: ignore[no-untyped-def]
     """ana and bob, each logged in in a tab; each owns a public photo."""
     ana, bob = Tab(app), Tab(app)
-    await make_user(app, ana, mailbox, "ana")
-    await make_user(app, bob, mailbox, "bob")
+    await make_user(app, ana, "ana")
+    await make_user(app, bob, "bob")
     return World(app, ana, bob, await user_ids(app), await add_photo(app, "bob"), await add_photo(app, "ana"))
 
 
@@ -511,11 +491,11 @@ async def notifying_app(app_config, tmp_path):  # type: ignore[no-untyped-def]
         yield application
 
 
-async def test_a_rolled_back_action_publishes_nothing(notifying_app, mailbox) -> None:  # type: ignore[no-untyped-def]
+async def test_a_rolled_back_action_publishes_nothing(notifying_app) -> None:  # type: ignore[no-untyped-def]
     app = notifying_app
     ana, bob = Tab(app), Tab(app)
-    await make_user(app, ana, mailbox, "ana")
-    await make_user(app, bob, mailbox, "bob")
+    await make_user(app, ana, "ana")
+    await make_user(app, bob, "bob")
     ids = await user_ids(app)
     path = f"/_test/notify/{ids['bob']}/{ids['ana']}"
     async with open_stream(bob) as stream, hub(app).subscribe(ids["bob"]) as wakeups:

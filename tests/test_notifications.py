@@ -4,7 +4,6 @@ or all read, paginated; the bell in the nav; escaping; only one's own notificati
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,32 +13,14 @@ import pytest
 from sqlalchemy import select, update
 
 from hyperpics.db import database
-from hyperpics.models import Notification, NotificationKind, Photo, User, Visibility, utcnow
+from hyperpics.models import Notification, NotificationKind, User, utcnow
 
+from .builders import add_photo
 from .conftest import Page, Tab, make_user, set_user
 from .helpers import counting, text_of as text, user_ids
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def add_photo(app, author: str) -> int:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=True) as session:
-        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
-        stem = secrets.token_urlsafe(16)
-        photo = Photo(
-            author_id=user.id,
-            filename_original=f"{stem}.jpg",
-            filename_medium=f"{stem}_m.jpg",
-            filename_small=f"{stem}_s.jpg",
-            width=1200,
-            height=800,
-            visibility=Visibility.PUBLIC,
-            created_at=utcnow(),
-        )
-        session.add(photo)
-        await session.commit()
-        return photo.id
 
 
 async def unread_of(app, username: str) -> list[int]:  # type: ignore[no-untyped-def]
@@ -148,12 +129,12 @@ class World:
 
 
 @pytest.fixture
-async def world(app, mailbox) -> World:  # type: ignore[no-untyped-def]
+async def world(app) -> World:  # type: ignore[no-untyped-def]
     """bob (with a public photo) and ana, carla, dan, each logged in in a tab."""
     tabs = {}
     for name in ("bob", "ana", "carla", "dan"):
         tabs[name] = Tab(app)
-        await make_user(app, tabs[name], mailbox, name)
+        await make_user(app, tabs[name], name)
     return World(app, tabs, await user_ids(app), await add_photo(app, "bob"))
 
 

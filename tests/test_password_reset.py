@@ -26,7 +26,7 @@ async def ask_for_reset(tab: Tab, address: str):  # type: ignore[no-untyped-def]
 
 async def reset_link(app, tab: Tab, mailbox: Mailbox, username: str = "ana", **values) -> str:  # type: ignore[no-untyped-def]
     """Create ``username`` (logged out again), ask for a reset, return the mailed link."""
-    await make_user(app, tab, mailbox, username, **values)
+    await make_user(app, tab, username, **values)
     await logout(tab)
     page = await ask_for_reset(tab, f"{username}@example.com")
     assert page.status == 303, page.text
@@ -49,7 +49,7 @@ async def open_sessions(app, username: str) -> list[AuthSession]:  # type: ignor
 
 
 async def test_the_answer_is_the_same_whether_or_not_the_address_has_an_account(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+    await make_user(app, tab, "ana")
     await logout(tab)
     mails_before = len(mailbox.messages)
 
@@ -70,7 +70,7 @@ async def test_the_answer_is_the_same_whether_or_not_the_address_has_an_account(
 
 
 async def test_the_address_is_matched_regardless_of_case(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+    await make_user(app, tab, "ana")
     await logout(tab)
     before = len(mailbox.to("ana@example.com"))
     assert (await ask_for_reset(tab, " ANA@Example.com ")).status == 303
@@ -78,7 +78,7 @@ async def test_the_address_is_matched_regardless_of_case(app, tab: Tab, mailbox)
 
 
 async def test_a_blocked_account_gets_no_mail_but_the_same_answer(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+    await make_user(app, tab, "ana")
     await logout(tab)
     await set_user(app, "ana", active=False)
     before = len(mailbox.to("ana@example.com"))
@@ -96,7 +96,7 @@ async def test_an_invalid_address_is_422(app, tab: Tab, mailbox) -> None:
 
 
 async def test_mail_server_failure_is_told_not_hidden(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+    await make_user(app, tab, "ana")
     await logout(tab)
     mailbox.refuse = True
     page = await ask_for_reset(tab, "ana@example.com")
@@ -220,7 +220,7 @@ async def test_resetting_confirms_the_address(app, tab: Tab, mailbox) -> None:
 async def test_logged_in_users_are_sent_away_from_forgot_and_reset(app, tab: Tab, mailbox, new_tab) -> None:
     link = await reset_link(app, tab, mailbox)
     other = new_tab()
-    await make_user(app, other, mailbox, "bruno")
+    await make_user(app, other, "bruno")
 
     forgot = await other.get("/auth/forget-password")
     assert forgot.status == 302 and forgot.location == "/"

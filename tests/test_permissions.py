@@ -84,20 +84,20 @@ ALLOWED = {
 }
 
 
-async def _visitor(app, mailbox, kind: str) -> Tab:  # type: ignore[no-untyped-def]
+async def _visitor(app, kind: str) -> Tab:  # type: ignore[no-untyped-def]
     tab = Tab(app)
     values = VISITORS[kind]
     if values is None:
         return tab
     values = dict(values)
     confirmed = values.pop("confirmed", True)
-    await make_user(app, tab, mailbox, kind, confirmed=confirmed, **values)
+    await make_user(app, tab, kind, confirmed=confirmed, **values)
     return tab
 
 
 @pytest.mark.parametrize("kind", list(VISITORS))
-async def test_permission_matrix_over_http(guarded_app, mailbox, kind: str) -> None:
-    tab = await _visitor(guarded_app, mailbox, kind)
+async def test_permission_matrix_over_http(guarded_app, kind: str) -> None:
+    tab = await _visitor(guarded_app, kind)
     for permission in Permission:
         page = await tab.get(f"/_test/perm/{permission.name.lower()}")
         if permission in ALLOWED[kind]:
@@ -109,16 +109,16 @@ async def test_permission_matrix_over_http(guarded_app, mailbox, kind: str) -> N
             assert page.status == 403, (kind, permission, page.status)
 
 
-async def test_unconfirmed_users_are_told_to_confirm(guarded_app, mailbox) -> None:
-    tab = await _visitor(guarded_app, mailbox, "unconfirmed")
+async def test_unconfirmed_users_are_told_to_confirm(guarded_app) -> None:
+    tab = await _visitor(guarded_app, "unconfirmed")
     page = await tab.get("/_test/perm/upload")
     assert page.status == 403 and "Please confirm your email address first." in page.text
     assert (await tab.get("/_test/confirmed")).status == 403
     assert (await tab.get("/_test/login")).status == 200
 
 
-async def test_locked_users_are_told_why(guarded_app, mailbox) -> None:
-    tab = await _visitor(guarded_app, mailbox, "locked")
+async def test_locked_users_are_told_why(guarded_app) -> None:
+    tab = await _visitor(guarded_app, "locked")
     page = await tab.get("/_test/perm/comment")
     assert page.status == 403 and "Your account is locked" in page.text
     assert (await tab.get("/_test/perm/follow")).status == 200
@@ -132,7 +132,7 @@ async def test_anonymous_is_sent_to_login_and_back(guarded_app) -> None:
     assert htmx.headers["HX-Redirect"] == "/auth/login?next=/some/page?x%3D1"
 
 
-async def test_fresh_guard_sends_stale_sessions_to_reauthenticate(guarded_app, mailbox) -> None:
+async def test_fresh_guard_sends_stale_sessions_to_reauthenticate(guarded_app) -> None:
     from datetime import timedelta
 
     from sqlalchemy import update
@@ -140,7 +140,7 @@ async def test_fresh_guard_sends_stale_sessions_to_reauthenticate(guarded_app, m
     from hyperpics.db import database
     from hyperpics.models import AuthSession, utcnow
 
-    tab = await _visitor(guarded_app, mailbox, "user")
+    tab = await _visitor(guarded_app, "user")
     assert (await tab.get("/_test/fresh")).status == 200
     async with database(guarded_app).session(write=True) as session:
         await session.execute(update(AuthSession).values(last_fresh_at=utcnow() - timedelta(minutes=11)))

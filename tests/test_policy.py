@@ -4,28 +4,16 @@ checks CSRF, and no GET changes the database. New routes are covered automatical
 from __future__ import annotations
 
 import re
-import sqlite3
-from pathlib import Path
 
 from hyperpics.auth import safe_next
 
 from .conftest import Tab, make_user
+from .databases import TestDatabase
 
 ACCESS_LEVELS = {"public", "anonymous", "login", "confirmed", "permission", "fresh"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Framework routes with no view of ours.
 EXEMPT = {"static"}
-
-
-def snapshot(app) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
-    """Every row of every table, read straight from the SQLite file."""
-    path = Path(app.config["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///"))
-    with sqlite3.connect(path) as connection:
-        tables = [
-            row[0]
-            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
-        ]
-        return {table: sorted(connection.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr) for table in tables}
 
 
 def fill(rule: str, username: str) -> str:
@@ -65,37 +53,41 @@ async def test_every_route_declares_who_may_use_it(app) -> None:
     assert not undeclared, f"routes without an access declaration: {undeclared}"
 
 
-async def test_every_unsafe_route_refuses_a_request_without_csrf_token(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana", role="Administrator")
+async def test_every_unsafe_route_refuses_a_request_without_csrf_token(
+    app, tab: Tab, database: TestDatabase
+) -> None:
+    await make_user(app, tab, "ana", role="Administrator")
     checked = 0
     for rule in rules(app, UNSAFE):
         url = fill(rule.rule, "ana")
-        before = snapshot(app)
+        before = database.snapshot()
         for method in sorted(rule.methods & UNSAFE):
             response = await tab.client.open(url, method=method, form={"name": "x"})
             assert response.status_code == 400, f"{method} {url} answered {response.status_code}"
             checked += 1
-        assert snapshot(app) == before, f"{rule.rule} changed the database without a CSRF token"
+        assert database.snapshot() == before, f"{rule.rule} changed the database without a CSRF token"
     assert checked >= 10
     # And the session is still alive: nothing logged it out.
     assert "Hello, Ana." in (await tab.get("/")).text
 
 
-async def test_no_get_changes_the_database_and_none_fails(app, tab: Tab, new_tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_no_get_changes_the_database_and_none_fails(
+    app, tab: Tab, new_tab, database: TestDatabase
+) -> None:
+    await make_user(app, tab, "ana")
     anonymous = new_tab()
     visited = 0
     for rule in rules(app, {"GET"}):
         url = fill(rule.rule, "ana")
         streams = getattr(app.view_functions[rule.endpoint], "streams", False)
         for client in (anonymous, tab):
-            before = snapshot(app)
+            before = database.snapshot()
             if streams:
                 status = await _open_stream(client, url)
             else:
                 status = (await client.get(url)).status
             assert status < 500, f"GET {url} answered {status}"
-            assert snapshot(app) == before, f"GET {url} changed the database"
+            assert database.snapshot() == before, f"GET {url} changed the database"
             visited += 1
     assert visited >= 20
 

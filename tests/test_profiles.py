@@ -4,14 +4,13 @@ privacy settings, through HTTP."""
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
-from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Follow, Photo, User, Visibility, utcnow
+from hyperpics.models import Follow, Visibility, utcnow
 
+from .builders import add_photo
 from .conftest import Tab, fetch_user, make_user
 from .helpers import text_of, user_ids
 
@@ -24,25 +23,6 @@ TABS = {
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC) -> int:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=True) as session:
-        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
-        stem = secrets.token_urlsafe(16)
-        photo = Photo(
-            author_id=user.id,
-            filename_original=f"{stem}.jpg",
-            filename_medium=f"{stem}_m.jpg",
-            filename_small=f"{stem}_s.jpg",
-            width=1200,
-            height=800,
-            visibility=visibility,
-            created_at=utcnow(),
-        )
-        session.add(photo)
-        await session.commit()
-        return photo.id
 
 
 def profile_form(**changes: str) -> dict[str, str]:
@@ -63,11 +43,11 @@ def current_tabs(text: str) -> list[str]:
 
 
 @pytest.fixture
-async def people(app, mailbox):  # type: ignore[no-untyped-def]
+async def people(app):  # type: ignore[no-untyped-def]
     tabs = {}
     for name in ("ana", "bruno"):
         tabs[name] = Tab(app)
-        await make_user(app, tabs[name], mailbox, name)
+        await make_user(app, tabs[name], name)
     return tabs, await user_ids(app)
 
 

@@ -57,10 +57,10 @@ PAGES = ["/", "/explore", "/user/ana", "/tag/{tag}", "/tag/{tag}/by_collects", "
 
 
 @pytest.mark.parametrize("path", PAGES)
-async def test_statements_do_not_grow_with_the_page(app, tab: Tab, mailbox, path: str) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_statements_do_not_grow_with_the_page(app, tab: Tab, path: str) -> None:
+    await make_user(app, tab, "ana")
     other = Tab(app)
-    await make_user(app, other, mailbox, "bruno")
+    await make_user(app, other, "bruno")
     async with database(app).session(write=True) as session:
         ids = {u.username: u.id for u in (await session.execute(select(User))).scalars()}
         session.add(Follow(follower_id=ids["ana"], followed_id=ids["bruno"], created_at=utcnow()))
@@ -81,8 +81,8 @@ async def test_statements_do_not_grow_with_the_page(app, tab: Tab, mailbox, path
     assert many <= 5, f"{url} ran {many} statements"
 
 
-async def test_anonymous_landing_is_cheap(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_anonymous_landing_is_cheap(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     await add_photos(app, "ana", 15)
     anonymous = Tab(app)
     assert await statements_for(app, anonymous, "/") == 2  # hot tags + recent photos

@@ -1,22 +1,25 @@
-"""Notifications across processes: two ``hyperpics serve`` processes, one SQLite file, one Redis.
+"""Notifications across processes: two ``hyperpics serve`` processes, one database, one Redis.
 
 The cluster (module scope, built once for this file):
 
 * a ``redis-server`` of our own on a free port (no persistence), that tests may stop and
   start again on the SAME port;
-* two app processes on two ports, sharing one SQLite file and one secret key, both with
-  ``HYPERPICS_BROADCAST_URL=redis://127.0.0.1:<port>``;
-* users A and B registered over HTTP on process 1 and marked confirmed in the SQLite file
+* two app processes on two ports, sharing one database of the engine under test and one
+  secret key, both with ``HYPERPICS_BROADCAST_URL=redis://127.0.0.1:<port>``;
+* users A and B registered over HTTP on process 1 and marked confirmed in the database
   (following needs a confirmed address); A acts on process 1, B listens on process 2.
 
 What is checked:
 
-* a follow made on process 1 reaches B's open SSE stream on process 2 within 1 s;
+* a follow made on process 1 reaches B's open SSE stream on process 2;
 * Redis stopped (SIGTERM: a clean shutdown; SIGKILL: a crash) and started again on the same
   port: a notification made WHILE Redis is down still reaches the stream that stayed open
   (the supervisor reconnects and wakes every stream to re-read the database), and one made
   after the reconnection arrives as usual;
 * a new stream opened with ``Last-Event-ID`` replays what came after that id, in order.
+
+Delivery latencies are printed, not asserted: every wait here is a generous timeout that only
+catches something that never arrives (how fast belongs in bench/).
 
 Plain sync tests: the servers are subprocesses, the SSE readers are threads.
 """
@@ -28,7 +31,6 @@ import re
 import secrets
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -41,6 +43,7 @@ import httpx
 import pytest
 
 from .conftest import free_port
+from .databases import DatabaseServer, TestDatabase
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None or shutil.which("redis-cli") is None,
@@ -48,9 +51,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 PASSWORD = "correct horse battery"
-START_TIMEOUT = 30.0
-DELIVERY_WITHIN = 1.0  # seconds, Redis up
-AFTER_RESTART_WITHIN = 10.0  # seconds, for what was made while Redis was down
+# Generous timeouts: each only catches a hang (something that never arrives, never starts).
+START_TIMEOUT = 60.0
+ARRIVAL_TIMEOUT = 60.0
 STREAM_PATH = "/_/notifications/stream"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -107,7 +110,7 @@ class RedisServer:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + START_TIMEOUT
         while not self.ping():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 text = (self.folder / f"redis-{self.starts}.log").read_text(errors="replace")
@@ -231,7 +234,7 @@ class StreamReader:
     def start(self) -> StreamReader:
         self._thread.start()
         # The stream says "retry:" first; it subscribes to wake-ups right after sending it.
-        assert self.wait(lambda: any(line.startswith("retry:") for _, line in self.lines), 10), (
+        assert self.wait(lambda: any(line.startswith("retry:") for _, line in self.lines), START_TIMEOUT), (
             f"no retry: line (status {self.status}, error {self.error!r}, lines {self.lines})"
         )
         time.sleep(0.3)
@@ -324,22 +327,20 @@ class Person:
 class Cluster:
     redis: RedisServer
     apps: list[App]
-    database: Path
+    database: TestDatabase
     a: Person
     b: Person
     stream: StreamReader  # B's stream on process 2, open for the whole module
 
     def newest_notification_id(self, receiver: Person) -> int:
-        with sqlite3.connect(self.database, timeout=10) as connection:
-            return connection.execute(
-                "SELECT coalesce(max(id), 0) FROM notifications WHERE receiver_id = ?", (receiver.id,)
-            ).fetchone()[0]
+        return self.database.value(
+            "SELECT coalesce(max(id), 0) FROM notifications WHERE receiver_id = ?", receiver.id
+        )
 
     def unread(self, receiver: Person) -> int:
-        with sqlite3.connect(self.database, timeout=10) as connection:
-            return connection.execute(
-                "SELECT count(*) FROM notifications WHERE receiver_id = ? AND read_at IS NULL", (receiver.id,)
-            ).fetchone()[0]
+        return self.database.value(
+            "SELECT count(*) FROM notifications WHERE receiver_id = ? AND read_at IS NULL", receiver.id
+        )
 
     def refollow(self) -> tuple[float, float]:
         """A (on process 1) unfollows B if needed, then follows: a new 'follow' notification for B."""
@@ -351,30 +352,32 @@ class Cluster:
         return "\n".join(f"--- {app.name} log (tail) ---\n{app.log_text()[-4000:]}" for app in self.apps)
 
 
-def _mark_confirmed(database: Path, *usernames: str) -> dict[str, int]:
-    with sqlite3.connect(database, timeout=10) as connection:
-        for username in usernames:
-            connection.execute("UPDATE users SET confirmed = 1 WHERE username = ?", (username,))
-        rows = connection.execute(
-            f"SELECT username, id FROM users WHERE username IN ({','.join('?' * len(usernames))})", usernames
-        ).fetchall()
-    return dict(rows)
+def _mark_confirmed(database: TestDatabase, *usernames: str) -> dict[str, int]:
+    for username in usernames:
+        database.execute("UPDATE users SET confirmed = ? WHERE username = ?", True, username)
+    marks = ", ".join("?" * len(usernames))
+    return dict(database.rows(f"SELECT username, id FROM users WHERE username IN ({marks})", *usernames))
+
+
+def _app_env(database: TestDatabase, folder: Path, secret_prefix: str, broadcast_url: str) -> dict[str, str]:
+    """The environment of a server process: this run's HYPERPICS_* settings only."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HYPERPICS_")}
+    env.update(
+        HYPERPICS_DATABASE_URL=database.url,
+        HYPERPICS_MEDIA_DIR=str(folder / "media"),
+        HYPERPICS_SECRET_KEY=secret_prefix + secrets.token_urlsafe(32),
+        HYPERPICS_BROADCAST_URL=broadcast_url,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseServer) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("fanout")
     redis = RedisServer(root)
-    redis.start()
-    database = root / "shared.db"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HYPERPICS_")}
-    env.update(
-        HYPERPICS_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-        HYPERPICS_MEDIA_DIR=str(root / "media"),
-        HYPERPICS_SECRET_KEY="fanout-test-secret-" + secrets.token_urlsafe(32),
-        HYPERPICS_BROADCAST_URL=redis.url,
-        PYTHONUNBUFFERED="1",
-    )
+    database = database_server.fresh(root / "db")
+    env = _app_env(database, root, "fanout-test-secret-", redis.url)
     apps = [App("process 1", free_port(), root / "app1.log"), App("process 2", free_port(), root / "app2.log")]
     clients: list[httpx.Client] = []
     stream: StreamReader | None = None
@@ -385,7 +388,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         return made
 
     try:
-        _start_app(apps[0], env, root)  # migrates the shared file
+        redis.start()
+        _start_app(apps[0], env, root)
         _start_app(apps[1], env, root)
 
         tag = secrets.token_hex(3)
@@ -415,6 +419,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         for made in clients:
             made.close()
         redis.stop()
+        database_server.drop(database)
         for app in apps:
             if app.log.exists():
                 print(f"--- {app.name} log (tail) ---\n{app.log_text()[-3000:]}")
@@ -423,16 +428,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 # --- the tests ------------------------------------------------------------------------------
 
 
-def test_a_follow_on_process_1_reaches_the_stream_on_process_2_within_a_second(cluster: Cluster) -> None:
+def test_a_follow_on_process_1_reaches_the_stream_on_process_2(cluster: Cluster) -> None:
     before = cluster.newest_notification_id(cluster.b)
     sent, answered = cluster.refollow()
-    event = cluster.stream.wait_for_notification(before, timeout=5)
+    event = cluster.stream.wait_for_notification(before, timeout=ARRIVAL_TIMEOUT)
     assert event is not None, f"nothing arrived on process 2\n{cluster.stream.describe()}\n{cluster.logs()}"
     print(
         f"\ncross-process delivery: {1000 * (event.at - answered):.1f} ms after the POST returned, "
         f"{1000 * (event.at - sent):.1f} ms after it was sent"
     )
-    assert event.at - answered <= DELIVERY_WITHIN, f"{event.at - answered:.3f} s"
     assert event.id == cluster.newest_notification_id(cluster.b)
     assert f"{cluster.a.name}</a> followed you." in event.data, event.data
     assert 'class="toast"' in event.data
@@ -464,7 +468,7 @@ def test_nothing_is_lost_when_redis_restarts(cluster: Cluster, how: str) -> None
     redis.start()  # same port
 
     # The stream that stayed open gets it once process 2 has reconnected and resynced.
-    event = stream.wait_for_notification(before_down, timeout=AFTER_RESTART_WITHIN)
+    event = stream.wait_for_notification(before_down, timeout=ARRIVAL_TIMEOUT)
     assert event is not None, (
         f"the notification made while Redis was down never reached the open stream\n{stream.describe()}\n{cluster.logs()}"
     )
@@ -473,7 +477,7 @@ def test_nothing_is_lost_when_redis_restarts(cluster: Cluster, how: str) -> None
           f"(seen before the restart: {early})")
 
     # Both processes reconnect (the supervisor's heartbeat every 2 s, then backoff).
-    deadline = time.monotonic() + AFTER_RESTART_WITHIN
+    deadline = time.monotonic() + ARRIVAL_TIMEOUT
     while time.monotonic() < deadline and any(
         app.reconnections() <= before for app, before in zip(cluster.apps, reconnected_before, strict=True)
     ):
@@ -483,13 +487,12 @@ def test_nothing_is_lost_when_redis_restarts(cluster: Cluster, how: str) -> None
           f"{time.monotonic() - restarted_at:.2f} s after Redis was back")
     assert all(count >= 1 for count in reconnected), cluster.logs()
 
-    # After the reconnection, the fan-out works again, as fast as before.
+    # After the reconnection, the fan-out works again.
     sent, answered = cluster.refollow()
-    after = stream.wait_for_notification(made_while_down, timeout=AFTER_RESTART_WITHIN)
+    after = stream.wait_for_notification(made_while_down, timeout=ARRIVAL_TIMEOUT)
     assert after is not None, f"nothing arrived after the reconnection\n{stream.describe()}\n{cluster.logs()}"
     print(f"[{how}] delivery after the reconnection: {1000 * (after.at - answered):.1f} ms after the POST returned")
     assert after.id == cluster.newest_notification_id(cluster.b)
-    assert after.at - answered <= DELIVERY_WITHIN
 
     # The same open stream, every id once, in order.
     ids = [e.id for e in stream.notifications()]
@@ -502,17 +505,19 @@ def test_a_reconnect_with_last_event_id_replays_what_was_missed(cluster: Cluster
     cluster.refollow()
     cluster.refollow()
     missed = list(range(seen + 1, cluster.newest_notification_id(cluster.b) + 1))
-    with sqlite3.connect(cluster.database, timeout=10) as connection:
-        mine = [row[0] for row in connection.execute(
-            "SELECT id FROM notifications WHERE receiver_id = ? AND id > ? ORDER BY id", (cluster.b.id, seen)
-        )]
+    mine = [
+        row[0]
+        for row in cluster.database.rows(
+            "SELECT id FROM notifications WHERE receiver_id = ? AND id > ? ORDER BY id", cluster.b.id, seen
+        )
+    ]
     assert len(mine) == 2, mine
 
     # A new stream, on the OTHER process, says where it stopped: it gets both, at once.
     replay = StreamReader(cluster.apps[0].url, httpx.Cookies(cluster.b.clients["p1"].cookies), last_event_id=seen)
     try:
         replay.start()
-        replay.wait(lambda: len(replay.notifications()) >= 2, timeout=5)
+        replay.wait(lambda: len(replay.notifications()) >= 2, timeout=ARRIVAL_TIMEOUT)
         assert [e.id for e in replay.notifications()] == mine, (missed, replay.describe())
     finally:
         replay.close()
@@ -520,19 +525,36 @@ def test_a_reconnect_with_last_event_id_replays_what_was_missed(cluster: Cluster
 
 # --- a burst of stream connections (one process, memory:// broadcast) -------------------------
 
+def test_the_eleventh_failed_login_is_refused_whichever_process_answers(cluster: Cluster) -> None:
+    """Rate limits are counted in Redis, once for every process."""
+    email = f"nobody-{secrets.token_hex(4)}@example.com"
+    answers = []
+    for attempt in range(11):
+        app = cluster.apps[attempt % 2]
+        with httpx.Client(base_url=app.url, timeout=20.0) as anonymous:
+            token = csrf_token(anonymous, "/auth/login")
+            answer = anonymous.post("/auth/login", data={"email": email, "password": "wrong", "csrf_token": token})
+            answers.append(answer.status_code)
+    assert answers == [422] * 10 + [429], answers
+
+
+def test_a_card_fetched_right_after_a_follow_shows_it_on_the_other_process(cluster: Cluster) -> None:
+    """A's card of B, cached by process 2, is not served after A follows B on process 1."""
+    a1, a2 = cluster.a.clients["p1"], cluster.a.clients["p2"]
+    card = f"/_/users/{cluster.b.id}/card"
+    for action, button in (("unfollow", "follow"), ("follow", "unfollow"), ("unfollow", "follow")):
+        a2.get(card, headers={"HX-Request": "true"})  # cached on process 2 (or already was)
+        post_action(a1, f"/_/users/{cluster.b.id}/{action}")
+        shown = a2.get(card, headers={"HX-Request": "true"}).text
+        assert f'action="/_/users/{cluster.b.id}/{button}"' in shown, (action, shown)
+
+
 BURST = 20  # streams connecting at the same moment (a user with many tabs, or tabs reconnecting)
 
 
 @pytest.fixture
-def lone_app(tmp_path: Path) -> Iterator[App]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HYPERPICS_")}
-    env.update(
-        HYPERPICS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'lone.db'}",
-        HYPERPICS_MEDIA_DIR=str(tmp_path / "media"),
-        HYPERPICS_SECRET_KEY="burst-test-secret-" + secrets.token_urlsafe(32),
-        HYPERPICS_BROADCAST_URL="memory://",
-        PYTHONUNBUFFERED="1",
-    )
+def lone_app(database: TestDatabase, tmp_path: Path) -> Iterator[App]:
+    env = _app_env(database, tmp_path, "burst-test-secret-", "memory://")
     app = App("lone process", free_port(), tmp_path / "lone.log")
     try:
         _start_app(app, env, tmp_path)
@@ -552,7 +574,7 @@ def test_a_burst_of_streams_connecting_at_once_all_open(lone_app: App) -> None:
     lock = threading.Lock()
 
     def open_one() -> None:
-        with httpx.Client(base_url=lone_app.url, cookies=cookies, timeout=httpx.Timeout(8.0)) as tab:
+        with httpx.Client(base_url=lone_app.url, cookies=cookies, timeout=httpx.Timeout(ARRIVAL_TIMEOUT)) as tab:
             start.wait()
             began = time.monotonic()
             try:
@@ -568,7 +590,7 @@ def test_a_burst_of_streams_connecting_at_once_all_open(lone_app: App) -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=2 * ARRIVAL_TIMEOUT)
     opened = [o for o in outcomes if o.startswith("200 'retry:")]
     errors = [line for line in lone_app.log_text().splitlines() if "Error" in line][:3]
     assert len(opened) == BURST, f"{len(opened)} of {BURST} streams opened: {sorted(set(outcomes))}; server: {errors}"

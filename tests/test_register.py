@@ -175,7 +175,7 @@ async def test_mail_server_unreachable_is_not_a_500(app_config, tmp_path) -> Non
 
     from .conftest import free_port
 
-    app_config["MAIL_PORT"] = free_port()  # nothing listens there
+    app_config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
     application = create_app(app_config, instance_path=tmp_path / "instance2")
     async with application.test_app():
         tab = Tab(application)

@@ -1,8 +1,9 @@
 """``hyperpics seed``: the counts asked for, the site's rules kept, the same seed giving the same
 site, --reset, files without metadata, and every page rendering on the result.
 
-One small site is seeded once for the module (through the real command, into a real SQLite
-file and media folder); tests that change data work on copies or seed their own.
+One small site is seeded once for the module (through the real command, into a database of
+the engine under test and a media folder); tests that change data work on copies or seed
+their own.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import contextlib
 import hashlib
 import io
 import re
-import shutil
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,10 @@ from hyperpics.cli import main
 from hyperpics.seed import pictures
 
 from .conftest import SECRET, Tab, login
+from .databases import DatabaseServer, TestDatabase
 
 PASSWORD = "seeded demo password"
-NOW = "2026-06-01T12:00:00"
+NOW = "2026-06-01T12:00:00"  # --now, UTC
 SMALL = {"users": 12, "photos": 30, "tags": 10, "follows": 40, "collects": 60, "comments": 80, "reports": 10}
 GPS_IFD = 0x8825
 
@@ -38,18 +39,18 @@ GPS_IFD = 0x8825
 @dataclass(frozen=True)
 class Site:
     folder: Path
-    db: Path
+    db: TestDatabase
     media: Path
     output: str
 
     @property
     def env(self) -> dict[str, str]:
-        return environment(self.folder, self.db, self.media)
+        return environment(self.db, self.media)
 
 
-def environment(folder: Path, db: Path, media_dir: Path) -> dict[str, str]:
+def environment(db: TestDatabase, media_dir: Path) -> dict[str, str]:
     return {
-        "HYPERPICS_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "HYPERPICS_DATABASE_URL": db.url,
         "HYPERPICS_MEDIA_DIR": str(media_dir),
         "HYPERPICS_SECRET_KEY": SECRET,
     }
@@ -67,27 +68,53 @@ def invoke(site_env: dict[str, str], args: list[str], folder: Path, stdin: str |
         return CliRunner().invoke(main, args, env=site_env, input=stdin)
 
 
-def make_site(folder: Path, template: Path, args: list[str]) -> Site:
+def make_site(db: TestDatabase, folder: Path, args: list[str]) -> Site:
+    """Seed ``db`` (already migrated: the command's upgrade has nothing to do) through the command."""
     folder.mkdir(parents=True, exist_ok=True)
-    db, media_dir = folder / "site.db", folder / "media"
-    shutil.copy(template, db)  # already migrated: the command's upgrade has nothing to do
-    result = invoke(environment(folder, db, media_dir), args, folder)
+    media_dir = folder / "media"
+    result = invoke(environment(db, media_dir), args, folder)
     assert result.exit_code == 0, result.output
     return Site(folder, db, media_dir, result.output)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Site:
-    return make_site(tmp_path_factory.mktemp("seeded"), migrated_template, seed_args())
+def site(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseServer) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("seeded")
+    db = database_server.fresh(folder / "db")
+    try:
+        yield make_site(db, folder, seed_args())
+    finally:
+        database_server.drop(db)
 
 
-def rows(db: Path, sql: str, *params: Any) -> list[tuple]:
-    with sqlite3.connect(db) as connection:
-        return connection.execute(sql, params).fetchall()
+@pytest.fixture
+def new_site(database_server: DatabaseServer, tmp_path: Path) -> Iterator[Callable[[str, list[str]], Site]]:
+    """Seeds a site of this test's own into ``tmp_path / name`` (the database dropped after)."""
+    made: list[TestDatabase] = []
+
+    def new(name: str, args: list[str]) -> Site:
+        made.append(database_server.fresh(tmp_path / name / "db"))
+        return make_site(made[-1], tmp_path / name, args)
+
+    try:
+        yield new
+    finally:
+        for db in made:
+            database_server.drop(db)
 
 
-def count(db: Path, table: str) -> int:
-    return rows(db, f"SELECT count(*) FROM {table}")[0][0]
+@pytest.fixture
+def site_copy(site: Site, database_server: DatabaseServer, tmp_path: Path) -> Iterator[TestDatabase]:
+    """The module's site, for a test that writes (logging in writes session rows)."""
+    copy = database_server.clone(site.db, tmp_path / "copy")
+    try:
+        yield copy
+    finally:
+        database_server.drop(copy)
+
+
+def count(db: TestDatabase, table: str) -> int:
+    return db.value(f"SELECT count(*) FROM {table}")
 
 
 # --- what was asked for is there, and it keeps the site's rules -----------------------------------
@@ -96,11 +123,12 @@ def count(db: Path, table: str) -> int:
 def test_counts_match_the_options(site: Site) -> None:
     for table, wanted in SMALL.items():
         assert count(site.db, table) == wanted, table
-    assert rows(site.db, "SELECT count(DISTINCT tag_id) FROM photo_tags")[0][0] == SMALL["tags"]  # every tag is used
+    assert site.db.value("SELECT count(DISTINCT tag_id) FROM photo_tags") == SMALL["tags"]  # every tag is used
     assert "30 source images:" in site.output
 
 
 def test_notifications_are_what_the_services_would_have_written(site: Site) -> None:
+    db = site.db
     expected = {
         "follow": "SELECT count(*) FROM follows f JOIN users u ON u.id = f.followed_id WHERE u.receive_follow_notification",
         "collect": "SELECT count(*) FROM collects c JOIN photos p ON p.id = c.photo_id JOIN users u ON u.id = p.author_id "
@@ -113,33 +141,29 @@ def test_notifications_are_what_the_services_would_have_written(site: Site) -> N
         "AND (r.id IS NULL OR r.author_id != p.author_id)",
     }
     for kind, sql in expected.items():
-        found = rows(site.db, "SELECT count(*) FROM notifications WHERE kind = ?", kind)[0][0]
-        assert found == rows(site.db, sql)[0][0], kind
+        assert db.value("SELECT count(*) FROM notifications WHERE kind = ?", kind) == db.value(sql), kind
     # Each points at its source row, at the same moment.
-    assert not rows(
-        site.db,
+    assert not db.rows(
         "SELECT n.id FROM notifications n LEFT JOIN follows f ON f.follower_id = n.actor_id "
-        "AND f.followed_id = n.receiver_id AND f.created_at = n.created_at WHERE n.kind = 'follow' AND f.created_at IS NULL",
+        "AND f.followed_id = n.receiver_id AND f.created_at = n.created_at "
+        "WHERE n.kind = 'follow' AND f.created_at IS NULL"
     )
-    assert not rows(
-        site.db,
+    assert not db.rows(
         "SELECT n.id FROM notifications n JOIN comments c ON c.id = n.comment_id "
         "WHERE n.kind IN ('comment', 'reply') AND (c.author_id != n.actor_id OR c.photo_id != n.photo_id "
-        "OR c.created_at != n.created_at)",
+        "OR c.created_at != n.created_at)"
     )
     read, unread = (
-        rows(site.db, f"SELECT count(*) FROM notifications WHERE read_at IS {state} NULL")[0][0]
-        for state in ("NOT", "")
+        db.value(f"SELECT count(*) FROM notifications WHERE read_at IS {state} NULL") for state in ("NOT", "")
     )
     assert read and unread
-    assert not rows(site.db, "SELECT id FROM notifications WHERE read_at < created_at")
+    assert not db.rows("SELECT id FROM notifications WHERE read_at < created_at")
 
 
 def test_people_have_roles_states_and_unique_names(site: Site) -> None:
-    roles = dict(rows(site.db, "SELECT name, id FROM roles"))
-    people = rows(
-        site.db,
-        "SELECT username, email, role_id, confirmed, locked, active, role_before_lock_id, avatar_large, bio FROM users",
+    roles = dict(site.db.rows("SELECT name, id FROM roles"))
+    people = site.db.rows(
+        "SELECT username, email, role_id, confirmed, locked, active, role_before_lock_id, avatar_large, bio FROM users"
     )
     by_role = {name: [p for p in people if p[2] == role_id] for name, role_id in roles.items()}
     assert [p[0] for p in by_role["Administrator"]] == ["admin"]
@@ -157,18 +181,17 @@ def test_people_have_roles_states_and_unique_names(site: Site) -> None:
 
 
 def test_times_follow_each_other_and_stay_in_the_past(site: Site) -> None:
-    now = NOW.replace("T", " ")
-    assert not rows(
-        site.db,
-        "SELECT p.id FROM photos p JOIN users u ON u.id = p.author_id WHERE p.created_at <= u.member_since",
+    db = site.db
+    now = db.moment(datetime.fromisoformat(NOW).replace(tzinfo=UTC))
+    assert not db.rows(
+        "SELECT p.id FROM photos p JOIN users u ON u.id = p.author_id WHERE p.created_at <= u.member_since"
     )
-    assert not rows(
-        site.db, "SELECT c.id FROM comments c JOIN photos p ON p.id = c.photo_id WHERE c.created_at <= p.created_at"
+    assert not db.rows(
+        "SELECT c.id FROM comments c JOIN photos p ON p.id = c.photo_id WHERE c.created_at <= p.created_at"
     )
-    replies = rows(
-        site.db,
+    replies = db.rows(
         "SELECT c.id, c.photo_id = r.photo_id, c.created_at >= r.created_at FROM comments c "
-        "JOIN comments r ON r.id = c.reply_to_id",
+        "JOIN comments r ON r.id = c.reply_to_id"
     )
     assert replies and all(same_photo and later for _, same_photo, later in replies)
     for table, column in (
@@ -177,119 +200,104 @@ def test_times_follow_each_other_and_stay_in_the_past(site: Site) -> None:
         ("comments", "created_at"),
         ("notifications", "read_at"),
     ):
-        assert not rows(site.db, f"SELECT 1 FROM {table} WHERE {column} > ?", now), table
-    months = rows(site.db, "SELECT count(DISTINCT substr(created_at, 1, 7)) FROM photos")[0][0]
-    assert months >= 4, "photos are not spread over the past months"
+        assert not db.rows(f"SELECT 1 FROM {table} WHERE {column} > ?", now), table
+    # SQLite's text and PostgreSQL's datetime both start with "YYYY-MM".
+    months = {str(created)[:7] for (created,) in db.rows("SELECT created_at FROM photos")}
+    assert len(months) >= 4, "photos are not spread over the past months"
 
 
 def test_relations_respect_the_constraints_and_visibility(site: Site) -> None:
-    assert not rows(site.db, "SELECT 1 FROM follows WHERE follower_id = followed_id")
-    assert not rows(
-        site.db, "SELECT 1 FROM collects c JOIN photos p ON p.id = c.photo_id WHERE p.visibility = 'private'"
-    )
+    db = site.db
+    assert not db.rows("SELECT 1 FROM follows WHERE follower_id = followed_id")
+    assert not db.rows("SELECT 1 FROM collects c JOIN photos p ON p.id = c.photo_id WHERE p.visibility = 'private'")
     # Followers-only photos are collected and commented on by followers (or the author) only.
     for table, person in (("collects", "user_id"), ("comments", "author_id")):
-        assert not rows(
-            site.db,
+        assert not db.rows(
             f"SELECT 1 FROM {table} x JOIN photos p ON p.id = x.photo_id WHERE p.visibility = 'followers' "
             f"AND x.{person} != p.author_id AND NOT EXISTS (SELECT 1 FROM follows f "
-            f"WHERE f.follower_id = x.{person} AND f.followed_id = p.author_id)",
+            f"WHERE f.follower_id = x.{person} AND f.followed_id = p.author_id)"
         ), table
-    assert not rows(site.db, "SELECT 1 FROM comments c JOIN photos p ON p.id = c.photo_id WHERE NOT p.can_comment")
-    visibility = dict(rows(site.db, "SELECT visibility, count(*) FROM photos GROUP BY visibility"))
+    assert not db.rows("SELECT 1 FROM comments c JOIN photos p ON p.id = c.photo_id WHERE NOT p.can_comment")
+    visibility = dict(db.rows("SELECT visibility, count(*) FROM photos GROUP BY visibility"))
     assert set(visibility) <= {"public", "followers", "private"}
     assert visibility["public"] > SMALL["photos"] // 2
-    descriptions = rows(site.db, "SELECT description, alt_text FROM photos")
+    descriptions = db.rows("SELECT description, alt_text FROM photos")
     assert sum(1 for d, _ in descriptions if d) > len(descriptions) // 2
     assert sum(1 for _, a in descriptions if a) > len(descriptions) // 2
 
 
 def test_reports_fill_the_moderation_queue(site: Site) -> None:
-    reports = rows(site.db, "SELECT reporter_id, target_type, target_id, reason, status, resolved_by_id FROM reports")
+    reports = site.db.rows("SELECT reporter_id, target_type, target_id, reason, status, resolved_by_id FROM reports")
     assert any(status == "open" for *_, status, _ in reports)
     assert {reason for _, _, _, reason, _, _ in reports} <= {"spam", "nudity", "harassment", "copyright", "other"}
     tables = {"photo": "photos", "comment": "comments", "user": "users"}
     for reporter, target_type, target_id, _, status, resolved_by in reports:
-        assert rows(site.db, f"SELECT 1 FROM {tables[target_type]} WHERE id = ?", target_id), (target_type, target_id)
+        assert site.db.rows(f"SELECT 1 FROM {tables[target_type]} WHERE id = ?", target_id), (target_type, target_id)
         assert (resolved_by is None) == (status == "open")
     assert len({(r, t, i) for r, t, i, *_ in reports}) == len(reports)
 
 
 def test_moderation_history_matches_the_people_and_the_reports(site: Site) -> None:
     """Resolving a report on a member blocks them (services.moderation); the log says who did what."""
-    assert not rows(
-        site.db,
+    db = site.db
+    assert not db.rows(
         "SELECT r.id FROM reports r LEFT JOIN users u ON u.id = r.target_id AND r.target_type = 'user' "
-        "WHERE r.status = 'resolved' AND (u.id IS NULL OR u.active)",
+        "WHERE r.status = 'resolved' AND (u.id IS NULL OR u.active)"
     )
-    log = rows(site.db, "SELECT action, target_type, target_id, actor_id FROM audit_log")
+    log = db.rows("SELECT action, target_type, target_id, actor_id FROM audit_log")
     staff = {
         row[0]
-        for row in rows(
-            site.db,
-            "SELECT u.id FROM users u JOIN roles r ON r.id = u.role_id WHERE r.name IN ('Moderator', 'Administrator')",
+        for row in db.rows(
+            "SELECT u.id FROM users u JOIN roles r ON r.id = u.role_id WHERE r.name IN ('Moderator', 'Administrator')"
         )
     }
     assert log and all(actor in staff for *_, actor in log)
-    locked = {row[0] for row in rows(site.db, "SELECT id FROM users WHERE locked")}
-    blocked = {row[0] for row in rows(site.db, "SELECT id FROM users WHERE NOT active")}
+    locked = {row[0] for row in db.rows("SELECT id FROM users WHERE locked")}
+    blocked = {row[0] for row in db.rows("SELECT id FROM users WHERE NOT active")}
     assert {target for action, _, target, _ in log if action == "user.lock"} == locked
     assert {target for action, _, target, _ in log if action == "user.block"} == blocked
     settled = {(kind, target) for action, kind, target, _ in log if action.startswith("report.")}
-    assert settled == set(rows(site.db, "SELECT DISTINCT target_type, target_id FROM reports WHERE status != 'open'"))
+    assert settled == set(db.rows("SELECT DISTINCT target_type, target_id FROM reports WHERE status != 'open'"))
 
 
 # --- the same seed, the same site ---------------------------------------------------------------------
 
+# What differs between two runs of the same seed: the password hash and the random file names.
+RANDOM_COLUMNS = {
+    "password_hash",
+    "avatar_small",
+    "avatar_medium",
+    "avatar_large",
+    "filename_original",
+    "filename_medium",
+    "filename_small",
+}
 
-def dump(db: Path, media_dir: Path) -> dict[str, Any]:
-    """Every row (but the password hash and the random file names), plus the stored pixels."""
-    skipped = {
-        "password_hash",
-        "avatar_small",
-        "avatar_medium",
-        "avatar_large",
-        "filename_original",
-        "filename_medium",
-        "filename_small",
-    }
-    out: dict[str, Any] = {}
-    with sqlite3.connect(db) as connection:
-        tables = [
-            name
-            for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-            if "_fts" not in name
-        ]
-        for table in sorted(tables):
-            columns = [row[1] for row in connection.execute(f"PRAGMA table_info({table})") if row[1] not in skipped]
-            out[table] = sorted(connection.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall(), key=repr)
-        files = connection.execute("SELECT filename_original, filename_small FROM photos ORDER BY id").fetchall()
-        avatars = connection.execute("SELECT avatar_large FROM users ORDER BY id").fetchall()
+
+def dump(site: Site) -> dict[str, Any]:
+    """Every row (but the random columns), plus the stored pixels."""
+    out: dict[str, Any] = dict(site.db.snapshot(without=RANDOM_COLUMNS))
+    files = site.db.rows("SELECT filename_original, filename_small FROM photos ORDER BY id")
+    avatars = site.db.rows("SELECT avatar_large FROM users ORDER BY id")
 
     def digest(name: str) -> str:
-        return hashlib.sha256((media_dir / name).read_bytes()).hexdigest()
+        return hashlib.sha256((site.media / name).read_bytes()).hexdigest()
 
     out["photo files"] = [(digest(f"photos/{a}"), digest(f"photos/{b}")) for a, b in files]
     out["avatar files"] = [digest(f"avatars/{a}") for (a,) in avatars]
     return out
 
 
-def test_the_same_seed_gives_the_same_site_and_another_seed_another(
-    site: Site, tmp_path: Path, migrated_template: Path
-) -> None:
-    again = make_site(tmp_path / "again", migrated_template, seed_args())
-    first = dump(site.db, site.media)
-    assert dump(again.db, again.media) == first
-    other = make_site(tmp_path / "other", migrated_template, seed_args(seed=8))
-    second = dump(other.db, other.media)
+def test_the_same_seed_gives_the_same_site_and_another_seed_another(site: Site, new_site: Callable[..., Site]) -> None:
+    again = new_site("again", seed_args())
+    first = dump(site)
+    assert dump(again) == first
+    other = new_site("other", seed_args(seed=8))
+    second = dump(other)
     for part in ("users", "photos", "comments", "follows", "photo files"):
         assert second[part] != first[part], part
     # Only the random file names differ between the twins.
-    assert rows(again.db, "SELECT filename_original FROM photos") != rows(
-        site.db, "SELECT filename_original FROM photos"
-    )
+    assert again.db.rows("SELECT filename_original FROM photos") != site.db.rows("SELECT filename_original FROM photos")
 
 
 # --- --reset ------------------------------------------------------------------------------------
@@ -299,38 +307,42 @@ def files_under(folder: Path) -> set[str]:
     return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
 
 
-def test_reset_asks_first_and_yes_replaces_rows_and_files(tmp_path: Path, migrated_template: Path) -> None:
+def test_reset_asks_first_and_yes_replaces_rows_and_files(new_site: Callable[..., Site]) -> None:
     tiny = {"users": 8, "photos": 5, "tags": 3, "follows": 10, "collects": 6, "comments": 6, "reports": 2}
-    first = make_site(tmp_path, migrated_template, seed_args(tiny))
-    before, old_files = dump(first.db, first.media), files_under(first.media)
+    first = new_site("first", seed_args(tiny))
+    before, old_files = dump(first), files_under(first.media)
     assert len(old_files) == 3 * 5 + 3 * 8
 
-    refused = invoke(first.env, seed_args(tiny), tmp_path)
+    refused = invoke(first.env, seed_args(tiny), first.folder)
     assert (
         refused.exit_code != 0
         and "already holds 8 users and 5 photos" in refused.output
         and "--reset" in refused.output
     )
 
-    declined = invoke(first.env, seed_args(tiny, 9, "--reset"), tmp_path, stdin="n\n")
+    declined = invoke(first.env, seed_args(tiny, 9, "--reset"), first.folder, stdin="n\n")
     assert declined.exit_code != 0 and "Continue?" in declined.output and "Aborted" in declined.output
-    assert dump(first.db, first.media) == before and files_under(first.media) == old_files
+    assert dump(first) == before and files_under(first.media) == old_files
 
     bigger = dict(tiny, users=10, photos=7)
-    replaced = invoke(first.env, seed_args(bigger, 9, "--reset", "--yes"), tmp_path)
+    replaced = invoke(first.env, seed_args(bigger, 9, "--reset", "--yes"), first.folder)
     assert replaced.exit_code == 0, replaced.output
     assert count(first.db, "users") == 10 and count(first.db, "photos") == 7
     new_files = files_under(first.media)
     assert not new_files & old_files, "old media files were left behind"
     assert len(new_files) == 3 * 7 + 3 * 10
-    assert rows(first.db, "SELECT min(id) FROM users")[0][0] == 1  # ids start over, as the plan expects
+    assert first.db.value("SELECT min(id) FROM users") == 1  # ids start over, as the plan expects
+    # New rows made the ordinary way (PostgreSQL: by the id sequences) come after the seeded ones.
+    now = first.db.moment(datetime.now(UTC))
+    first.db.execute("INSERT INTO tags (name, created_at) VALUES ('after-the-seed', ?)", now)
+    assert first.db.value("SELECT id FROM tags WHERE name = 'after-the-seed'") == tiny["tags"] + 1
 
 
 # --- files on disk ----------------------------------------------------------------------------------
 
 
 def test_every_photo_has_its_three_files_and_none_carries_metadata(site: Site) -> None:
-    photos = rows(site.db, "SELECT filename_original, filename_medium, filename_small, width, height FROM photos")
+    photos = site.db.rows("SELECT filename_original, filename_medium, filename_small, width, height FROM photos")
     for *names, width, height in photos:
         for index, name in enumerate(names):
             path = site.media / media.PHOTOS_DIR / name
@@ -387,18 +399,19 @@ def test_a_turned_source_with_gps_comes_out_upright_and_clean(tmp_path: Path) ->
         (["--workers", "0"], "0 is not in the range x>=1"),
     ],
 )
-def test_bad_options_exit_non_zero_with_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
-    env = environment(tmp_path, tmp_path / "bad.db", tmp_path / "media")
-    result = invoke(env, ["seed", *args], tmp_path)
+def test_bad_options_exit_non_zero_with_a_clear_message(
+    empty_database: TestDatabase, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = invoke(environment(empty_database, tmp_path / "media"), ["seed", *args], tmp_path)
     assert result.exit_code == 2, result.output
     assert message in result.output
+    # Refused before anything was done: no migration, no file.
+    assert not empty_database.tables()
     assert not (tmp_path / "media").exists()
 
 
-def test_reindex_and_search_work_on_seeded_data(site: Site, tmp_path: Path) -> None:
-    db = tmp_path / "copy.db"
-    shutil.copy(site.db, db)
-    result = invoke(environment(tmp_path, db, site.media), ["reindex"], tmp_path)
+def test_reindex_and_search_work_on_seeded_data(site: Site, site_copy: TestDatabase, tmp_path: Path) -> None:
+    result = invoke(environment(site_copy, site.media), ["reindex"], tmp_path)
     assert result.exit_code == 0, result.output
     assert f"{SMALL['tags']} tags" in result.output and f"{SMALL['users']} users" in result.output
 
@@ -407,11 +420,9 @@ def test_reindex_and_search_work_on_seeded_data(site: Site, tmp_path: Path) -> N
 
 
 @pytest.fixture
-async def seeded_app(site: Site, tmp_path: Path) -> AsyncIterator[Quart]:
-    db = tmp_path / "pages.db"
-    shutil.copy(site.db, db)  # logging in writes session rows: keep the module's site as seeded
+async def seeded_app(site: Site, site_copy: TestDatabase, tmp_path: Path) -> AsyncIterator[Quart]:
     config = {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "DATABASE_URL": site_copy.url,
         "MEDIA_DIR": str(site.media),
         "SECRET_KEY": SECRET,
         "BASE_URL": "http://hyperpics.test",
@@ -425,11 +436,11 @@ async def seeded_app(site: Site, tmp_path: Path) -> AsyncIterator[Quart]:
 ARGUMENT = re.compile(r"<(?:([a-z]+)(?:\([^)]*\))?:)?([a-z_]+)>")
 
 
-def samples(db: Path) -> dict[str, list[str]]:
+def samples(db: TestDatabase) -> dict[str, list[str]]:
     """Values for path arguments, from the seeded rows: a few of each kind of thing."""
 
     def ids(sql: str) -> list[str]:
-        return [str(row[0]) for row in rows(db, sql) if row[0] is not None]
+        return [str(row[0]) for row in db.rows(sql) if row[0] is not None]
 
     people = (
         "SELECT {0} FROM users WHERE id IN ("
@@ -438,7 +449,7 @@ def samples(db: Path) -> dict[str, list[str]]:
         "(SELECT min(id) FROM users WHERE NOT confirmed)) ORDER BY id"
     )
     photos = " UNION ".join(
-        f"SELECT * FROM (SELECT id FROM photos WHERE {condition} ORDER BY id LIMIT 1)"
+        f"SELECT * FROM (SELECT id FROM photos WHERE {condition} ORDER BY id LIMIT 1) AS pick"
         for condition in (
             "visibility = 'public' AND can_comment",
             "visibility = 'followers'",
@@ -463,13 +474,13 @@ def samples(db: Path) -> dict[str, list[str]]:
     }
 
 
-def values_for(name: str, converter: str, known: dict[str, list[str]], db: Path) -> list[str]:
+def values_for(name: str, converter: str, known: dict[str, list[str]], db: TestDatabase) -> list[str]:
     if name in known:
         return known[name]
     if name.endswith("_id"):  # a route added later: <thing_id> most likely names a row of "things"
         table = name.removesuffix("_id") + "s"
-        if rows(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", table):
-            return [str(row[0]) for row in rows(db, f"SELECT id FROM {table} ORDER BY id LIMIT 2")] or ["1"]
+        if table in db.tables():
+            return [str(row[0]) for row in db.rows(f"SELECT id FROM {table} ORDER BY id LIMIT 2")] or ["1"]
     return ["1"] if converter in {"int", "float"} else ["x"]
 
 
@@ -483,7 +494,7 @@ def skip_reason(app: Quart, rule: Any) -> str | None:
     return None
 
 
-def page_urls(app: Quart, db: Path) -> Iterator[tuple[str, str]]:
+def page_urls(app: Quart, db: TestDatabase) -> Iterator[tuple[str, str]]:
     """(endpoint, url) for every GET rule, its arguments filled from seeded rows."""
     known = samples(db)
     for rule in app.url_map.iter_rules():
@@ -514,8 +525,8 @@ VISITORS = {
 MEMBERS = "SELECT u.id FROM users u JOIN roles r ON r.id = u.role_id WHERE r.name = 'User' AND u.confirmed AND u.active"
 
 
-def member_email(db: Path) -> str:
-    return rows(db, f"SELECT email FROM users WHERE id IN ({MEMBERS}) ORDER BY id LIMIT 1")[0][0]
+def member_email(db: TestDatabase) -> str:
+    return db.value(f"SELECT email FROM users WHERE id IN ({MEMBERS}) ORDER BY id LIMIT 1")
 
 
 @pytest.mark.parametrize("visitor", list(VISITORS))
@@ -543,10 +554,9 @@ async def test_every_page_renders_for_every_visitor(seeded_app: Quart, site: Sit
 
 async def test_search_finds_seeded_photos_people_and_tags(seeded_app: Quart, site: Site) -> None:
     tab = Tab(seeded_app)
-    tag_id, tag = rows(
-        site.db,
+    tag_id, tag = site.db.rows(
         "SELECT t.id, t.name FROM tags t JOIN photo_tags pt ON pt.tag_id = t.id JOIN photos p ON p.id = pt.photo_id "
-        "WHERE p.visibility = 'public' ORDER BY t.id LIMIT 1",
+        "WHERE p.visibility = 'public' ORDER BY t.id LIMIT 1"
     )[0]
     page = await tab.get(f"/search?q={tag}&category=tag")
     assert page.status == 200 and f"/tag/{tag_id}" in page.text

@@ -1,5 +1,8 @@
-"""The real server (``hyperpics serve``) stops promptly on SIGTERM even while a notification
-stream is open: the stream ends itself, the process exits 0 within 2 seconds."""
+"""The real server (``hyperpics serve``, on the database under test) stops on SIGTERM even while
+a notification stream is open: the app ends the stream itself (the client reads a complete
+response, not one cut off), and the process exits 0. hypercorn alone would wait for the stream
+forever (its issue 308); a generous timeout catches that hang. How fast it stops is bench/'s
+business."""
 
 from __future__ import annotations
 
@@ -16,14 +19,18 @@ import httpx
 import pytest
 
 from .conftest import PASSWORD, free_port
+from .databases import TestDatabase
+
+START_TIMEOUT = 60.0
+EXIT_TIMEOUT = 60.0
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def server(database: TestDatabase, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
     env = os.environ.copy()
     env.update(
-        HYPERPICS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        HYPERPICS_DATABASE_URL=database.url,
         HYPERPICS_SECRET_KEY="serve-test-secret-0123456789-0123456789",
         HYPERPICS_MEDIA_DIR=str(tmp_path / "media"),
     )
@@ -37,7 +44,7 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
                 if httpx.get(f"{base}/", timeout=2).status_code == 200:
@@ -79,9 +86,9 @@ def register(client: httpx.Client, username: str) -> None:
     assert "hyperpics_auth" in client.cookies  # logged in (not yet confirmed)
 
 
-def test_sigterm_ends_an_open_stream_and_exits_within_two_seconds(server) -> None:  # type: ignore[no-untyped-def]
+def test_sigterm_ends_an_open_stream_and_exits_cleanly(server) -> None:  # type: ignore[no-untyped-def]
     process, base = server
-    with httpx.Client(base_url=base, timeout=httpx.Timeout(5.0)) as client:
+    with httpx.Client(base_url=base, timeout=httpx.Timeout(EXIT_TIMEOUT)) as client:
         register(client, "ana")
         # The logged-in page carries the live element that opens the stream.
         assert 'sse-connect="/_/notifications/stream"' in client.get("/").text
@@ -93,17 +100,19 @@ def test_sigterm_ends_an_open_stream_and_exits_within_two_seconds(server) -> Non
             while b"retry:" not in received:
                 received += next(chunks)
 
-            started = time.monotonic()
             process.send_signal(signal.SIGTERM)
-            # The client sees the stream end (cleanly: the app ends it, hypercorn does not cut it).
-            for chunk in chunks:
+            # The client sees the stream end. Cleanly: were it cut off (hypercorn's graceful
+            # timeout), httpx would raise here on the unfinished chunked body.
+            deadline = time.monotonic() + EXIT_TIMEOUT
+            for chunk in chunks:  # a stream left open keeps sending pings: stop waiting at some point
                 received += chunk
-            closed_after = time.monotonic() - started
-            process.wait(timeout=10)
-            exited_after = time.monotonic() - started
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the stream was still open {EXIT_TIMEOUT:.0f} s after SIGTERM")
+            try:
+                process.wait(timeout=EXIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"still running {EXIT_TIMEOUT:.0f} s after SIGTERM")
 
     output = process.stdout.read().decode() if process.stdout else ""
-    assert closed_after < 2.0, (closed_after, output)
-    assert exited_after < 2.0, (exited_after, output)
     assert process.returncode == 0, output
     assert b"session-ended" not in received  # a shutdown is not a logout: the browser reconnects

@@ -3,38 +3,19 @@ what; never about one's own things; each opt-out for its own kind; nothing on a 
 
 from __future__ import annotations
 
-import secrets
 
 import pytest
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Comment, Notification, NotificationKind, Photo, User, Visibility, utcnow
+from hyperpics.models import Comment, Notification, NotificationKind, Visibility
 
+from .builders import add_photo
 from .conftest import Tab, make_user
 from .helpers import user_ids
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def add_photo(app, author: str, visibility: Visibility = Visibility.PUBLIC) -> int:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=True) as session:
-        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
-        stem = secrets.token_urlsafe(16)
-        photo = Photo(
-            author_id=user.id,
-            filename_original=f"{stem}.jpg",
-            filename_medium=f"{stem}_m.jpg",
-            filename_small=f"{stem}_s.jpg",
-            width=1200,
-            height=800,
-            visibility=visibility,
-            created_at=utcnow(),
-        )
-        session.add(photo)
-        await session.commit()
-        return photo.id
 
 
 Row = tuple[NotificationKind, int, int, int | None, int | None]  # kind, receiver, actor, photo, comment
@@ -71,12 +52,12 @@ ALL = ("receive_follow_notification", "receive_comment_notification", "receive_c
 
 
 @pytest.fixture
-async def world(app, mailbox):  # type: ignore[no-untyped-def]
+async def world(app):  # type: ignore[no-untyped-def]
     """ana, bruno (with a public photo) and carla, each logged in in their own tab."""
     tabs = {}
     for name in ("ana", "bruno", "carla"):
         tabs[name] = Tab(app)
-        await make_user(app, tabs[name], mailbox, name)
+        await make_user(app, tabs[name], name)
     photo = await add_photo(app, "bruno")
     return tabs, await user_ids(app), photo
 
@@ -253,13 +234,13 @@ async def test_refused_actions_write_no_notification(app, world) -> None:
 
 
 @pytest.mark.parametrize("kind", ["unconfirmed", "locked"])
-async def test_refused_by_permission_writes_no_notification(app, mailbox, world, kind: str) -> None:
+async def test_refused_by_permission_writes_no_notification(app, world, kind: str) -> None:
     tabs, ids, photo = world
     tab = Tab(app)
     if kind == "unconfirmed":
-        await make_user(app, tab, mailbox, "late", confirmed=False)
+        await make_user(app, tab, "late", confirmed=False)
     else:
-        await make_user(app, tab, mailbox, "late", role="Locked", locked=True)
+        await make_user(app, tab, "late", role="Locked", locked=True)
     assert (await tab.post(f"/_/photos/{photo}/comments", {"body": "hi"})).status == 403
     if kind == "unconfirmed":
         assert (await tab.post(f"/_/users/{ids['bruno']}/follow")).status == 403

@@ -26,7 +26,7 @@ from hyperpics.db import database
 from hyperpics.models import User
 from hyperpics.tokens import MAX_AGE_SECONDS, Purpose
 
-from .conftest import PASSWORD, Mailbox, Tab, fetch_user, login, logout, make_user, register
+from .conftest import PASSWORD, Mailbox, Tab, confirm, fetch_user, login, logout, make_user, register
 
 NEW_PASSWORD = "a brand new passphrase"
 NEW_EMAIL = "ana.new@example.com"
@@ -60,7 +60,7 @@ async def confirm_link(app, mailbox: Mailbox) -> Link:  # type: ignore[no-untype
 
 
 async def reset_link(app, mailbox: Mailbox) -> Link:  # type: ignore[no-untyped-def]
-    tab = await make_user(app, Tab(app), mailbox, "ana")
+    tab = await make_user(app, Tab(app), "ana")
     await logout(tab)
     await tab.get("/auth/forget-password")
     assert (await tab.post("/auth/forget-password", {"email": "ana@example.com"})).status == 303
@@ -78,7 +78,7 @@ async def reset_link(app, mailbox: Mailbox) -> Link:  # type: ignore[no-untyped-
 
 
 async def change_email_link(app, mailbox: Mailbox) -> Link:  # type: ignore[no-untyped-def]
-    tab = await make_user(app, Tab(app), mailbox, "ana")
+    tab = await make_user(app, Tab(app), "ana")
     await tab.get("/settings/email")
     assert (await tab.post("/settings/email", {"email": NEW_EMAIL})).status == 303
 
@@ -240,7 +240,8 @@ async def test_a_used_link_cannot_be_used_again(app, mailbox, purpose: Purpose) 
 
 
 async def test_a_used_confirm_link_in_a_confirmed_session_just_says_so(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")  # confirms through the link, logged in
+    await register(tab, "ana")
+    await confirm(tab, mailbox, "ana@example.com")  # through the link, logged in
     page = await tab.get(mailbox.last_link("ana@example.com"))
     assert page.status == 303 and page.location == "/"
     assert "Your email address is already confirmed." in (await tab.get("/")).text
@@ -261,7 +262,7 @@ async def test_a_password_change_in_settings_uses_up_a_pending_reset_link(app, m
 
 
 async def test_a_confirm_link_stops_working_once_the_address_changed(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana", confirmed=False)
+    await register(tab, "ana")
     old_link = mailbox.last_link("ana@example.com")
     await tab.get("/settings/email")
     assert (await tab.post("/settings/email", {"email": NEW_EMAIL})).status == 303
@@ -315,7 +316,7 @@ async def test_a_confirm_link_of_one_user_never_confirms_another(app, mailbox, n
 
 async def test_a_link_for_a_deleted_account_is_refused(app, mailbox, new_tab) -> None:
     tab = new_tab()
-    await make_user(app, tab, mailbox, "ana", confirmed=False)
+    await register(tab, "ana")
     link = mailbox.last_link("ana@example.com")
     await tab.get("/settings/account")
     assert (await tab.post("/settings/account", {"username": "ana"})).status == 303

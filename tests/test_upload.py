@@ -68,8 +68,8 @@ def image_size(app, folder: str, name: str) -> tuple[int, int]:  # type: ignore[
         return image.size
 
 
-async def uploader(app, tab: Tab, mailbox, name: str = "ana") -> Tab:  # type: ignore[no-untyped-def]
-    await make_user(app, tab, mailbox, name)
+async def uploader(app, tab: Tab, name: str = "ana") -> Tab:  # type: ignore[no-untyped-def]
+    await make_user(app, tab, name)
     await tab.get("/upload")
     return tab
 
@@ -86,8 +86,8 @@ async def limited_app(app_config, tmp_path):  # type: ignore[no-untyped-def]
 # --- the form -----------------------------------------------------------------------------
 
 
-async def test_upload_page_states_the_limits_and_takes_several_files(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_upload_page_states_the_limits_and_takes_several_files(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     page = await tab.get("/upload")
     assert page.status == 200
     assert "Up to 30 photos at a time, 20 MB each; " + FORMATS in page.text
@@ -104,9 +104,9 @@ async def test_upload_page_states_the_limits_and_takes_several_files(app, tab: T
     assert '<section id="upload-results"' in page.text
 
 
-async def test_upload_page_shows_configured_limits(limited_app, mailbox) -> None:
+async def test_upload_page_shows_configured_limits(limited_app) -> None:
     tab = Tab(limited_app)
-    await make_user(limited_app, tab, mailbox, "ana")
+    await make_user(limited_app, tab, "ana")
     page = await tab.get("/upload")
     assert "Up to 2 photos at a time, 1 MB each;" in page.text
     assert f'data-max-bytes="{1024 * 1024}"' in page.text
@@ -115,8 +115,8 @@ async def test_upload_page_shows_configured_limits(limited_app, mailbox) -> None
 # --- good uploads -------------------------------------------------------------------------
 
 
-async def test_three_good_files_at_once(app, tab: Tab, mailbox) -> None:
-    await uploader(app, tab, mailbox)
+async def test_three_good_files_at_once(app, tab: Tab) -> None:
+    await uploader(app, tab)
     page = await tab.upload(
         "/upload",
         [
@@ -165,8 +165,8 @@ async def test_three_good_files_at_once(app, tab: Tab, mailbox) -> None:
             assert thumbnail.size == (width, height)
 
 
-async def test_uploaded_location_is_not_served(app, tab: Tab, mailbox) -> None:
-    await uploader(app, tab, mailbox)
+async def test_uploaded_location_is_not_served(app, tab: Tab) -> None:
+    await uploader(app, tab)
     page = await tab.upload("/upload", [("gps.jpg", images.gps_jpeg())])
     assert page.status == 200
     [photo] = await all_photos(app)
@@ -208,8 +208,8 @@ async def _mixed_upload(tab: Tab, *, htmx: bool) -> Page:
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
-async def test_mixed_upload_one_verdict_per_file(app, tab: Tab, mailbox, htmx: bool) -> None:
-    await uploader(app, tab, mailbox)
+async def test_mixed_upload_one_verdict_per_file(app, tab: Tab, htmx: bool) -> None:
+    await uploader(app, tab)
     page = await _mixed_upload(tab, htmx=htmx)
 
     assert page.status == 200  # at least one photo was accepted
@@ -237,8 +237,8 @@ async def test_mixed_upload_one_verdict_per_file(app, tab: Tab, mailbox, htmx: b
         assert '<section id="upload-results"' in page.text
 
 
-async def test_htmx_and_plain_posts_give_the_same_rows(app, tab: Tab, mailbox) -> None:
-    await uploader(app, tab, mailbox)
+async def test_htmx_and_plain_posts_give_the_same_rows(app, tab: Tab) -> None:
+    await uploader(app, tab)
     fragment = await _mixed_upload(tab, htmx=True)
     full = await _mixed_upload(tab, htmx=False)
     assert fragment.is_fragment() and fragment.root_id() == "upload-results"
@@ -260,8 +260,8 @@ async def test_htmx_and_plain_posts_give_the_same_rows(app, tab: Tab, mailbox) -
     assert fragment.text.strip().endswith("</section>")
 
 
-async def test_nothing_but_bad_files_is_422(app, tab: Tab, mailbox) -> None:
-    await uploader(app, tab, mailbox)
+async def test_nothing_but_bad_files_is_422(app, tab: Tab) -> None:
+    await uploader(app, tab)
     page = await tab.upload("/upload", [("a.jpg", images.text_as_jpeg()), ("b.svg", images.svg())], htmx=True)
     assert page.status == 422
     assert "0 uploaded, 2 refused" in page.text
@@ -270,8 +270,8 @@ async def test_nothing_but_bad_files_is_422(app, tab: Tab, mailbox) -> None:
     assert media_files(app) == []
 
 
-async def test_file_names_are_escaped_in_the_rows(app, tab: Tab, mailbox) -> None:
-    await uploader(app, tab, mailbox)
+async def test_file_names_are_escaped_in_the_rows(app, tab: Tab) -> None:
+    await uploader(app, tab)
     # (No double quote: browsers send it as %22 in the multipart header.)
     hostile = "<img src=x onerror=alert(1)>.jpg"
     page = await tab.upload("/upload", [(hostile, images.text_as_jpeg()), ("ok.jpg", images.jpeg())], htmx=True)
@@ -284,8 +284,8 @@ async def test_file_names_are_escaped_in_the_rows(app, tab: Tab, mailbox) -> Non
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
-async def test_nothing_chosen(app, tab: Tab, mailbox, htmx: bool) -> None:
-    await uploader(app, tab, mailbox)
+async def test_nothing_chosen(app, tab: Tab, htmx: bool) -> None:
+    await uploader(app, tab)
     # No file part at all, then the empty part a browser sends for an empty file input.
     for files in ([], [("", b"")]):
         page = await tab.upload("/upload", files, htmx=htmx)
@@ -300,9 +300,9 @@ async def test_nothing_chosen(app, tab: Tab, mailbox, htmx: bool) -> None:
 # --- limits -------------------------------------------------------------------------------
 
 
-async def test_files_beyond_max_upload_files_are_refused(limited_app, mailbox) -> None:
+async def test_files_beyond_max_upload_files_are_refused(limited_app) -> None:
     tab = Tab(limited_app)
-    await uploader(limited_app, tab, mailbox)
+    await uploader(limited_app, tab)
     files = [(f"p{i}.jpg", images.jpeg(500, 400, (40 * i, 90, 90))) for i in range(1, 5)]
     page = await tab.upload("/upload", files, htmx=True)
 
@@ -318,9 +318,9 @@ async def test_files_beyond_max_upload_files_are_refused(limited_app, mailbox) -
     assert len(media_files(limited_app)) == 6
 
 
-async def test_a_file_over_max_upload_mb_is_refused_with_its_size(limited_app, mailbox) -> None:
+async def test_a_file_over_max_upload_mb_is_refused_with_its_size(limited_app) -> None:
     tab = Tab(limited_app)
-    await uploader(limited_app, tab, mailbox)
+    await uploader(limited_app, tab)
     big = images.noise_png(700, 700)
     assert 1.3 * 1024 * 1024 < len(big) < 1.6 * 1024 * 1024
     page = await tab.upload("/upload", [("big.png", big), ("small.jpg", images.jpeg())], htmx=True)
@@ -336,9 +336,9 @@ async def test_a_file_over_max_upload_mb_is_refused_with_its_size(limited_app, m
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
-async def test_a_body_over_max_content_length_is_413(limited_app, mailbox, htmx: bool) -> None:
+async def test_a_body_over_max_content_length_is_413(limited_app, htmx: bool) -> None:
     tab = Tab(limited_app)
-    await uploader(limited_app, tab, mailbox)
+    await uploader(limited_app, tab)
     assert limited_app.config["MAX_CONTENT_LENGTH"] == 3 * 1024 * 1024
     files = [(f"n{i}.png", images.noise_png(540, 540, seed=i)) for i in range(4)]
     assert sum(len(body) for _, body in files) > 3 * 1024 * 1024
@@ -370,8 +370,8 @@ async def test_anonymous_is_sent_to_log_in(app, tab: Tab) -> None:
     assert await all_photos(app) == [] and media_files(app) == []
 
 
-async def test_unconfirmed_user_is_asked_to_confirm(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana", confirmed=False)
+async def test_unconfirmed_user_is_asked_to_confirm(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana", confirmed=False)
     page = await tab.get("/upload")
     assert page.status == 403 and "Please confirm your email address first." in page.text
     page = await tab.upload("/upload", [("a.jpg", images.jpeg())])
@@ -379,8 +379,8 @@ async def test_unconfirmed_user_is_asked_to_confirm(app, tab: Tab, mailbox) -> N
     assert await all_photos(app) == [] and media_files(app) == []
 
 
-async def test_locked_user_is_told_the_account_is_locked(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_locked_user_is_told_the_account_is_locked(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     await set_user(app, "ana", role="Locked", locked=True)
     page = await tab.get("/upload")
     assert page.status == 403 and "Your account is locked" in page.text
@@ -392,16 +392,16 @@ async def test_locked_user_is_told_the_account_is_locked(app, tab: Tab, mailbox)
 # --- after the upload: details, files, deleting -------------------------------------------
 
 
-async def _one_photo(app, tab: Tab, mailbox, **kwargs: Any) -> Photo:  # type: ignore[no-untyped-def]
-    await uploader(app, tab, mailbox, **kwargs)
+async def _one_photo(app, tab: Tab, **kwargs: Any) -> Photo:  # type: ignore[no-untyped-def]
+    await uploader(app, tab, **kwargs)
     page = await tab.upload("/upload", [("p.jpg", images.jpeg(1000, 750))], htmx=True)
     assert page.status == 200, page.text
     [photo] = await all_photos(app)
     return photo
 
 
-async def test_details_saved_through_the_row_form(app, tab: Tab, mailbox) -> None:
-    photo = await _one_photo(app, tab, mailbox)
+async def test_details_saved_through_the_row_form(app, tab: Tab) -> None:
+    photo = await _one_photo(app, tab)
     page = await tab.post(
         f"/photo/{photo.id}/edit?row=1",
         {
@@ -425,8 +425,8 @@ async def test_details_saved_through_the_row_form(app, tab: Tab, mailbox) -> Non
     assert sorted(tag.name for tag in saved.tags) == ["beach", "film", "sunset"]
 
 
-async def test_row_form_shows_errors_and_saves_nothing(app, tab: Tab, mailbox) -> None:
-    photo = await _one_photo(app, tab, mailbox)
+async def test_row_form_shows_errors_and_saves_nothing(app, tab: Tab) -> None:
+    photo = await _one_photo(app, tab)
     page = await tab.post(
         f"/photo/{photo.id}/edit?row=1",
         {"description": "x" * 501, "alt_text": "", "tags": "ok", "visibility": "public"},
@@ -438,8 +438,8 @@ async def test_row_form_shows_errors_and_saves_nothing(app, tab: Tab, mailbox) -
     assert saved.description == "" and saved.tags == []
 
 
-async def test_private_photo_files_are_served_only_to_the_author(app, tab: Tab, mailbox, new_tab) -> None:
-    photo = await _one_photo(app, tab, mailbox)
+async def test_private_photo_files_are_served_only_to_the_author(app, tab: Tab, new_tab) -> None:
+    photo = await _one_photo(app, tab)
     anonymous = new_tab()
     for name in photo.files():
         assert (await anonymous.client.get(f"/media/photos/{name}")).status_code == 200
@@ -454,9 +454,9 @@ async def test_private_photo_files_are_served_only_to_the_author(app, tab: Tab, 
         assert mine.status_code == 200 and "private" in mine.headers["Cache-Control"]
 
 
-async def test_stems_cannot_be_mistaken_for_derivative_names(app, tab: Tab, mailbox) -> None:
+async def test_stems_cannot_be_mistaken_for_derivative_names(app, tab: Tab) -> None:
     """"<stem>_m.jpg" must always be the medium copy of "<stem>.jpg": stems have no "_"."""
-    photo = await _one_photo(app, tab, mailbox)
+    photo = await _one_photo(app, tab)
     stem = photo.filename_original.rsplit(".", 1)[0]
     assert re.fullmatch(r"[0-9a-f]{32}", stem), stem
     assert photo.filename_medium == f"{stem}_m.jpg" and photo.filename_small == f"{stem}_s.jpg"
@@ -465,8 +465,8 @@ async def test_stems_cannot_be_mistaken_for_derivative_names(app, tab: Tab, mail
         assert response.status_code == 200, name
 
 
-async def test_deleting_a_photo_removes_its_files_and_row(app, tab: Tab, mailbox) -> None:
-    photo = await _one_photo(app, tab, mailbox)
+async def test_deleting_a_photo_removes_its_files_and_row(app, tab: Tab) -> None:
+    photo = await _one_photo(app, tab)
     other = await tab.upload("/upload", [("keep.jpg", images.jpeg(640, 480))], htmx=True)
     assert other.status == 200
     kept = [p for p in await all_photos(app) if p.id != photo.id][0]
@@ -481,9 +481,9 @@ async def test_deleting_a_photo_removes_its_files_and_row(app, tab: Tab, mailbox
     assert (await tab.client.get(f"/media/photos/{photo.filename_small}")).status_code == 404
 
 
-async def test_someone_else_cannot_delete_a_photo(app, tab: Tab, mailbox, new_tab) -> None:
-    photo = await _one_photo(app, tab, mailbox)
-    bruno = await make_user(app, new_tab(), mailbox, "bruno")
+async def test_someone_else_cannot_delete_a_photo(app, tab: Tab, new_tab) -> None:
+    photo = await _one_photo(app, tab)
+    bruno = await make_user(app, new_tab(), "bruno")
     page = await bruno.post(f"/photo/{photo.id}/delete")
     assert page.status == 403
     assert len(await all_photos(app)) == 1 and len(media_files(app)) == 3
@@ -510,8 +510,8 @@ def avatar_colour(app, name: str) -> tuple:  # type: ignore[no-untyped-def]
         return rgb.getpixel((rgb.width // 2, rgb.height // 2))
 
 
-async def test_avatar_upload_replaces_the_files(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_avatar_upload_replaces_the_files(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     before = (await fetch_user(app, "ana")).avatar_files()
     assert sorted(before) == media_files(app, media.AVATARS_DIR)  # the identicon from sign-up
 
@@ -538,8 +538,8 @@ async def test_avatar_upload_replaces_the_files(app, tab: Tab, mailbox) -> None:
     assert served.status_code == 200
 
 
-async def test_avatar_without_a_crop_uses_the_centred_square(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_avatar_without_a_crop_uses_the_centred_square(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     # Left third RED, middle GREEN, right third BLUE: the centred square is all green.
     picture = Image.new("RGB", (300, 100), images.GREEN)
     draw = ImageDraw.Draw(picture)
@@ -556,8 +556,8 @@ async def test_avatar_without_a_crop_uses_the_centred_square(app, tab: Tab, mail
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
-async def test_avatar_non_image_is_422_and_keeps_the_old_files(app, tab: Tab, mailbox, htmx: bool) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_avatar_non_image_is_422_and_keeps_the_old_files(app, tab: Tab, htmx: bool) -> None:
+    await make_user(app, tab, "ana")
     before = (await fetch_user(app, "ana")).avatar_files()
     await tab.get("/settings/avatar")
     page = await tab.upload("/settings/avatar", [("me.jpg", images.text_as_jpeg())], field="image", htmx=htmx)
@@ -570,8 +570,8 @@ async def test_avatar_non_image_is_422_and_keeps_the_old_files(app, tab: Tab, ma
     assert media_files(app, media.AVATARS_DIR) == sorted(before)
 
 
-async def test_avatar_without_a_file_is_422(app, tab: Tab, mailbox) -> None:
-    await make_user(app, tab, mailbox, "ana")
+async def test_avatar_without_a_file_is_422(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
     before = (await fetch_user(app, "ana")).avatar_files()
     await tab.get("/settings/avatar")
     page = await tab.upload("/settings/avatar", [], field="image")

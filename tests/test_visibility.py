@@ -30,13 +30,13 @@ def _jpeg(color: str) -> bytes:
 
 
 @pytest.fixture
-async def world(app, mailbox):  # type: ignore[no-untyped-def]
+async def world(app):  # type: ignore[no-untyped-def]
     """An owner with one photo of each visibility, tagged 'shared', and four viewers."""
     tabs: dict[str, Tab] = {"anonymous": Tab(app)}
     for name in ("owner", "follower", "stranger", "moderator"):
         tabs[name] = Tab(app)
         extra = {"role": "Moderator"} if name == "moderator" else {}
-        await make_user(app, tabs[name], mailbox, name, **extra)
+        await make_user(app, tabs[name], name, **extra)
     owner = tabs["owner"]
     page = await owner.upload(
         "/upload", [("public.jpg", _jpeg("red")), ("followers.jpg", _jpeg("green")), ("private.jpg", _jpeg("blue"))]

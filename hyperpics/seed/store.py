@@ -1,8 +1,10 @@
 """Writing a plan into the database: Core ``insert()`` with lists of dicts, one transaction.
 
 Ids are given explicitly, counted on from the largest id in each table: the plan refers to rows
-by list index, and this turns index ``i`` into ``first_id + i`` without reading anything back.
-The FTS5 tables are kept by their triggers, so the inserted rows are searchable at once.
+by list index, and this turns index ``i`` into ``first_id + i`` without reading anything back;
+on PostgreSQL the id sequences are then moved past the new rows (:func:`_advance_sequences`).
+The search indexes (SQLite's FTS5 tables, PostgreSQL's ``search_*`` documents) are kept by
+their triggers, so the inserted rows are searchable at once.
 """
 
 from __future__ import annotations
