@@ -21,9 +21,10 @@ time as a 503 with ``Retry-After`` (:func:`classify`), never as a 500.
 
 SQLite: the driver's own transaction handling is off and we emit ``BEGIN`` ourselves, a
 deferred one for a reader. At the first write of a reader, its read transaction is ended
-and ``BEGIN IMMEDIATE`` takes the write lock (waiting up to ``busy_timeout``): upgrading
-the read transaction in place would fail with SQLITE_BUSY_SNAPSHOT whenever another
-writer committed since its first read.
+and ``BEGIN IMMEDIATE`` takes the write lock: upgrading the read transaction in place
+would fail with SQLITE_BUSY_SNAPSHOT whenever another writer committed since its first
+read. The writers of one process take turns in a FIFO queue (:class:`WriterQueue`) before
+they ask SQLite; other processes meet ``busy_timeout``.
 """
 
 from __future__ import annotations
@@ -288,7 +289,6 @@ class Database:
         lock_timeout: float = LOCK_TIMEOUT_SECONDS,
     ) -> None:
         self.url = url
-        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         self.engine = make_engine(
             url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, lock_timeout=lock_timeout
         )
@@ -538,6 +538,10 @@ def check_not_writing(what: str) -> None:
 # --- the app --------------------------------------------------------------------------------
 
 
+async def _no_render_while_writing(_app: Any, template: Any, context: Any) -> None:
+    check_not_writing(f"rendering {getattr(template, 'name', template)}")
+
+
 def init_app(app: Quart) -> None:
     config = app.config
     db = Database(
@@ -551,10 +555,9 @@ def init_app(app: Quart) -> None:
 
     from quart.signals import before_render_template
 
-    async def _no_render_while_writing(_app: Any, template: Any, context: Any) -> None:
-        check_not_writing(f"rendering {getattr(template, 'name', template)}")
-
-    before_render_template.connect(_no_render_while_writing, app, weak=False)
+    # One receiver for every app (a module function, connected once): Quart's own renders
+    # (errors, cards, mail) are checked too, not only those of responses.
+    before_render_template.connect(_no_render_while_writing)
 
     @app.teardown_request
     async def _close_session(_exc: BaseException | None) -> None:

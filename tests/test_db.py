@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from quart import Blueprint, abort
+from quart import Blueprint, abort, render_template
 from sqlalchemy import select, text
 
 from hyperpics import create_app, db, passwords, responses
@@ -38,6 +38,8 @@ def _writing_blueprint() -> Blueprint:
             abort(409)
         if name == "then-hash":
             await passwords.hash_password("slow work after a write")
+        if name == "then-render":
+            return await render_template("partials/flashes.html", messages=[]), 201
         return "ok", 201
 
     @bp.route("/_test/rename/<name>", methods=["POST"])
@@ -78,6 +80,13 @@ async def test_slow_work_inside_a_write_transaction_is_refused(writing_app, data
     """STRICT_TRANSACTIONS (on in tests): hashing after a write fails the request, and the
     write goes with it; every upload, login and sign-up test runs under the same rule."""
     page = await Tab(writing_app).post("/_test/tag/then-hash")
+    assert page.status == 500
+    assert tags(database) == []
+
+
+async def test_rendering_inside_a_write_transaction_is_refused(writing_app, database: TestDatabase) -> None:
+    """A view that renders by hand after writing (not through responses, which commit first)."""
+    page = await Tab(writing_app).post("/_test/tag/then-render")
     assert page.status == 500
     assert tags(database) == []
 
