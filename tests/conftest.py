@@ -31,7 +31,7 @@ from werkzeug.test import encode_multipart
 from hyperpics import create_app
 from hyperpics.models import RoleName, User
 
-from .builders import PASSWORD
+from .builders import PASSWORD, add_user
 from .databases import DatabaseServer, TestDatabase
 from .databases import database_server as database_server_for
 
@@ -405,8 +405,6 @@ async def set_user(app: Quart, username: str, **values: Any) -> None:
 
 async def make_user(app: Quart, tab: Tab, username: str, *, confirmed: bool = True, **values: Any) -> Tab:
     """A member made straight in the database (see builders.py), logged in on ``tab``."""
-    from .builders import add_user
-
     role = values.pop("role", RoleName.USER.value)
     # A block comes after the login, as it would for a member who was logged in.
     after_login = {key: values.pop(key) for key in ("active",) if key in values}

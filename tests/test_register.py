@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from hyperpics import create_app, passwords
 from hyperpics.db import database
 from hyperpics.models import User
 
-from .conftest import PASSWORD, Tab, confirm, fetch_user, register
+from .builders import add_user
+from .conftest import PASSWORD, Tab, confirm, fetch_user, login, register
 
 
 async def count_users(app) -> int:  # type: ignore[no-untyped-def]
@@ -43,15 +46,40 @@ async def test_register_sends_confirmation_over_smtp_and_link_confirms(app, tab:
     assert 'id="confirm-notice"' not in (await tab.get("/")).text
 
 
-async def test_password_is_hashed_with_argon2(app, tab: Tab) -> None:
-    await register(tab, "ana")
+@pytest.fixture
+async def real_cost_app(app_config, tmp_path):  # type: ignore[no-untyped-def]
+    """The app with argon2 at the cost production uses (the other tests use a cheap one)."""
+    application = create_app({**app_config, "PASSWORD_HASHING": "standard"}, instance_path=tmp_path / "real")
+    async with application.test_app():
+        yield application
+
+
+async def stored_hash(app, username: str) -> str:  # type: ignore[no-untyped-def]
     from sqlalchemy.orm import undefer
 
     async with database(app).session(write=False) as session:
-        stored = (
-            await session.execute(select(User).options(undefer(User.password_hash)).where(User.username == "ana"))
+        return (
+            await session.execute(select(User).options(undefer(User.password_hash)).where(User.username == username))
         ).scalar_one().password_hash
-    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+async def test_password_is_hashed_with_argon2id_at_the_standard_cost(real_cost_app) -> None:
+    await register(Tab(real_cost_app), "ana")
+    stored = await stored_hash(real_cost_app, "ana")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and PASSWORD not in stored
+    assert (await login(Tab(real_cost_app), "ana@example.com")).status == 303
+
+
+async def test_a_hash_made_at_another_cost_is_redone_at_login(real_cost_app) -> None:
+    """Hashes of an older (or a test's) cost are brought to the current one when the password is known."""
+    passwords.use_profile("fast")
+    try:
+        await add_user(real_cost_app, "ana")
+    finally:
+        passwords.use_profile("standard")
+    assert "m=65536,t=3,p=4" not in await stored_hash(real_cost_app, "ana")
+    assert (await login(Tab(real_cost_app), "ana@example.com")).status == 303
+    assert "m=65536,t=3,p=4" in await stored_hash(real_cost_app, "ana")
 
 
 async def test_invalid_form_answers_422_with_messages_and_writes_nothing(app, tab: Tab, mailbox) -> None:
@@ -171,8 +199,6 @@ async def test_mail_server_down_keeps_the_account_and_offers_resend(app, tab: Ta
 
 
 async def test_mail_server_unreachable_is_not_a_500(app_config, tmp_path) -> None:
-    from hyperpics import create_app
-
     from .conftest import free_port
 
     app_config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
