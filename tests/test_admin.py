@@ -546,7 +546,7 @@ async def test_a_blocked_members_notification_stream_ends(site: Site) -> None:
     async with open_stream(site.bob) as stream:
         page = await site.moderator.post(f"/_/admin/users/{site.ids['bob']}/block", {"confirmed": "1"}, htmx=True)
         assert page.status == 200
-        assert_session_ended(await stream.end(2.0))
+        assert_session_ended(await stream.end())
 
 
 async def test_a_locked_members_upload_page_says_why(site: Site) -> None:

@@ -271,7 +271,7 @@ async def test_every_open_stream_of_the_receiver_gets_it(world: World, app) -> N
     async with open_stream(world.bob) as first, open_stream(world.bob) as second, open_stream(phone) as third:
         assert hub(app).open_streams() == 3
         await world.follow(world.ana, "bob")
-        ids = {(await stream.notification(1.0)).id for stream in (first, second, third)}
+        ids = {(await stream.notification()).id for stream in (first, second, third)}
         [(notification_id, _)] = await rows_for(app, "bob")
         assert ids == {str(notification_id)}
         for stream in (first, second, third):
@@ -340,7 +340,7 @@ async def test_a_reconnect_with_last_event_id_replays_exactly_what_was_missed(wo
     assert [kind for _, kind in rows] == [NotificationKind.FOLLOW, NotificationKind.COLLECT, NotificationKind.COMMENT]
     assert seen.id == str(rows[0][0])
     async with open_stream(world.bob, last_event_id=seen.id) as bob:
-        first, second = await bob.notification(1.0), await bob.notification(1.0)
+        first, second = await bob.notification(), await bob.notification()
         assert [first.id, second.id] == [str(rows[1][0]), str(rows[2][0])]
         assert "collected" in text(first.data)
         assert "the missed one" in text(second.data)
@@ -348,7 +348,7 @@ async def test_a_reconnect_with_last_event_id_replays_exactly_what_was_missed(wo
         await bob.nothing(0.5)
         # And it goes on live from there.
         await world.comment(world.ana, world.photo, "live again")
-        live = await bob.notification(1.0)
+        live = await bob.notification()
         assert int(live.id) > int(second.id) and "live again" in live.data
 
 
@@ -376,7 +376,7 @@ async def test_a_browser_reconnecting_after_the_lifetime_cap_misses_nothing_it_h
     monkeypatch.setattr(stream_module, "STREAM_LIFETIME", 600.0)
     await world.collect(world.ana, world.photo)  # during the browser's retry delay
     async with open_stream(world.bob, last_event_id=bob.last_id) as again:
-        assert "collected" in text((await again.notification(1.0)).data)
+        assert "collected" in text((await again.notification()).data)
 
 
 async def test_a_browser_reconnecting_after_a_quiet_stream_misses_nothing(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -387,7 +387,7 @@ async def test_a_browser_reconnecting_after_a_quiet_stream_misses_nothing(world:
     monkeypatch.setattr(stream_module, "STREAM_LIFETIME", 600.0)
     await world.collect(world.ana, world.photo)  # during the browser's retry delay
     async with open_stream(world.bob, last_event_id=bob.last_id) as again:
-        event = await again.notification(1.0)
+        event = await again.notification()
         assert "collected" in text(event.data)
 
 
@@ -409,7 +409,7 @@ async def test_a_notification_committed_while_the_stream_subscribes_is_delivered
 
     monkeypatch.setattr(the_hub, "subscribe", late_subscribe)
     async with open_stream(world.bob) as bob:
-        event = await bob.notification(1.0)
+        event = await bob.notification()
         [(notification_id, _)] = await rows_for(world.app, "bob")
         assert event.id == str(notification_id)
 
@@ -505,7 +505,7 @@ async def test_a_rolled_back_action_publishes_nothing(notifying_app) -> None:  #
         assert await rows_for(app, "bob") == []
         # The same route, committed, is heard at once.
         assert (await ana.post(f"{path}/commit")).status == 201
-        event = await stream.notification(1.0)
+        event = await stream.notification()
         assert wakeups.get_nowait() == "notification"
         [(notification_id, _)] = await rows_for(app, "bob")
         assert event.id == str(notification_id)
@@ -518,18 +518,18 @@ async def test_pings_keep_the_stream_alive(world: World, monkeypatch) -> None:  
     monkeypatch.setattr(stream_module, "PING_SECONDS", 0.2)
     async with open_stream(world.bob) as bob:
         for _ in range(3):
-            block = await bob.next(1.0, skip_pings=False)
+            block = await bob.next(skip_pings=False)
             assert block.is_ping, block.raw
         # Events still come between pings.
         await world.follow(world.ana, "bob")
-        assert "followed you" in (await bob.notification(1.0)).data
+        assert "followed you" in (await bob.notification()).data
 
 
 async def test_no_ping_before_ping_seconds(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(stream_module, "PING_SECONDS", 1.0)
     async with open_stream(world.bob) as bob:
         await bob.nothing(0.6)
-        assert (await bob.next(1.0, skip_pings=False)).is_ping
+        assert (await bob.next(skip_pings=False)).is_ping
 
 
 # --- how a stream ends ----------------------------------------------------------------------
@@ -564,7 +564,7 @@ async def test_a_password_change_ends_the_other_sessions_streams(world: World, a
         # The session that changed the password keeps its stream.
         await current.nothing(0.5)
         await world.follow(world.ana, "bob")
-        await current.notification(1.0)
+        await current.notification()
 
 
 async def _block(app, username: str, *, revoke: bool) -> None:  # type: ignore[no-untyped-def]
@@ -615,11 +615,13 @@ async def test_the_lifetime_cap_ends_the_stream(world: World, monkeypatch) -> No
     loop = asyncio.get_running_loop()
     async with open_stream(world.bob) as bob:
         opened = loop.time()
-        assert (await bob.next(0.5, skip_pings=False)).is_ping  # alive before the cap
+        # The server pings at 0.1 s and caps at 0.6 s, so a ping comes first however slow this reader is.
+        assert (await bob.next(skip_pings=False)).is_ping
         rest = await bob.end()
         lived = loop.time() - opened
         assert all(event.name is None for event in rest), [event.raw for event in rest]
-        assert 0.4 <= lived < 2.0, lived
+        # A lower bound only: how late it ends says nothing under load; the hang guard in end() is the upper one.
+        assert lived >= 0.4, lived
 
 
 async def test_anonymous_gets_401_with_an_empty_body(app, world: World) -> None:  # type: ignore[no-untyped-def]
@@ -665,6 +667,6 @@ async def test_a_flooded_stream_still_delivers_everything_new_once(world: World)
             the_hub.wake_local(bob_id, "notification")
         queues = the_hub._streams[bob_id]
         assert queues and all(q.qsize() <= broadcast_module.QUEUE_SIZE for q in queues)
-        ids = [int((await bob.notification(1.0)).id) for _ in range(30)]
+        ids = [int((await bob.notification()).id) for _ in range(30)]
         assert ids == [row for row, _ in await rows_for(world.app, "bob")]
         await bob.nothing(0.5)
