@@ -282,7 +282,7 @@ async def _to_reauthenticate() -> Any:
         return htmx.redirect(response, url_for("auth.reauthenticate", next=htmx_current_path()))
     await flash("Please enter your password again to continue.", "info")
     back_to = request.full_path.rstrip("?")
-    if request.method != "GET":
+    if request.method == "POST":
         # A form post cannot be replayed by a redirect: return to the page it came from.
         back_to = safe_next((await request.form).get("next"), back_to)
     return redirect(url_for("auth.reauthenticate", next=back_to))

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from quart import Quart, abort, current_app, request, session
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+from .db import SAFE_METHODS
 SESSION_KEY = "csrf"
 FIELD_NAME = "csrf_token"
 HEADER_NAME = "X-CSRF-Token"

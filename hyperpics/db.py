@@ -64,6 +64,8 @@ READ, WRITE = "read", "write"
 WRITE_STARTED_KEY = "hyperpics_write_started"
 QUEUE_INFO_KEY = "hyperpics_writer_queue"  # the engine's queue, for the hooks
 QUEUED_KEY = "hyperpics_queued"  # set while this connection's writer has its turn
+# Set on the sessions of GET and HEAD requests: their first write raises WriteOnSafeMethod.
+READ_ONLY_OPTION = "hyperpics_read_only"
 # A write transaction held (or a lock waited for) longer than this is logged.
 SLOW_WRITE_SECONDS = 0.5
 # Where a session keeps the ``info`` of its transaction's connection.
@@ -88,6 +90,11 @@ class WriteLockTimeout(exc.OperationalError):
 
 class TransactionPolicyError(RuntimeError):
     """Slow work or rendering inside a write transaction (raised with STRICT_TRANSACTIONS)."""
+
+
+class WriteOnSafeMethod(RuntimeError):
+    """A GET or HEAD request tried to write or lock: safe methods never change state, so the
+    statement is refused before it runs, whatever the view meant to do."""
 
 
 def is_write_statement(statement: str) -> bool:
@@ -186,6 +193,8 @@ def _install_sqlite_pragmas(sync_engine: Engine, lock_timeout: float) -> None:
 
 def _begin_write(conn: Connection) -> None:
     """Make the connection's read transaction a writing one."""
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        raise WriteOnSafeMethod("a safe request (GET, HEAD) tried to write")
     waited_from = time.monotonic()
     if conn.dialect.name == "sqlite":
         queue: WriterQueue | None = conn.info.get(QUEUE_INFO_KEY)
@@ -295,8 +304,12 @@ class Database:
         writer_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self.reader = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self.writer = async_sessionmaker(writer_engine, expire_on_commit=False, autoflush=True)
+        read_only_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        self.read_only = async_sessionmaker(read_only_engine, expire_on_commit=False, autoflush=True)
 
-    def session(self, *, write: bool) -> AsyncSession:
+    def session(self, *, write: bool = False, read_only: bool = False) -> AsyncSession:
+        if read_only:
+            return self.read_only()
         return (self.writer if write else self.reader)()
 
     async def dispose(self) -> None:
@@ -427,11 +440,18 @@ def database(app: Quart | None = None) -> Database:
     return (app or current_app).extensions["hyperpics_db"]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def session() -> AsyncSession:
-    """The request's session, opened on first use (a reader until it first writes)."""
+    """The request's session, opened on first use (a reader until it first writes). A safe
+    request's session can never write: a view that tries gets WriteOnSafeMethod."""
+    from quart import has_request_context, request
+
     existing: AsyncSession | None = _request_globals().get("_db_session")
     if existing is None:
-        existing = database().session(write=False)
+        safe = has_request_context() and request.method in SAFE_METHODS
+        existing = database().session(read_only=safe)
         _request_globals()._db_session = existing
     return existing
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, current_app, render_template
-from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, ServiceUnavailable
+from quart import Quart, Response, current_app, render_template, request
+from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, MethodNotAllowed, ServiceUnavailable
 
 from . import db, htmx
 from .ratelimit import RateLimited
@@ -76,6 +76,13 @@ def init_app(app: Quart) -> None:
         if error.code is None or error.code < 400:
             return error
         return await render_error(error)
+
+    @app.errorhandler(db.WriteOnSafeMethod)
+    async def _write_on_safe_method(error: db.WriteOnSafeMethod):  # type: ignore[no-untyped-def]
+        # A view bug, refused before anything changed: say so in the log, and to the client
+        # that only a form sent with POST changes anything here.
+        log.error("refused a write during %s %s", request.method, request.path, exc_info=error)
+        return await render_error(MethodNotAllowed(description="Only a form sent with POST can change anything here."))
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception):  # type: ignore[no-untyped-def]

@@ -15,7 +15,18 @@ from sqlalchemy import select
 
 from hyperpics import media, passwords
 from hyperpics.db import database
-from hyperpics.models import Photo, RoleName, Tag, User, Visibility, utcnow
+from hyperpics.models import (
+    Comment,
+    Photo,
+    Report,
+    ReportReason,
+    ReportTarget,
+    RoleName,
+    Tag,
+    User,
+    Visibility,
+    utcnow,
+)
 from hyperpics.services.accounts import role_named
 
 PASSWORD = "correct horse battery"
@@ -68,12 +79,8 @@ async def add_photo(
 ) -> int:
     """A photo row by ``author`` (a username or an id); pages never open its files."""
     async with database(app).session(write=True) as session:
-        if isinstance(author, int):
-            author_id = author
-            author_name = str(author)
-        else:
-            author_id = (await session.execute(select(User.id).where(User.username == author))).scalar_one()
-            author_name = author
+        author_id = await _user_id(session, author)
+        author_name = str(author)
         stem = secrets.token_hex(16)
         photo = Photo(
             author_id=author_id,
@@ -103,3 +110,50 @@ async def add_photos(app: Quart, author: str | int, count: int, **options: Any) 
         await add_photo(app, author, minutes_ago=count - index, **options)
         for index in range(count)
     ]
+
+
+async def _user_id(session: Any, who: str | int) -> int:
+    if isinstance(who, int):
+        return who
+    return (await session.execute(select(User.id).where(User.username == who))).scalar_one()
+
+
+async def add_comment(
+    app: Quart,
+    author: str | int,
+    photo_id: int,
+    body: str,
+    reply_to: int | None = None,
+    *,
+    minutes_ago: float = 0,
+) -> int:
+    """A comment by ``author`` (a username or an id) on ``photo_id``."""
+    async with database(app).session(write=True) as session:
+        comment = Comment(
+            photo_id=photo_id,
+            author_id=await _user_id(session, author),
+            body=body,
+            reply_to_id=reply_to,
+            created_at=utcnow() - timedelta(minutes=minutes_ago),
+        )
+        session.add(comment)
+        await session.commit()
+        return comment.id
+
+
+async def add_report(
+    app: Quart, reporter: str | int, target: ReportTarget, target_id: int, reason: str = "spam", note: str = ""
+) -> int:
+    """An open report by ``reporter`` on a photo, comment or member."""
+    async with database(app).session(write=True) as session:
+        report = Report(
+            reporter_id=await _user_id(session, reporter),
+            target_type=target,
+            target_id=target_id,
+            reason=ReportReason(reason),
+            note=note,
+            created_at=utcnow(),
+        )
+        session.add(report)
+        await session.commit()
+        return report.id

@@ -33,6 +33,7 @@ from hyperpics.models import (
 )
 
 from . import images
+from .builders import add_comment, add_report
 from .conftest import Tab, login, make_user, set_user
 from .helpers import counting, text_of, user_ids
 
@@ -124,25 +125,6 @@ async def upload_photo(site: Site, tab: Tab, description: str = "") -> int:
     assert page.status in (200, 303), page.text
     async with database(site.app).session(write=False) as session:
         return (await session.execute(select(func.max(Photo.id)))).scalar_one()
-
-
-async def add_report(app: Quart, reporter: str, target: ReportTarget, target_id: int, reason: str = "spam", note: str = "") -> None:
-    async with database(app).session(write=True) as session:
-        reporter_id = (await session.execute(select(User.id).where(User.username == reporter))).scalar_one()
-        session.add(
-            Report(reporter_id=reporter_id, target_type=target, target_id=target_id, reason=ReportReason(reason),
-                   note=note, created_at=utcnow())
-        )
-        await session.commit()
-
-
-async def add_comment(app: Quart, author: str, photo_id: int, body: str, reply_to: int | None = None) -> int:
-    async with database(app).session(write=True) as session:
-        author_id = (await session.execute(select(User.id).where(User.username == author))).scalar_one()
-        comment = Comment(photo_id=photo_id, author_id=author_id, body=body, reply_to_id=reply_to, created_at=utcnow())
-        session.add(comment)
-        await session.commit()
-        return comment.id
 
 
 def usernames_in(html: str) -> list[str]:

@@ -4,14 +4,23 @@ deleting (with the replies), turning comments off, and reporting a comment."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Comment, Notification, Photo, Report, ReportReason, ReportStatus, ReportTarget, Visibility, utcnow
+from hyperpics.models import (
+    Comment,
+    Notification,
+    Photo,
+    Report,
+    ReportReason,
+    ReportStatus,
+    ReportTarget,
+    Visibility,
+)
 
+from . import builders
 from .builders import add_photo
 from .conftest import Tab, make_user
 from .helpers import VISITORS, user_ids, visitor
@@ -24,17 +33,8 @@ LOGGED_OUT = {"anonymous", "blocked"}
 
 
 async def add_comment(app, photo_id: int, author_id: int, body: str, *, minutes: int = 0, reply_to: int | None = None) -> int:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=True) as session:
-        comment = Comment(
-            photo_id=photo_id,
-            author_id=author_id,
-            body=body,
-            reply_to_id=reply_to,
-            created_at=utcnow() - timedelta(days=1) + timedelta(minutes=minutes),
-        )
-        session.add(comment)
-        await session.commit()
-        return comment.id
+    """Comments here are a day old, ``minutes`` apart, so that their order is known."""
+    return await builders.add_comment(app, author_id, photo_id, body, reply_to, minutes_ago=24 * 60 - minutes)
 
 
 async def comments_in_db(app) -> list[Comment]:  # type: ignore[no-untyped-def]

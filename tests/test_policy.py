@@ -3,10 +3,18 @@ checks CSRF, and no GET changes the database. New routes are covered automatical
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
+
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from hyperpics.auth import safe_next
+from hyperpics.models import ReportTarget
 
+from . import images
+from .builders import add_comment, add_photo, add_report
 from .conftest import Tab, make_user
 from .databases import TestDatabase
 
@@ -90,6 +98,85 @@ async def test_no_get_changes_the_database_and_none_fails(
             assert database.snapshot() == before, f"GET {url} changed the database"
             visited += 1
     assert visited >= 20
+
+
+# What a form on any of our pages might send: were a GET or HEAD branch to act on its body,
+# this body would make it act (confirmations, a new photo, details, a password, a role).
+EVERY_FIELD = {
+    "confirmed": "1", "description": "changed", "alt_text": "changed", "tags": "changed",
+    "visibility": "private", "body": "a comment", "reason": "spam", "note": "x", "role": "Moderator",
+    "name": "Changed", "username": "changed", "email": "changed@example.com", "website": "",
+    "location": "", "bio": "", "password": "correct horse battery", "password2": "correct horse battery",
+    "new_password": "another long passphrase", "new_password2": "another long passphrase",
+    "current_password": "correct horse battery", "remember": "y", "ids": "1", "action": "delete",
+}
+
+
+def _media_files(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+
+
+async def test_safe_methods_never_change_state_whatever_the_body(app, tab: Tab, new_tab, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+    """GET and HEAD, with a body that would make a POST succeed and the CSRF token, sent by
+    an administrator who owns everything at id 1: nothing in the database or on disk moves.
+    (HEAD once deleted a photo and created one: views took any method but GET for a POST.)"""
+    await make_user(app, tab, "ana", role="Administrator")
+    bob = await make_user(app, new_tab(), "bob")
+    photo = await add_photo(app, "ana", tags=["sea"])
+    comment = await add_comment(app, "bob", photo, "hello")
+    await add_report(app, "bob", ReportTarget.PHOTO, photo)
+    assert photo == comment == 1
+    await tab.get("/")  # ana's token; bob sends it too (a GET is never CSRF-checked anyway)
+    fields = MultiDict([("csrf_token", tab.csrf), *EVERY_FIELD.items()])
+    fields.add("photos", FileStorage(io.BytesIO(images.jpeg(64, 48)), filename="new.jpg", content_type="image/jpeg"))
+    fields.add("avatar", FileStorage(io.BytesIO(images.jpeg(64, 48)), filename="me.jpg", content_type="image/jpeg"))
+    boundary, body = encode_multipart(fields)
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "X-CSRF-Token": tab.csrf}
+    media_dir = Path(app.config["MEDIA_DIR"])
+    checked = 0
+    for rule in rules(app, {"GET"}):
+        if getattr(app.view_functions[rule.endpoint], "streams", False):
+            continue  # never-ending; covered by the GET walk above
+        url = fill(rule.rule, "ana")
+        for client in (tab, bob):
+            for method in ("HEAD", "GET"):
+                before, files_before = database.snapshot(), _media_files(media_dir)
+                for htmx in (False, True):
+                    extra = {"HX-Request": "true"} if htmx else {}
+                    response = await client.client.open(url, method=method, data=body, headers={**headers, **extra})
+                    status = response.status_code
+                    # 405 would be the data layer refusing a write the view attempted.
+                    assert status < 500 and status != 405, f"{method} {url} answered {status}"
+                assert database.snapshot() == before, f"{method} {url} with a form body changed the database"
+                assert _media_files(media_dir) == files_before, f"{method} {url} with a form body changed files"
+                checked += 1
+    assert checked >= 80
+
+
+async def test_a_write_in_a_safe_request_is_refused_before_it_runs(app, tab: Tab, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+    """The data layer's own guard, whatever a view does: a GET's session cannot write."""
+    from quart import Blueprint
+
+    from hyperpics import db
+    from hyperpics.auth import public
+    from hyperpics.models import Tag, utcnow
+
+    probe = Blueprint("probe", __name__)
+
+    @probe.route("/_probe/write")
+    @public
+    async def write_on_get() -> str:
+        session = await db.session()
+        session.add(Tag(name="sneaky", created_at=utcnow()))
+        await session.flush()
+        return "wrote"
+
+    app.register_blueprint(probe)
+    before = database.snapshot()
+    response = await tab.client.get("/_probe/write")
+    assert response.status_code == 405
+    assert "Only a form sent with POST can change anything here." in (await response.get_data(as_text=True))
+    assert database.snapshot() == before
 
 
 async def _open_stream(tab: Tab, url: str) -> int:

@@ -15,7 +15,7 @@ class BaseForm(Form):
     @classmethod
     async def from_request(cls, **kwargs: Any) -> "BaseForm":
         formdata: MultiDict[str, Any] | None = None
-        if request.method not in {"GET", "HEAD"}:
+        if request.method == "POST":  # a HEAD with a body is still a GET: its body is ignored
             formdata = await request.form
         return cls(formdata=formdata, **kwargs)
 

@@ -87,7 +87,7 @@ async def edit_user(user_id: int) -> Response:
     except moderation.ModerationError as error:
         abort(error.status, description=error.message)
     form = await AdminProfileForm.from_request(obj=target, role=target.role.name)
-    if request.method == "GET":
+    if request.method != "POST":
         form.role.data = target.role.name
         return await responses.page("admin/edit_user.html", form=form, target=target)
     if form.validate():

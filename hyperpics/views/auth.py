@@ -211,7 +211,7 @@ async def reset_password(token: str) -> Response:
 async def reauthenticate() -> Response:
     user = require_user()
     next_url = safe_next(request.args.get("next"))
-    if request.method == "GET" and is_fresh():
+    if request.method != "POST" and is_fresh():
         return await responses.see_other(next_url)
     form = await ReauthenticateForm.from_request()
     if request.method == "POST":

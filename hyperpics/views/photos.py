@@ -53,7 +53,7 @@ async def _photo_or_404(photo_id: int):  # type: ignore[no-untyped-def]
 async def upload() -> Response:
     user = require_user()
     context = {"limits": _limits(), "accept": media.ACCEPT_ATTRIBUTE, "formats": media.FORMAT_NAMES}
-    if request.method == "GET":
+    if request.method != "POST":
         return await responses.page("photos/upload.html", **context)
     files = (await request.files).getlist("photos")
     chosen = [uploads.Upload(item.filename or "", item.stream) for item in files if item.filename or item.content_length]
@@ -137,7 +137,7 @@ async def edit(photo_id: int) -> Response:
     if not photos.can_edit(user, photo):
         abort(403, description="Only the photo's author or a moderator can edit it.")
     form = await PhotoDetailsForm.from_request(data=PhotoDetailsForm.current(photo))
-    if request.method == "GET":
+    if request.method != "POST":
         if htmx.wants_fragment():
             return await responses.fragment("partials/photo_details.html", photo=photo, form=form, editing=True, can_edit=True)
         return await responses.page("photos/edit.html", photo=photo, form=form)
@@ -178,7 +178,7 @@ async def delete(photo_id: int) -> Response:
     user = require_user()
     if not photos.can_edit(user, photo):
         abort(403, description="Only the photo's author or a moderator can delete it.")
-    if request.method == "GET":
+    if request.method != "POST":
         return await responses.page("photos/delete.html", photo=photo)
     files = await photos.delete_photo(await db.session(), user, photo)
     media_dir = current_app.config["MEDIA_DIR"]
