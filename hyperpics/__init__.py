@@ -72,8 +72,6 @@ def _configure_cookies(app: Quart) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
-        # The largest request is an upload of MAX_UPLOAD_FILES files, plus room for the form.
-        MAX_CONTENT_LENGTH=(app.config["MAX_UPLOAD_MB"] * app.config["MAX_UPLOAD_FILES"] + 1) * 1024 * 1024,
     )
 
 

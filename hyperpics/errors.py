@@ -9,6 +9,7 @@ from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, Me
 
 from . import db, htmx
 from .ratelimit import RateLimited
+from .request_limits import FORM_BODY_LIMIT
 
 log = logging.getLogger("hyperpics.errors")
 
@@ -41,6 +42,10 @@ def _description(error: HTTPException, code: int) -> str:
 
 def _too_large_message() -> str:
     config = current_app.config
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "body_limit", None) is None:
+        kib = (request.max_content_length or FORM_BODY_LIMIT) // 1024
+        return f"What you sent is larger than this form accepts (at most {kib} KB)."
     return (
         f"What you sent is larger than this site accepts: at most {config['MAX_UPLOAD_MB']} MB per photo "
         f"and {config['MAX_UPLOAD_FILES']} photos at a time. Send fewer or smaller files."

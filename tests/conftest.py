@@ -35,6 +35,9 @@ from .builders import PASSWORD, add_user
 from .databases import DatabaseServer, TestDatabase
 from .databases import database_server as database_server_for
 
+# Fixtures kept in modules of their own.
+pytest_plugins = ["tests.live_server"]
+
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 

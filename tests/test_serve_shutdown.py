@@ -6,60 +6,17 @@ business."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import PASSWORD, free_port
-from .databases import TestDatabase
+from .conftest import PASSWORD
 
-START_TIMEOUT = 60.0
 EXIT_TIMEOUT = 60.0
-
-
-@pytest.fixture
-def server(database: TestDatabase, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    env = os.environ.copy()
-    env.update(
-        HYPERPICS_DATABASE_URL=database.url,
-        HYPERPICS_SECRET_KEY="serve-test-secret-0123456789-0123456789",
-        HYPERPICS_MEDIA_DIR=str(tmp_path / "media"),
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hyperpics.cli", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout and process.poll() is not None else ""
-                pytest.fail(f"server did not start:\n{output}")
-            time.sleep(0.2)
-        yield process, base
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
 
 
 def csrf_of(html: str) -> str:

@@ -26,7 +26,7 @@ from ..auth import (
 from ..forms.photos import PhotoDetailsForm, ReportForm
 from ..models import Permission, ReportTarget, Visibility
 from ..reports import FILED, file_report
-from ..request_limits import long_body
+from ..request_limits import large_body, photos_upload_limit
 from ..services import photos, social, uploads
 from ..storage import media_path, remove_media_files
 
@@ -48,7 +48,7 @@ async def _photo_or_404(photo_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/upload", methods=["GET", "POST"])
-@long_body
+@large_body(photos_upload_limit)
 @permission_required(Permission.UPLOAD)
 async def upload() -> Response:
     user = require_user()

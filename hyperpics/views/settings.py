@@ -23,6 +23,7 @@ from ..forms.settings import (
     PrivacyForm,
     ProfileForm,
 )
+from ..request_limits import large_body, one_picture_limit
 from ..storage import remove_media_files
 from ..services import accounts
 from ..services.mailer import send_email_change
@@ -92,6 +93,7 @@ async def privacy() -> Response:
 
 
 @bp.route("/avatar", methods=["GET", "POST"])
+@large_body(one_picture_limit)
 @confirmed_required
 async def avatar() -> Response:
     """Upload a picture; the server crops the chosen square and stores 30/100/200 px."""
