@@ -332,11 +332,12 @@ async def _create_admin(url: str, media_dir: str, email: str, username: str, nam
                 user = await accounts.register(
                     session,
                     accounts.Registration(name=name, email=email, username=username, password=password),
-                    admin_email=email,
                     media_dir=media_dir,
                 )
             except accounts.AccountError as error:
                 raise ValueError(error.message) from None
+            # Whoever runs this command on the server is trusted with the address.
+            user.role = await accounts.role_named(session, RoleName.ADMINISTRATOR)
             user.confirmed = True
             await session.commit()
             return f"Administrator {user.username} <{user.email}> created."

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from hyperpics import create_app, passwords
 from hyperpics.db import database
-from hyperpics.models import User
+from hyperpics.models import AuditEntry, User
 
 from .builders import add_user
-from .conftest import PASSWORD, Tab, confirm, fetch_user, login, register
+from .conftest import PASSWORD, Tab, confirm, fetch_user, login, make_user, register
 
 
 async def count_users(app) -> int:  # type: ignore[no-untyped-def]
@@ -175,10 +175,64 @@ async def test_inline_checks_answer_with_the_field_error_slot(app, tab: Tab, new
     assert unknown.status == 400
 
 
-async def test_admin_email_registers_as_administrator(app, tab: Tab) -> None:
+async def test_the_admin_address_gets_its_role_only_when_confirmed(app, tab: Tab, mailbox) -> None:  # type: ignore[no-untyped-def]
+    """Registering ADMIN_EMAIL first proves nothing: the account is a member until the link
+    mailed to that address is used."""
     await register(tab, "boss", email="Admin@Example.com")
     user = await fetch_user(app, "boss")
-    assert user.role.name == "Administrator"
+    assert user.role.name == "User" and not user.confirmed
+    assert (await tab.get("/admin/")).status == 403
+    assert (await tab.get("/admin/users")).status == 403
+
+    assert (await confirm(tab, mailbox, "admin@example.com")).status == 303
+    user = await fetch_user(app, "boss")
+    assert user.role.name == "Administrator" and user.confirmed
+    assert (await tab.get("/admin/")).status == 200
+    async with database(app).session(write=False) as session:
+        [entry] = (await session.execute(select(AuditEntry))).scalars()
+    assert (entry.action, entry.actor_id, entry.target_id) == ("user.role", user.id, user.id)
+    assert (entry.before["role"], entry.after["role"]) == ("User", "Administrator")
+
+
+async def test_other_addresses_stay_members_when_confirmed(app, tab: Tab, mailbox) -> None:  # type: ignore[no-untyped-def]
+    await register(tab, "ana")
+    await confirm(tab, mailbox, "ana@example.com")
+    assert (await fetch_user(app, "ana")).role.name == "User"
+
+
+@pytest.mark.parametrize("path", ["reset-password", "email-change"])
+async def test_every_link_that_proves_the_admin_address_grants_the_role(app, tab: Tab, mailbox, path: str) -> None:  # type: ignore[no-untyped-def]
+    """The same rule on the other two links mailed to an address."""
+    if path == "reset-password":
+        await add_user(app, "boss", email="admin@example.com", confirmed=False)
+        await tab.get("/auth/forget-password")
+        await tab.post("/auth/forget-password", {"email": "admin@example.com"})
+        link = mailbox.last_link("admin@example.com")
+        await tab.get(link)
+        done = await tab.post(link, {"password": "a brand new passphrase", "password2": "a brand new passphrase"})
+    else:
+        await make_user(app, tab, "boss")
+        await tab.get("/settings/email")
+        await tab.post("/settings/email", {"email": "admin@example.com"})
+        link = mailbox.last_link("admin@example.com")
+        await tab.get(link)
+        done = await tab.post(link)
+    assert done.status == 303, done.text
+    user = await fetch_user(app, "boss")
+    assert (user.email, user.role.name, user.confirmed) == ("admin@example.com", "Administrator", True)
+
+
+async def test_an_unconfirmed_administrator_holds_no_power(app, tab: Tab, new_tab) -> None:  # type: ignore[no-untyped-def]
+    """MODERATE and ADMINISTER need a confirmed address like every other permission, however
+    the role came (an administrator's edit, an old database)."""
+    await make_user(app, tab, "boss", role="Administrator", confirmed=False)
+    await make_user(app, new_tab(), "bob")
+    bob_id = (await fetch_user(app, "bob")).id
+    page = await tab.get("/admin/users")
+    assert page.status == 403 and "Please confirm your email address first." in page.text
+    refused = await tab.post(f"/_/admin/users/{bob_id}/block", {"confirmed": "1"})
+    assert refused.status == 403
+    assert (await fetch_user(app, "bob")).active
 
 
 async def test_mail_server_down_keeps_the_account_and_offers_resend(app, tab: Tab, mailbox, smtp) -> None:

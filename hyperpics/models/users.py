@@ -44,8 +44,10 @@ ROLE_PERMISSIONS: dict[RoleName, Permission] = {
     | Permission.ADMINISTER,
 }
 
-# Permissions that also need a confirmed email address.
-CONFIRMED_ONLY = Permission.FOLLOW | Permission.COLLECT | Permission.COMMENT | Permission.UPLOAD
+# Permissions that also need a confirmed email address: all of them.
+CONFIRMED_ONLY = (
+    Permission.FOLLOW | Permission.COLLECT | Permission.COMMENT | Permission.UPLOAD | Permission.MODERATE | Permission.ADMINISTER
+)
 
 
 class Role(Base):

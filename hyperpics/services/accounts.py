@@ -79,17 +79,15 @@ async def role_named(session: AsyncSession, name: RoleName) -> Role:
     return (await session.execute(select(Role).where(Role.name == name.value))).scalar_one()
 
 
-async def register(
-    session: AsyncSession, data: Registration, *, admin_email: str | None, media_dir: str
-) -> User:
-    """Create an unconfirmed account with an identicon; the admin address gets Administrator."""
+async def register(session: AsyncSession, data: Registration, *, media_dir: str) -> User:
+    """Create an unconfirmed member with an identicon. Whatever the address, the account starts
+    as a member: the administrator's role comes only with proof of the address (confirm)."""
     problems = await availability_problems(session, email=data.email, username=data.username)
     if problems:
         field, message = next(iter(problems.items()))
         raise AccountError(message, field)
     email = normalise_email(data.email)
-    is_admin = bool(admin_email) and email == normalise_email(admin_email or "")
-    role = await role_named(session, RoleName.ADMINISTRATOR if is_admin else RoleName.USER)
+    role = await role_named(session, RoleName.USER)
     avatar = await cpu.run("drawing an identicon", media.make_identicon, media_dir)
     user = User(
         name=data.name.strip(),
@@ -175,19 +173,31 @@ async def user_for_token(
     return user, payload
 
 
-def confirm(user: User) -> None:
-    """Mark the address confirmed (the caller has checked the token with user_for_token)."""
+async def address_proven(session: AsyncSession, user: User, *, admin_email: str | None) -> None:
+    """A link mailed to the user's address was used (confirmation, password reset, email
+    change; the caller checked its token): the address is confirmed, and if it is the site's
+    administrator address (ADMIN_EMAIL) a member becomes Administrator now, not at sign-up:
+    registering that address first proves nothing."""
     user.confirmed = True
+    if not admin_email or user.email != normalise_email(admin_email):
+        return
+    if user.role.name != RoleName.USER or user.locked or not user.active:
+        return  # a moderator's or a locked member's role stays as moderation left it
+    from .moderation import audit, user_state  # moderation builds on this module
+
+    before = user_state(user)
+    user.role = await role_named(session, RoleName.ADMINISTRATOR)
+    audit(session, user, "user.role", "user", user.id, before, user_state(user))
 
 
-async def reset_password(session: AsyncSession, token: str, new_password: str) -> User:
+async def reset_password(session: AsyncSession, token: str, new_password: str, *, admin_email: str | None) -> User:
     user, _ = await user_for_token(session, token, tokens.Purpose.RESET_PASSWORD)
     ensure_password_allowed(user, new_password)
     password_hash = await passwords.hash_password(new_password)  # slow: before any lock
     user, _ = await user_for_token(session, token, tokens.Purpose.RESET_PASSWORD, lock=True)
     user.password_hash = password_hash
     # Whoever could reset the password can read the mail: the address is confirmed too.
-    user.confirmed = True
+    await address_proven(session, user, admin_email=admin_email)
     await revoke_sessions(session, user.id)
     return user
 
@@ -219,7 +229,7 @@ async def start_email_change(session: AsyncSession, user: User, new_email: str) 
     return email_change_token(user, email)
 
 
-async def finish_email_change(session: AsyncSession, token: str) -> User:
+async def finish_email_change(session: AsyncSession, token: str, *, admin_email: str | None) -> User:
     user, payload = await user_for_token(session, token, tokens.Purpose.CHANGE_EMAIL, lock=True)
     email = str(payload.get("email", ""))
     if not email:
@@ -227,12 +237,12 @@ async def finish_email_change(session: AsyncSession, token: str) -> User:
     if await email_taken(session, email, except_id=user.id):
         raise tokens.TokenError("Another account now uses this email address.")
     user.email = email
-    user.confirmed = True
     try:
         async with session.begin_nested():  # the unique index settles a race for the address
             await session.flush()
     except IntegrityError:
         raise tokens.TokenError("Another account now uses this email address.") from None
+    await address_proven(session, user, admin_email=admin_email)
     return user
 
 
@@ -306,7 +316,12 @@ async def other_active_admins(session: AsyncSession, user: User) -> int:
             select(func.count())
             .select_from(User)
             .join(Role, Role.id == User.role_id)
-            .where(Role.name == RoleName.ADMINISTRATOR, User.active.is_(True), User.id != user.id)
+            .where(
+                Role.name == RoleName.ADMINISTRATOR,
+                User.active.is_(True),
+                User.confirmed.is_(True),
+                User.id != user.id,
+            )
         )
     ).scalar_one()
 

@@ -85,7 +85,7 @@ PAST_TENSE = {
 }
 
 
-def _state(user: User) -> dict[str, Any]:
+def user_state(user: User) -> dict[str, Any]:
     # The username is kept so the log still names the member after a rename or deletion.
     return {
         "username": user.username,
@@ -106,7 +106,7 @@ async def user_for_moderation(session: AsyncSession, user_id: int) -> User:
 
 
 async def _ensure_not_last_admin(session: AsyncSession, target: User, doing: str) -> None:
-    if target.is_admin and target.active and await accounts.other_active_admins(session, target) == 0:
+    if target.is_admin and target.active and target.confirmed and await accounts.other_active_admins(session, target) == 0:
         raise ModerationError(
             f"{target.username} is the last administrator and cannot be {doing}: make someone else an administrator first.",
             409,
@@ -133,7 +133,7 @@ async def moderate_user(session: AsyncSession, actor: User, target: User, action
     reason = refusal(actor, target, action)
     if reason:
         raise ModerationError(reason, 403)
-    before = _state(target)
+    before = user_state(target)
     if action == "confirm":
         if target.confirmed:
             raise ModerationError(f"{target.username} has already confirmed their email.", 409)
@@ -159,7 +159,7 @@ async def moderate_user(session: AsyncSession, actor: User, target: User, action
             raise ModerationError(f"{target.username} is not blocked.", 409)
         target.active = True
     await session.flush()
-    audit(session, actor, f"user.{action}", "user", target.id, before, _state(target))
+    audit(session, actor, f"user.{action}", "user", target.id, before, user_state(target))
     message = f"{PAST_TENSE[action].capitalize()} {target.username}."
     if action == "unlock":
         message = f"Unlocked {target.username}: their role is {target.role.name} again."
@@ -191,7 +191,7 @@ async def set_role(session: AsyncSession, actor: User, target: User, role_name: 
         raise ModerationError(f"{target.username} is already {wanted.value}.", 409)
     if wanted != RoleName.ADMINISTRATOR:
         await _ensure_not_last_admin(session, target, "demoted")
-    before = _state(target)
+    before = user_state(target)
     if wanted == RoleName.LOCKED:
         await _lock(session, target)
     else:
@@ -199,7 +199,7 @@ async def set_role(session: AsyncSession, actor: User, target: User, role_name: 
         target.role_before_lock = None
         target.locked = False
     await session.flush()
-    audit(session, actor, "user.role", "user", target.id, before, _state(target))
+    audit(session, actor, "user.role", "user", target.id, before, user_state(target))
     return f"{target.username} is now {wanted.value}."
 
 

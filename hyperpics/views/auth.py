@@ -42,7 +42,6 @@ async def register() -> Response:
                     accounts.Registration(
                         name=form.name.data, email=form.email.data, username=form.username.data, password=form.password.data
                     ),
-                    admin_email=current_app.config["ADMIN_EMAIL"],
                     media_dir=current_app.config["MEDIA_DIR"],
                 )
             except accounts.AccountError as error:
@@ -138,7 +137,7 @@ async def confirm(token: str) -> Response:
             return await responses.see_other(url_for("main.index"))
         return await responses.page("auth/token_invalid.html", 400, message=error.message, resend=True)
     if request.method == "POST":
-        accounts.confirm(user)
+        await accounts.address_proven(session, user, admin_email=current_app.config["ADMIN_EMAIL"])
         await flash("Thanks, your email address is confirmed.", "success")
         return await responses.see_other(url_for("main.index") if current_user() else url_for("auth.login"))
     return await responses.page("auth/confirm.html", user=user, token=token)
@@ -194,7 +193,9 @@ async def reset_password(token: str) -> Response:
     if request.method == "POST":
         if form.validate():
             try:
-                await accounts.reset_password(session, token, form.password.data)
+                await accounts.reset_password(
+                    session, token, form.password.data, admin_email=current_app.config["ADMIN_EMAIL"]
+                )
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
             except tokens.TokenError as error:

@@ -194,7 +194,7 @@ async def confirm_email(token: str) -> Response:
         return await responses.page("auth/token_invalid.html", 400, message=error.message)
     if request.method == "POST":
         try:
-            await accounts.finish_email_change(session, token)
+            await accounts.finish_email_change(session, token, admin_email=current_app.config["ADMIN_EMAIL"])
         except tokens.TokenError as error:
             return await responses.page("auth/token_invalid.html", 400, message=error.message)
         await flash(f"Your email address is now {user.email}.", "success")
