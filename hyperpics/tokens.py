@@ -1,8 +1,9 @@
 """Signed, expiring, single-use links for mail (confirm, reset password, change email).
 
-Single use without a table: each token carries a fingerprint of the state it changes
-(the confirmation flag and email, the password hash, the current email). Once the action
-is done that state differs, so the same link is refused.
+Single use without a table of tokens: each token carries a fingerprint of the account's
+security state (password hash, email, confirmation) and the serial of the link. A link stops
+working once the action it allows is done, after any password or email change, and as soon
+as a newer link of the same kind is sent (:func:`issue` bumps the serial).
 """
 
 from __future__ import annotations
@@ -43,20 +44,22 @@ def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt=f"hyperpics-{purpose.value}")
 
 
+def serial(user: User, purpose: Purpose) -> int:
+    return int((user.link_serials or {}).get(purpose.value, 0))
+
+
 def fingerprint(user: User, purpose: Purpose) -> str:
-    """What the token is bound to; changes once the action it allows has been taken."""
-    if purpose is Purpose.CONFIRM:
-        state = f"{user.email}|{user.confirmed}"
-    elif purpose is Purpose.RESET_PASSWORD:
-        # The email too: a link mailed to an address the account has left must stop working.
-        state = f"{user.password_hash}|{user.email}"
-    else:
-        state = user.email
+    """What the token is bound to (needs the user's password hash loaded): it changes once
+    the action is taken, with any password or email change, and with a newer link."""
+    state = f"{user.password_hash}|{user.email}|{user.confirmed}|{serial(user, purpose)}"
     return hashlib.sha256(f"{user.id}|{purpose.value}|{state}".encode()).hexdigest()[:32]
 
 
-def make(user: User, purpose: Purpose, **extra: Any) -> str:
-    payload = {"uid": user.id, "fp": fingerprint(user, purpose), **extra}
+def issue(user: User, purpose: Purpose, **extra: Any) -> str:
+    """A new link for ``user``, voiding the older ones of its kind. It changes the user row:
+    the caller commits before the link is mailed (accounts.new_link does both)."""
+    user.link_serials = {**(user.link_serials or {}), purpose.value: serial(user, purpose) + 1}
+    payload = {"uid": user.id, "n": serial(user, purpose), "fp": fingerprint(user, purpose), **extra}
     return _serializer(purpose).dumps(payload)
 
 
@@ -71,6 +74,11 @@ def read(token: str, purpose: Purpose) -> dict[str, Any]:
     if not isinstance(payload, dict) or not isinstance(payload.get("uid"), int):
         raise TokenError("This link is not valid.")
     return payload
+
+
+def superseded(user: User, purpose: Purpose, payload: dict[str, Any]) -> bool:
+    """Whether a newer link of the same kind was sent since this one."""
+    return payload.get("n") != serial(user, purpose)
 
 
 def matches(user: User, purpose: Purpose, payload: dict[str, Any]) -> bool:

@@ -4,6 +4,7 @@ behaves like a browser tab (keeps cookies, sends the page's CSRF token)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import io
@@ -154,6 +155,15 @@ class Mailbox:
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
             return [m for m in self.messages if m["To"] == address]
+
+    async def wait_for(self, address: str, count: int = 1, *, hang_guard: float = 30.0) -> list[EmailMessage]:
+        """Mail sent after the response (a background task): wait until ``count`` messages to
+        ``address`` arrived. The guard only catches a mail that never comes."""
+        deadline = time.monotonic() + hang_guard
+        while len(self.to(address)) < count:
+            assert time.monotonic() < deadline, f"no mail to {address}; got {[m['To'] for m in self.messages]}"
+            await asyncio.sleep(0.02)
+        return self.to(address)
 
     def last_link(self, address: str) -> str:
         """The path of the link in the newest mail to ``address``."""

@@ -323,3 +323,79 @@ async def test_a_link_for_a_deleted_account_is_refused(app, mailbox, new_tab) ->
     assert await fetch_user(app, "ana") is None
 
     await assert_refused(new_tab(), link, {}, "This link is for an account that no longer exists.")
+
+
+# --- bound to the account's security state ------------------------------------------------
+# A change-email link once survived a password change: every mailed link is voided by a
+# password change, an email change, and a newer link of its own kind.
+
+
+async def _set_password_hash(app, username: str) -> None:  # type: ignore[no-untyped-def]
+    from hyperpics import passwords
+
+    async with database(app).session(write=True) as session:
+        user = (await session.execute(select(User).where(User.username == username))).scalar_one()
+        user.password_hash = await passwords.hash_password("a different passphrase")
+        await session.commit()
+
+
+async def _set_email(app, username: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=True) as session:
+        user = (await session.execute(select(User).where(User.username == username))).scalar_one()
+        user.email = email
+        await session.commit()
+
+
+@every_purpose
+async def test_a_password_change_voids_every_link(app, tab: Tab, mailbox: Mailbox, purpose: Purpose) -> None:  # type: ignore[no-untyped-def]
+    link = await make_link(purpose, app, mailbox)
+    await _set_password_hash(app, "ana")
+    changed = await password_hash(app, "ana")
+    await assert_refused(tab, link.path, link.form, "This link has already been used.")
+    assert await password_hash(app, "ana") == changed
+    if purpose is not Purpose.RESET_PASSWORD:  # (its "applied" is a changed hash)
+        assert not await link.applied()
+
+
+@every_purpose
+async def test_an_email_change_voids_every_link(app, tab: Tab, mailbox: Mailbox, purpose: Purpose) -> None:  # type: ignore[no-untyped-def]
+    link = await make_link(purpose, app, mailbox)
+    await _set_email(app, "ana", "ana.elsewhere@example.com")
+    await assert_refused(tab, link.path, link.form, "This link has already been used.")
+    assert not await link.applied()
+
+
+async def test_a_newer_change_email_link_voids_the_earlier_one(app, tab: Tab, mailbox: Mailbox) -> None:  # type: ignore[no-untyped-def]
+    member = await make_user(app, Tab(app), "ana")
+    for address in ("first@example.com", "second@example.com"):
+        await member.get("/settings/email")
+        assert (await member.post("/settings/email", {"email": address})).status == 303
+    first, second = mailbox.last_link("first@example.com"), mailbox.last_link("second@example.com")
+    await assert_refused(tab, first, {}, "A newer link was sent since this one")
+    assert (await fetch_user(app, "ana")).email == "ana@example.com"
+    await tab.get(second)
+    assert (await tab.post(second)).status == 303
+    assert (await fetch_user(app, "ana")).email == "second@example.com"
+
+
+async def test_a_newer_confirmation_link_voids_the_earlier_one(app, tab: Tab, mailbox: Mailbox) -> None:  # type: ignore[no-untyped-def]
+    assert (await register(tab, "ana")).status == 303
+    first = mailbox.last_link("ana@example.com")
+    assert (await tab.post("/auth/resend-confirmation")).status == 303
+    second = mailbox.last_link("ana@example.com")
+    await assert_refused(Tab(app), first, {}, "A newer link was sent since this one")
+    assert not (await fetch_user(app, "ana")).confirmed
+    await tab.get(second)
+    assert (await tab.post(second)).status == 303
+    assert (await fetch_user(app, "ana")).confirmed
+
+
+async def test_the_old_address_is_told_when_the_email_changes(app, tab: Tab, mailbox: Mailbox) -> None:  # type: ignore[no-untyped-def]
+    link = await change_email_link(app, mailbox)
+    assert mailbox.to("ana@example.com") == []  # asking changes nothing yet
+    await tab.get(link.path)
+    assert (await tab.post(link.path)).status == 303
+    [notice] = await mailbox.wait_for("ana@example.com")
+    assert notice["Subject"].endswith("Your email address was changed")
+    body = notice.get_body(("plain",)).get_content()
+    assert NEW_EMAIL in body and "@ana" in body and "If you did not" in body

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -87,6 +87,9 @@ class User(Base):
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
     # The role held before a lock, restored by unlocking.
     role_before_lock_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id"), index=True)
+    # The serial of the newest mailed link of each kind (tokens.Purpose value -> int): a link
+    # that is not the newest of its kind no longer opens. Replaced, never mutated in place.
+    link_serials: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
 
     # A user is never shown without their role, and it is one small row: always joined.
     role: Mapped[Role] = relationship(foreign_keys=[role_id], lazy="joined", innerjoin=True)

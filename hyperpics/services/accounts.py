@@ -168,6 +168,8 @@ async def user_for_token(
         user = (await session.execute(statement)).scalar_one_or_none()
     if user is None:
         raise tokens.TokenError("This link is for an account that no longer exists.")
+    if tokens.superseded(user, purpose, payload):
+        raise tokens.TokenError("A newer link was sent since this one: use the one in the latest mail.")
     if not tokens.matches(user, purpose, payload):
         raise tokens.TokenError("This link has already been used. Ask for a new one if you still need it.")
     return user, payload
@@ -215,18 +217,14 @@ async def change_password(session: AsyncSession, user: User, old_password: str, 
     user.password_hash = await passwords.hash_password(new_password)
 
 
-def email_change_token(user: User, new_email: str) -> str:
-    return tokens.make(user, tokens.Purpose.CHANGE_EMAIL, email=normalise_email(new_email))
-
-
 async def start_email_change(session: AsyncSession, user: User, new_email: str) -> str:
-    """Check the new address and return the token to mail to it."""
+    """Check the new address; returns it normalised, for the link to be mailed to it."""
     email = normalise_email(new_email)
     if email == user.email:
         raise AccountError("This is already your email address.", "email")
     if await email_taken(session, email, except_id=user.id):
         raise AccountError("Another account uses this email address.", "email")
-    return email_change_token(user, email)
+    return email
 
 
 async def finish_email_change(session: AsyncSession, token: str, *, admin_email: str | None) -> User:

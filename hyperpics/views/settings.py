@@ -26,7 +26,7 @@ from ..forms.settings import (
 from ..request_limits import large_body, one_picture_limit
 from ..storage import remove_media_files
 from ..services import accounts
-from ..services.mailer import send_email_change
+from ..services.mailer import send_email_change, send_email_changed_notice
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -166,13 +166,12 @@ async def email() -> Response:
         if form.validate():
             session = await db.session()
             try:
-                token = await accounts.start_email_change(session, user, form.email.data)
+                new_email = await accounts.start_email_change(session, user, form.email.data)
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
             else:
                 await ratelimit.hit(ratelimit.MAIL, f"email|{user.id}")
-                new_email = accounts.normalise_email(form.email.data)
-                if await send_email_change(user, new_email, token):
+                if await send_email_change(user, new_email):
                     await flash(
                         f"We sent a link to {new_email}. Your address changes when you open it.", "success"
                     )
@@ -193,10 +192,13 @@ async def confirm_email(token: str) -> Response:
     except tokens.TokenError as error:
         return await responses.page("auth/token_invalid.html", 400, message=error.message)
     if request.method == "POST":
+        old_email = user.email
         try:
             await accounts.finish_email_change(session, token, admin_email=current_app.config["ADMIN_EMAIL"])
         except tokens.TokenError as error:
             return await responses.page("auth/token_invalid.html", 400, message=error.message)
+        await db.commit()  # the notice says it is done: it must be
+        current_app.add_background_task(send_email_changed_notice, user, old_email)
         await flash(f"Your email address is now {user.email}.", "success")
         return await responses.see_other(url_for("main.index"))
     return await responses.page("settings/confirm_email.html", user=user, new_email=payload.get("email"), token=token)
