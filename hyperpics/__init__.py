@@ -76,12 +76,15 @@ def _configure_cookies(app: Quart) -> None:
 
 
 def _configure_templates(app: Quart) -> None:
+    from .services import social
+
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["timeago"] = timeago
     app.jinja_env.filters["isodate"] = lambda value: value.isoformat() if value else ""
     app.jinja_env.tests["endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["page_path"] = page_path
+    app.jinja_env.globals["can_delete_comment"] = social.can_delete_comment
     vendored = sorted((Path(app.static_folder) / "vendor").glob("pico-*.min.css"))
     app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
 

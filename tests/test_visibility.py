@@ -136,7 +136,7 @@ async def test_hot_tags_count_public_photos_only(world) -> None:
     assert "#privatetag" not in landing.text and "#followerstag" not in landing.text
 
 
-async def test_only_author_or_moderator_may_edit_or_delete(world) -> None:
+async def test_only_the_author_edits_and_the_author_or_a_moderator_deletes(world) -> None:
     tabs, photos = world
     photo = photos["public"]
     for viewer in ("follower", "stranger"):
@@ -146,11 +146,17 @@ async def test_only_author_or_moderator_may_edit_or_delete(world) -> None:
         assert delete.status == 403
     anonymous = await tabs["anonymous"].post(f"/photo/{photo.id}/delete")
     assert anonymous.status == 302 and anonymous.location.startswith("/auth/login")
+    # A moderator does not rewrite someone else's photo (nor change who sees it): they delete it.
     moderated = await tabs["moderator"].post(
-        f"/photo/{photo.id}/edit", {"description": "tidied by a moderator", "visibility": "public", "tags": ""}
+        f"/photo/{photo.id}/edit", {"description": "tidied by a moderator", "visibility": "private", "tags": ""}
     )
-    assert moderated.status == 303
-    assert "tidied by a moderator" in (await tabs["stranger"].get(f"/photo/{photo.id}")).text
+    assert moderated.status == 403 and "author can change its description, tags or who sees it" in moderated.text
+    assert "tidied by a moderator" not in (await tabs["stranger"].get(f"/photo/{photo.id}")).text
+    no_reason = await tabs["moderator"].post(f"/photo/{photo.id}/delete")
+    assert no_reason.status == 422 and "Say why" in no_reason.text
+    deleted = await tabs["moderator"].post(f"/photo/{photo.id}/delete", {"reason": "spam"})
+    assert deleted.status == 303
+    assert (await tabs["stranger"].get(f"/photo/{photo.id}")).status == 404
     # A private photo cannot even be addressed by those who cannot see it.
     hidden = await tabs["stranger"].post(f"/photo/{photos['private'].id}/delete")
     assert hidden.status == 404

@@ -16,6 +16,7 @@ from .. import cpu, db, media, passwords, tokens
 from ..models import AuthSession, Photo, Role, RoleName, User, utcnow
 from ..storage import remove_media_files
 from ..wakeups import SESSION, wake_after_commit
+from . import authority
 from .photos import delete_unused_tags, tag_ids_of_photos
 
 
@@ -185,11 +186,11 @@ async def address_proven(session: AsyncSession, user: User, *, admin_email: str 
         return
     if user.role.name != RoleName.USER or user.locked or not user.active:
         return  # a moderator's or a locked member's role stays as moderation left it
-    from .moderation import audit, user_state  # moderation builds on this module
+    from .moderation import user_state  # moderation builds on this module
 
     before = user_state(user)
     user.role = await role_named(session, RoleName.ADMINISTRATOR)
-    audit(session, user, "user.role", "user", user.id, before, user_state(user))
+    authority.audit(session, user, "user.role", "user", user.id, before, user_state(user))
 
 
 async def reset_password(session: AsyncSession, token: str, new_password: str, *, admin_email: str | None) -> User:

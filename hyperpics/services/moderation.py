@@ -23,7 +23,6 @@ from sqlalchemy.orm import joinedload
 
 from .. import db
 from ..models import (
-    AuditEntry,
     Comment,
     Permission,
     Photo,
@@ -37,6 +36,7 @@ from ..models import (
     utcnow,
 )
 from . import accounts
+from .authority import audit, refusal as content_refusal
 from .photos import delete_unused_tags, tag_ids_of_photos
 
 
@@ -45,31 +45,6 @@ class ModerationError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-# --- the audit log ------------------------------------------------------------------------
-
-
-def audit(
-    session: AsyncSession,
-    actor: User,
-    action: str,
-    target_type: str,
-    target_id: int,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    session.add(
-        AuditEntry(
-            actor_id=actor.id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            before=before,
-            after=after,
-            created_at=utcnow(),
-        )
-    )
 
 
 # --- people -------------------------------------------------------------------------------
@@ -289,6 +264,8 @@ async def delete_photo(session: AsyncSession, actor: User, photo_id: int) -> tup
     photo = await db.lock_one(session, Photo, Photo.id == photo_id, load=[joinedload(Photo.author)])
     if photo is None:
         raise ModerationError("This photo no longer exists.", 404)
+    if reason := await content_refusal(session, actor, photo.author_id):
+        raise ModerationError(reason, 403)
     files = [f"photos/{name}" for name in photo.files()]
     before = {"author": photo.author.username, "description": photo.description, "visibility": photo.visibility.value}
     tag_ids = await tag_ids_of_photos(session, Photo.id == photo.id)
@@ -303,6 +280,8 @@ async def delete_comment(session: AsyncSession, actor: User, comment_id: int) ->
     comment = await db.lock_one(session, Comment, Comment.id == comment_id, load=[joinedload(Comment.author)])
     if comment is None:
         raise ModerationError("This comment no longer exists.", 404)
+    if reason := await content_refusal(session, actor, comment.author_id):
+        raise ModerationError(reason, 403)
     before = {"author": comment.author.username, "photo": comment.photo_id, "body": comment.body[:500]}
     await session.execute(delete(Comment).where(Comment.id == comment.id))  # replies cascade
     await _close_reports(session, actor, ReportTarget.COMMENT, comment.id, ReportStatus.RESOLVED)

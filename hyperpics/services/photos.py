@@ -31,6 +31,7 @@ from ..models import (
     photo_tags,
     utcnow,
 )
+from . import authority
 
 PER_PAGE = 12
 MAX_TAGS = 20
@@ -68,6 +69,9 @@ class NumberedPage:
     total: int
 
 
+EDIT_REFUSAL = "Only the photo's author can change its description, tags or who sees it."
+
+
 # --- who sees what ------------------------------------------------------------------------
 
 
@@ -89,9 +93,13 @@ def visible_to(viewer: User | None, photo: type[Photo] = Photo) -> ColumnElement
 
 
 def can_edit(viewer: User | None, photo: Photo) -> bool:
-    return viewer is not None and viewer.active and (
-        viewer.id == photo.author_id or viewer.can(Permission.MODERATE)
-    )
+    """Text, tags and visibility are the author's alone (moderators delete, they do not rewrite)."""
+    return viewer is not None and viewer.active and viewer.id == photo.author_id
+
+
+def can_delete(viewer: User | None, photo: Photo) -> bool:
+    """Whether to offer the delete button (needs ``photo.author``); see authority.refusal."""
+    return authority.may_show_delete(viewer, photo.author)
 
 
 def _collect_count() -> ColumnElement[int]:
@@ -365,9 +373,9 @@ async def update_details(
     tags: str,
     visibility: str | None,
 ) -> Photo:
-    """Change what the author says about a photo (author or MODERATE)."""
+    """Change what the author says about a photo, and who sees it: the author alone."""
     if not can_edit(actor, photo):
-        raise PhotoError("Only the photo's author or a moderator can edit it.", 403)
+        raise PhotoError(EDIT_REFUSAL, 403)
     names = parse_tags(tags)
     # Two edits of one photo take turns, each from the tags the other left.
     await db.lock(session, Photo, Photo.id == photo.id, load=[selectinload(Photo.tags)])
@@ -408,14 +416,18 @@ async def delete_unused_tags(session: AsyncSession, tag_ids: Sequence[int]) -> N
     await session.execute(delete(Tag).where(Tag.id.in_(ids), ~exists().where(photo_tags.c.tag_id == Tag.id)))
 
 
-async def delete_photo(session: AsyncSession, actor: User, photo: Photo) -> list[str]:
-    """Delete the photo (author or MODERATE); returns its files for removal after commit."""
-    if not can_edit(actor, photo):
-        raise PhotoError("Only the photo's author or a moderator can delete it.", 403)
+async def delete_photo(session: AsyncSession, actor: User, photo: Photo, *, reason: str = "") -> list[str]:
+    """Delete the photo (its author, or a moderator by authority's rule, which is audited with
+    the reason given); returns its files for removal after commit."""
+    if refused := await authority.refusal(session, actor, photo.author_id):
+        raise PhotoError(refused, 403)
     files = [f"photos/{name}" for name in photo.files()]
     tag_ids = await tag_ids_of_photos(session, Photo.id == photo.id)
     await session.execute(delete(Photo).where(Photo.id == photo.id))
     await delete_unused_tags(session, tag_ids)
+    if actor.id != photo.author_id:
+        before = {"author_id": photo.author_id, "description": photo.description, "visibility": photo.visibility.value}
+        authority.audit(session, actor, "photo.delete", "photo", photo.id, before, {"reason": reason.strip()[:500]})
     return files
 
 

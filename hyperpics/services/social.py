@@ -21,7 +21,6 @@ from ..models import (
     Comment,
     Follow,
     NotificationKind,
-    Permission,
     Photo,
     Report,
     ReportReason,
@@ -30,7 +29,7 @@ from ..models import (
     utcnow,
 )
 from ..wakeups import cards_change_after_commit
-from . import notifications
+from . import authority, notifications
 from .photos import Card, FeedPage, PhotoError, _cards, _cards_query, decode_cursor, visible_to
 
 USERS_PER_PAGE = 20
@@ -329,9 +328,8 @@ class CommentsPage:
 
 
 def can_delete_comment(viewer: User | None, comment: Comment, photo: Photo) -> bool:
-    return viewer is not None and viewer.active and (
-        viewer.id in (comment.author_id, photo.author_id) or viewer.can(Permission.MODERATE)
-    )
+    """Whether to offer the delete button (needs ``comment.author``); see authority.refusal."""
+    return authority.may_show_delete(viewer, comment.author, owner_ids=(photo.author_id,))
 
 
 async def comments(session: AsyncSession, photo: Photo, page: int | None) -> CommentsPage:
@@ -411,12 +409,16 @@ async def delete_comment(session: AsyncSession, actor: User, photo: Photo, comme
 
     Returns the ids of every comment removed, so an open page can drop them all.
     """
-    if not can_delete_comment(actor, comment, photo):
-        raise SocialError("Only the comment's author, the photo's author or a moderator can delete it.", 403)
+    # The photo's author keeps their own page clean; anyone else needs the moderator's rule.
+    if refused := await authority.refusal(session, actor, comment.author_id, owner_ids=(photo.author_id,)):
+        raise SocialError(refused, 403)
     thread = select(Comment.id).where(Comment.id == comment.id).cte("thread", recursive=True)
     thread = thread.union_all(select(Comment.id).where(Comment.reply_to_id == thread.c.id))
     removed = list((await session.execute(select(thread.c.id))).scalars())
     await session.execute(delete(Comment).where(Comment.id == comment.id))
+    if actor.id != comment.author_id:
+        before = {"author_id": comment.author_id, "photo": photo.id, "body": comment.body[:500], "replies": len(removed) - 1}
+        authority.audit(session, actor, "comment.delete", "comment", comment.id, before, None)
     return removed
 
 

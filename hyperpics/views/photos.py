@@ -27,7 +27,7 @@ from ..forms.photos import PhotoDetailsForm, ReportForm
 from ..models import Permission, ReportTarget, Visibility
 from ..reports import FILED, file_report
 from ..request_limits import large_body, photos_upload_limit
-from ..services import photos, social, uploads
+from ..services import authority, photos, social, uploads
 from ..storage import media_path, remove_media_files
 
 bp = Blueprint("photos", __name__)
@@ -106,6 +106,7 @@ async def render_photo_page(photo_id: int, *, status: int = 200, comments: dict[
         page=page,
         photo=page.photo,
         can_edit=photos.can_edit(viewer, page.photo),
+        can_delete=photos.can_delete(viewer, page.photo),
         state=social.CollectState(photo_id, page.collected, page.collects),
         comments=comments or await comments_context(page.photo, page_argument()),
         report_form=ReportForm(),
@@ -135,7 +136,7 @@ async def edit(photo_id: int) -> Response:
     photo = await _photo_or_404(photo_id)
     user = require_user()
     if not photos.can_edit(user, photo):
-        abort(403, description="Only the photo's author or a moderator can edit it.")
+        abort(403, description=photos.EDIT_REFUSAL)
     form = await PhotoDetailsForm.from_request(data=PhotoDetailsForm.current(photo))
     if request.method != "POST":
         if htmx.wants_fragment():
@@ -176,11 +177,20 @@ async def delete(photo_id: int) -> Response:
     """GET asks for confirmation (the no-JavaScript path); POST deletes."""
     photo = await _photo_or_404(photo_id)
     user = require_user()
-    if not photos.can_edit(user, photo):
-        abort(403, description="Only the photo's author or a moderator can delete it.")
+    session = await db.session()
+    if refused := await authority.refusal(session, user, photo.author_id):
+        abort(403, description=refused)
     if request.method != "POST":
-        return await responses.page("photos/delete.html", photo=photo)
-    files = await photos.delete_photo(await db.session(), user, photo)
+        return await responses.page("photos/delete.html", photo=photo, moderating=user.id != photo.author_id)
+    reason = (await request.form).get("reason", "").strip()
+    if user.id != photo.author_id and not reason:
+        return await responses.page(
+            "photos/delete.html", 422, photo=photo, moderating=True, error="Say why: the reason goes in the moderation log."
+        )
+    try:
+        files = await photos.delete_photo(session, user, photo, reason=reason)
+    except photos.PhotoError as error:
+        abort(error.status, description=error.message)
     media_dir = current_app.config["MEDIA_DIR"]
     db.after_commit(lambda: remove_media_files(media_dir, files))
     await flash("Photo deleted.", "success")
