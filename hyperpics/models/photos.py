@@ -36,6 +36,8 @@ class Photo(Base):
         # The author's photos newest first (profile, previous/next), and the public timeline.
         Index("ix_photos_author_created", "author_id", "created_at", "id"),
         Index("ix_photos_visibility_created", "visibility", "created_at", "id"),
+        # Ids are never reused: reports and old links name photos by id (migration 0005).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

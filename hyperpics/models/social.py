@@ -51,7 +51,10 @@ class Collect(Base):
 
 class Comment(Base):
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_photo_created", "photo_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_comments_photo_created", "photo_id", "created_at", "id"),
+        {"sqlite_autoincrement": True},  # ids never reused (reports name comments by id)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Indexed by ix_comments_photo_created, which leads with photo_id.

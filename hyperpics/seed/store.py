@@ -103,8 +103,26 @@ class FirstIds:
 
 
 async def first_ids(session: AsyncSession) -> FirstIds:
+    """Past every id ever handed out, not only past those still there: ids are never reused
+    (a report or an old link may still name a deleted row's id)."""
+    dialect = session.get_bind().dialect.name
+
+    async def issued(table: Table) -> int:
+        if dialect == "sqlite":
+            found = await session.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name})
+        else:
+            found = await session.execute(
+                text(
+                    "SELECT last_value FROM pg_sequences WHERE schemaname || '.' || sequencename = "
+                    "pg_get_serial_sequence(:t, 'id')"
+                ),
+                {"t": table.name},
+            )
+        return found.scalar() or 0
+
     async def after(table: Table) -> int:
-        return (await session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one() + 1
+        largest = (await session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()
+        return max(largest, await issued(table)) + 1
 
     return FirstIds(*[await after(table) for table in _ID_TABLES])
 

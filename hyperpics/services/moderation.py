@@ -269,9 +269,10 @@ async def delete_photo(session: AsyncSession, actor: User, photo_id: int) -> tup
     files = [f"photos/{name}" for name in photo.files()]
     before = {"author": photo.author.username, "description": photo.description, "visibility": photo.visibility.value}
     tag_ids = await tag_ids_of_photos(session, Photo.id == photo.id)
+    # Closed first, by this moderator: the delete would close them too, by nobody (0005).
+    await _close_reports(session, actor, ReportTarget.PHOTO, photo.id, ReportStatus.RESOLVED)
     await session.execute(delete(Photo).where(Photo.id == photo.id))
     await delete_unused_tags(session, tag_ids)
-    await _close_reports(session, actor, ReportTarget.PHOTO, photo.id, ReportStatus.RESOLVED)
     audit(session, actor, "photo.delete", "photo", photo.id, before, None)
     return f"Deleted photo {photo.id} by {photo.author.username}.", files
 
@@ -283,8 +284,8 @@ async def delete_comment(session: AsyncSession, actor: User, comment_id: int) ->
     if reason := await content_refusal(session, actor, comment.author_id):
         raise ModerationError(reason, 403)
     before = {"author": comment.author.username, "photo": comment.photo_id, "body": comment.body[:500]}
-    await session.execute(delete(Comment).where(Comment.id == comment.id))  # replies cascade
     await _close_reports(session, actor, ReportTarget.COMMENT, comment.id, ReportStatus.RESOLVED)
+    await session.execute(delete(Comment).where(Comment.id == comment.id))  # replies cascade
     audit(session, actor, "comment.delete", "comment", comment.id, before, None)
     return f"Deleted comment {comment.id} by {comment.author.username}.", []
 
