@@ -37,6 +37,9 @@ ACCEPT_ATTRIBUTE = "image/jpeg,image/png,image/webp,image/gif,image/avif" + (
     ",image/heic,image/heif,.heic,.heif" if HEIF_SUPPORTED else ""
 )
 FORMAT_NAMES = "JPEG, PNG, WebP, GIF, AVIF" + (" or HEIC" if HEIF_SUPPORTED else "")
+# Phones and cameras write MPO: a JPEG followed by more pictures (a second view, a depth
+# map). Pillow names it apart; to us it is its first picture, a JPEG.
+_SAME_AS = {"MPO": "JPEG"}
 
 # The stored "original" is capped: big enough to view full screen, small enough to serve.
 ORIGINAL_MAX_EDGE = 3000
@@ -98,7 +101,7 @@ def _open(data: bytes) -> Image.Image:
         raise RejectedImage("not-an-image", "This file is not an image.") from None
     except (OSError, ValueError, SyntaxError):
         raise RejectedImage("damaged", "This image is damaged or incomplete.") from None
-    if image.format not in ACCEPTED_FORMATS:
+    if _format_of(image) not in ACCEPTED_FORMATS:
         raise RejectedImage(
             "unsupported-format", f"{image.format} images are not accepted; use {FORMAT_NAMES}."
         )
@@ -108,6 +111,10 @@ def _open(data: bytes) -> Image.Image:
     if _hidden_markup(data, image):
         raise RejectedImage("polyglot", "This file hides web page code inside the image; it was refused.")
     return image
+
+
+def _format_of(image: Image.Image) -> str | None:
+    return _SAME_AS.get(image.format or "", image.format)
 
 
 def _hidden_markup(data: bytes, image: Image.Image) -> bool:
@@ -123,7 +130,7 @@ def _hidden_markup(data: bytes, image: Image.Image) -> bool:
         text = value if isinstance(value, bytes) else value.encode("utf-8", "ignore") if isinstance(value, str) else b""
         if _MARKUP.search(text):
             return True
-    return bool(_MARKUP.search(_trailer(data, image.format)))
+    return bool(_MARKUP.search(_trailer(data, _format_of(image))))
 
 
 def _trailer(data: bytes, image_format: str | None) -> bytes:
@@ -154,7 +161,7 @@ def _decode(image: Image.Image) -> Image.Image:
     """Decode (at a reduced scale when the stored copy will be smaller), turn upright."""
     width, height = image.size
     longest = max(width, height)
-    if image.format == "JPEG" and longest > ORIGINAL_MAX_EDGE:
+    if _format_of(image) == "JPEG" and longest > ORIGINAL_MAX_EDGE:
         scale = ORIGINAL_MAX_EDGE / longest
         # draft() decodes at 1/2, 1/4 or 1/8 scale while staying at least this size.
         image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))

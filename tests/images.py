@@ -108,6 +108,20 @@ def heic(width: int = 640, height: int = 480, color: tuple[int, int, int] = (120
     return _save(picture(width, height, color), "HEIF", quality=90)
 
 
+def mpo(
+    first: Image.Image,
+    second: Image.Image,
+    *,
+    exif: Image.Exif | None = None,
+) -> bytes:
+    """A multi-picture JPEG (MPO) as phones and 3D cameras write it: two JPEGs in one file,
+    ``exif`` on the first."""
+    params: dict[str, object] = {"save_all": True, "append_images": [second], "quality": 90}
+    if exif is not None:
+        params["exif"] = exif.tobytes()
+    return _save(first, "MPO", **params)
+
+
 def bmp(width: int = 64, height: int = 48) -> bytes:
     return _save(picture(width, height), "BMP")
 

@@ -209,6 +209,34 @@ def test_palette_png_with_transparent_colour_stays_png(tmp_path: Path) -> None:
     assert original.getpixel((10, 50))[3] == 0 and original.getpixel((150, 50))[3] == 255
 
 
+def sideways_mpo() -> bytes:
+    """An MPO whose first picture is :func:`images.sideways_image` (EXIF Orientation 6), the
+    second a BLUE square of another size."""
+    exif = Image.Exif()
+    exif[images.EXIF_ORIENTATION] = 6
+    return images.mpo(images.sideways_image(400, 200), images.picture(300, 300, BLUE), exif=exif)
+
+
+def test_mpo_is_stored_as_a_plain_jpeg_of_its_first_picture(tmp_path: Path) -> None:
+    data = sideways_mpo()
+    with Image.open(io.BytesIO(data)) as upload:
+        assert upload.format == "MPO" and upload.n_frames == 2
+
+    result = process_photo(data, tmp_path, "IMG_0001.JPG")
+
+    assert sizes(tmp_path, result) == [(200, 400)] * 3
+    for name in result.files():
+        body = (tmp_path / media.PHOTOS_DIR / name).read_bytes()
+        image = stored(tmp_path, name)
+        # One JPEG: no multi-picture index, no second picture.
+        assert image.format == "JPEG" and getattr(image, "n_frames", 1) == 1, name
+        assert b"MPF" not in body and body.count(b"\xff\xd8") == 1, name
+        # The first picture (the second is all BLUE), turned upright: RED on top, GREEN top-right.
+        assert near(colour_at(image, 0.25, 0.25), RED), name
+        assert near(colour_at(image, 0.9, 0.05), GREEN), name
+        assert near(colour_at(image, 0.5, 0.75), BLUE), name
+
+
 # --- rejections ---------------------------------------------------------------------------
 
 

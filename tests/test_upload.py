@@ -178,6 +178,24 @@ async def test_uploaded_location_is_not_served(app, tab: Tab) -> None:
         assert b"Exif" not in body and images.CAMERA_MAKE.encode() not in body
 
 
+async def test_a_multi_picture_jpeg_is_uploaded_as_its_first_picture(app, tab: Tab) -> None:
+    await uploader(app, tab)
+    first, second = images.picture(1200, 900, images.RED), images.picture(640, 480, images.BLUE)
+    page = await tab.upload("/upload", [("IMG_0001.JPG", images.mpo(first, second))], htmx=True)
+
+    assert page.status == 200, page.text
+    assert "1 uploaded" in page.text and "refused" not in page.text
+    [photo] = await all_photos(app)
+    assert (photo.width, photo.height) == (1200, 900)
+    assert media_files(app) == sorted(photo.files())
+    served = await tab.client.get(f"/media/photos/{photo.filename_original}")
+    body = await served.get_data()
+    with Image.open(io.BytesIO(body)) as original:
+        assert original.format == "JPEG" and original.size == (1200, 900)
+        assert near(original.convert("RGB").getpixel((600, 450)), images.RED)
+    assert b"MPF" not in body
+
+
 # --- bad uploads --------------------------------------------------------------------------
 
 
