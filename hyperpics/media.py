@@ -32,6 +32,15 @@ MAX_PIXELS = 40_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
+# Decoding costs per pixel, so the work is bounded per byte received: a 1-bit PNG of one
+# colour claims 39.6 MP in 4.9 KB, 8,100 pixels a byte. Above SPARSE_FREE_PIXELS (cheap to
+# decode) an image needs MIN_BYTES_PER_MEGAPIXEL, at most ~980 pixels a byte. The most
+# compressible real pictures stay under 600: one flat colour as PNG 270, as optimised JPEG
+# 170, as lossy WebP 560, a screenshot as PNG 90 (tests/test_media.py), near blank 290;
+# photos under 60. Only flat or near-blank AVIF, HEIC and lossless WebP go past it.
+SPARSE_FREE_PIXELS = 4_000_000
+MIN_BYTES_PER_MEGAPIXEL = 1024
+
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF") + (("HEIF",) if HEIF_SUPPORTED else ())
 ACCEPT_ATTRIBUTE = "image/jpeg,image/png,image/webp,image/gif,image/avif" + (
     ",image/heic,image/heif,.heic,.heif" if HEIF_SUPPORTED else ""
@@ -105,9 +114,12 @@ def _open(data: bytes) -> Image.Image:
         raise RejectedImage(
             "unsupported-format", f"{image.format} images are not accepted; use {FORMAT_NAMES}."
         )
+    # Checked from the header alone: refusing must cost far less than decoding would.
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise RejectedImage("too-many-pixels", _too_many_pixels_message(width * height))
+    if width * height > max(SPARSE_FREE_PIXELS, len(data) * 1_000_000 // MIN_BYTES_PER_MEGAPIXEL):
+        raise RejectedImage("too-sparse", _too_sparse_message(width * height, len(data)))
     if _hidden_markup(data, image):
         raise RejectedImage("polyglot", "This file hides web page code inside the image; it was refused.")
     return image
@@ -155,6 +167,14 @@ def _too_many_pixels_message(pixels: int | None) -> str:
     if pixels is None:
         return f"This image has too many pixels; the limit is {limit} megapixels."
     return f"This image has {pixels / 1_000_000:.0f} megapixels; the limit is {limit}."
+
+
+def _too_sparse_message(pixels: int, size: int) -> str:
+    return (
+        f"This image claims {pixels / 1_000_000:.1f} megapixels but the file holds only {size / 1024:.1f} KB;"
+        f" above {SPARSE_FREE_PIXELS // 1_000_000} megapixels an image needs at least"
+        f" {MIN_BYTES_PER_MEGAPIXEL / 1024:g} KB per megapixel."
+    )
 
 
 def _decode(image: Image.Image) -> Image.Image:

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFile
 
 from hyperpics import media
 from hyperpics.media import RejectedImage, StoredPhoto, process_avatar, process_photo
@@ -356,6 +356,65 @@ def test_a_failed_rename_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -
     with pytest.raises(OSError):
         process_photo(images.jpeg(), tmp_path, "a.jpg")
     assert all_files(tmp_path) == []
+
+
+# --- work per byte ------------------------------------------------------------------------
+
+
+def refuse_decoding(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Make any decode fail the test: a refusal must come from the header alone."""
+
+    def decode(self: ImageFile.ImageFile) -> None:
+        raise AssertionError(f"{self.format} {self.size} was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decode)
+
+
+def test_a_sparse_png_is_refused_before_it_is_decoded(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    data = images.sparse_png()
+    # Under MAX_PIXELS, and a few kilobytes: the 39.6 MP PNG of the review.
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (7000, 5650) and 7000 * 5650 < media.MAX_PIXELS
+    assert len(data) < 6_000
+    refuse_decoding(monkeypatch)
+
+    with pytest.raises(RejectedImage) as caught:
+        process_photo(data, tmp_path, "blank.png")
+
+    assert caught.value.reason == "too-sparse"
+    assert caught.value.message == (
+        f"This image claims 39.5 megapixels but the file holds only {len(data) / 1024:.1f} KB;"
+        " above 4 megapixels an image needs at least 1 KB per megapixel."
+    )
+    assert all_files(tmp_path) == []
+
+
+def test_a_sparse_avatar_is_refused(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    refuse_decoding(monkeypatch)
+    with pytest.raises(RejectedImage) as caught:
+        process_avatar(images.sparse_png(), tmp_path, file_name="me.png")
+    assert caught.value.reason == "too-sparse"
+    assert all_files(tmp_path) == []
+
+
+# The most compressible pictures people really upload, over the 4 MP that are always allowed:
+# each must pass the per-byte rule (measured: about 270, 170, 560 and 90 pixels a byte).
+REAL_PICTURES = {
+    "flat-colour-png-6mp": lambda: images.png(3000, 2000),
+    "flat-colour-optimised-jpeg-6mp": lambda: images.encoded(images.picture(3000, 2000), "JPEG", optimize=True),
+    "flat-colour-webp-6mp": lambda: images.webp(3000, 2000),
+    "screenshot-png-5mp": lambda: images.encoded(images.screenshot(2880, 1800), "PNG", optimize=True),
+}
+
+
+@pytest.mark.parametrize("make", REAL_PICTURES.values(), ids=REAL_PICTURES.keys())
+def test_compressible_real_pictures_pass_the_per_byte_rule(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
+    data = make()
+    with Image.open(io.BytesIO(data)) as image:
+        size = image.size
+    assert size[0] * size[1] > media.SPARSE_FREE_PIXELS  # the rule applies to it
+    result = process_photo(data, tmp_path, "picture")
+    assert max(result.width, result.height) == min(max(size), media.ORIGINAL_MAX_EDGE)
 
 
 # --- names --------------------------------------------------------------------------------

@@ -588,6 +588,19 @@ async def test_avatar_non_image_is_422_and_keeps_the_old_files(app, tab: Tab, ht
     assert media_files(app, media.AVATARS_DIR) == sorted(before)
 
 
+async def test_avatar_too_sparse_is_422_and_keeps_the_old_files(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
+    before = (await fetch_user(app, "ana")).avatar_files()
+    await tab.get("/settings/avatar")
+    page = await tab.upload("/settings/avatar", [("me.png", images.sparse_png())], field="image")
+
+    assert page.status == 422
+    assert "This image claims 39.5 megapixels but the file holds only" in page.text
+    assert "above 4 megapixels an image needs at least 1 KB per megapixel." in page.text
+    assert (await fetch_user(app, "ana")).avatar_files() == before
+    assert media_files(app, media.AVATARS_DIR) == sorted(before)
+
+
 async def test_avatar_without_a_file_is_422(app, tab: Tab) -> None:
     await make_user(app, tab, "ana")
     before = (await fetch_user(app, "ana")).avatar_files()
