@@ -234,6 +234,27 @@ def sparse_png() -> bytes:
     return _save(Image.new("1", (7000, 5650)), "PNG", optimize=True)
 
 
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A real 16 x 16 JPEG (about 630 bytes) whose frame header says ``width`` x ``height``.
+
+    Its compressed data holds 16 x 16 pixels and ends with a proper end-of-image marker, so
+    nothing looks cut: libjpeg fills the other pixels with grey.
+    """
+    data = bytearray(jpeg(16, 16))
+    position = 2
+    while data[position + 1] != 0xC0:  # walk the segments to the baseline frame header (SOF0)
+        position += 2 + int.from_bytes(data[position + 2 : position + 4])
+    data[position + 5 : position + 9] = height.to_bytes(2) + width.to_bytes(2)
+    return bytes(data)
+
+
+def png_cut_in_idat() -> bytes:
+    """A noisy PNG cut in the middle of its pixel data (the IDAT chunks)."""
+    whole = noise_png(300, 200, seed=5)
+    start = whole.index(b"IDAT")
+    return whole[: start + (whole.rindex(b"IEND") - start) // 2]
+
+
 def truncated_jpeg() -> bytes:
     """A valid noisy JPEG cut in half: the header parses, the picture data stops early."""
     whole = noise_jpeg(400, 300, seed=7)

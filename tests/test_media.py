@@ -417,6 +417,40 @@ def test_compressible_real_pictures_pass_the_per_byte_rule(tmp_path: Path, make)
     assert max(result.width, result.height) == min(max(size), media.ORIGINAL_MAX_EDGE)
 
 
+# --- data that does not fill the picture --------------------------------------------------
+
+
+@pytest.mark.parametrize("claimed", [(6000, 6600), (2000, 2000)], ids=["39.6mp", "4mp-under-the-per-byte-rule"])
+def test_a_jpeg_whose_data_is_far_too_short_for_its_header_is_refused(
+    tmp_path: Path, monkeypatch, claimed: tuple[int, int]  # type: ignore[no-untyped-def]
+) -> None:
+    data = images.jpeg_claiming(*claimed)
+    assert len(data) < 700
+    # Pillow alone decodes it without a word: 16 x 16 real pixels, the rest filled in.
+    assert images.open_image(data).size == claimed
+    refuse_decoding(monkeypatch)
+
+    with pytest.raises(RejectedImage) as caught:
+        process_photo(data, tmp_path, "claims.jpg")
+
+    assert (caught.value.reason, caught.value.message) == ("damaged", "This image is damaged or incomplete.")
+    assert all_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "make", [images.png_cut_in_idat, images.truncated_jpeg], ids=["png-cut-in-idat", "jpeg-cut-in-half"]
+)
+def test_cut_images_are_refused_even_if_pillow_was_told_to_fill_them_in(
+    tmp_path: Path, monkeypatch, make  # type: ignore[no-untyped-def]
+) -> None:
+    # A process-wide switch that any library could turn on; Pillow then pads what is missing.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(RejectedImage) as caught:
+        process_photo(make(), tmp_path, "cut")
+    assert (caught.value.reason, caught.value.message) == ("damaged", "This image is damaged or incomplete.")
+    assert all_files(tmp_path) == []
+
+
 # --- names --------------------------------------------------------------------------------
 
 

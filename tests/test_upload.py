@@ -315,6 +315,31 @@ async def test_nothing_chosen(app, tab: Tab, htmx: bool) -> None:
     assert media_files(app) == []
 
 
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+async def test_sparse_and_incomplete_images_are_refused_with_their_message(app, tab: Tab, htmx: bool) -> None:
+    await uploader(app, tab)
+    sparse = images.sparse_png()  # 39.6 MP in under 5 KB
+    page = await tab.upload(
+        "/upload", [("blank.png", sparse), ("claims-40mp.jpg", images.jpeg_claiming(6000, 6600))], htmx=htmx
+    )
+
+    assert page.status == 422
+    assert "0 uploaded, 2 refused" in page.text
+    sparse_row, short_row = rows(page)
+    assert not sparse_row.accepted and sparse_row.reason == "too-sparse"
+    assert "<strong>blank.png</strong>" in sparse_row.html
+    sparse_message = (
+        f"This image claims 39.5 megapixels but the file holds only {len(sparse) / 1024:.1f} KB;"
+        " above 4 megapixels an image needs at least 1 KB per megapixel."
+    )
+    assert f'<p class="field-error">{html.escape(sparse_message)}</p>' in sparse_row.html
+    assert not short_row.accepted and short_row.reason == "damaged"
+    assert "<strong>claims-40mp.jpg</strong>" in short_row.html
+    assert '<p class="field-error">This image is damaged or incomplete.</p>' in short_row.html
+    assert await all_photos(app) == []
+    assert media_files(app) == []
+
+
 # --- limits -------------------------------------------------------------------------------
 
 
