@@ -108,6 +108,42 @@ def heic(width: int = 640, height: int = 480, color: tuple[int, int, int] = (120
     return _save(picture(width, height, color), "HEIF", quality=90)
 
 
+def mpo(
+    first: Image.Image,
+    second: Image.Image,
+    *,
+    exif: Image.Exif | None = None,
+) -> bytes:
+    """A multi-picture JPEG (MPO) as phones and 3D cameras write it: two JPEGs in one file,
+    ``exif`` on the first."""
+    params: dict[str, object] = {"save_all": True, "append_images": [second], "quality": 90}
+    if exif is not None:
+        params["exif"] = exif.tobytes()
+    return _save(first, "MPO", **params)
+
+
+def screenshot(width: int = 2880, height: int = 1800, seed: int = 1) -> Image.Image:
+    """A screen of text: white page, dark title bar, grey sidebar, lines of glyph-sized marks."""
+    generator = random.Random(seed)
+    image = Image.new("RGB", (width, height), WHITE)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width - 1, 59), fill=(40, 44, 52))
+    draw.rectangle((0, 60, 299, height - 1), fill=(245, 246, 248))
+    for top in range(100, height - 40, 26):
+        left, line_end = 340, generator.randint(width // 2, width - 60)
+        while left < line_end:
+            for _ in range(generator.randint(3, 10)):  # a word
+                glyph = generator.randint(5, 11)
+                draw.rectangle((left, top + generator.randint(0, 5), left + glyph - 2, top + 16), fill=(30, 30, 30))
+                left += glyph
+            left += 8
+    return image
+
+
+def encoded(image: Image.Image, fmt: str, **params: object) -> bytes:
+    return _save(image, fmt, **params)
+
+
 def bmp(width: int = 64, height: int = 48) -> bytes:
     return _save(picture(width, height), "BMP")
 
@@ -190,6 +226,33 @@ def huge_png(width: int = 10_000, height: int = 10_000) -> bytes:
 
 def text_as_jpeg() -> bytes:
     return b"Dear diary,\nthis is a plain text file pretending to be holiday.jpg.\n" * 20
+
+
+def sparse_png() -> bytes:
+    """39.55 megapixels of black (7000 x 5650, 1 bit) in about 5 KB: under MAX_PIXELS, but some
+    8,000 pixels a byte."""
+    return _save(Image.new("1", (7000, 5650)), "PNG", optimize=True)
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A real 16 x 16 JPEG (about 630 bytes) whose frame header says ``width`` x ``height``.
+
+    Its compressed data holds 16 x 16 pixels and ends with a proper end-of-image marker, so
+    nothing looks cut: libjpeg fills the other pixels with grey.
+    """
+    data = bytearray(jpeg(16, 16))
+    position = 2
+    while data[position + 1] != 0xC0:  # walk the segments to the baseline frame header (SOF0)
+        position += 2 + int.from_bytes(data[position + 2 : position + 4])
+    data[position + 5 : position + 9] = height.to_bytes(2) + width.to_bytes(2)
+    return bytes(data)
+
+
+def png_cut_in_idat() -> bytes:
+    """A noisy PNG cut in the middle of its pixel data (the IDAT chunks)."""
+    whole = noise_png(300, 200, seed=5)
+    start = whole.index(b"IDAT")
+    return whole[: start + (whole.rindex(b"IEND") - start) // 2]
 
 
 def truncated_jpeg() -> bytes:

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFile
 
 from hyperpics import media
 from hyperpics.media import RejectedImage, StoredPhoto, process_avatar, process_photo
@@ -209,6 +209,34 @@ def test_palette_png_with_transparent_colour_stays_png(tmp_path: Path) -> None:
     assert original.getpixel((10, 50))[3] == 0 and original.getpixel((150, 50))[3] == 255
 
 
+def sideways_mpo() -> bytes:
+    """An MPO whose first picture is :func:`images.sideways_image` (EXIF Orientation 6), the
+    second a BLUE square of another size."""
+    exif = Image.Exif()
+    exif[images.EXIF_ORIENTATION] = 6
+    return images.mpo(images.sideways_image(400, 200), images.picture(300, 300, BLUE), exif=exif)
+
+
+def test_mpo_is_stored_as_a_plain_jpeg_of_its_first_picture(tmp_path: Path) -> None:
+    data = sideways_mpo()
+    with Image.open(io.BytesIO(data)) as upload:
+        assert upload.format == "MPO" and upload.n_frames == 2
+
+    result = process_photo(data, tmp_path, "IMG_0001.JPG")
+
+    assert sizes(tmp_path, result) == [(200, 400)] * 3
+    for name in result.files():
+        body = (tmp_path / media.PHOTOS_DIR / name).read_bytes()
+        image = stored(tmp_path, name)
+        # One JPEG: no multi-picture index, no second picture.
+        assert image.format == "JPEG" and getattr(image, "n_frames", 1) == 1, name
+        assert b"MPF" not in body and body.count(b"\xff\xd8") == 1, name
+        # The first picture (the second is all BLUE), turned upright: RED on top, GREEN top-right.
+        assert near(colour_at(image, 0.25, 0.25), RED), name
+        assert near(colour_at(image, 0.9, 0.05), GREEN), name
+        assert near(colour_at(image, 0.5, 0.75), BLUE), name
+
+
 # --- rejections ---------------------------------------------------------------------------
 
 
@@ -327,6 +355,99 @@ def test_a_failed_rename_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -
     monkeypatch.setattr(media.os, "replace", refuse)
     with pytest.raises(OSError):
         process_photo(images.jpeg(), tmp_path, "a.jpg")
+    assert all_files(tmp_path) == []
+
+
+# --- work per byte ------------------------------------------------------------------------
+
+
+def refuse_decoding(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Make any decode fail the test: a refusal must come from the header alone."""
+
+    def decode(self: ImageFile.ImageFile) -> None:
+        raise AssertionError(f"{self.format} {self.size} was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decode)
+
+
+def test_a_sparse_png_is_refused_before_it_is_decoded(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    data = images.sparse_png()
+    # Under MAX_PIXELS, and a few kilobytes: the 39.6 MP PNG of the review.
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (7000, 5650) and 7000 * 5650 < media.MAX_PIXELS
+    assert len(data) < 6_000
+    refuse_decoding(monkeypatch)
+
+    with pytest.raises(RejectedImage) as caught:
+        process_photo(data, tmp_path, "blank.png")
+
+    assert caught.value.reason == "too-sparse"
+    assert caught.value.message == (
+        f"This image claims 39.5 megapixels but the file holds only {len(data) / 1024:.1f} KB;"
+        " above 4 megapixels an image needs at least 1 KB per megapixel."
+    )
+    assert all_files(tmp_path) == []
+
+
+def test_a_sparse_avatar_is_refused(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    refuse_decoding(monkeypatch)
+    with pytest.raises(RejectedImage) as caught:
+        process_avatar(images.sparse_png(), tmp_path, file_name="me.png")
+    assert caught.value.reason == "too-sparse"
+    assert all_files(tmp_path) == []
+
+
+# The most compressible pictures people really upload, over the 4 MP that are always allowed:
+# each must pass the per-byte rule (measured: about 270, 170, 560 and 90 pixels a byte).
+REAL_PICTURES = {
+    "flat-colour-png-6mp": lambda: images.png(3000, 2000),
+    "flat-colour-optimised-jpeg-6mp": lambda: images.encoded(images.picture(3000, 2000), "JPEG", optimize=True),
+    "flat-colour-webp-6mp": lambda: images.webp(3000, 2000),
+    "screenshot-png-5mp": lambda: images.encoded(images.screenshot(2880, 1800), "PNG", optimize=True),
+}
+
+
+@pytest.mark.parametrize("make", REAL_PICTURES.values(), ids=REAL_PICTURES.keys())
+def test_compressible_real_pictures_pass_the_per_byte_rule(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
+    data = make()
+    with Image.open(io.BytesIO(data)) as image:
+        size = image.size
+    assert size[0] * size[1] > media.SPARSE_FREE_PIXELS  # the rule applies to it
+    result = process_photo(data, tmp_path, "picture")
+    assert max(result.width, result.height) == min(max(size), media.ORIGINAL_MAX_EDGE)
+
+
+# --- data that does not fill the picture --------------------------------------------------
+
+
+@pytest.mark.parametrize("claimed", [(6000, 6600), (2000, 2000)], ids=["39.6mp", "4mp-under-the-per-byte-rule"])
+def test_a_jpeg_whose_data_is_far_too_short_for_its_header_is_refused(
+    tmp_path: Path, monkeypatch, claimed: tuple[int, int]  # type: ignore[no-untyped-def]
+) -> None:
+    data = images.jpeg_claiming(*claimed)
+    assert len(data) < 700
+    # Pillow alone decodes it without a word: 16 x 16 real pixels, the rest filled in.
+    assert images.open_image(data).size == claimed
+    refuse_decoding(monkeypatch)
+
+    with pytest.raises(RejectedImage) as caught:
+        process_photo(data, tmp_path, "claims.jpg")
+
+    assert (caught.value.reason, caught.value.message) == ("damaged", "This image is damaged or incomplete.")
+    assert all_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "make", [images.png_cut_in_idat, images.truncated_jpeg], ids=["png-cut-in-idat", "jpeg-cut-in-half"]
+)
+def test_cut_images_are_refused_even_if_pillow_was_told_to_fill_them_in(
+    tmp_path: Path, monkeypatch, make  # type: ignore[no-untyped-def]
+) -> None:
+    # A process-wide switch that any library could turn on; Pillow then pads what is missing.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(RejectedImage) as caught:
+        process_photo(make(), tmp_path, "cut")
+    assert (caught.value.reason, caught.value.message) == ("damaged", "This image is damaged or incomplete.")
     assert all_files(tmp_path) == []
 
 

@@ -178,6 +178,24 @@ async def test_uploaded_location_is_not_served(app, tab: Tab) -> None:
         assert b"Exif" not in body and images.CAMERA_MAKE.encode() not in body
 
 
+async def test_a_multi_picture_jpeg_is_uploaded_as_its_first_picture(app, tab: Tab) -> None:
+    await uploader(app, tab)
+    first, second = images.picture(1200, 900, images.RED), images.picture(640, 480, images.BLUE)
+    page = await tab.upload("/upload", [("IMG_0001.JPG", images.mpo(first, second))], htmx=True)
+
+    assert page.status == 200, page.text
+    assert "1 uploaded" in page.text and "refused" not in page.text
+    [photo] = await all_photos(app)
+    assert (photo.width, photo.height) == (1200, 900)
+    assert media_files(app) == sorted(photo.files())
+    served = await tab.client.get(f"/media/photos/{photo.filename_original}")
+    body = await served.get_data()
+    with Image.open(io.BytesIO(body)) as original:
+        assert original.format == "JPEG" and original.size == (1200, 900)
+        assert near(original.convert("RGB").getpixel((600, 450)), images.RED)
+    assert b"MPF" not in body
+
+
 # --- bad uploads --------------------------------------------------------------------------
 
 
@@ -293,6 +311,31 @@ async def test_nothing_chosen(app, tab: Tab, htmx: bool) -> None:
         assert "Choose at least one photo to upload." in page.text
         assert rows(page) == []
         assert page.is_fragment() == htmx
+    assert await all_photos(app) == []
+    assert media_files(app) == []
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+async def test_sparse_and_incomplete_images_are_refused_with_their_message(app, tab: Tab, htmx: bool) -> None:
+    await uploader(app, tab)
+    sparse = images.sparse_png()  # 39.6 MP in under 5 KB
+    page = await tab.upload(
+        "/upload", [("blank.png", sparse), ("claims-40mp.jpg", images.jpeg_claiming(6000, 6600))], htmx=htmx
+    )
+
+    assert page.status == 422
+    assert "0 uploaded, 2 refused" in page.text
+    sparse_row, short_row = rows(page)
+    assert not sparse_row.accepted and sparse_row.reason == "too-sparse"
+    assert "<strong>blank.png</strong>" in sparse_row.html
+    sparse_message = (
+        f"This image claims 39.5 megapixels but the file holds only {len(sparse) / 1024:.1f} KB;"
+        " above 4 megapixels an image needs at least 1 KB per megapixel."
+    )
+    assert f'<p class="field-error">{html.escape(sparse_message)}</p>' in sparse_row.html
+    assert not short_row.accepted and short_row.reason == "damaged"
+    assert "<strong>claims-40mp.jpg</strong>" in short_row.html
+    assert '<p class="field-error">This image is damaged or incomplete.</p>' in short_row.html
     assert await all_photos(app) == []
     assert media_files(app) == []
 
@@ -566,6 +609,19 @@ async def test_avatar_non_image_is_422_and_keeps_the_old_files(app, tab: Tab, ht
     assert "This file is not an image." in page.text
     assert 'id="avatar-form"' in page.text
     assert page.is_fragment() == htmx
+    assert (await fetch_user(app, "ana")).avatar_files() == before
+    assert media_files(app, media.AVATARS_DIR) == sorted(before)
+
+
+async def test_avatar_too_sparse_is_422_and_keeps_the_old_files(app, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
+    before = (await fetch_user(app, "ana")).avatar_files()
+    await tab.get("/settings/avatar")
+    page = await tab.upload("/settings/avatar", [("me.png", images.sparse_png())], field="image")
+
+    assert page.status == 422
+    assert "This image claims 39.5 megapixels but the file holds only" in page.text
+    assert "above 4 megapixels an image needs at least 1 KB per megapixel." in page.text
     assert (await fetch_user(app, "ana")).avatar_files() == before
     assert media_files(app, media.AVATARS_DIR) == sorted(before)
 
