@@ -313,6 +313,7 @@ async def _create_admin(url: str, media_dir: str, email: str, username: str, nam
     from .forms.auth import RegisterForm
     from .models import RoleName
     from .services import accounts
+    from .storage import commit_with_files
 
     form = RegisterForm(
         data={"name": name, "email": email, "username": username, "password": password, "password2": password}
@@ -339,7 +340,7 @@ async def _create_admin(url: str, media_dir: str, email: str, username: str, nam
             # Whoever runs this command on the server is trusted with the address.
             user.role = await accounts.role_named(session, RoleName.ADMINISTRATOR)
             user.confirmed = True
-            await session.commit()
+            await commit_with_files(session.commit, media_dir, accounts.avatar_paths(user.avatar_files()))
             return f"Administrator {user.username} <{user.email}> created."
     finally:
         await database.dispose()

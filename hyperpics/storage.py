@@ -1,12 +1,21 @@
-"""Files under MEDIA_DIR: photo files at the top, avatars under ``avatars/``."""
+"""Files under MEDIA_DIR (photos under ``photos/``, avatars under ``avatars/``), named here by
+their path relative to it: how new ones go live, removing them.
+
+A new file is written pending (:mod:`hyperpics.media`) and published, renamed to its final
+name, only after the commit that adds the rows naming it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 
 import aiofiles.os
+
+from . import media
 
 log = logging.getLogger("hyperpics.storage")
 
@@ -29,3 +38,40 @@ async def remove_media_files(media_dir: str | Path, names: Iterable[str]) -> Non
             continue
         except (OSError, ValueError) as error:
             log.warning("could not remove media file %s: %s", name, error)
+
+
+async def discard_media_files(media_dir: str | Path, names: Iterable[str]) -> None:
+    """Delete the pending files of ``names``: the rows that were to name them were not committed."""
+    await remove_media_files(media_dir, [media.pending_name(name) for name in names])
+
+
+def _publish(media_dir: str | Path, names: Sequence[str]) -> None:
+    for name in names:
+        try:
+            path = media_path(media_dir, name)
+            os.replace(media_path(media_dir, media.pending_name(name)), path)
+        except FileNotFoundError:
+            if not path.exists():  # else the media sweep got there first
+                log.warning("could not publish media file %s: its pending file is gone", name)
+        except (OSError, ValueError) as error:
+            log.warning("could not publish media file %s: %s", name, error)
+
+
+async def publish_media_files(media_dir: str | Path, names: Iterable[str]) -> None:
+    """Rename the pending files of ``names`` to their final names (one thread hop for all)."""
+    await asyncio.to_thread(_publish, media_dir, list(names))
+
+
+async def commit_with_files(commit: Callable[[], Awaitable[None]], media_dir: str | Path, names: Sequence[str]) -> None:
+    """Commit the rows that name ``names`` (written pending), then publish the files.
+
+    A commit that fails takes the files back. If this process dies after the commit, or is
+    cancelled while committing (done or not, nobody knows), the files stay pending and the
+    media sweep decides by the rows: published if a row names them, removed if none does.
+    """
+    try:
+        await commit()
+    except Exception:
+        await discard_media_files(media_dir, names)
+        raise
+    await publish_media_files(media_dir, names)
