@@ -1,5 +1,5 @@
 """Files under MEDIA_DIR (photos under ``photos/``, avatars under ``avatars/``), named here by
-their path relative to it: how new ones go live, removing them.
+their path relative to it: which ones the rows name, how new ones go live, removing them.
 
 A new file is written pending (:mod:`hyperpics.media`) and published, renamed to its final
 name, only after the commit that adds the rows naming it.
@@ -14,8 +14,11 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 
 import aiofiles.os
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import media
+from .models import Photo, User
 
 log = logging.getLogger("hyperpics.storage")
 
@@ -27,6 +30,18 @@ def media_path(media_dir: str | Path, name: str) -> Path:
     if root not in path.parents:
         raise ValueError(f"not a media file name: {name!r}")
     return path
+
+
+async def named_files(session: AsyncSession) -> set[str]:
+    """Every file a row names: one query per table that names files.
+
+    The media sweep removes what is not in here, so a new column naming a file belongs here.
+    """
+    photos = await session.execute(select(Photo.filename_original, Photo.filename_medium, Photo.filename_small))
+    named = {f"{media.PHOTOS_DIR}/{name}" for row in photos for name in row}
+    avatars = await session.execute(select(User.avatar_small, User.avatar_medium, User.avatar_large))
+    named.update(f"{media.AVATARS_DIR}/{name}" for row in avatars for name in row if name)
+    return named
 
 
 async def remove_media_files(media_dir: str | Path, names: Iterable[str]) -> None:

@@ -259,7 +259,7 @@ async def _write(
                         "reset", f"the database already has {found.users} users and {found.photos} photos; use --reset."
                     )
                 with clock.stage("old rows deleted", found.rows):
-                    old_files = await store.media_files(session)
+                    old_files = sorted(await storage.named_files(session))
                     await store.wipe(session)
             with progress.stage("Database", store.row_count(plan)) as advance:
                 written = await store.write(
