@@ -1,20 +1,22 @@
-"""The ``hyperpics`` command: serve, db, seed, create-admin, reindex."""
+"""The ``hyperpics`` command: serve, db, seed, create-admin, reindex, sweep-media."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import click
 
 from . import config as config_module
 from .seed.plan import SeedOptions
+from .sweep import GRACE
 
 if TYPE_CHECKING:
     from .seed import Summary
@@ -74,6 +76,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     migrations.upgrade(url)
     if demo:
         _seed_demo(url, app.config["MEDIA_DIR"])
+    _sweep_media_at_start(url, app.config["MEDIA_DIR"])
     click.echo(f"hyperpics is running at http://{host}:{port}/  (Ctrl+C to stop)")
     try:
         if workers == 1:
@@ -99,6 +102,17 @@ def _seed_demo(url: str, media_dir: str) -> None:
     options = seeding.SeedOptions(seed=secrets.randbelow(1_000_000))
     summary = _run_seed(url, media_dir, options, seeding.new_password(), reset=False, workers=os.cpu_count() or 1)
     click.echo("\n".join(summary.lines()))
+
+
+def _sweep_media_at_start(url: str, media_dir: str) -> None:
+    """Once per start, here in the parent before any worker exists: what a crash left behind."""
+    from . import sweep
+
+    log = logging.getLogger("hyperpics.sweep")
+    try:
+        log.info("%s", asyncio.run(sweep.sweep(url, media_dir)).summary())
+    except Exception:  # housekeeping: the site serves without it
+        log.exception("the media sweep failed; serving anyway")
 
 
 @main.group()
@@ -288,6 +302,27 @@ async def _reindex(url: str) -> dict[str, int]:
         await database.dispose()
 
 
+@main.command("sweep-media")
+@click.option(
+    "--grace",
+    default=GRACE // timedelta(minutes=1),
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Minutes: a file no row names is removed only once older than this (uploads in flight are younger).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be published or removed; change nothing.")
+def sweep_media(grace: int, dry_run: bool) -> None:
+    """Remove media files no row names (left by a crash), publish pending ones a row names."""
+    from . import migrations, sweep
+
+    settings = _load_settings()
+    migrations.upgrade(settings["DATABASE_URL"])
+    report = asyncio.run(
+        sweep.sweep(settings["DATABASE_URL"], settings["MEDIA_DIR"], grace=timedelta(minutes=grace), dry_run=dry_run)
+    )
+    click.echo("\n".join([*report.changes(), report.summary()]))
+
+
 @main.command("create-admin")
 @click.option("--email", prompt=True, help="The administrator's email address.")
 @click.option("--username", prompt=True, help="3-20 letters, digits or underscores.")
@@ -313,6 +348,7 @@ async def _create_admin(url: str, media_dir: str, email: str, username: str, nam
     from .forms.auth import RegisterForm
     from .models import RoleName
     from .services import accounts
+    from .storage import commit_with_files
 
     form = RegisterForm(
         data={"name": name, "email": email, "username": username, "password": password, "password2": password}
@@ -339,7 +375,7 @@ async def _create_admin(url: str, media_dir: str, email: str, username: str, nam
             # Whoever runs this command on the server is trusted with the address.
             user.role = await accounts.role_named(session, RoleName.ADMINISTRATOR)
             user.confirmed = True
-            await session.commit()
+            await commit_with_files(session.commit, media_dir, accounts.avatar_paths(user.avatar_files()))
             return f"Administrator {user.username} <{user.email}> created."
     finally:
         await database.dispose()

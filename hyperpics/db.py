@@ -30,6 +30,7 @@ they ask SQLite; other processes meet ``busy_timeout``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -483,11 +484,17 @@ async def commit() -> None:
         await current.commit()
         info = {key: value for key, value in current.info.items() if key != CONNECTION_INFO_KEY}
         current.info.clear()
-    for hook in current_app.extensions.get("hyperpics_commit_hooks", []):
-        await hook(info)
-    callbacks = _request_globals().pop("_after_commit", [])
-    for callback in callbacks:
-        await callback()
+    # What follows a durable commit never turns it into a failure: the caller must not undo
+    # work (files, an answer) that the database already holds.
+    work: list[Callable[[], Awaitable[None]]] = [
+        functools.partial(hook, info) for hook in current_app.extensions.get("hyperpics_commit_hooks", [])
+    ]
+    work += _request_globals().pop("_after_commit", [])
+    for step in work:
+        try:
+            await step()
+        except Exception:
+            log.exception("after-commit work failed (the commit stands)")
 
 
 async def rollback() -> None:

@@ -2,8 +2,13 @@
 
 An upload is trusted for nothing: its type is decided by decoding it, never by its name or
 Content-Type. What is stored is a re-encoded copy without metadata (no EXIF, so no GPS),
-turned upright, capped in size, plus two smaller derivatives. Files are written to a
-temporary name and renamed into place; if anything fails, whatever was written is removed.
+turned upright, capped in size, plus two smaller derivatives.
+
+Files are written under a pending name, ``<name>.pending`` (itself through a temporary file
+and a rename, so a pending file is always whole); if anything fails, whatever was written is
+removed. They get their final names only once the rows naming them are committed
+(:func:`hyperpics.storage.commit_with_files`), so a crash never leaves a final file no row
+names; what a crash does leave, the media sweep (:mod:`hyperpics.sweep`) finishes or removes.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ AVATAR_SIZES = {"small": 30, "medium": 100, "large": 200}
 
 PHOTOS_DIR = "photos"
 AVATARS_DIR = "avatars"
+PENDING_SUFFIX = ".pending"
 
 # Markup that makes a file a polyglot: harmless to us (we re-encode) but never wanted.
 _MARKUP = re.compile(rb"<\s*(?:!doctype|html|script|body|iframe|svg|object|embed)\b|javascript:", re.IGNORECASE)
@@ -311,6 +317,16 @@ def _encode(image: Image.Image) -> tuple[bytes, str]:
     return buffer.getvalue(), ".jpg"
 
 
+def pending_name(name: str) -> str:
+    """What a new file (a bare name or a path) is called until its rows are committed."""
+    return f"{name}{PENDING_SUFFIX}"
+
+
+def is_published_name(name: str) -> bool:
+    """Neither pending nor a temporary file (``.<name>.<random>.tmp``): a name that may be served."""
+    return not name.endswith(PENDING_SUFFIX) and not name.startswith(".")
+
+
 def _write_atomically(folder: Path, name: str, data: bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / f".{name}.{secrets.token_hex(4)}.tmp"
@@ -325,12 +341,12 @@ def _write_atomically(folder: Path, name: str, data: bytes) -> None:
 
 
 def _write_all(folder: Path, files: dict[str, bytes]) -> None:
-    """Write every file or none: a failure removes what was already written."""
+    """Write every file, pending, or none: a failure removes what was already written."""
     written: list[str] = []
     try:
         for name, data in files.items():
-            _write_atomically(folder, name, data)
-            written.append(name)
+            _write_atomically(folder, pending_name(name), data)
+            written.append(pending_name(name))
     except BaseException:
         for name in written:
             (folder / name).unlink(missing_ok=True)
@@ -338,7 +354,7 @@ def _write_all(folder: Path, files: dict[str, bytes]) -> None:
 
 
 def process_photo(data: bytes, media_dir: str | Path, file_name: str | None = None) -> StoredPhoto:
-    """Validate, clean and store an uploaded photo. Raises :class:`RejectedImage`."""
+    """Validate, clean and store an uploaded photo, pending (see above). Raises :class:`RejectedImage`."""
     check_file_name(file_name)
     image = _normalise_mode(_decode(_open(data)))
     original = _cap_edge(image, ORIGINAL_MAX_EDGE)
@@ -410,7 +426,7 @@ def _store_avatar(square: Image.Image, media_dir: str | Path) -> StoredAvatar:
 
 
 def make_identicon(media_dir: str | Path) -> StoredAvatar:
-    """New identicon files named by a random id (never by the username)."""
+    """New identicon files, pending, named by a random id (never by the username)."""
     return _store_avatar(identicon(secrets.token_hex(16)), media_dir)
 
 
@@ -420,7 +436,7 @@ def process_avatar(
     crop: tuple[float, float, float] | None = None,
     file_name: str | None = None,
 ) -> StoredAvatar:
-    """Store an uploaded avatar cropped to a square.
+    """Store an uploaded avatar cropped to a square, pending.
 
     ``crop`` is (x, y, size) as fractions of the upright image's width/height/shorter side;
     without it the centred square is used.

@@ -1,12 +1,22 @@
-"""Files under MEDIA_DIR: photo files at the top, avatars under ``avatars/``."""
+"""Files under MEDIA_DIR (photos under ``photos/``, avatars under ``avatars/``), named here by
+their path relative to it: which ones the rows name, how new ones go live, removing them.
+
+A new file is written pending (:mod:`hyperpics.media`) and published, renamed to its final
+name, only after the commit that adds the rows naming it.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 
 import aiofiles.os
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import media
+from .models import Photo, User
 
 log = logging.getLogger("hyperpics.storage")
 
@@ -20,6 +30,18 @@ def media_path(media_dir: str | Path, name: str) -> Path:
     return path
 
 
+async def named_files(session: AsyncSession) -> set[str]:
+    """Every file a row names: one query per table that names files.
+
+    The media sweep removes what is not in here, so a new column naming a file belongs here.
+    """
+    photos = await session.execute(select(Photo.filename_original, Photo.filename_medium, Photo.filename_small))
+    named = {f"{media.PHOTOS_DIR}/{name}" for row in photos for name in row}
+    avatars = await session.execute(select(User.avatar_small, User.avatar_medium, User.avatar_large))
+    named.update(f"{media.AVATARS_DIR}/{name}" for row in avatars for name in row if name)
+    return named
+
+
 async def remove_media_files(media_dir: str | Path, names: Iterable[str]) -> None:
     """Delete files, ignoring ones already gone (a retry must not fail)."""
     for name in names:
@@ -29,3 +51,36 @@ async def remove_media_files(media_dir: str | Path, names: Iterable[str]) -> Non
             continue
         except (OSError, ValueError) as error:
             log.warning("could not remove media file %s: %s", name, error)
+
+
+async def discard_media_files(media_dir: str | Path, names: Iterable[str]) -> None:
+    """Delete the pending files of ``names``: the rows that were to name them were not committed."""
+    await remove_media_files(media_dir, [media.pending_name(name) for name in names])
+
+
+async def publish_media_files(media_dir: str | Path, names: Iterable[str]) -> None:
+    """Rename the pending files of ``names`` to their final names."""
+    for name in names:
+        try:
+            path = media_path(media_dir, name)
+            await aiofiles.os.replace(media_path(media_dir, media.pending_name(name)), path)
+        except FileNotFoundError:
+            if not await aiofiles.os.path.exists(path):  # else the media sweep got there first
+                log.warning("could not publish media file %s: its pending file is gone", name)
+        except (OSError, ValueError) as error:
+            log.warning("could not publish media file %s: %s", name, error)
+
+
+async def commit_with_files(commit: Callable[[], Awaitable[None]], media_dir: str | Path, names: Sequence[str]) -> None:
+    """Commit the rows that name ``names`` (written pending), then publish the files.
+
+    A commit that fails takes the files back. If this process dies after the commit, or is
+    cancelled while committing (done or not, nobody knows), the files stay pending and the
+    media sweep decides by the rows: published if a row names them, removed if none does.
+    """
+    try:
+        await commit()
+    except Exception:
+        await discard_media_files(media_dir, names)
+        raise
+    await publish_media_files(media_dir, names)

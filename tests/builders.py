@@ -27,7 +27,8 @@ from hyperpics.models import (
     Visibility,
     utcnow,
 )
-from hyperpics.services.accounts import role_named
+from hyperpics.services.accounts import avatar_paths, role_named
+from hyperpics.storage import commit_with_files
 
 PASSWORD = "correct horse battery"
 
@@ -46,9 +47,11 @@ async def add_user(
     """A member as registration and confirmation would leave them (an identicon included),
     plus ``columns``."""
     password_hash = await passwords.hash_password(password)
+    new_files: list[str] = []
     if "avatar_small" not in columns:
         avatar = media.make_identicon(app.config["MEDIA_DIR"])
         columns.update(avatar_small=avatar.small, avatar_medium=avatar.medium, avatar_large=avatar.large)
+        new_files = avatar_paths(avatar.files())
     async with database(app).session(write=True) as session:
         user = User(
             username=username,
@@ -61,7 +64,7 @@ async def add_user(
             **columns,
         )
         session.add(user)
-        await session.commit()
+        await commit_with_files(session.commit, app.config["MEDIA_DIR"], new_files)
         return user
 
 

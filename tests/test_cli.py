@@ -1,5 +1,6 @@
 """The ``hyperpics`` command: db upgrade, create-admin, reindex, serve (its clean shutdown, its
-worker processes, its demo data); bad arguments exit non-zero with a clear message.
+worker processes, its demo data, its one media sweep at start); bad arguments exit non-zero
+with a clear message. ``sweep-media`` itself is tested in test_media_sweep.py.
 
 Every command runs against a database of the test's own on the engine under test.
 """
@@ -176,12 +177,23 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def test_serve_answers_and_exits_on_sigterm(cli_db: TestDatabase, tmp_path: Path) -> None:
+    # What a crash left two hours ago: a pending file no row names, a write cut short.
+    photos = tmp_path / "instance" / "media" / "photos"
+    photos.mkdir(parents=True)
+    left = [photos / "0123456789abcdef0123456789abcdef.jpg.pending", photos / ".0123_m.jpg.pending.89ab.tmp"]
+    two_hours_ago = time.time() - 7200
+    for path in left:
+        path.write_bytes(b"left behind")
+        os.utime(path, (two_hours_ago, two_hours_ago))
     port, log = free_port(), tmp_path / "serve.log"
     process = _serve(["--port", str(port)], tmp_path, log)
     try:
         _wait_for(f"http://127.0.0.1:{port}", process, log)
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "Share the moments worth keeping." in page.text
+        # Swept once, before serving.
+        assert not any(path.exists() for path in left)
+        assert log.read_text().count("Media sweep: 0 published (pending, named by a row), 2 removed") == 1
         assert _stop(process, log) == 0, log.read_text(errors="replace")
     finally:
         _kill(process)
@@ -248,6 +260,9 @@ def test_serve_demo_with_two_workers_seeds_once_answers_from_both_and_stops_on_s
         assert password, text
         assert re.search(r"administrator\s+admin@example\.com", text) and "moderator@example.com" in text
         assert f"hyperpics is running at http://127.0.0.1:{port}/" in text
+        # One sweep, in the parent, before the workers; the seed left every file published.
+        assert text.count("Media sweep") == 1
+        assert re.search(r"Media sweep: 0 published \(.*\), 0 removed \(.*\), 0 younger kept, \d+ named", text)
         assert len(_users(cli_db)) == 50
         with httpx.Client(base_url=base, timeout=30) as client:
             _log_in(client, "admin@example.com", password.group(1))  # the printed login works

@@ -1,4 +1,5 @@
-"""The Pillow pipeline (hyperpics/media.py) called directly: what ends up on disk."""
+"""The Pillow pipeline (hyperpics/media.py) called directly: what ends up on disk, under the
+pending names it writes (publishing them is the caller's, after its commit)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,13 @@ def all_files(root: Path) -> list[str]:
     )
 
 
+def written(media_dir: Path, folder: str, name: str) -> Path:
+    """Where the pipeline wrote ``name``: its pending file."""
+    return media_dir / folder / media.pending_name(name)
+
+
 def stored(media_dir: Path, name: str) -> Image.Image:
-    image = Image.open(media_dir / media.PHOTOS_DIR / name)
+    image = Image.open(written(media_dir, media.PHOTOS_DIR, name))
     image.load()
     return image
 
@@ -94,7 +100,7 @@ def test_gps_exif_is_removed_from_every_stored_file(tmp_path: Path) -> None:
     result = process_photo(upload, tmp_path, "with-gps.jpg")
 
     for name in result.files():
-        path = tmp_path / media.PHOTOS_DIR / name
+        path = written(tmp_path, media.PHOTOS_DIR, name)
         data = path.read_bytes()
         with Image.open(path) as image:
             assert dict(image.getexif()) == {}, name
@@ -119,7 +125,7 @@ def test_comments_are_not_copied_into_stored_files(tmp_path: Path, kind: str) ->
     result = process_photo(upload, tmp_path, f"commented.{kind}")
 
     for name in result.files():
-        assert secret not in (tmp_path / media.PHOTOS_DIR / name).read_bytes(), name
+        assert secret not in written(tmp_path, media.PHOTOS_DIR, name).read_bytes(), name
 
 
 # --- sizes --------------------------------------------------------------------------------
@@ -468,7 +474,7 @@ def test_file_names_are_random_and_never_the_uploaded_name(tmp_path: Path) -> No
             assert NAME.match(name), name
             assert "holiday" not in name and "my-" not in name
     assert len(all_files(tmp_path / media.PHOTOS_DIR)) == 6
-    assert all_files(tmp_path) == sorted(f"photos/{name}" for name in first.files() + second.files())
+    assert all_files(tmp_path) == sorted(f"photos/{name}.pending" for name in first.files() + second.files())
 
 
 # --- avatars ------------------------------------------------------------------------------
@@ -477,7 +483,7 @@ def test_file_names_are_random_and_never_the_uploaded_name(tmp_path: Path) -> No
 def avatar_sizes(media_dir: Path, names: list[str]) -> list[tuple[int, int]]:
     result = []
     for name in names:
-        with Image.open(media_dir / media.AVATARS_DIR / name) as image:
+        with Image.open(written(media_dir, media.AVATARS_DIR, name)) as image:
             assert image.format == "PNG"
             result.append(image.size)
     return result
@@ -493,8 +499,8 @@ def test_identicon_is_three_randomly_named_pngs(tmp_path: Path) -> None:
         assert re.fullmatch(r"[0-9a-f]{24}_(30|100|200)\.png", name), name
     assert len(all_files(tmp_path / media.AVATARS_DIR)) == 6
     # Two random seeds: two different pictures (colour and pattern come from the seed).
-    a = (tmp_path / media.AVATARS_DIR / first.large).read_bytes()
-    b = (tmp_path / media.AVATARS_DIR / second.large).read_bytes()
+    a = written(tmp_path, media.AVATARS_DIR, first.large).read_bytes()
+    b = written(tmp_path, media.AVATARS_DIR, second.large).read_bytes()
     assert a != b
 
 
@@ -522,7 +528,7 @@ def thirds(width: int = 300, height: int = 100) -> bytes:
 
 
 def avatar_image(media_dir: Path, name: str) -> Image.Image:
-    image = Image.open(media_dir / media.AVATARS_DIR / name)
+    image = Image.open(written(media_dir, media.AVATARS_DIR, name))
     image.load()
     return image.convert("RGB")
 

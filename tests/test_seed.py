@@ -376,7 +376,7 @@ def test_a_turned_source_with_gps_comes_out_upright_and_clean(tmp_path: Path) ->
         assert exif[0x0112] == 6 and exif.get_ifd(GPS_IFD)[2] == (38.0, 43.0, 12.0)
     stored = media.process_photo(source, tmp_path)
     assert (stored.width, stored.height) == (640, 400)
-    with Image.open(tmp_path / media.PHOTOS_DIR / stored.original) as image:
+    with Image.open(tmp_path / media.PHOTOS_DIR / media.pending_name(stored.original)) as image:
         assert len(image.getexif()) == 0
         # The sky (top) is the navy-to-peach gradient, the bottom is hills: upright.
         top = image.convert("RGB").getpixel((5, 2))

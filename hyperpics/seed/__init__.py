@@ -7,8 +7,9 @@ The run, stage by stage:
    pipeline (``media.process_avatar`` / ``media.process_photo``); the one argon2 hash every
    demo account shares is computed meanwhile.
 3. ``database``: one transaction wipes the old rows (``reset``) and bulk-inserts the new ones.
-4. Only after the commit are the old media files deleted. If anything fails before, the new
-   files are removed and the old site is left as it was.
+4. Only after the commit are the new media files published (renamed from their pending
+   names) and the old ones deleted. If anything fails before, the new files are removed and
+   the old site is left as it was.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .. import media, passwords
+from .. import media, passwords, storage
 from ..db import Database
 from . import pictures, store
 from .plan import (
@@ -184,15 +185,17 @@ async def run(
         password_hash = await hashing
     except BaseException:
         hashing.cancel()
-        pictures.remove_files(media_dir, new_files)
+        pictures.remove_pending(media_dir, new_files)
         raise
     finally:
         pool.shutdown(cancel_futures=True)
     try:
         old_files = await _write(url, plan, avatars, photos, password_hash, reset=reset, progress=progress, clock=clock)
     except BaseException:
-        pictures.remove_files(media_dir, new_files)
+        pictures.remove_pending(media_dir, new_files)
         raise
+    with clock.stage("new media files published", len(new_files)):
+        await storage.publish_media_files(media_dir, new_files)
     with clock.stage("old media files removed", len(old_files)):
         pictures.remove_files(media_dir, old_files)
     return Summary(
@@ -256,7 +259,7 @@ async def _write(
                         "reset", f"the database already has {found.users} users and {found.photos} photos; use --reset."
                     )
                 with clock.stage("old rows deleted", found.rows):
-                    old_files = await store.media_files(session)
+                    old_files = sorted(await storage.named_files(session))
                     await store.wipe(session)
             with progress.stage("Database", store.row_count(plan)) as advance:
                 written = await store.write(

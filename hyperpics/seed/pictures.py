@@ -291,7 +291,7 @@ def store_photos(batch: Sequence[Picture], media_dir: str) -> list[media.StoredP
         for picture in batch:
             stored.append(media.process_photo(source_bytes(picture), media_dir))
     except BaseException:
-        remove_files(media_dir, [f"{media.PHOTOS_DIR}/{name}" for item in stored for name in item.files()])
+        remove_pending(media_dir, [f"{media.PHOTOS_DIR}/{name}" for item in stored for name in item.files()])
         raise
     return stored
 
@@ -305,7 +305,7 @@ def store_avatars(batch: Sequence[str], media_dir: str) -> list[media.StoredAvat
             media.identicon(seed).save(buffer, "PNG")
             stored.append(media.process_avatar(buffer.getvalue(), media_dir))
     except BaseException:
-        remove_files(media_dir, [f"{media.AVATARS_DIR}/{name}" for item in stored for name in item.files()])
+        remove_pending(media_dir, [f"{media.AVATARS_DIR}/{name}" for item in stored for name in item.files()])
         raise
     return stored
 
@@ -313,6 +313,11 @@ def store_avatars(batch: Sequence[str], media_dir: str) -> list[media.StoredAvat
 def remove_files(media_dir: str | Path, names: Sequence[str]) -> None:
     for name in names:
         (Path(media_dir) / name).unlink(missing_ok=True)
+
+
+def remove_pending(media_dir: str | Path, names: Sequence[str]) -> None:
+    """Remove new files, still under their pending names: no committed row names them."""
+    remove_files(media_dir, [media.pending_name(name) for name in names])
 
 
 def _ignore_interrupts() -> None:
@@ -379,7 +384,7 @@ async def run_batches[Item, Result](
         for future, start in in_flight.items():
             if not future.cancelled() and future.exception() is None:
                 by_start[start] = future.result()
-        remove_files(media_dir, [name for batch in by_start.values() for result in batch for name in files_of(result)])
+        remove_pending(media_dir, [name for batch in by_start.values() for result in batch for name in files_of(result)])
         raise
     for start in sorted(by_start):
         results += by_start[start]

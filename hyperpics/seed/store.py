@@ -65,18 +65,6 @@ async def existing(session: AsyncSession) -> Existing:
     return Existing(users=counts["users"], photos=counts["photos"], rows=sum(counts.values()))
 
 
-async def media_files(session: AsyncSession) -> list[str]:
-    """Every file the rows name, relative to MEDIA_DIR (what a reset has to delete)."""
-    names: list[str] = []
-    photos = await session.execute(select(Photo.filename_original, Photo.filename_medium, Photo.filename_small))
-    for row in photos:
-        names += [f"{media.PHOTOS_DIR}/{name}" for name in row]
-    avatars = await session.execute(select(User.avatar_small, User.avatar_medium, User.avatar_large))
-    for row in avatars:
-        names += [f"{media.AVATARS_DIR}/{name}" for name in row if name]
-    return names
-
-
 async def wipe(session: AsyncSession) -> None:
     """Delete every content row (children first); the roles stay."""
     for table in reversed(Base.metadata.sorted_tables):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload, undefer
 
 from .. import cpu, db, media, passwords, tokens
 from ..models import AuthSession, Photo, Role, RoleName, User, utcnow
-from ..storage import remove_media_files
+from ..storage import discard_media_files
 from ..wakeups import SESSION, wake_after_commit
 from . import authority
 from .photos import delete_unused_tags, tag_ids_of_photos
@@ -107,7 +107,7 @@ async def register(session: AsyncSession, data: Registration, *, media_dir: str)
             session.add(user)
             await session.flush()
     except BaseException as error:
-        await remove_media_files(media_dir, avatar_paths(avatar.files()))
+        await discard_media_files(media_dir, avatar_paths(avatar.files()))
         if isinstance(error, IntegrityError):
             raise AccountError("This username or email was just taken. Choose another.", "username") from None
         raise

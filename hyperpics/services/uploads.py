@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import cpu, media
 from ..models import Photo, User
-from ..storage import remove_media_files
+from ..storage import discard_media_files
 from . import photos
 
 log = logging.getLogger("hyperpics.uploads")
@@ -88,8 +88,8 @@ async def save_uploads(
 ) -> UploadResult:
     """Process every file (in threads) and add a Photo row for each accepted one.
 
-    Files are on disk when this returns; the caller commits, and removes
-    ``result.written_files()`` if the commit fails.
+    Files are on disk, pending, when this returns; the caller commits and publishes
+    ``result.written_files()`` (:func:`storage.commit_with_files`).
     """
     result = UploadResult()
     limiter = asyncio.Semaphore(PARALLEL_IMAGES)
@@ -120,6 +120,6 @@ async def save_uploads(
         if result.accepted:
             await session.flush()
     except BaseException:
-        await remove_media_files(media_dir, result.written_files())
+        await discard_media_files(media_dir, result.written_files())
         raise
     return result

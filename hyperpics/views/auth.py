@@ -20,7 +20,7 @@ from ..auth import (
 from ..forms.auth import ForgotPasswordForm, LoginForm, ReauthenticateForm, RegisterForm, ResetPasswordForm
 from ..services import accounts
 from ..services.mailer import send_confirmation, send_password_reset
-from ..storage import remove_media_files
+from ..storage import commit_with_files
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -49,11 +49,9 @@ async def register() -> Response:
             else:
                 await start_session(session, user, remember=False)
                 # The account must exist before the link that confirms it goes out.
-                try:
-                    await db.commit()
-                except Exception:
-                    await remove_media_files(current_app.config["MEDIA_DIR"], accounts.avatar_paths(user.avatar_files()))
-                    raise
+                await commit_with_files(
+                    db.commit, current_app.config["MEDIA_DIR"], accounts.avatar_paths(user.avatar_files())
+                )
                 if await send_confirmation(user):
                     await flash(f"Welcome, {user.name}! We sent a confirmation link to {user.email}.", "success")
                 else:

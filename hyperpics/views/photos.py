@@ -28,7 +28,7 @@ from ..models import Permission, ReportTarget, Visibility
 from ..reports import FILED, file_report
 from ..request_limits import large_body, photos_upload_limit
 from ..services import authority, photos, social, uploads
-from ..storage import media_path, remove_media_files
+from ..storage import commit_with_files, media_path, remove_media_files
 
 bp = Blueprint("photos", __name__)
 
@@ -71,12 +71,8 @@ async def upload() -> Response:
         max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
         max_files=current_app.config["MAX_UPLOAD_FILES"],
     )
-    try:
-        # Rows become visible only with their files; a failed commit takes the files back.
-        await db.commit()
-    except Exception:
-        await remove_media_files(media_dir, result.written_files())
-        raise
+    # The rows, then their files under their final names: none is served before its row exists.
+    await commit_with_files(db.commit, media_dir, result.written_files())
     status = 200 if result.accepted else 422
     forms = {item.photo.id: PhotoDetailsForm(data=PhotoDetailsForm.current(item.photo)) for item in result.accepted}
     return await responses.page(
@@ -254,6 +250,8 @@ def _original_name(filename: str) -> tuple[str, str]:
 
 
 async def _send(folder: str, filename: str, *, public: bool) -> Response:
+    if not media.is_published_name(filename):
+        abort(404)  # a file whose rows may not be committed, or one still being written
     try:
         path = media_path(current_app.config["MEDIA_DIR"], f"{folder}/{filename}")
     except ValueError:

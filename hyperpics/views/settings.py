@@ -24,7 +24,7 @@ from ..forms.settings import (
     ProfileForm,
 )
 from ..request_limits import large_body, one_picture_limit
-from ..storage import remove_media_files
+from ..storage import commit_with_files, remove_media_files
 from ..services import accounts
 from ..services.mailer import send_email_change, send_email_changed_notice
 
@@ -115,11 +115,7 @@ async def avatar() -> Response:
                 form.add_error("image", rejection.message)
             else:
                 old = await accounts.replace_avatar(await db.session(), user, stored)
-                try:
-                    await db.commit()
-                except Exception:
-                    await remove_media_files(media_dir, accounts.avatar_paths(stored.files()))
-                    raise
+                await commit_with_files(db.commit, media_dir, accounts.avatar_paths(stored.files()))
                 await remove_media_files(media_dir, old)
                 await flash("Your avatar is updated.", "success")
                 return await responses.see_other(url_for("settings.avatar"))
