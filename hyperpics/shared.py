@@ -27,8 +27,16 @@ _MAX_LOCAL_WINDOWS = 100_000
 
 
 class Store(Protocol):
-    async def hit(self, key: str, seconds: int) -> tuple[int, int]:
-        """Count one event in ``key``'s fixed window of ``seconds``: (count so far, seconds left)."""
+    async def hit(self, key: str, seconds: int, amount: int = 1) -> tuple[int, int]:
+        """Count ``amount`` events in ``key``'s fixed window of ``seconds``: (count so far, seconds left)."""
+        ...
+
+    async def peek(self, key: str) -> tuple[int, int]:
+        """(count, seconds left) of ``key``'s window; (0, 0) when none is open."""
+        ...
+
+    async def give_back(self, key: str, amount: int = 1) -> None:
+        """Uncount events (a login that turned out to succeed); never below zero."""
         ...
 
     async def versions(self, keys: list[str]) -> list[int | None]:
@@ -49,16 +57,28 @@ class LocalStore:
         self._windows: dict[str, tuple[float, int, int]] = {}  # key: (started, seconds, count)
         self._versions: dict[str, int] = {}
 
-    async def hit(self, key: str, seconds: int) -> tuple[int, int]:
+    async def hit(self, key: str, seconds: int, amount: int = 1) -> tuple[int, int]:
         now = time.monotonic()
         started, _, count = self._windows.get(key, (now, seconds, 0))
         if now - started >= seconds:
             started, count = now, 0
-        count += 1
+        count += amount
         self._windows[key] = (started, seconds, count)
         if len(self._windows) > _MAX_LOCAL_WINDOWS:
             self._forget_expired(now)
         return count, max(1, int(seconds - (now - started)) + 1)
+
+    async def peek(self, key: str) -> tuple[int, int]:
+        now = time.monotonic()
+        started, seconds, count = self._windows.get(key, (now, 0, 0))
+        if now - started >= seconds:
+            return 0, 0
+        return count, max(1, int(seconds - (now - started)) + 1)
+
+    async def give_back(self, key: str, amount: int = 1) -> None:
+        if key in self._windows:
+            started, seconds, count = self._windows[key]
+            self._windows[key] = (started, seconds, max(0, count - amount))
 
     def _forget_expired(self, now: float) -> None:
         for key, (started, seconds, _) in list(self._windows.items()):
@@ -74,6 +94,15 @@ class LocalStore:
 
     async def close(self) -> None:
         pass
+
+
+_GIVE_BACK = """
+local count = redis.call('get', KEYS[1])
+if count and tonumber(count) > 0 then
+  return redis.call('decrby', KEYS[1], math.min(tonumber(count), tonumber(ARGV[1])))
+end
+return 0
+"""
 
 
 class RedisStore:
@@ -105,20 +134,43 @@ class RedisStore:
             log.warning("Redis reachable again: shared counters are back")
         self._degraded = False
 
-    async def hit(self, key: str, seconds: int) -> tuple[int, int]:
+    async def hit(self, key: str, seconds: int, amount: int = 1) -> tuple[int, int]:
         name = KEY_PREFIX + key
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 # The first hit starts the window; later ones only count in it.
                 pipe.set(name, 0, ex=seconds, nx=True)
-                pipe.incr(name)
+                pipe.incrby(name, amount)
                 pipe.ttl(name)
                 _, count, ttl = await pipe.execute()
         except Exception as error:
             self._fell_back("rate limits", error)
-            return await self._local.hit(key, seconds)
+            return await self._local.hit(key, seconds, amount)
         self._recovered()
         return int(count), max(1, int(ttl))
+
+    async def peek(self, key: str) -> tuple[int, int]:
+        name = KEY_PREFIX + key
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(name)
+                pipe.ttl(name)
+                count, ttl = await pipe.execute()
+        except Exception as error:
+            self._fell_back("rate limits", error)
+            return await self._local.peek(key)
+        self._recovered()
+        return (int(count), max(1, int(ttl))) if count is not None and ttl > 0 else (0, 0)
+
+    async def give_back(self, key: str, amount: int = 1) -> None:
+        try:
+            # Only an open window, and not below zero: a key made here would never expire.
+            await self._redis.eval(_GIVE_BACK, 1, KEY_PREFIX + key, amount)
+        except Exception as error:
+            self._fell_back("rate limits", error)
+            await self._local.give_back(key, amount)
+            return
+        self._recovered()
 
     async def versions(self, keys: list[str]) -> list[int | None]:
         try:

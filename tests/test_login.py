@@ -3,12 +3,14 @@ server-side sessions (revocation, logout) and the login rate limit."""
 
 from __future__ import annotations
 
+import re
 from http.cookiejar import Cookie
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select, update
 
+from hyperpics import ratelimit
 from hyperpics.db import database
 from hyperpics.models import AuthSession, User, utcnow
 
@@ -342,7 +344,7 @@ async def test_the_eleventh_login_attempt_in_the_window_is_429_with_retry_after(
     # Even the right password is refused now.
     limited = await login(tab, "ana@example.com", PASSWORD)
     assert limited.status == 429
-    assert "Too many login attempts" in limited.text
+    assert "Too many failed logins" in limited.text
     assert "Try again in 15 minutes." in limited.text
     retry_after = int(limited.headers["Retry-After"])
     assert 0 < retry_after <= 15 * 60
@@ -352,3 +354,51 @@ async def test_the_eleventh_login_attempt_in_the_window_is_429_with_retry_after(
     await make_user(app, Tab(app), "bruno")
     other = await login(tab, "bruno@example.com", PASSWORD)
     assert other.status == 303
+
+
+async def test_spraying_many_accounts_from_one_address_is_limited(app, tab: Tab) -> None:  # type: ignore[no-untyped-def]
+    """40 different emails from one address once got no 429: failures count per address too."""
+    app.config["RATE_LIMITS_ENABLED"] = True
+    limit = ratelimit.LOGIN_FROM_ADDRESS.count
+    for attempt in range(limit):
+        page = await login(Tab(app), f"someone{attempt}@example.com", "wrong password")
+        assert page.status == 422, attempt
+    refused = await login(Tab(app), "yet-another@example.com", "wrong password")
+    assert refused.status == 429 and "Too many failed logins from your network" in refused.text
+
+
+async def test_one_account_attacked_from_many_addresses_is_limited(app) -> None:  # type: ignore[no-untyped-def]
+    app.config["RATE_LIMITS_ENABLED"] = True
+    limit = ratelimit.LOGIN_TO_ACCOUNT.count
+    for attempt in range(limit):
+        address = {"REMOTE_ADDR": f"10.0.{attempt // 250}.{attempt % 250}"}
+        page = await _login_from(app, address, "ana@example.com", "wrong password")
+        assert page.status_code == 422, attempt
+    refused = await _login_from(app, {"REMOTE_ADDR": "10.9.9.9"}, "ana@example.com", "wrong password")
+    assert refused.status_code == 429
+    assert "Too many failed logins to this account" in await refused.get_data(as_text=True)
+
+
+async def _login_from(app, scope: dict, email: str, password: str):  # type: ignore[no-untyped-def]
+    """A login from another client address (the test client's scope names it)."""
+    client = app.test_client()
+    page = await client.get("/auth/login", scope_base={"client": (scope["REMOTE_ADDR"], 1234)})
+    token = re.search(r'name="csrf-token" content="([^"]+)"', await page.get_data(as_text=True)).group(1)
+    return await client.post(
+        "/auth/login",
+        form={"email": email, "password": password, "csrf_token": token},
+        scope_base={"client": (scope["REMOTE_ADDR"], 1234)},
+    )
+
+
+async def test_correct_logins_never_count_towards_the_limit(app, tab: Tab) -> None:  # type: ignore[no-untyped-def]
+    """A tester was once locked out by their own 11th correct login."""
+    await registered(app, tab)
+    app.config["RATE_LIMITS_ENABLED"] = True
+    for attempt in range(ratelimit.LOGIN.count + 5):
+        assert (await login(tab, "ana@example.com", PASSWORD)).status == 303, attempt
+        await logout(tab)
+    # Failures still count, from the first.
+    for attempt in range(ratelimit.LOGIN.count):
+        assert (await login(tab, "ana@example.com", "wrong password")).status == 422, attempt
+    assert (await login(tab, "ana@example.com", PASSWORD)).status == 429

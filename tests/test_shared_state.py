@@ -40,7 +40,7 @@ async def test_the_eleventh_failed_login_is_refused_whichever_worker_answers(wor
         assert page.status == 422, attempt
     refused = await login(Tab(second), "nobody@example.com", "not the password")
     assert refused.status == 429
-    assert "Too many login attempts" in refused.text and int(refused.headers["Retry-After"]) > 0
+    assert "Too many failed logins" in refused.text and int(refused.headers["Retry-After"]) > 0
     # Another address from the same place is counted on its own.
     assert (await login(Tab(first), "somebody@example.com", "not the password")).status == 422
 

@@ -633,3 +633,32 @@ async def test_avatar_without_a_file_is_422(app, tab: Tab) -> None:
     page = await tab.upload("/settings/avatar", [], field="image")
     assert page.status == 422 and "Choose a picture." in page.text
     assert media_files(app, media.AVATARS_DIR) == sorted(before)
+
+
+# --- the hourly allowance ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+async def test_uploads_past_the_hourly_allowance_are_refused_saying_when_it_resets(app, monkeypatch, htmx: bool) -> None:  # type: ignore[no-untyped-def]
+    """No per-member upload rate once let one member make the server decode without end."""
+    from hyperpics import ratelimit
+
+    monkeypatch.setattr(ratelimit, "UPLOADS", ratelimit.Limit("uploads", 3, 3600, "photos uploaded", per_address=False))
+    app.config["RATE_LIMITS_ENABLED"] = True
+    tab = await uploader(app, Tab(app))
+    first = await tab.upload("/upload", [(f"a{i}.jpg", images.jpeg(64, 48)) for i in range(2)], htmx=htmx)
+    assert first.status == 200 and len(await all_photos(app)) == 2
+
+    too_many = await tab.upload("/upload", [(f"b{i}.jpg", images.jpeg(64, 48)) for i in range(2)], htmx=htmx)
+    assert too_many.status == 429
+    assert "You can upload only 1 more photo this hour (at most 3 an hour)." in too_many.text
+    assert "The limit resets in 60 minutes." in too_many.text
+    assert 0 < int(too_many.headers["Retry-After"]) <= 3600
+    assert len(await all_photos(app)) == 2 and len(media_files(app)) == 6
+
+    assert (await tab.upload("/upload", [("c.jpg", images.jpeg(64, 48))], htmx=htmx)).status == 200
+    spent = await tab.upload("/upload", [("d.jpg", images.jpeg(64, 48))], htmx=htmx)
+    assert spent.status == 429 and "You can upload no more photos this hour" in spent.text
+    # Another member has an allowance of their own.
+    other = await uploader(app, Tab(app), "bob")
+    assert (await other.upload("/upload", [("e.jpg", images.jpeg(64, 48))], htmx=htmx)).status == 200

@@ -97,13 +97,14 @@ async def login() -> Response:
     next_url = safe_next(request.args.get("next"))
     if request.method == "POST":
         if form.validate():
-            await ratelimit.hit(ratelimit.LOGIN, accounts.normalise_email(form.email.data))
+            counted = await ratelimit.hit_all(ratelimit.login_limits(accounts.normalise_email(form.email.data)))
             session = await db.session()
             try:
                 user = await accounts.authenticate(session, form.email.data, form.password.data)
             except accounts.AccountError as error:
                 form.add_error(None, error.message)
             else:
+                await ratelimit.give_back(counted)
                 await start_session(session, user, remember=bool(form.remember.data))
                 await flash(f"Welcome back, {user.name}.", "success")
                 return await responses.see_other(next_url)
@@ -215,8 +216,9 @@ async def reauthenticate() -> Response:
     form = await ReauthenticateForm.from_request()
     if request.method == "POST":
         if form.validate():
-            await ratelimit.hit(ratelimit.LOGIN, user.email)
+            counted = await ratelimit.hit_all(ratelimit.login_limits(user.email))
             if await accounts.check_password(await db.session(), user, form.password.data):
+                await ratelimit.give_back(counted)
                 mark_fresh()
                 return await responses.see_other(next_url)
             form.add_error("password", "That password is not correct.")

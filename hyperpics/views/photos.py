@@ -15,7 +15,7 @@ from quart import (
     url_for,
 )
 
-from .. import db, htmx, media, responses
+from .. import db, htmx, media, ratelimit, responses
 from ..auth import (
     current_user,
     login_required,
@@ -61,6 +61,7 @@ async def upload() -> Response:
         return await responses.page(
             "photos/upload.html", 422, block="results", error="Choose at least one photo to upload.", **context
         )
+    await ratelimit.check_uploads(user.id, min(len(chosen), current_app.config["MAX_UPLOAD_FILES"]))
     session = await db.session()
     media_dir = current_app.config["MEDIA_DIR"]
     result = await uploads.save_uploads(
@@ -73,6 +74,7 @@ async def upload() -> Response:
     )
     # The rows, then their files under their final names: none is served before its row exists.
     await commit_with_files(db.commit, media_dir, result.written_files())
+    await ratelimit.add(ratelimit.UPLOADS, str(user.id), len(result.accepted))
     status = 200 if result.accepted else 422
     forms = {item.photo.id: PhotoDetailsForm(data=PhotoDetailsForm.current(item.photo)) for item in result.accepted}
     return await responses.page(
