@@ -44,7 +44,6 @@ async def world(app):  # type: ignore[no-untyped-def]
     assert page.status == 200, page.text
     async with database(app).session(write=False) as session:
         photos = list((await session.execute(select(Photo).order_by(Photo.id))).scalars())
-        users = {row.username: row.id for row in (await session.execute(select(Photo.author_id))).all()} if False else None
     ids = {}
     for photo, visibility in zip(photos, ("public", "followers", "private"), strict=True):
         result = await owner.post(
@@ -59,7 +58,6 @@ async def world(app):  # type: ignore[no-untyped-def]
         people = {u.username: u.id for u in (await session.execute(select(User))).scalars()}
         session.add(Follow(follower_id=people["follower"], followed_id=people["owner"], created_at=utcnow()))
         await session.commit()
-    del users
     return tabs, ids
 
 
@@ -127,6 +125,23 @@ async def test_home_feeds(world) -> None:
     landing = await tabs["anonymous"].get("/")
     assert _shown(landing.text, photos["public"])
     assert not _shown(landing.text, photos["followers"]) and not _shown(landing.text, photos["private"])
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_a_tag_page_exists_only_for_who_may_see_one_of_its_photos(app, world, viewer: str) -> None:  # type: ignore[no-untyped-def]
+    """Anonymous GET /tag/33 once answered "#aliceprivate": the tag of a private photo."""
+    from hyperpics.models import Tag
+
+    tabs, _ = world
+    async with database(app).session(write=False) as session:
+        tag_ids = {tag.name: tag.id for tag in (await session.execute(select(Tag))).scalars()}
+    for visibility in SEES:
+        page = await tabs[viewer].get(f"/tag/{tag_ids[visibility + 'tag']}")
+        if viewer in SEES[visibility]:
+            assert page.status == 200 and f"#{visibility}tag" in page.text
+        else:
+            assert page.status == 404 and f"{visibility}tag" not in page.text
+    assert (await tabs[viewer].get(f"/tag/{tag_ids['shared']}")).status == 200  # on the public photo too
 
 
 async def test_hot_tags_count_public_photos_only(world) -> None:

@@ -282,8 +282,13 @@ async def tag_page(
     return NumberedPage(_cards(rows), page, pages, total)
 
 
-async def get_tag(session: AsyncSession, tag_id: int) -> Tag:
-    tag = await session.get(Tag, tag_id)
+async def get_tag(session: AsyncSession, viewer: User | None, tag_id: int) -> Tag:
+    """The tag, if it is on a photo ``viewer`` may see: a tag found only on private or
+    followers-only photos names something the viewer may not know of (search hides it too)."""
+    on_a_visible_photo = exists().where(
+        photo_tags.c.tag_id == Tag.id, photo_tags.c.photo_id == Photo.id, visible_to(viewer)
+    )
+    tag = (await session.execute(select(Tag).where(Tag.id == tag_id, on_a_visible_photo))).scalar_one_or_none()
     if tag is None:
         raise PhotoError("There is no such tag.", 404)
     return tag

@@ -48,7 +48,7 @@ async def explore() -> Response:
 async def tag(tag_id: int, order: str) -> Response:
     session = await db.session()
     try:
-        found = await photos.get_tag(session, tag_id)
+        found = await photos.get_tag(session, current_user(), tag_id)
         page = await photos.tag_page(session, current_user(), found, order, _page_number())
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
