@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Comment, Notification, NotificationKind, Visibility
+from hyperpics.models import Comment, Notification, NotificationKind, User, Visibility
 
 from .builders import add_photo
 from .conftest import Tab, make_user
@@ -255,3 +255,42 @@ async def test_refused_by_permission_writes_no_notification(app, world, kind: st
             (NotificationKind.FOLLOW, ids["bruno"], late, None, None),
             (NotificationKind.COLLECT, ids["bruno"], late, photo, None),
         ]
+
+
+# --- shown, later -------------------------------------------------------------------------
+
+
+async def test_a_reply_under_a_photo_gone_private_no_longer_shows_the_photo_or_its_words(app, world) -> None:  # type: ignore[no-untyped-def]
+    """Visibility is checked when a notification is shown: the list, the read fragment and
+    the stream's toasts."""
+    from hyperpics.services import notifications as service
+
+    tabs, ids, photo = world
+    first = await comment(tabs["carla"], app, photo, "where is this?")
+    await comment(tabs["ana"], app, photo, "the secret beach", reply_to=first)
+    before = await tabs["carla"].get("/notifications")
+    assert "the secret beach" in before.text and f"/photo/{photo}" in before.text
+
+    await tabs["bruno"].get(f"/photo/{photo}/edit")
+    edited = await tabs["bruno"].post(f"/photo/{photo}/edit", {"description": "", "tags": "", "visibility": "private"})
+    assert edited.status == 303
+
+    after = await tabs["carla"].get("/notifications")
+    assert "replied to your comment on a photo you can no longer see." in after.text
+    assert "the secret beach" not in after.text and f"/photo/{photo}" not in after.text
+    [reply_id] = [row_id for row_id, kind in await _ids_and_kinds(app, ids["carla"]) if kind is NotificationKind.REPLY]
+    read = await tabs["carla"].post(f"/notifications/{reply_id}/read", {"ids": str(reply_id)}, htmx=True)
+    assert read.status == 200 and "the secret beach" not in read.text and "no longer see" in read.text
+    async with database(app).session(write=False) as session:
+        carla = await session.get(User, ids["carla"])
+        [toast] = await service.since(session, carla, 0)
+    assert toast.out_of_sight
+    # The photo's author still sees everything about their own photo.
+    own = await tabs["bruno"].get("/notifications")
+    assert f"/photo/{photo}" in own.text and "no longer see" not in own.text
+
+
+async def _ids_and_kinds(app, receiver: int) -> list[tuple[int, NotificationKind]]:  # type: ignore[no-untyped-def]
+    async with database(app).session(write=False) as session:
+        rows = await session.execute(select(Notification.id, Notification.kind).where(Notification.receiver_id == receiver))
+        return [(row.id, row.kind) for row in rows]

@@ -48,3 +48,7 @@ class Notification(Base):
     actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="raise")
     photo: Mapped[Photo | None] = relationship(lazy="raise")
     comment: Mapped[Comment | None] = relationship(lazy="raise")
+
+    # Set when shown (not stored): the photo is one the receiver may no longer see, so the
+    # line names neither it nor the comment's words (services.notifications.hide_out_of_sight).
+    out_of_sight = False

@@ -80,7 +80,7 @@ async def stream() -> Response:
 
     async def news(after: int) -> tuple[list[str], int]:
         async with database_.session(write=False) as session:
-            rows = await notifications.since(session, user_id, after)
+            rows = await notifications.since(session, user, after)
             unread = await notifications.unread_count(session, user_id) if rows else 0
         events = []
         for item in rows:

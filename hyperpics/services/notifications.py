@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -9,7 +10,8 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from ..models import Notification, NotificationKind, User, utcnow
+from ..models import Notification, NotificationKind, Photo, User, utcnow
+from .photos import visible_to
 
 # Which setting switches each kind off.
 OPT_OUT: dict[NotificationKind, str] = {
@@ -81,6 +83,19 @@ def _loaded(statement):  # type: ignore[no-untyped-def]
     )
 
 
+async def hide_out_of_sight(session: AsyncSession, viewer: User, rows: Sequence[Notification]) -> None:
+    """Visibility is checked when a notification is shown, not only when it was made: a reply
+    under a photo that went private since must not show that photo or the reply's words."""
+    photo_ids = {row.photo_id for row in rows if row.photo_id is not None}
+    if not photo_ids:
+        return
+    seen = set(
+        (await session.execute(select(Photo.id).where(Photo.id.in_(photo_ids), visible_to(viewer)))).scalars()
+    )
+    for row in rows:
+        row.out_of_sight = row.photo_id is not None and row.photo_id not in seen
+
+
 def group(rows: list[Notification]) -> list[Group]:
     """Group a newest-first list: same kind and target, close in time (replies stay single)."""
     groups: list[Group] = []
@@ -135,6 +150,7 @@ async def listing(session: AsyncSession, user: User, *, unread_only: bool, page:
             .offset((page - 1) * PER_PAGE)
         )
     ).scalars().all()
+    await hide_out_of_sight(session, user, rows)
     return NotificationsPage(group(list(rows)), page, pages, total, unread)
 
 
@@ -164,16 +180,17 @@ async def newest_id(session: AsyncSession, user_id: int) -> int:
     ).scalar_one()
 
 
-async def since(session: AsyncSession, user_id: int, last_id: int, limit: int = 50) -> list[Notification]:
+async def since(session: AsyncSession, user: User, last_id: int, limit: int = 50) -> list[Notification]:
     """What a stream has not sent yet, oldest first (bounded: a long absence replays the latest)."""
     rows = (
         await session.execute(
             _loaded(select(Notification))
-            .where(Notification.receiver_id == user_id, Notification.id > last_id)
+            .where(Notification.receiver_id == user.id, Notification.id > last_id)
             .order_by(Notification.id.desc())
             .limit(limit)
         )
     ).scalars().all()
+    await hide_out_of_sight(session, user, rows)
     return list(reversed(rows))
 
 
@@ -186,5 +203,6 @@ async def group_of(session: AsyncSession, user: User, ids: list[int]) -> Group |
             .order_by(Notification.id.desc())
         )
     ).scalars().all()
+    await hide_out_of_sight(session, user, rows)
     groups = group(list(rows))
     return groups[0] if groups else None
