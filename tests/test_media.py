@@ -232,7 +232,7 @@ def test_mpo_is_stored_as_a_plain_jpeg_of_its_first_picture(tmp_path: Path) -> N
 
     assert sizes(tmp_path, result) == [(200, 400)] * 3
     for name in result.files():
-        body = (tmp_path / media.PHOTOS_DIR / name).read_bytes()
+        body = written(tmp_path, media.PHOTOS_DIR, name).read_bytes()
         image = stored(tmp_path, name)
         # One JPEG: no multi-picture index, no second picture.
         assert image.format == "JPEG" and getattr(image, "n_frames", 1) == 1, name
