@@ -27,11 +27,13 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     """Build the app: configuration from HYPERPICS_* variables, then ``overrides`` on top."""
     from quart import Quart
 
-    from . import auth, broadcast, config, csrf, db, errors, passwords, request_limits, shared
+    from . import auth, broadcast, config, csrf, db, errors, numbers, passwords, request_limits, shared
 
     root = Path(__file__).resolve().parent
     instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
     app = Quart(__name__, instance_path=str(instance.resolve()), static_folder=str(root / "static"))
+    # Before any route is added: every <int:...> is an id with bounds (numbers.py).
+    app.url_map.converters["int"] = numbers.IdConverter
 
     settings = config.from_environment(instance)
     settings.update(overrides or {})

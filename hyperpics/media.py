@@ -322,6 +322,16 @@ def pending_name(name: str) -> str:
     return f"{name}{PENDING_SUFFIX}"
 
 
+# What the pipeline names files: a random hex stem, a size suffix, an extension (media
+# routes answer 404 to anything else before touching the disk: a 5,000-character name
+# once reached the filesystem and failed there).
+_STORED_NAME = re.compile(r"[0-9a-f]{16,64}(?:_[a-z0-9]{1,6})?\.(?:jpg|png)")
+
+
+def is_stored_name(name: str) -> bool:
+    return _STORED_NAME.fullmatch(name) is not None
+
+
 def is_published_name(name: str) -> bool:
     """Neither pending nor a temporary file (``.<name>.<random>.tmp``): a name that may be served."""
     return not name.endswith(PENDING_SUFFIX) and not name.startswith(".")

@@ -6,6 +6,7 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..services.social import COMMENT_MAX_LENGTH
+from .. import numbers
 from . import BaseForm
 
 
@@ -21,7 +22,4 @@ class CommentForm(BaseForm):
     reply_to = HiddenField(validators=[Optional()])
 
     def reply_to_id(self) -> int | None:
-        try:
-            return int(self.reply_to.data) if self.reply_to.data else None
-        except ValueError:
-            return None
+        return numbers.row_id(self.reply_to.data)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 from quart import Blueprint, Response, abort, current_app, flash, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from .. import db, htmx, responses
+from .. import db, htmx, numbers, responses
 from ..auth import permission_required, require_user, safe_next
 from ..models import Permission, RoleName
 from ..services import admin_tables as tables
@@ -186,8 +186,8 @@ async def _apply(table: str, action: str, key: str) -> tuple[str, list[str]]:
     session, actor = await db.session(), require_user()
     if table == "reports":
         target_type, _, raw_id = key.partition("-")
-        return await moderation.settle_reports(session, actor, target_type, int(raw_id), action)
-    row_id = int(key)
+        return await moderation.settle_reports(session, actor, target_type, numbers.row_id(raw_id) or 0, action)
+    row_id = numbers.row_id(key) or 0
     if table == "users":
         target = await moderation.user_for_moderation(session, row_id)
         return await moderation.moderate_user(session, actor, target, action), []
@@ -197,8 +197,8 @@ async def _apply(table: str, action: str, key: str) -> tuple[str, list[str]]:
 def _valid_key(table: str, key: str) -> bool:
     if table == "reports":
         kind, _, raw_id = key.partition("-")
-        return kind in {"photo", "comment", "user"} and raw_id.isdigit()
-    return key.isdigit()
+        return kind in {"photo", "comment", "user"} and numbers.row_id(raw_id) is not None
+    return numbers.row_id(key) is not None
 
 
 @bp.route("/<table>/bulk", methods=["POST"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from quart import Blueprint, Response, abort, flash, request, url_for
 
-from .. import db, htmx, responses
+from .. import db, htmx, numbers, responses
 from ..auth import (
     current_user,
     login_required,
@@ -50,12 +50,7 @@ async def _comment_and_photo(comment_id: int):  # type: ignore[no-untyped-def]
 def page_argument() -> int | None:
     """``?page=N``; missing or "latest" means the last page."""
     value = request.args.get("page", "latest")
-    if value == "latest":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return None if value == "latest" else numbers.whole_number(value, low=1, high=numbers.MAX_PAGE)
 
 
 async def comments_context(
@@ -69,7 +64,7 @@ async def comments_context(
     listing = await social.comments(await db.session(), photo, page)
     reply_to = None
     form = form or CommentForm()
-    reply_id = form.reply_to_id() or _int(request.args.get("reply"))
+    reply_id = form.reply_to_id() or numbers.row_id(request.args.get("reply"))
     if reply_id:
         reply_to = next((c for c in listing.comments if c.id == reply_id), None)
         if reply_to is None:
@@ -81,13 +76,6 @@ async def comments_context(
                 reply_to = None
         form.reply_to.data = str(reply_to.id) if reply_to else ""
     return {"photo": photo, "listing": listing, "form": form, "reply_to": reply_to, "report_form": ReportForm()}
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 @bp.route("/photos/<int:photo_id>/comments")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..auth import current_auth_session, current_user, public
 from ..broadcast import hub
-from .. import db
+from .. import db, numbers
 from ..db import database
 from ..models import AuthSession, User
 from ..server import shutdown_event
@@ -45,10 +45,7 @@ def sse(data: str, *, event: str | None = None, event_id: int | None = None) -> 
 
 
 def _last_event_id() -> int | None:
-    raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
-    if raw and raw.isdigit():
-        return int(raw)
-    return None
+    return numbers.event_id(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
 
 
 @bp.route("/stream")

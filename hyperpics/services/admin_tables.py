@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from .. import numbers
 from ..models import (
     AuditEntry,
     Collect,
@@ -63,10 +64,7 @@ class TableSpec:
         for name, allowed in self.filters.items():
             value = args.get(name, "")
             filters[name] = value if value in allowed else ""
-        try:
-            page = max(1, int(args.get("page", "1")))
-        except ValueError:
-            page = 1
+        page = numbers.page_number(args.get("page"))
         text = args.get("q", "").strip()[:100] if self.searchable else ""
         return TableQuery(self, sort, direction == "desc", filters, text, page)
 

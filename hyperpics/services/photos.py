@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from .. import db
+from .. import db, numbers
 from ..media import StoredPhoto
 from ..models import (
     Collect,
@@ -179,18 +179,25 @@ async def photo_page(session: AsyncSession, viewer: User | None, photo_id: int) 
     return PhotoPage(row[0], row[1], row[2], bool(row[3]), newer_id=row[4], older_id=row[5])
 
 
+LATEST_CURSOR_SECONDS = 4_102_444_800  # 2100-01-01: later is no photo's time
+
+
 def encode_cursor(photo: Photo) -> str:
     return f"{photo.created_at.timestamp():.6f}_{photo.id}"
 
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """``<seconds>.<microseconds>_<photo id>``, as encode_cursor writes it; 400 otherwise."""
     if not cursor:
         return None
-    try:
-        stamp, identifier = cursor.split("_", 1)
-        return datetime.fromtimestamp(float(stamp), UTC), int(identifier)
-    except (ValueError, OverflowError, OSError):
-        raise PhotoError("That page link is not valid.", 400) from None
+    stamp, _, identifier = cursor.partition("_")
+    seconds, _, micro = stamp.partition(".")
+    when = numbers.whole_number(seconds, low=0, high=LATEST_CURSOR_SECONDS)
+    fraction = numbers.whole_number(micro, low=0, high=999_999) if len(micro) == 6 else None
+    photo_id = numbers.row_id(identifier)
+    if when is None or fraction is None or photo_id is None:
+        raise PhotoError("That page link is not valid.", 400)
+    return datetime.fromtimestamp(when, UTC) + timedelta(microseconds=fraction), photo_id
 
 
 def _before(position: tuple[datetime, int] | None) -> ColumnElement[bool]:

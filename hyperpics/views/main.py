@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, request
 
-from .. import db, responses
+from .. import db, numbers, responses
 from ..auth import current_user, public
 from ..services import photos
 
 bp = Blueprint("main", __name__)
 
-
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 @bp.route("/")
@@ -49,7 +43,7 @@ async def tag(tag_id: int, order: str) -> Response:
     session = await db.session()
     try:
         found = await photos.get_tag(session, current_user(), tag_id)
-        page = await photos.tag_page(session, current_user(), found, order, _page_number())
+        page = await photos.tag_page(session, current_user(), found, order, numbers.page_number(request.args.get("page")))
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
     return await responses.page("tags/show.html", block="results", tag=found, order=order, page=page)

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, flash, request, url_for
 
-from .. import db, htmx, responses
+from .. import db, htmx, numbers, responses
 from ..auth import login_required, require_user
 from ..services import notifications
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
-
 
 async def _listing_context() -> dict[str, object]:
     unread_only = request.args.get("filter") == "unread"
-    listing = await notifications.listing(await db.session(), require_user(), unread_only=unread_only, page=_page_number())
+    listing = await notifications.listing(await db.session(), require_user(), unread_only=unread_only, page=numbers.page_number(request.args.get("page")))
     return {"listing": listing, "filter": "unread" if unread_only else "all"}
 
 
@@ -36,9 +30,7 @@ async def read(notification_id: int) -> Response:
     """Mark one line read (a grouped line sends the ids it stands for)."""
     form = await request.form
     ids = {notification_id}
-    for value in form.getlist("ids"):
-        if value.isdigit():
-            ids.add(int(value))
+    ids.update(number for number in map(numbers.row_id, form.getlist("ids")) if number is not None)
     session = await db.session()
     user = require_user()
     chosen = sorted(ids)[-100:]

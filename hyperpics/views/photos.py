@@ -15,7 +15,7 @@ from quart import (
     url_for,
 )
 
-from .. import db, htmx, media, ratelimit, responses
+from .. import db, htmx, media, numbers, ratelimit, responses
 from ..auth import (
     current_user,
     login_required,
@@ -116,15 +116,9 @@ async def render_photo_page(photo_id: int, *, status: int = 200, comments: dict[
 @public
 async def collectors(photo_id: int) -> Response:
     photo = await _photo_or_404(photo_id)
-    people = await social.collectors(await db.session(), current_user(), photo, _page_number())
+    people = await social.collectors(await db.session(), current_user(), photo, numbers.page_number(request.args.get("page")))
     return await responses.page("photos/collectors.html", block="people", photo=photo, people=people)
 
-
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 @bp.route("/photo/<int:photo_id>/edit", methods=["GET", "POST"])
@@ -219,6 +213,8 @@ async def report(photo_id: int) -> Response:
 @public
 async def photo_file(filename: str) -> Response:
     """A photo's file, served only to those who may see the photo."""
+    if not media.is_stored_name(filename):
+        abort(404)
     original, suffix = _original_name(filename)
     session = await db.session()
     photo = await photos.photo_by_file(session, original)
@@ -252,8 +248,8 @@ def _original_name(filename: str) -> tuple[str, str]:
 
 
 async def _send(folder: str, filename: str, *, public: bool) -> Response:
-    if not media.is_published_name(filename):
-        abort(404)  # a file whose rows may not be committed, or one still being written
+    if not (media.is_stored_name(filename) and media.is_published_name(filename)):
+        abort(404)  # not a name we give, or a file whose rows may not be committed yet
     try:
         path = media_path(current_app.config["MEDIA_DIR"], f"{folder}/{filename}")
     except ValueError:

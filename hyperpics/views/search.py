@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
-from .. import db, responses
+from .. import db, numbers, responses
 from ..auth import current_user, public
 from ..search import CATEGORIES, MAX_QUERY_LENGTH, search_index
 
@@ -12,12 +12,6 @@ bp = Blueprint("search", __name__, url_prefix="/search")
 
 SUGGESTIONS = 4
 
-
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 def _query() -> tuple[str, str | None]:
@@ -37,7 +31,7 @@ async def index() -> Response:
         category = "photo"
     results = None
     if query:
-        results = await search_index().search(await db.session(), current_user(), query, category, _page_number())
+        results = await search_index().search(await db.session(), current_user(), query, category, numbers.page_number(request.args.get("page")))
     return await responses.page(
         "search/index.html", block="results", query=query, category=category, results=results, notice=notice
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, flash, request, url_for
 
-from .. import db, htmx, responses
+from .. import db, htmx, numbers, responses
 from ..auth import current_user, permission_required, public, require_user
 from ..forms.photos import ReportForm
 from ..models import Permission, ReportTarget
@@ -18,12 +18,6 @@ bp = Blueprint("users", __name__, url_prefix="/user")
 
 TABS = ("photos", "collections", "following", "followers")
 
-
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 async def _render(username: str, tab: str) -> Response:
@@ -43,9 +37,9 @@ async def _render(username: str, tab: str) -> Response:
             if social.collections_visible(viewer, user):
                 context["feed"] = await social.collections(session, viewer, user, cursor)
         elif tab == "followers":
-            context["people"] = await social.followers(session, viewer, user, _page_number())
+            context["people"] = await social.followers(session, viewer, user, numbers.page_number(request.args.get("page")))
         else:
-            context["people"] = await social.following(session, viewer, user, _page_number())
+            context["people"] = await social.following(session, viewer, user, numbers.page_number(request.args.get("page")))
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
     # "Load more" wants the next items only; a tab link wants the whole tab.
