@@ -95,6 +95,7 @@ def seed_members(server: Server, members: dict[str, str]) -> None:
     logs in as them; they only fill the table."""
     from hyperpics.db import Database
     from hyperpics.services import accounts
+    from hyperpics.storage import commit_with_files
 
     instance = server.root / "instance"
 
@@ -106,8 +107,9 @@ def seed_members(server: Server, members: dict[str, str]) -> None:
                     data = accounts.Registration(
                         name=name, email=f"{username}@example.com", username=username, password=PASSWORD
                     )
-                    await accounts.register(session, data, admin_email=None, media_dir=str(instance / "media"))
-                    await session.commit()
+                    user = await accounts.register(session, data, media_dir=str(instance / "media"))
+                    files = accounts.avatar_paths(user.avatar_files())
+                    await commit_with_files(session.commit, str(instance / "media"), files)
         finally:
             await database.dispose()
 
