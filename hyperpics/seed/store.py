@@ -98,15 +98,15 @@ async def first_ids(session: AsyncSession) -> FirstIds:
     async def issued(table: Table) -> int:
         if dialect == "sqlite":
             found = await session.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name})
-        else:
-            found = await session.execute(
-                text(
-                    "SELECT last_value FROM pg_sequences WHERE schemaname || '.' || sequencename = "
-                    "pg_get_serial_sequence(:t, 'id')"
-                ),
-                {"t": table.name},
-            )
-        return found.scalar() or 0
+            return found.scalar() or 0
+        sequence = (
+            await session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
+        ).scalar()
+        if sequence is None:
+            return 0
+        # The name comes from the catalog. A sequence set with is_called false has not issued last_value yet.
+        last, called = (await session.execute(text(f"SELECT last_value, is_called FROM {sequence}"))).one()
+        return last if called else last - 1
 
     async def after(table: Table) -> int:
         largest = (await session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()
