@@ -54,17 +54,36 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     errors.init_app(app)
     _register_blueprints(app)
 
+    hsts = app.config["ENV"] == "production"
+
     @app.after_request
     async def _security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if hsts:  # production runs behind HTTPS (its cookies are Secure): browsers stay on it
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        _cache_policy(response)
         return response
 
     # Last registered, so it runs first: the headers above also go on what replaces a failed commit.
     db.commit_at_the_edge(app, errors.database_problem_response)
     return app
+
+
+def _cache_policy(response: Response) -> None:
+    """Pages and fragments are never stored for a member (they show their name, their
+    notifications, their private photos); anonymous ones carry a session-bound CSRF token, so
+    no shared cache keeps them either. Files set their own (media routes, static)."""
+    from quart import g
+
+    if "Cache-Control" in response.headers:
+        return
+    if g.get("user") is not None:
+        response.headers["Cache-Control"] = "no-store"
+    elif response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "private, no-cache"
 
 
 def _configure_cookies(app: Quart) -> None:
@@ -87,6 +106,7 @@ def _configure_templates(app: Quart) -> None:
     app.jinja_env.tests["endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["page_path"] = page_path
     app.jinja_env.globals["can_delete_comment"] = social.can_delete_comment
+    app.jinja_env.globals["photo_src"] = photo_src
     vendored = sorted((Path(app.static_folder) / "vendor").glob("pico-*.min.css"))
     app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
 
@@ -105,6 +125,15 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
             count = round(seconds / size) if unit == "minute" else seconds // size
             return f"{count} {unit}{'' if count == 1 else 's'} ago"
     return "just now"
+
+
+def photo_src(photo: Any, size: str = "small") -> str:
+    """A photo file's URL, naming the visibility it is for: a photo made private gets new
+    URLs, and the public one (cached for a year) stops answering (views/photos.photo_file)."""
+    from quart import url_for
+
+    filename = {"small": photo.filename_small, "medium": photo.filename_medium, "original": photo.filename_original}[size]
+    return url_for("photos.photo_file", filename=filename, v=photo.visibility.value)
 
 
 def page_path() -> str:

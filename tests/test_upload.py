@@ -142,13 +142,13 @@ async def test_three_good_files_at_once(app, tab: Tab) -> None:
     assert [row.accepted for row in found] == [True, True, True]
     # Rows come in the order of the files; the photos are matched to them by thumbnail.
     by_thumbnail = {photo.filename_small: photo for photo in photos}
-    photos = [by_thumbnail[re.search(r'src="/media/photos/([^"]+)"', row.html).group(1)] for row in found]
+    photos = [by_thumbnail[re.search(r'src="/media/photos/([^"?]+)', row.html).group(1)] for row in found]
     assert [(p.width, p.height) for p in photos] == [(1600, 1200), (1000, 500), (900, 600)]
     assert photos[1].filename_original.endswith(".png")  # transparency kept
     expected = [("beach.jpg", (400, 300)), ("logo.png", (400, 200)), ("phone.heic", (400, 267))]
     for row, photo, (file_name, (width, height)) in zip(found, photos, expected, strict=True):
         img = re.search(r"<img [^>]*>", row.html).group(0)
-        assert f'src="/media/photos/{photo.filename_small}"' in img
+        assert f'src="/media/photos/{photo.filename_small}?v=public"' in img
         assert f'width="{width}"' in img and f'height="{height}"' in img
         assert 'alt="' in img and 'loading="lazy"' in img
         assert f"<strong>{file_name}</strong>" in row.html

@@ -78,7 +78,7 @@ async def test_photo_pages_and_files(world, viewer: str) -> None:
         else:
             assert f"the {visibility} one" not in page.text
         for name in photo.files():
-            response = await tab.client.get(f"/media/photos/{name}")
+            response = await tab.client.get(f"/media/photos/{name}?v={visibility}")  # as pages link it
             assert response.status_code == (200 if allowed else 404), (viewer, visibility, name)
             if allowed:
                 assert response.headers["Content-Type"].startswith("image/")

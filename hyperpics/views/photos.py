@@ -227,7 +227,13 @@ async def photo_file(filename: str) -> Response:
     expected = {"": photo.filename_original, "_m": photo.filename_medium, "_s": photo.filename_small}[suffix]
     if expected != filename:
         abort(404)
-    return await _send(media.PHOTOS_DIR, filename, public=photo.visibility == Visibility.PUBLIC)
+    # The URL names the visibility it was made for (photo_src): once that changes, the pages
+    # link another URL, and this one stops answering, whatever a cache kept of it.
+    named = request.args.get("v")
+    if named is not None and named != photo.visibility.value:
+        abort(404)
+    forever = named == Visibility.PUBLIC.value == photo.visibility.value
+    return await _send(media.PHOTOS_DIR, filename, public=forever)
 
 
 @bp.route("/media/avatars/<filename>")
