@@ -164,6 +164,8 @@ def _install_transaction_hooks(sync_engine: Engine, queue: WriterQueue | None) -
     @event.listens_for(sync_engine, "commit")
     @event.listens_for(sync_engine, "rollback")
     def _at_the_end(conn: Connection) -> None:
+        if conn.invalidated:  # cancelled mid-statement (a client gone): nothing to report, and
+            return  # its info is out of reach; the pool's invalidate hook ends its turn
         _end_write(conn.info)
 
     # The queue's turn ends when the connection goes back to the pool, after its COMMIT ran
