@@ -61,7 +61,8 @@ async def check() -> None:
     if sent is None:
         form = await request.form
         sent = form.get(FIELD_NAME)
-    if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
+    # As bytes: compare_digest refuses str with non-ASCII characters, and anyone may send some.
+    if not expected or not sent or not hmac.compare_digest(str(sent).encode(), str(expected).encode()):
         raise CSRFError("The form has expired or did not come from this site. Reload the page and try again.")
 
 

@@ -83,4 +83,4 @@ def superseded(user: User, purpose: Purpose, payload: dict[str, Any]) -> bool:
 
 def matches(user: User, purpose: Purpose, payload: dict[str, Any]) -> bool:
     """Whether the token still applies to the user's current state (not used yet)."""
-    return hmac.compare_digest(str(payload.get("fp", "")), fingerprint(user, purpose))
+    return hmac.compare_digest(str(payload.get("fp", "")).encode(), fingerprint(user, purpose).encode())

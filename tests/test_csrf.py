@@ -73,3 +73,13 @@ async def test_logout_rotates_the_token(app, tab: Tab) -> None:
     await tab.post("/auth/logout")
     await tab.get("/")
     assert tab.csrf and tab.csrf != before
+
+
+async def test_a_token_with_non_ascii_characters_is_refused_not_an_error(app, tab) -> None:  # type: ignore[no-untyped-def]
+    """Found by the fuzz pass: hmac.compare_digest raised on such a str, and the answer was 500."""
+    await tab.get("/")
+    for sent in ("²", "café", "🙂" * 10):
+        page = await tab.post("/auth/login", {"email": "a@example.com", "password": "x"}, csrf=sent)
+        assert page.status == 400
+        page = await tab.post("/auth/login", {"email": "a@example.com", "password": "x"}, csrf=False, headers={"X-CSRF-Token": sent})
+        assert page.status == 400
