@@ -238,6 +238,14 @@ async def app(app_config: dict[str, Any], tmp_path: Path) -> AsyncIterator[Quart
 # --- a browser-like client -------------------------------------------------------------------
 
 
+async def settle(app: Quart, hang_guard: float = 30.0) -> None:
+    """Wait for what the app does after answering (mail sent in a background task), as a
+    person would before reading their mail. The guard only catches a task that never ends."""
+    pending = [task for task in app.background_tasks if not task.done()]
+    if pending:
+        await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), hang_guard)
+
+
 class Tab:
     """A test client that remembers the CSRF token of the last page, as a browser tab would."""
 
@@ -255,6 +263,7 @@ class Tab:
         all_headers = {"HX-Request": "true"} if htmx else {}
         all_headers.update(headers or {})
         response = await self.client.get(path, headers=all_headers)
+        await settle(self.app)
         page = await Page.of(response)
         self._remember_token(page.text)
         return page
@@ -283,6 +292,7 @@ class Tab:
             response = await self.client.post(path, data=urlencode(form, doseq=True), headers=all_headers)
         else:
             response = await self.client.post(path, form=form, headers=all_headers)
+        await settle(self.app)
         page = await Page.of(response)
         self._remember_token(page.text)
         if page.location or page.headers.get("HX-Redirect"):
@@ -362,18 +372,25 @@ async def register(
     email: str | None = None,
     name: str | None = None,
     password: str = PASSWORD,
+    then_login: bool = True,
 ) -> Page:
+    """Sign up through the form; the answer is the sign-up's (a redirect to the login page
+    when it worked). Then, as the person would, log in (``then_login``), unconfirmed."""
+    address = email or f"{username}@example.com"
     await tab.get("/auth/register")
-    return await tab.post(
+    page = await tab.post(
         "/auth/register",
         {
             "name": name or username.title(),
-            "email": email or f"{username}@example.com",
+            "email": address,
             "username": username,
             "password": password,
             "password2": password,
         },
     )
+    if then_login and page.status == 303:
+        await login(tab, address, password)
+    return page
 
 
 async def login(tab: Tab, email: str, password: str = PASSWORD, *, remember: bool = False) -> Page:

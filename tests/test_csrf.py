@@ -28,7 +28,7 @@ async def test_htmx_sends_the_token_in_a_header(app, tab: Tab) -> None:
         htmx=True,
         headers={"X-CSRF-Token": tab.csrf},
     )
-    assert page.status == 200 and page.headers["HX-Redirect"] == "/"
+    assert page.status == 200 and page.headers["HX-Redirect"] == "/auth/login"
     assert await fetch_user(app, "ana") is not None
 
 

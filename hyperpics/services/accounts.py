@@ -20,6 +20,15 @@ from . import authority
 from .photos import delete_unused_tags, tag_ids_of_photos
 
 
+class EmailTaken(Exception):
+    """Sign-up with an address that has an account: the page must not say so (its owner is
+    told by mail instead), so this is not an AccountError with a message for the form."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(email)
+        self.email = email
+
+
 class AccountError(Exception):
     """A rule said no. ``field`` names the form field the message belongs to, if any."""
 
@@ -66,14 +75,10 @@ async def email_taken(session: AsyncSession, email: str, *, except_id: int | Non
     return (await session.execute(statement.limit(1))).first() is not None
 
 
-async def availability_problems(session: AsyncSession, *, email: str | None, username: str | None) -> dict[str, str]:
-    """Messages for an email or username someone else already has."""
-    found: dict[str, str] = {}
-    if email and await email_taken(session, email):
-        found["email"] = "An account with this email already exists. Log in, or reset your password."
-    if username and await username_taken(session, username):
-        found["username"] = "This username is taken."
-    return found
+async def username_problem(session: AsyncSession, username: str) -> str | None:
+    """Usernames are public (on every profile): a taken one may be said. Emails are not
+    (see register)."""
+    return "This username is taken." if await username_taken(session, username) else None
 
 
 async def role_named(session: AsyncSession, name: RoleName) -> Role:
@@ -83,18 +88,20 @@ async def role_named(session: AsyncSession, name: RoleName) -> Role:
 async def register(session: AsyncSession, data: Registration, *, media_dir: str) -> User:
     """Create an unconfirmed member with an identicon. Whatever the address, the account starts
     as a member: the administrator's role comes only with proof of the address (confirm)."""
-    problems = await availability_problems(session, email=data.email, username=data.username)
-    if problems:
-        field, message = next(iter(problems.items()))
-        raise AccountError(message, field)
+    if problem := await username_problem(session, data.username):
+        raise AccountError(problem, "username")
+    # Hashed before the address is looked at: a taken address costs the same time as a new one.
+    password_hash = await passwords.hash_password(data.password)
     email = normalise_email(data.email)
+    if await email_taken(session, email):
+        raise EmailTaken(email)
     role = await role_named(session, RoleName.USER)
     avatar = await cpu.run("drawing an identicon", media.make_identicon, media_dir)
     user = User(
         name=data.name.strip(),
         email=email,
         username=data.username.strip(),
-        password_hash=await passwords.hash_password(data.password),
+        password_hash=password_hash,
         role=role,
         member_since=utcnow(),
         avatar_small=avatar.small,

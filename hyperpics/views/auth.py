@@ -19,7 +19,8 @@ from ..auth import (
 )
 from ..forms.auth import ForgotPasswordForm, LoginForm, ReauthenticateForm, RegisterForm, ResetPasswordForm
 from ..services import accounts
-from ..services.mailer import send_confirmation, send_password_reset
+from ..services import mailer
+from ..services.mailer import send_confirmation
 from ..storage import commit_with_files
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -36,6 +37,7 @@ async def register() -> Response:
         await ratelimit.hit(ratelimit.REGISTER)
         if form.validate():
             session = await db.session()
+            email = accounts.normalise_email(form.email.data)
             try:
                 user = await accounts.register(
                     session,
@@ -44,25 +46,29 @@ async def register() -> Response:
                     ),
                     media_dir=current_app.config["MEDIA_DIR"],
                 )
+            except accounts.EmailTaken:
+                mailer.already_registered_later(email)  # the address's owner is told, nobody else
+                return await _check_your_mail(email)
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
             else:
-                await start_session(session, user, remember=False)
                 # The account must exist before the link that confirms it goes out.
                 await commit_with_files(
                     db.commit, current_app.config["MEDIA_DIR"], accounts.avatar_paths(user.avatar_files())
                 )
-                if await send_confirmation(user):
-                    await flash(f"Welcome, {user.name}! We sent a confirmation link to {user.email}.", "success")
-                else:
-                    await flash(
-                        "Your account is ready, but we could not send the confirmation email just now. "
-                        "Use “Resend the email” in a few minutes.",
-                        "warning",
-                    )
-                return await responses.see_other(url_for("main.index"))
+                mailer.confirmation_later(user.id)
+                return await _check_your_mail(email)
         return await responses.page("auth/register.html", 422, block="form", form=form)
     return await responses.page("auth/register.html", form=form)
+
+
+async def _check_your_mail(email: str) -> Response:
+    """What every sign-up answers, whether or not the address already had an account."""
+    await flash(
+        f"Check your mail: we sent a message to {email}. Open the link in it to confirm your address, then log in.",
+        "success",
+    )
+    return await responses.see_other(url_for("auth.login"))
 
 
 @bp.route("/register/check", methods=["POST"])
@@ -76,14 +82,8 @@ async def check_registration() -> Response:
     form = await RegisterForm.from_request()
     form.validate()
     message = form.error_for(field_name)
-    if not message and field_name in {"email", "username"}:
-        session = await db.session()
-        problems = await accounts.availability_problems(
-            session,
-            email=form.email.data if field_name == "email" else None,
-            username=form.username.data if field_name == "username" else None,
-        )
-        message = problems.get(field_name, "")
+    if not message and field_name == "username":  # never the email: whose it is stays unsaid
+        message = await accounts.username_problem(await db.session(), form.username.data) or ""
     # Untouched fields stay quiet: only report on what has been typed.
     if not (form[field_name].data or "").strip() and field_name != "password2":
         message = ""
@@ -163,12 +163,11 @@ async def forget_password() -> Response:
     form = await ForgotPasswordForm.from_request()
     if request.method == "POST":
         if form.validate():
-            await ratelimit.hit(ratelimit.MAIL, f"reset|{accounts.normalise_email(form.email.data)}")
-            user = await accounts.user_by_email(await db.session(), form.email.data, with_password=True)
-            # The same answer whether or not the address has an account.
-            if user is not None and user.active and not await send_password_reset(user):
-                await flash("We could not send the email just now. Please try again in a few minutes.", "danger")
-                return await responses.page("auth/forget_password.html", 503, block="form", form=form)
+            email = accounts.normalise_email(form.email.data)
+            await ratelimit.hit(ratelimit.MAIL, f"reset|{email}")
+            # Looked up after the response: the same answer, in the same time, whether or not
+            # the address has an account.
+            mailer.password_reset_later(email)
             await flash(
                 "If an account uses that address, a link to choose a new password is on its way. "
                 "It works for one hour.",
