@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from quart import Quart, abort, current_app, request, session
 
 from .db import SAFE_METHODS
+
 SESSION_KEY = "csrf"
 FIELD_NAME = "csrf_token"
 HEADER_NAME = "X-CSRF-Token"
