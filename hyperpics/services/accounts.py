@@ -231,7 +231,7 @@ async def start_email_change(session: AsyncSession, user: User, new_email: str) 
     if email == user.email:
         raise AccountError("This is already your email address.", "email")
     if await email_taken(session, email, except_id=user.id):
-        raise AccountError("Another account uses this email address.", "email")
+        raise EmailTaken(email)  # not said on the page: its owner is told by mail
     return email
 
 

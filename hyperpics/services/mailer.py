@@ -49,12 +49,6 @@ async def send_confirmation(user: User) -> bool:
     return await mail.send(await mail.build(fresh.email, "Confirm your email address", "confirm", user=fresh, link=link))
 
 
-async def send_email_change(user: User, new_email: str) -> bool:
-    fresh, link = await _in_request(user, tokens.Purpose.CHANGE_EMAIL, "settings.confirm_email", email=new_email)
-    message = await mail.build(new_email, "Confirm your new email address", "change_email", user=fresh, link=link)
-    return await mail.send(message)
-
-
 async def send_email_changed_notice(user: User, old_email: str) -> bool:
     """To the address an account has just left: if the owner did not do it, they learn of it."""
     message = await mail.build(old_email, "Your email address was changed", "email_changed", user=user)
@@ -64,19 +58,23 @@ async def send_email_changed_notice(user: User, old_email: str) -> bool:
 # --- after the response -------------------------------------------------------------------
 
 
-async def _mail_a_link_later(user_id: int | None, email: str | None, purpose: tokens.Purpose, endpoint: str) -> None:
+async def _mail_a_link_later(
+    user_id: int | None, email: str | None, purpose: tokens.Purpose, endpoint: str, new_email: str | None = None
+) -> None:
     try:
         async with db.database().session(write=False) as session:
             if user_id is None:
                 found = await accounts.user_by_email(session, email or "")
                 user_id = found.id if found is not None and found.active else None
-            issued = await _issue(session, user_id, purpose) if user_id is not None else None
+            extra = {"email": new_email} if new_email else {}
+            issued = await _issue(session, user_id, purpose, **extra) if user_id is not None else None
             await session.commit()
         if issued is None:
             return  # no such account: nobody is told, and the page said the same either way
         user, token = issued
         template, subject = _LINK_MAILS[purpose]
-        await mail.send(await mail.build(user.email, subject, template, user=user, link=_link(endpoint, token)))
+        to = new_email or user.email  # a change of address is confirmed from the new one
+        await mail.send(await mail.build(to, subject, template, user=user, link=_link(endpoint, token)))
     except Exception:
         log.exception("could not send the %s mail", purpose.value)
 
@@ -84,6 +82,7 @@ async def _mail_a_link_later(user_id: int | None, email: str | None, purpose: to
 _LINK_MAILS = {
     tokens.Purpose.CONFIRM: ("confirm", "Confirm your email address"),
     tokens.Purpose.RESET_PASSWORD: ("reset_password", "Choose a new password"),
+    tokens.Purpose.CHANGE_EMAIL: ("change_email", "Confirm your new email address"),
 }
 
 
@@ -97,15 +96,28 @@ def password_reset_later(email: str) -> None:
     )
 
 
-async def _already_registered(email: str) -> None:
+def email_change_later(user_id: int, new_email: str) -> None:
+    current_app.add_background_task(
+        _mail_a_link_later, user_id, None, tokens.Purpose.CHANGE_EMAIL, "settings.confirm_email", new_email
+    )
+
+
+async def _address_has_an_account(email: str, template: str, subject: str) -> None:
     try:
-        message = await mail.build(email, "You already have an account", "already_registered", email=email,
+        message = await mail.build(email, subject, template, email=email,
                                    login=absolute("/auth/login"), reset=absolute("/auth/forget-password"))
         await mail.send(message)
     except Exception:
-        log.exception("could not send the already-registered mail")
+        log.exception("could not send the %s mail", template)
 
 
 def already_registered_later(email: str) -> None:
     """Someone signed up with an address that has an account: only its owner is told."""
-    current_app.add_background_task(_already_registered, email)
+    current_app.add_background_task(_address_has_an_account, email, "already_registered", "You already have an account")
+
+
+def address_in_use_later(email: str) -> None:
+    """Someone asked to move another account to an address that has one: its owner is told."""
+    current_app.add_background_task(
+        _address_has_an_account, email, "address_in_use", "Someone tried to use your address"
+    )

@@ -26,7 +26,8 @@ from ..forms.settings import (
 from ..request_limits import large_body, one_picture_limit
 from ..storage import commit_with_files, remove_media_files
 from ..services import accounts
-from ..services.mailer import send_email_change, send_email_changed_notice
+from ..services import mailer
+from ..services.mailer import send_email_changed_notice
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -161,21 +162,25 @@ async def email() -> Response:
     if request.method == "POST":
         if form.validate():
             session = await db.session()
+            await ratelimit.hit(ratelimit.MAIL, f"email|{user.id}")
             try:
                 new_email = await accounts.start_email_change(session, user, form.email.data)
+            except accounts.EmailTaken as taken:
+                # The same answer as for a free address: whose an address is stays unsaid.
+                mailer.address_in_use_later(taken.email)
+                return await _link_sent(taken.email)
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
             else:
-                await ratelimit.hit(ratelimit.MAIL, f"email|{user.id}")
-                if await send_email_change(user, new_email):
-                    await flash(
-                        f"We sent a link to {new_email}. Your address changes when you open it.", "success"
-                    )
-                    return await responses.see_other(url_for("settings.email"))
-                form.add_error(None, "We could not send the email just now. Please try again in a few minutes.")
-                return await responses.page("settings/email.html", 503, block="form", form=form)
+                mailer.email_change_later(user.id, new_email)
+                return await _link_sent(new_email)
         return await responses.page("settings/email.html", 422, block="form", form=form)
     return await responses.page("settings/email.html", form=form)
+
+
+async def _link_sent(address: str) -> Response:
+    await flash(f"We sent a link to {address}. Your address changes when you open it.", "success")
+    return await responses.see_other(url_for("settings.email"))
 
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"])
