@@ -18,8 +18,7 @@ from ..auth import (
     start_session,
 )
 from ..forms.auth import ForgotPasswordForm, LoginForm, ReauthenticateForm, RegisterForm, ResetPasswordForm
-from ..services import accounts
-from ..services import mailer
+from ..services import accounts, mailer
 from ..services.mailer import send_confirmation
 from ..storage import commit_with_files
 

@@ -25,9 +25,7 @@ from ..forms.settings import (
 )
 from ..request_limits import large_body, one_picture_limit
 from ..storage import commit_with_files, remove_media_files
-from ..services import accounts
-from ..services import mailer
-from ..services.mailer import send_email_changed_notice
+from ..services import accounts, mailer
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -199,7 +197,7 @@ async def confirm_email(token: str) -> Response:
         except tokens.TokenError as error:
             return await responses.page("auth/token_invalid.html", 400, message=error.message)
         await db.commit()  # the notice says it is done: it must be
-        current_app.add_background_task(send_email_changed_notice, user, old_email)
+        current_app.add_background_task(mailer.send_email_changed_notice, user, old_email)
         await flash(f"Your email address is now {user.email}.", "success")
         return await responses.see_other(url_for("main.index"))
     return await responses.page("settings/confirm_email.html", user=user, new_email=payload.get("email"), token=token)
