@@ -181,6 +181,7 @@ def register(client: httpx.Client, *, name: str, username: str) -> str:
               "csrf_token": token},
     )
     assert answer.status_code == 303, (answer.status_code, answer.text[:2000])
+    log_in(client, email)  # sign-up never logs in (it answers the same for a taken address)
     return email
 
 
@@ -397,7 +398,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseS
         for key, name in (("a", "Ada Actor"), ("b", "Bea Bell")):
             username = f"{key}{tag}"
             first = client(apps[0])
-            email = register(first, name=name, username=username)  # registering logs in on process 1
+            email = register(first, name=name, username=username)  # then logged in on process 1
             people[key] = (name, username, email, first)
         ids = _mark_confirmed(database, *(p[1] for p in people.values()))
         persons = {}
