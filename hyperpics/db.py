@@ -478,14 +478,48 @@ async def commit() -> None:
     :mod:`responses` calls this before rendering, and the edge after the view; views call it
     only when they must act on durable data before answering (a mail the user is told about).
     """
-    from quart import current_app
-
     current: AsyncSession | None = _request_globals().get("_db_session")
-    info: dict[str, Any] = {}
     if current is not None:
         await current.commit()
-        info = {key: value for key, value in current.info.items() if key != CONNECTION_INFO_KEY}
+    await _after_durable_commit(current)
+    if current is not None:
         current.info.clear()
+
+
+async def end_writes() -> None:
+    """The request has written all it will: on SQLite, make that durable and let the next
+    writer in now, and go on reading (the queries that build the answer) in a new read
+    transaction on the same connection. COMMIT and BEGIN take one trip to the database thread;
+    each statement left under the lock cost a trip round the event loop, and under load the
+    writers queued behind those trips. PostgreSQL locks rows, not the database: its commit
+    stays at the edge."""
+    current = _request_session()
+    if current is None or not is_writing(current) or current.get_bind().dialect.name != "sqlite":
+        return
+    await current.flush()
+    connection = await current.connection()
+    await connection.run_sync(_commit_and_read_on)
+    await _after_durable_commit(current)
+    for key in [key for key in current.info if key != CONNECTION_INFO_KEY]:
+        del current.info[key]
+
+
+def _commit_and_read_on(conn: Connection) -> None:
+    driver = conn.connection.driver_connection  # aiosqlite's connection
+    # executescript commits the pending (writing) transaction first (sqlite3's legacy
+    # transaction control, as _take_sqlite_write_lock relies on), then begins a reading one.
+    await_only(driver.executescript("BEGIN"))  # type: ignore[union-attr]
+    _end_write(conn.info)
+    conn.info[TXN_KEY] = READ
+    WriterQueue.leave(conn.info)
+
+
+async def _after_durable_commit(current: AsyncSession | None) -> None:
+    """Tell who must know (streams, caches, after-commit callbacks) once the request's writes
+    are durable."""
+    from quart import current_app
+
+    info = {key: value for key, value in (current.info if current else {}).items() if key != CONNECTION_INFO_KEY}
     # What follows a durable commit never turns it into a failure: the caller must not undo
     # work (files, an answer) that the database already holds.
     work: list[Callable[[], Awaitable[None]]] = [

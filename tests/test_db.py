@@ -217,3 +217,43 @@ async def holding_the_lock_on_tags(app) -> AsyncIterator[None]:  # type: ignore[
             yield
         finally:
             await connection.rollback()
+
+
+async def test_small_writes_read_their_answer_outside_the_write_transaction(app, tab: Tab, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite the follow, collect and comment components let the next writer in as soon as
+    their rows are written (db.end_writes): the queries that build the answer run in a read
+    transaction. Under mixed load, each statement left under the lock cost a trip round the
+    event loop, and writers queued behind them."""
+    from sqlalchemy import event
+
+    from .builders import add_photo
+    from .conftest import make_user
+    from .helpers import user_ids
+
+    await make_user(app, tab, "ana")
+    await make_user(app, Tab(app), "bob")
+    photo = await add_photo(app, "bob")
+    seen: list[tuple[str, str | None]] = []
+
+    def record(conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append((statement.lstrip().split()[0].upper(), conn.info.get(db.TXN_KEY)))
+
+    engine = db.database(app).engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        target = (await user_ids(app))["bob"]
+        for url, form in (
+            (f"/_/users/{target}/follow", None),
+            (f"/_/photos/{photo}/collect", None),
+            (f"/_/photos/{photo}/comments", {"body": "hello"}),
+        ):
+            seen.clear()
+            page = await tab.post(url, form, htmx=True)
+            assert page.status == 200, page.text
+            last_write = max(i for i, (verb, _) in enumerate(seen) if verb == "INSERT")
+            after = [state for verb, state in seen[last_write + 1 :] if verb == "SELECT"]
+            assert after, url  # the answer reads something
+            expected = db.READ if database.engine == "sqlite" else db.WRITE  # PostgreSQL commits at the edge
+            assert set(after) == {expected}, (url, seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

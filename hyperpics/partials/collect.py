@@ -20,6 +20,7 @@ async def _photo(photo_id: int):  # type: ignore[no-untyped-def]
 
 
 async def _answer(photo, message: str) -> Response:  # type: ignore[no-untyped-def]
+    await db.end_writes()  # the answer only reads: other writers need not wait for it
     if htmx.wants_fragment():
         state = await social.collect_state(await db.session(), current_user(), photo.id)
         return await responses.fragment("partials/collect_button.html", state=state)

@@ -108,6 +108,7 @@ async def add(photo_id: int) -> Response:
                 abort(error.status, description=error.message)
             form.add_error(error.field, error.message)
         else:
+            await db.end_writes()  # the answer only reads: other writers need not wait for it
             if htmx.wants_fragment():
                 comment = await _comment(photo, comment.id)  # with its author and reply loaded
                 listing = await social.comments(await db.session(), photo, None)

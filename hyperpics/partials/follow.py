@@ -20,6 +20,7 @@ async def _target(user_id: int):  # type: ignore[no-untyped-def]
 
 
 async def _answer(target, message: str) -> Response:  # type: ignore[no-untyped-def]
+    await db.end_writes()  # the answer only reads: other writers need not wait for it
     session = await db.session()
     if htmx.wants_fragment():
         profile = await social.profile(session, current_user(), target)
