@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,23 @@ from .conftest import free_port
 from .databases import TestDatabase
 
 START_TIMEOUT = 60.0
+
+
+def wait_until_serving(
+    base: str, process: subprocess.Popen[bytes], output: Callable[[], str], seconds: float = START_TIMEOUT
+) -> None:
+    """Poll ``base`` until it answers 200; fail with the server's ``output()`` if it exits or
+    does not answer within ``seconds`` (a hang guard, not a speed check)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            pytest.fail(f"server did not start:\n{output()}")
+        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -38,18 +55,12 @@ def server(database: TestDatabase, tmp_path: Path) -> Iterator[tuple[subprocess.
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+
+    def output() -> str:
+        return process.stdout.read().decode() if process.stdout and process.poll() is not None else ""
+
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout and process.poll() is not None else ""
-                pytest.fail(f"server did not start:\n{output}")
-            time.sleep(0.2)
+        wait_until_serving(base, process, output)
         yield process, base
     finally:
         if process.poll() is None:

@@ -26,6 +26,7 @@ from hyperpics.cli import main
 
 from .conftest import free_port
 from .databases import TestDatabase
+from .live_server import wait_until_serving
 
 # Generous: they only catch a hang (how fast is measured in bench/, not here).
 START_TIMEOUT = 60.0
@@ -149,16 +150,7 @@ def _serve(args: list[str], folder: Path, log: Path, env: dict[str, str] | None 
 
 
 def _wait_for(base: str, process: subprocess.Popen[bytes], log: Path, seconds: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            pytest.fail(f"server did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.2)
+    wait_until_serving(base, process, lambda: log.read_text(errors="replace"), seconds)
 
 
 def _stop(process: subprocess.Popen[bytes], log: Path) -> int:

@@ -9,35 +9,17 @@ import pytest
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Collect, Comment, Follow, Photo, RoleName, User, Visibility, utcnow
+from hyperpics.models import Collect, Comment, Follow, RoleName, User, Visibility, utcnow
 from hyperpics.services.accounts import role_named
 
+from . import builders
 from .conftest import Tab, make_user
 from .helpers import counting
 
 
 async def add_photos(app, author_id: int, count: int, visibility: Visibility = Visibility.PUBLIC) -> list[int]:  # type: ignore[no-untyped-def]
     """Rows only (pages never open the files)."""
-    async with database(app).session(write=True) as session:
-        ids = []
-        for index in range(count):
-            stem = secrets.token_urlsafe(16)
-            photo = Photo(
-                author_id=author_id,
-                filename_original=f"{stem}.jpg",
-                filename_medium=f"{stem}_m.jpg",
-                filename_small=f"{stem}_s.jpg",
-                width=1200,
-                height=800,
-                description=f"photo {index}",
-                visibility=visibility,
-                created_at=utcnow(),
-            )
-            session.add(photo)
-            await session.flush()
-            ids.append(photo.id)
-        await session.commit()
-        return ids
+    return await builders.add_photos(app, author_id, count, visibility=visibility)
 
 
 async def add_people(app, count: int) -> list[int]:  # type: ignore[no-untyped-def]
