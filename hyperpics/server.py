@@ -14,6 +14,7 @@ forwards SIGTERM/SIGINT and waits; if a worker dies on its own, it stops the oth
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import multiprocessing
 import os
@@ -81,9 +82,10 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
-def _worker(sock: socket.socket, host: str, port: int, number: int, workers: int) -> None:
+def _worker(sock: socket.socket, host: str, port: int, number: int, workers: int, factory: str) -> None:
     """One worker process: its own app, its own loop, hypercorn on the inherited socket."""
-    from . import create_app
+    module, _, name = factory.partition(":")
+    create_app = getattr(importlib.import_module(module), name)
 
     # hypercorn makes its own socket object from the descriptor; this one must not close it.
     descriptor = sock.detach()
@@ -95,12 +97,15 @@ def _worker(sock: socket.socket, host: str, port: int, number: int, workers: int
     asyncio.run(serve(app, host, port, config=config))
 
 
-def run_workers(host: str, port: int, workers: int) -> int:
-    """Serve with ``workers`` processes; returns the exit status (0 after a clean stop)."""
+def run_workers(host: str, port: int, workers: int, *, factory: str = "hyperpics:create_app") -> int:
+    """Serve with ``workers`` processes; returns the exit status (0 after a clean stop).
+
+    ``factory`` ("module:function") builds each worker's app; the page benchmark serves its
+    constant-string floor app through this same code."""
     sockets = listening_sockets(host, port, workers)
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=_worker, args=(sock, host, port, number, workers), name=f"hyperpics-worker-{number}")
+        context.Process(target=_worker, args=(sock, host, port, number, workers, factory), name=f"hyperpics-worker-{number}")
         for number, sock in enumerate(sockets, start=1)
     ]
     stopping = False
