@@ -27,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     """Build the app: configuration from HYPERPICS_* variables, then ``overrides`` on top."""
     from quart import Quart
 
-    from . import auth, broadcast, config, csrf, db, errors, numbers, passwords, request_limits, shared
+    from . import auth, broadcast, config, csrf, db, errors, numbers, passwords, request_limits, shared, templating
 
     root = Path(__file__).resolve().parent
     instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
@@ -41,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     app.config.update(settings)
     app.secret_key = config.resolve_secret_key(settings, instance)
     _configure_cookies(app)
+    templating.init_app(app)
     _configure_templates(app)
     passwords.use_profile(app.config["PASSWORD_HASHING"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

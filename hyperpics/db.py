@@ -601,10 +601,6 @@ def check_not_writing(what: str) -> None:
 # --- the app --------------------------------------------------------------------------------
 
 
-async def _no_render_while_writing(_app: Any, template: Any, context: Any) -> None:
-    check_not_writing(f"rendering {getattr(template, 'name', template)}")
-
-
 def init_app(app: Quart) -> None:
     config = app.config
     db = Database(
@@ -615,12 +611,6 @@ def init_app(app: Quart) -> None:
         lock_timeout=config["DB_LOCK_TIMEOUT"],
     )
     app.extensions["hyperpics_db"] = db
-
-    from quart.signals import before_render_template
-
-    # One receiver for every app (a module function, connected once): Quart's own renders
-    # (errors, cards, mail) are checked too, not only those of responses.
-    before_render_template.connect(_no_render_while_writing)
 
     @app.teardown_request
     async def _close_session(_exc: BaseException | None) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, current_app, render_template, request
+from quart import Quart, Response, current_app, request
 from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, MethodNotAllowed, ServiceUnavailable
 
 from . import db, htmx
 from .ratelimit import RateLimited
 from .request_limits import FORM_BODY_LIMIT
+from .templating import render_template
 
 log = logging.getLogger("hyperpics.errors")
 

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import aiofiles
 import aiosmtplib
-from quart import current_app, render_template
+from quart import current_app
 
 from .db import before_slow_work
 from .models import utcnow
+from .templating import render_template
 
 log = logging.getLogger("hyperpics.mail")
 SUBJECT_PREFIX = "[hyperpics] "

@@ -10,63 +10,12 @@ is held while a template renders.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, Template, nodes
-from jinja2_fragments import BlockNotFoundError
-from quart import (
-    Response,
-    current_app,
-    get_flashed_messages,
-    redirect,
-    render_template,
-    request,
-)
-from quart.globals import app_ctx
+from quart import Response, current_app, get_flashed_messages, redirect, request
 
 from . import db, htmx
-
-
-async def render_block(template: str, block: str, **context: Any) -> str:
-    """One block of a page template, with the same context a whole render gets.
-
-    The block may be defined by a template this one extends; the page's own overrides of
-    blocks nested in it still apply. (jinja2-fragments only looks in the named template,
-    and its Quart helper predates Quart 0.23's context signature.)
-    """
-    db.check_not_writing(f"rendering {template}#{block}")
-    await current_app.update_template_context(app_ctx._get_current_object(), context)
-    env = current_app.jinja_env
-    page = env.get_template(template)
-    render_context = page.new_context(context)
-    for parent in _ancestors(env, template):
-        for name, render in parent.blocks.items():
-            render_context.blocks.setdefault(name, []).append(render)
-    if block not in render_context.blocks:
-        raise BlockNotFoundError(block, template)
-    try:
-        return env.concat([part async for part in render_context.blocks[block][0](render_context)])  # type: ignore[attr-defined]
-    except Exception:
-        return env.handle_exception()
-
-
-@cache
-def _parent_name(env: Environment, name: str) -> str | None:
-    source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
-    for extends in env.parse(source).find_all(nodes.Extends):
-        if isinstance(extends.template, nodes.Const):
-            return extends.template.value
-    return None
-
-
-def _ancestors(env: Environment, name: str) -> list[Template]:
-    found = []
-    parent = _parent_name(env, name)
-    while parent is not None:
-        found.append(env.get_template(parent))
-        parent = _parent_name(env, parent)
-    return found
+from .templating import render_block, render_template
 
 
 async def _oob_flashes() -> str:

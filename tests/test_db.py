@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from quart import Blueprint, abort, render_template
+from quart import Blueprint, abort
 from sqlalchemy import select, text
 
 from hyperpics import create_app, db, passwords, responses
+from hyperpics.templating import render_template
 from hyperpics.auth import public
 from hyperpics.db import is_write_statement
 from hyperpics.models import Tag, utcnow

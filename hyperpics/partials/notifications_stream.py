@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from quart import Blueprint, Response, current_app, render_template, request, stream_with_context
+from quart import Blueprint, Response, current_app, request, stream_with_context
 from sqlalchemy import select
 
 from ..auth import current_auth_session, current_user, public
@@ -23,6 +23,7 @@ from ..db import database
 from ..models import AuthSession, User
 from ..server import shutdown_event
 from ..services import notifications
+from ..templating import render_template
 from ..wakeups import NOTIFICATION
 
 bp = Blueprint("notifications_stream", __name__, url_prefix="/_/notifications")

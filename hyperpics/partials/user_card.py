@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from quart import Blueprint, Quart, Response, abort, current_app, render_template
+from quart import Blueprint, Quart, Response, abort, current_app
 
 from .. import db, responses
 from ..auth import current_auth_session, current_user, public
 from ..services import social
 from ..shared import card_version
+from ..templating import render_template
 
 bp = Blueprint("user_card", __name__, url_prefix="/_/users")
 

@@ -1,0 +1,89 @@
+"""Rendering templates: Jinja in its plain, synchronous mode.
+
+Quart runs Jinja in async mode, where every piece of output passes through an async
+generator and every call through ``auto_await``. No template here awaits anything (the
+context processors, which may, run before the render), so templates render synchronously:
+the same pages in about half the time. Quart's own ``render_template`` cannot drive this
+environment; everything renders through the functions here, which also refuse to render
+inside a write transaction (db.check_not_writing).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment as JinjaEnvironment
+from jinja2 import Template, nodes
+from jinja2_fragments import BlockNotFoundError
+from quart import current_app
+from quart.globals import app_ctx
+
+from . import db
+
+if TYPE_CHECKING:
+    from quart import Quart
+
+
+class Environment(JinjaEnvironment):
+    """Quart's loader (the app's and the blueprints' templates), without async mode."""
+
+    def __init__(self, app: Quart, **options: Any) -> None:
+        options.setdefault("loader", app.create_global_jinja_loader())
+        options["enable_async"] = False
+        super().__init__(**options)
+
+
+def init_app(app: Quart) -> None:
+    """Before anything touches ``app.jinja_env``: it is made from this class on first use."""
+    app.jinja_environment = Environment  # type: ignore[assignment]
+
+
+async def _context(context: dict[str, Any]) -> JinjaEnvironment:
+    await current_app.update_template_context(app_ctx._get_current_object(), context)
+    return current_app.jinja_env
+
+
+async def render_template(name: str, **context: Any) -> str:
+    db.check_not_writing(f"rendering {name}")
+    env = await _context(context)
+    return env.get_template(name).render(context)
+
+
+async def render_block(template: str, block: str, **context: Any) -> str:
+    """One block of a page template, with the same context a whole render gets.
+
+    The block may be defined by a template this one extends; the page's own overrides of
+    blocks nested in it still apply. (jinja2-fragments only looks in the named template.)
+    """
+    db.check_not_writing(f"rendering {template}#{block}")
+    env = await _context(context)
+    page = env.get_template(template)
+    render_context = page.new_context(context)
+    for parent in _ancestors(env, template):
+        for name, render in parent.blocks.items():
+            render_context.blocks.setdefault(name, []).append(render)
+    if block not in render_context.blocks:
+        raise BlockNotFoundError(block, template)
+    try:
+        return env.concat(render_context.blocks[block][0](render_context))  # type: ignore[attr-defined]
+    except Exception:
+        return env.handle_exception()
+
+
+@cache
+def _parent_name(env: JinjaEnvironment, name: str) -> str | None:
+    source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+    for extends in env.parse(source).find_all(nodes.Extends):
+        if isinstance(extends.template, nodes.Const):
+            return extends.template.value
+    return None
+
+
+def _ancestors(env: JinjaEnvironment, name: str) -> list[Template]:
+    found = []
+    parent = _parent_name(env, name)
+    while parent is not None:
+        found.append(env.get_template(parent))
+        parent = _parent_name(env, parent)
+    return found
