@@ -34,10 +34,13 @@ import functools
 import logging
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, event, exc, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -71,6 +74,9 @@ READ_ONLY_OPTION = "hyperpics_read_only"
 SLOW_WRITE_SECONDS = 0.5
 # Where a session keeps the ``info`` of its transaction's connection.
 CONNECTION_INFO_KEY = "hyperpics_connection_info"
+# The tables a transaction wrote to (its connection's ``info``); "*" when a statement's table
+# could not be told. Once committed they join the pool's set in _COMMITTED_TABLES.
+WRITTEN_TABLES_KEY = "hyperpics_written_tables"
 
 # How long a writer waits for SQLite's write lock, or a PostgreSQL row lock, before the
 # request answers 503 (DB_LOCK_TIMEOUT overrides it).
@@ -78,8 +84,10 @@ LOCK_TIMEOUT_SECONDS = 5.0
 RETRY_AFTER_SECONDS = 2
 
 _WRITE_KEYWORDS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER")
+_CHANGES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH")  # statements that change rows
 _WRITE_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b")
 _ROW_LOCK = re.compile(r"\bFOR (UPDATE|NO KEY UPDATE|SHARE|KEY SHARE)\b")
+_WRITTEN_TABLE = re.compile(r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
 class WriteLockTimeout(exc.OperationalError):
@@ -105,6 +113,25 @@ def is_write_statement(statement: str) -> bool:
     if head.startswith("WITH"):
         return bool(_WRITE_IN_CTE.search(statement))
     return head.startswith("SELECT") and bool(_ROW_LOCK.search(statement))
+
+
+class unindexed(GenericFunction[Any]):  # noqa: N801 (used like a SQL function)
+    """A column SQLite must not look up through an index: ``+column`` there (its documented
+    way to keep a term out of index choice), the plain column elsewhere. For a filter that
+    would make SQLite walk a big index (all public photos) where another access (the ids, in
+    order) reaches the few rows wanted after a few steps."""
+
+    inherit_cache = True
+
+
+@compiles(unindexed)
+def _unindexed(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.clauses, **kw))
 
 
 # --- engines ------------------------------------------------------------------------------
@@ -142,6 +169,11 @@ class WriterQueue:
             queue._lock.release()
 
 
+# What every commit through an engine (its pool: the option engines share it) wrote to, requests
+# and everything else alike, until someone takes it (Database.take_committed_tables).
+_COMMITTED_TABLES: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
 def _install_transaction_hooks(sync_engine: Engine, queue: WriterQueue | None) -> None:
     """Both engines: note whether the current transaction has written (or locked) yet, and
     on SQLite emit the BEGIN and take the write lock at the first write."""
@@ -160,13 +192,25 @@ def _install_transaction_hooks(sync_engine: Engine, queue: WriterQueue | None) -
     def _at_first_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
         if conn.info.get(TXN_KEY) == READ and is_write_statement(statement):
             _begin_write(conn)
+        if conn.info.get(TXN_KEY) == WRITE and statement.lstrip()[:7].upper().startswith(_CHANGES):
+            found = _WRITTEN_TABLE.match(statement)
+            conn.info.setdefault(WRITTEN_TABLES_KEY, set()).add(found.group(1).lower() if found else "*")
+
+    committed = _COMMITTED_TABLES.setdefault(sync_engine.pool, set())
 
     @event.listens_for(sync_engine, "commit")
+    def _at_commit(conn: Connection) -> None:
+        if conn.invalidated:
+            return
+        committed.update(conn.info.pop(WRITTEN_TABLES_KEY, ()))
+        _end_write(conn.info)
+
     @event.listens_for(sync_engine, "rollback")
     def _at_the_end(conn: Connection) -> None:
         if conn.invalidated:  # cancelled mid-statement (a client gone): nothing to report, and
             return  # its info is out of reach; the pool's invalidate hook ends its turn
         _end_write(conn.info)
+        conn.info.pop(WRITTEN_TABLES_KEY, None)
 
     # The queue's turn ends when the connection goes back to the pool, after its COMMIT ran
     # (the commit event comes before it), or when it is invalidated after an error.
@@ -309,6 +353,15 @@ class Database:
         self.writer = async_sessionmaker(writer_engine, expire_on_commit=False, autoflush=True)
         read_only_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
         self.read_only = async_sessionmaker(read_only_engine, expire_on_commit=False, autoflush=True)
+
+    def take_committed_tables(self) -> set[str]:
+        """The tables written by the commits since the last call (any session of this engine)."""
+        committed = _COMMITTED_TABLES.get(self.engine.sync_engine.pool)
+        if not committed:
+            return set()
+        taken = set(committed)
+        committed.difference_update(taken)
+        return taken
 
     def session(self, *, write: bool = False, read_only: bool = False) -> AsyncSession:
         if read_only:
@@ -509,6 +562,7 @@ def _commit_and_read_on(conn: Connection) -> None:
     # executescript commits the pending (writing) transaction first (sqlite3's legacy
     # transaction control, as _take_sqlite_write_lock relies on), then begins a reading one.
     await_only(driver.executescript("BEGIN"))  # type: ignore[union-attr]
+    _COMMITTED_TABLES.setdefault(conn.engine.pool, set()).update(conn.info.pop(WRITTEN_TABLES_KEY, ()))
     _end_write(conn.info)
     conn.info[TXN_KEY] = READ
     WriterQueue.leave(conn.info)
