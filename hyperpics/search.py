@@ -148,10 +148,14 @@ class SearchIndex(Protocol):
 class _Match:
     """The rows of one index that match: ``found`` has their ``id`` and ``rank`` (lower
     first, as bm25), plus whatever ``snippet`` reads; ``snippet`` makes a row's snippet in
-    the query over the page's rows, given that page (a subquery of ``found``'s columns)."""
+    the query over the page's rows, given that page (a subquery of ``found``'s columns).
+    ``ids`` is the matching ids alone, for counting: with the rank and snippet columns of
+    ``found`` in the count, SQLite drove it from the table (every public photo) and ran the
+    match, bm25 and snippet once per row (1.1 s at 20,000 photos, against 2 ms)."""
 
     found: Subquery
     snippet: Callable[[Subquery], ColumnElement[Any]]
+    ids: Select[Any]
 
 
 @dataclass(frozen=True)
@@ -225,7 +229,10 @@ class _IndexSearch:
                 query = query.join(target)
             return query.where(*kind.where)
 
-        total = (await session.execute(matching(func.count()))).scalar_one()
+        counted = select(func.count()).select_from(entity)
+        for target in kind.joins:
+            counted = counted.join(target)
+        total = (await session.execute(counted.where(entity.id.in_(match.ids), *kind.where))).scalar_one()
         pages = max(1, -(-total // per_page))
         page = min(page, pages)
         chosen = (
@@ -267,7 +274,10 @@ def _fts5(table: str, rank: str, snippet: str, expression: str) -> _Match:
         .where(text(f"{table} MATCH :match").bindparams(match=expression))
         .subquery("matched")
     )
-    return _Match(found, lambda page: page.c.snippet)
+    ids = select(literal_column("rowid")).select_from(text(table)).where(
+        text(f"{table} MATCH :match").bindparams(match=expression)
+    )
+    return _Match(found, lambda page: page.c.snippet, ids)
 
 
 def _bm25(table: str, weights: Sequence[float] = ()) -> str:
@@ -355,6 +365,9 @@ class PostgresSearch(_IndexSearch):
             matching = document.op("@@")(query)
             return select(table.c[0].label("id"), (-rank).label("rank")).where(matching).subquery("found")
 
+        def ids(table: Table) -> Select[Any]:
+            return select(table.c[0]).where(table.c.document.op("@@")(query))
+
         def headline(body: ColumnElement[str], **options: object) -> Callable[[Subquery], ColumnElement[Any]]:
             """ts_headline over ``body`` (a column of the page's rows), "<" kept as typed."""
             marked = func.ts_headline(_CONFIG, func.replace(body, "<", _LT), query, _headline_options(**options))
@@ -372,12 +385,12 @@ class PostgresSearch(_IndexSearch):
             body = func.concat_ws(" · ", func.nullif(Photo.description, ""), func.nullif(Photo.alt_text, ""), names)
             words = PHOTO_SNIPPET_WORDS
             snippet = headline(body, MaxWords=words, MinWords=words // 2, MaxFragments=1)
-            return _Match(found(search_photos, PHOTO_WEIGHTS), snippet)
+            return _Match(found(search_photos, PHOTO_WEIGHTS), snippet, ids(search_photos))
         if category == "user":
             words = USER_SNIPPET_WORDS
             snippet = headline(User.bio, MaxWords=words, MinWords=words // 2, MaxFragments=1)  # the bio, as FTS5's
-            return _Match(found(search_users, USER_WEIGHTS), snippet)
-        return _Match(found(search_tags, (1.0,)), headline(Tag.name, HighlightAll="true"))
+            return _Match(found(search_users, USER_WEIGHTS), snippet, ids(search_users))
+        return _Match(found(search_tags, (1.0,)), headline(Tag.name, HighlightAll="true"), ids(search_tags))
 
     async def rebuild(self, session: AsyncSession) -> dict[str, int]:
         """Rebuild the three tables of documents from the tables (``hyperpics reindex``)."""

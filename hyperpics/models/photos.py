@@ -26,7 +26,9 @@ photo_tags = Table(
     "photo_tags",
     Base.metadata,
     Column("photo_id", Integer, ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # A tag's photos, newest (highest id) first, a page at a time: no sort (migration 0006).
+    Index("ix_photo_tags_tag_photo", "tag_id", "photo_id"),
 )
 
 

@@ -93,7 +93,9 @@ class User(Base):
     link_serials: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
 
     # A user is never shown without their role, and it is one small row: always joined.
-    role: Mapped[Role] = relationship(foreign_keys=[role_id], lazy="joined", innerjoin=True)
+    # "unnested": under an outer join (a photo's author) it chains another outer join; a
+    # nested "(users JOIN roles)" made SQLite scan every user to build it for each query.
+    role: Mapped[Role] = relationship(foreign_keys=[role_id], lazy="joined", innerjoin="unnested")
     # Only moderation needs it (who may unlock whom), and it loads it explicitly.
     role_before_lock: Mapped[Role | None] = relationship(foreign_keys=[role_before_lock_id], lazy="raise")
     sessions: Mapped[list[AuthSession]] = relationship(
