@@ -27,7 +27,20 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     """Build the app: configuration from HYPERPICS_* variables, then ``overrides`` on top."""
     from quart import Quart
 
-    from . import auth, broadcast, config, csrf, db, errors, numbers, passwords, request_limits, shared, templating
+    from . import (
+        auth,
+        broadcast,
+        config,
+        csrf,
+        db,
+        errors,
+        numbers,
+        page_cache,
+        passwords,
+        request_limits,
+        shared,
+        templating,
+    )
 
     root = Path(__file__).resolve().parent
     instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
@@ -49,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     db.init_app(app)
     broadcast.init_app(app)
     shared.init_app(app)
+    page_cache.init_app(app)
     request_limits.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
@@ -131,9 +145,10 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
 def photo_src(photo: Any, size: str = "small") -> str:
     """A photo file's URL, naming the visibility it is for: a photo made private gets new
     URLs, and the public one (cached for a year) stops answering (views/photos.photo_file)."""
-    from quart import url_for
+    from quart import current_app
 
     filename = {"small": photo.filename_small, "medium": photo.filename_medium, "original": photo.filename_original}[size]
+    url_for = current_app.jinja_env.globals["url_for"]  # templating.UrlBuilder: a grid asks a dozen times
     return url_for("photos.photo_file", filename=filename, v=photo.visibility.value)
 
 

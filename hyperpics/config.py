@@ -61,6 +61,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_DAYS": 30,
         # argon2 cost: "standard", or "fast" for test suites (refused in production).
         "PASSWORD_HASHING": "standard",
+        # Longest an anonymous page is served from memory (any change in what it shows
+        # retires it at once; this bounds changes made outside the site). 0 turns it off.
+        "PAGE_CACHE_SECONDS": 60,
         # Slow work or rendering inside a write transaction raises instead of logging (tests).
         "STRICT_TRANSACTIONS": False,
     }
@@ -81,6 +84,7 @@ _TYPES: dict[str, type] = {
     "DB_POOL_TIMEOUT": int,
     "DB_LOCK_TIMEOUT": float,
     "STRICT_TRANSACTIONS": bool,
+    "PAGE_CACHE_SECONDS": int,
 }
 
 
@@ -140,6 +144,8 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"{PREFIX}DB_POOL_SIZE and {PREFIX}DB_POOL_TIMEOUT must be at least 1, {PREFIX}DB_MAX_OVERFLOW at least 0"
         )
+    if not 0 <= config["PAGE_CACHE_SECONDS"] <= 3600:
+        raise ConfigError(f"{PREFIX}PAGE_CACHE_SECONDS must be between 0 (off) and 3600")
     if not 0 < config["DB_LOCK_TIMEOUT"] <= 600:
         raise ConfigError(f"{PREFIX}DB_LOCK_TIMEOUT must be between 0 and 600 seconds")
     url = str(config["DATABASE_URL"])

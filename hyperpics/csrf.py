@@ -11,7 +11,7 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from quart import Quart, abort, current_app, request, session
+from quart import Quart, abort, current_app, g, request, session
 
 from .db import SAFE_METHODS
 
@@ -80,4 +80,10 @@ def init_app(app: Quart) -> None:
         except CSRFError as error:
             abort(400, description=error.reason)
 
-    app.jinja_env.globals["csrf_token"] = token
+    app.jinja_env.globals["csrf_token"] = _token_in_page
+
+
+def _token_in_page() -> str:
+    """The token, for a template: a page that shows it is this session's alone (page_cache)."""
+    g.session_token_used = True
+    return token()

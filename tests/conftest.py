@@ -255,9 +255,18 @@ class Tab:
         self.csrf = ""
 
     def _remember_token(self, html: str) -> None:
-        match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+        # The layout's (members' pages), or a form's own field (anonymous pages are shared
+        # by every visitor, so only their forms carry the session's token).
+        match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
+            r'name="csrf_token" value="([^"]+)"', html
+        )
         if match:
             self.csrf = match.group(1)
+
+    async def _fetch_token(self) -> None:
+        await self.get("/")
+        if not self.csrf:
+            await self.get("/auth/login")
 
     async def get(self, path: str, *, htmx: bool = False, headers: dict[str, str] | None = None) -> "Page":
         all_headers = {"HX-Request": "true"} if htmx else {}
@@ -278,7 +287,7 @@ class Tab:
         headers: dict[str, str] | None = None,
     ) -> "Page":
         if csrf is True and not self.csrf:
-            await self.get("/")
+            await self._fetch_token()
         form = dict(data or {})
         if csrf is True:
             form["csrf_token"] = self.csrf
@@ -316,7 +325,7 @@ class Tab:
         (Quart's test client keeps only one file per field name, so the body is built here.)
         """
         if not self.csrf:
-            await self.get("/")
+            await self._fetch_token()
         fields: list[tuple[str, Any]] = [("csrf_token", self.csrf), *(data or {}).items()]
         fields += [(field, FileStorage(io.BytesIO(body), filename=name, content_type=content_type)) for name, body in files]
         boundary, body = encode_multipart(MultiDict(fields))

@@ -10,6 +10,7 @@ from quart import Quart
 from sqlalchemy import event, select
 
 from hyperpics.db import database
+from hyperpics.page_cache import page_cache
 from hyperpics.models import User
 
 from .conftest import Tab, make_user
@@ -59,10 +60,15 @@ def near(pixel: tuple, color: tuple, tolerance: int = 45) -> bool:
 
 
 @contextmanager
-def counting(app: Quart) -> Iterator[list[str]]:
-    """Collect the SQL statements the app's engine runs inside the block (not BEGIN/COMMIT...)."""
+def counting(app: Quart, *, forget_pages: bool = True) -> Iterator[list[str]]:
+    """Collect the SQL statements the app's engine runs inside the block (not BEGIN/COMMIT...).
+
+    Pages kept for anonymous visitors are forgotten first: the count is of the page's real
+    work, not of a copy served from memory (tests/test_page_cache.py counts those)."""
     statements: list[str] = []
     engine = database(app).engine.sync_engine
+    if forget_pages:
+        page_cache(app).clear()
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")):

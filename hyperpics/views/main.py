@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, request
 
-from .. import db, numbers, responses
+from .. import db, numbers, page_cache, responses
 from ..auth import current_user, public
+from ..page_cache import shared_for_anonymous
 from ..services import photos
 
 bp = Blueprint("main", __name__)
@@ -14,10 +15,11 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 @public
+@shared_for_anonymous
 async def index() -> Response:
     session = await db.session()
     viewer = current_user()
-    hot_tags = await photos.hot_tags(session)
+    hot_tags = await page_cache.remember("hot_tags", photos.HOT_TAG_TABLES, lambda: photos.hot_tags(session))
     if viewer is None:
         recent = await photos.recent_public(session)
         return await responses.page("main/landing.html", cards=recent, hot_tags=hot_tags)
@@ -39,6 +41,7 @@ async def explore() -> Response:
 @bp.route("/tag/<int:tag_id>", defaults={"order": "by_time"})
 @bp.route("/tag/<int:tag_id>/<order>")
 @public
+@shared_for_anonymous
 async def tag(tag_id: int, order: str) -> Response:
     session = await db.session()
     try:

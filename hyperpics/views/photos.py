@@ -16,6 +16,7 @@ from quart import (
 )
 
 from .. import db, htmx, media, numbers, ratelimit, responses
+from ..page_cache import shared_for_anonymous
 from ..auth import (
     current_user,
     login_required,
@@ -84,6 +85,7 @@ async def upload() -> Response:
 
 @bp.route("/photo/<int:photo_id>")
 @public
+@shared_for_anonymous
 async def show(photo_id: int) -> Response:
     return await render_photo_page(photo_id)
 
@@ -114,6 +116,7 @@ async def render_photo_page(photo_id: int, *, status: int = 200, comments: dict[
 
 @bp.route("/photo/<int:photo_id>/collectors")
 @public
+@shared_for_anonymous
 async def collectors(photo_id: int) -> Response:
     photo = await _photo_or_404(photo_id)
     people = await social.collectors(await db.session(), current_user(), photo, numbers.page_number(request.args.get("page")))

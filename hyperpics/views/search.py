@@ -6,6 +6,7 @@ from quart import Blueprint, Response, request
 
 from .. import db, numbers, responses
 from ..auth import current_user, public
+from ..page_cache import shared_for_anonymous
 from ..search import CATEGORIES, MAX_QUERY_LENGTH, search_index
 
 bp = Blueprint("search", __name__, url_prefix="/search")
@@ -24,6 +25,7 @@ def _query() -> tuple[str, str | None]:
 
 @bp.route("")
 @public
+@shared_for_anonymous
 async def index() -> Response:
     query, notice = _query()
     category = request.args.get("category", "photo")

@@ -9,6 +9,7 @@ from quart import Blueprint, Response, abort, flash, request, url_for
 
 from .. import db, htmx, numbers, responses
 from ..auth import current_user, permission_required, public, require_user
+from ..page_cache import shared_for_anonymous
 from ..forms.photos import ReportForm
 from ..models import Permission, ReportTarget
 from ..reports import FILED, file_report
@@ -49,24 +50,28 @@ async def _render(username: str, tab: str) -> Response:
 
 @bp.route("/<username>")
 @public
+@shared_for_anonymous
 async def show(username: str) -> Response:
     return await _render(username, "photos")
 
 
 @bp.route("/<username>/collections")
 @public
+@shared_for_anonymous
 async def collections(username: str) -> Response:
     return await _render(username, "collections")
 
 
 @bp.route("/<username>/following")
 @public
+@shared_for_anonymous
 async def following(username: str) -> Response:
     return await _render(username, "following")
 
 
 @bp.route("/<username>/followers")
 @public
+@shared_for_anonymous
 async def followers(username: str) -> Response:
     return await _render(username, "followers")
 

@@ -1,0 +1,192 @@
+"""Pages as every anonymous visitor sees them, rendered once and served from memory.
+
+An anonymous visitor's page differs from another's only by what their session carries:
+messages waiting to be shown (flash) and the CSRF token. A view marked
+:func:`shared_for_anonymous` is answered from the cache for a visitor with no login and no
+pending message, and its page is rendered without the layout's token (``g.shared_page``;
+no form there needs one: anonymous visitors get links to log in). A page that asked for a
+token anyway (a form), changed the session or answered anything but 200 is not kept.
+
+Freshness: every table has a version, moved on by each commit that wrote to it (a commit
+hook). An entry is stored with the versions of the tables it was made from, read *before* the
+view read the database, and is served only while they are the same: a page rendered before a
+change is never served after it. :func:`remember` keeps values the same way (the hot tags,
+made from three tables, survive a comment). The versions live in the shared store (Redis with
+several workers, so a comment posted through one worker retires every worker's copies); what
+they guard lives in each worker's memory, at most ``PAGE_CACHE_SECONDS`` old, which bounds
+what a change made outside any request (a command run on the database) leaves visible. If the
+versions cannot be read (Redis away), nothing is served from the cache or stored in it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, ParamSpec
+
+from quart import Quart, Response, current_app, g, request, session
+from quart.wrappers.response import DataBody
+
+from . import db, shared
+from .auth import current_user
+
+P = ParamSpec("P")
+
+# What anonymous pages are made from (notifications, reports, the audit log and login
+# sessions are never shown to them): writing to any other table keeps their copies.
+PAGE_TABLES = ("users", "roles", "photos", "tags", "photo_tags", "follows", "collects", "comments")
+ANY_TABLE = "*"  # a statement whose table could not be told (db.WRITTEN_TABLES_KEY)
+MAX_ENTRIES = 2_000
+MAX_BYTES = 64 * 1024 * 1024
+# What makes htmx ask for another rendering of the same URL (a block, links back to a page).
+_HTMX_HEADERS = ("HX-Request", "HX-Boosted", "HX-Target", "HX-Current-URL", "HX-History-Restore-Request")
+
+
+Versions = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    versions: Versions
+    stored_at: float
+    value: Any
+    size: int
+
+
+class PageCache:
+    """Entries by key (a page: its URL and htmx headers), newest last, bounded in count and size."""
+
+    def __init__(self, seconds: float, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple[Any, ...], versions: Versions) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.versions != versions or time.monotonic() - entry.stored_at > self.seconds:
+            self._drop(key)
+            return None
+        return entry
+
+    def put(self, key: tuple[Any, ...], versions: Versions, value: Any, size: int) -> None:
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = Entry(versions, time.monotonic(), value, size)
+        self._bytes += size
+        while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: tuple[Any, ...]) -> None:
+        self._bytes -= self._entries.pop(key).size
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def page_cache(app: Quart | None = None) -> PageCache:
+    return (app or current_app).extensions["hyperpics_page_cache"]
+
+
+def _table_key(table: str) -> str:
+    return f"table:{table}"
+
+
+async def announce_changes(app: Quart) -> None:
+    """New versions for the tables the commits since the last call wrote to: each request's
+    own right after its commit (so its next page shows the change), and any other commit
+    (background work, a test writing around the app) before versions are next read."""
+    written = db.database(app).take_committed_tables()
+    if ANY_TABLE in written:
+        written |= set(PAGE_TABLES)
+    if written:
+        await shared.store(app).bump([_table_key(table) for table in sorted(written)])
+
+
+async def table_versions(tables: tuple[str, ...]) -> Versions | None:
+    """The current versions of ``tables`` (None: they cannot be read just now)."""
+    await announce_changes(current_app._get_current_object())  # type: ignore[attr-defined]
+    found = await shared.store().versions([_table_key(table) for table in tables])
+    return None if any(version is None for version in found) else tuple(found)  # type: ignore[arg-type]
+
+
+async def remember(name: str, tables: tuple[str, ...], make: Callable[[], Awaitable[Any]], size: int = 1) -> Any:
+    """``make()``'s value, kept while ``tables`` are unchanged (and PAGE_CACHE_SECONDS at most).
+    The value is shared by every request: it must be the same for everyone, and not mutated."""
+    cache, key = page_cache(), ("value", name)
+    versions = await table_versions(tables) if cache.seconds > 0 else None
+    if versions is not None and (entry := cache.get(key, versions)) is not None:
+        return entry.value
+    value = await make()
+    if versions is not None:
+        cache.put(key, versions, value, size)
+    return value
+
+
+def _key() -> tuple[Any, ...]:
+    return ("page", request.path, request.query_string, *(request.headers.get(name) for name in _HTMX_HEADERS))
+
+
+def _eligible() -> bool:
+    return (
+        request.method in {"GET", "HEAD"}
+        and current_user() is None
+        and "_flashes" not in session
+        and page_cache().seconds > 0
+    )
+
+
+def shared_for_anonymous(view: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable[Response]]:
+    """Serve this view's page to anonymous visitors from the cache (see the module's notes)."""
+
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+        if not _eligible():
+            return await view(*args, **kwargs)
+        cache, key = page_cache(), _key()
+        versions = await table_versions(PAGE_TABLES)
+        if versions is not None and (entry := cache.get(key, versions)) is not None:
+            body, headers = entry.value
+            response = await current_app.make_response((body, 200, headers))
+            response.headers["X-Page-Cache"] = "hit"
+            return response
+        g.shared_page = True  # the layout leaves out the session's token
+        response = await current_app.make_response(await view(*args, **kwargs))
+        if versions is not None and _keepable(response):
+            body = await response.get_data()
+            headers = [(name, value) for name, value in response.headers.items() if name.lower() != "set-cookie"]
+            cache.put(key, versions, (body, headers), len(body))
+        response.headers["X-Page-Cache"] = "miss"
+        return response
+
+    return wrapper
+
+
+def _keepable(response: Response) -> bool:
+    return (
+        response.status_code == 200
+        and request.method == "GET"
+        and not g.get("session_token_used")
+        and not session.modified
+        and "Set-Cookie" not in response.headers
+        and isinstance(response.response, DataBody)  # a rendered page, not a stream or a file
+    )
+
+
+def init_app(app: Quart) -> None:
+    app.extensions["hyperpics_page_cache"] = PageCache(float(app.config["PAGE_CACHE_SECONDS"]))
+
+    async def _after_commit(_info: dict[str, Any]) -> None:
+        await announce_changes(app)
+
+    db.on_commit(app, _after_commit)
