@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment as JinjaEnvironment
 from jinja2 import Template, nodes
 from jinja2_fragments import BlockNotFoundError
+from markupsafe import Markup
 from quart import current_app, request
 from quart import url_for as quart_url_for
 from quart.globals import app_ctx
@@ -40,6 +41,42 @@ def init_app(app: Quart) -> None:
     """Before anything touches ``app.jinja_env``: it is made from this class on first use."""
     app.jinja_environment = Environment  # type: ignore[assignment]
     app.jinja_env.globals["url_for"] = UrlBuilder(app)
+    app.jinja_env.globals["photo_card"] = CardCache(app.jinja_env)
+
+
+class CardCache:
+    """``photo_card(card)`` in templates: a grid's photo card, rendered once per look.
+
+    A card shows the same thing to everyone (no viewer, no token), so it is kept by the values
+    it shows (:meth:`shown`) and rendered again only when one of them changes: nothing to
+    invalidate, and a grid of cards costs twelve dictionary lookups. The template renders
+    without the request's context, so it cannot come to depend on the viewer by accident;
+    a value it starts to read must join :meth:`shown` (tests/test_templating.py checks them).
+    """
+
+    TEMPLATE = "partials/photo_card.html"
+
+    def __init__(self, env: JinjaEnvironment, size: int = 20_000) -> None:
+        self._env = env
+        self._size = size
+        self._cards: dict[tuple[Any, ...], Markup] = {}
+
+    @staticmethod
+    def shown(card: Any) -> tuple[Any, ...]:
+        photo, author = card.photo, card.photo.author
+        return (
+            photo.id, photo.visibility, photo.alt_text, photo.description, photo.filename_small, photo.width,
+            photo.height, author.id, author.username, author.name, card.collects, card.comments,
+        )  # fmt: skip
+
+    def __call__(self, card: Any) -> Markup:
+        key = self.shown(card)
+        html = self._cards.get(key)
+        if html is None:
+            if len(self._cards) >= self._size:
+                self._cards.clear()  # simpler than LRU, and a full refill costs one render per card
+            html = self._cards[key] = Markup(self._env.get_template(self.TEMPLATE).render(card=card))
+        return html
 
 
 class UrlBuilder:

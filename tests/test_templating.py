@@ -50,3 +50,51 @@ async def test_pages_render_without_jinja_async_mode(app: Quart) -> None:
     page = await app.test_client().get("/explore")
     assert page.status_code == 200
     assert "<h1>Explore</h1>" in await page.get_data(as_text=True)
+
+
+def _card(**photo_values: object):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from hyperpics.models import Photo, User, Visibility
+    from hyperpics.services.photos import Card
+
+    author = User(id=7, username="ana", name="Ana", email="ana@example.com", bio="", avatar_medium="a" * 24 + "_m.png")
+    values: dict[str, object] = {
+        "id": 3, "author_id": 7, "description": "sea", "alt_text": "", "visibility": Visibility.PUBLIC,
+        "filename_original": "b" * 24 + ".jpg", "filename_medium": "b" * 24 + "_m.jpg",
+        "filename_small": "b" * 24 + "_s.jpg", "width": 1200, "height": 800, "can_comment": True,
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }  # fmt: skip
+    values.update(photo_values)
+    photo = Photo(**values)
+    photo.author = author
+    return Card(photo, 4, 5)
+
+
+async def test_a_cached_card_shows_only_what_its_key_holds(app: Quart) -> None:
+    """CardCache keeps a card by the values in ``shown``: every column the card's template
+    reads must be among them, or an edit would leave the old card in the cache."""
+    from hyperpics.models import Photo, Visibility
+
+    cards = app.jinja_env.globals["photo_card"]
+    changed_values = {
+        "description": "harbour", "alt_text": "boats", "visibility": Visibility.PRIVATE, "width": 640, "height": 480,
+        "filename_small": "c" * 24 + "_s.jpg", "filename_medium": "c" * 24 + "_m.jpg",
+        "filename_original": "c" * 24 + ".jpg", "can_comment": False,
+    }  # fmt: skip
+    async with app.test_request_context("/"):
+        base = _card()
+        rendered = app.jinja_env.get_template(cards.TEMPLATE).render(card=base)
+        assert cards(base) == rendered
+        for column in Photo.__table__.columns.keys():
+            if column not in changed_values:
+                continue
+            other = _card(**{column: changed_values[column]})
+            differs = app.jinja_env.get_template(cards.TEMPLATE).render(card=other) != rendered
+            in_key = cards.shown(other) != cards.shown(base)
+            assert not differs or in_key, f"the card shows photo.{column}, which CardCache.shown leaves out"
+        for column in ("username", "name", "email", "bio", "avatar_medium"):
+            other = _card()
+            setattr(other.photo.author, column, "zed")
+            differs = app.jinja_env.get_template(cards.TEMPLATE).render(card=other) != rendered
+            assert not differs or cards.shown(other) != cards.shown(base), f"author.{column} is shown, not in the key"
