@@ -179,9 +179,11 @@ def seed_large(site: Site, cache: Path) -> None:
         for stale in cache.glob("large-*"):
             stale.unlink()
         asyncio.run(_write_large(f"sqlite+aiosqlite:///{building}"))
-        with sqlite3.connect(building) as connection:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            connection.execute("ANALYZE")
+        # No ANALYZE: a site's own database has no statistics unless someone runs it, and the
+        # query plans measured here must be the ones it gets.
+        connection = sqlite3.connect(building)
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
         building.rename(cached)
         log(f"  large site seeded in {time.perf_counter() - started:.0f} s")
     shutil.copyfile(cached, site.database)
