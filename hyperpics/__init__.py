@@ -27,11 +27,13 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     """Build the app: configuration from HYPERPICS_* variables, then ``overrides`` on top."""
     from quart import Quart
 
-    from . import auth, broadcast, config, csrf, db, errors, numbers, passwords, request_limits, shared
+    from . import auth, broadcast, config, csrf, db, errors, numbers, passwords, request_limits, responses, shared
 
     root = Path(__file__).resolve().parent
     instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
     app = Quart(__name__, instance_path=str(instance.resolve()), static_folder=str(root / "static"))
+    app.response_class = responses.AppResponse
+    app.session_interface = responses.SessionInterface()
     # Before any route is added: every <int:...> is an id with bounds (numbers.py).
     app.url_map.converters["int"] = numbers.IdConverter
 
@@ -39,6 +41,8 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     settings.update(overrides or {})
     config.validate(settings)
     app.config.update(settings)
+    # Every file we send sets its own Cache-Control; Quart's default would add a 12-hour Expires.
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = None
     app.secret_key = config.resolve_secret_key(settings, instance)
     _configure_cookies(app)
     _configure_templates(app)

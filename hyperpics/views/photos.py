@@ -262,9 +262,10 @@ async def _send(folder: str, filename: str, *, public: bool) -> Response:
         abort(404)
     if not path.is_file():
         abort(404)
+    # Streamed from disk in chunks (aiofiles); 304 and 206 answered from the file's ETag.
     response = await send_file(path, conditional=True)
     # File names are random and never reused, so the content behind a URL never changes.
     response.headers["Cache-Control"] = (
         "public, max-age=31536000, immutable" if public else "private, max-age=3600"
     )
-    return response
+    return responses.without_body_for_head(response)
