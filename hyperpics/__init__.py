@@ -27,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     """Build the app: configuration from HYPERPICS_* variables, then ``overrides`` on top."""
     from quart import Quart
 
-    from . import auth, broadcast, config, csrf, db, errors, numbers, passwords, request_limits, responses, shared
+    from . import auth, broadcast, config, csrf, db, errors, numbers, passwords, request_limits, responses, shared, static_files
 
     root = Path(__file__).resolve().parent
     instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
@@ -57,6 +57,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     auth.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
+    static_files.init_app(app)
 
     hsts = app.config["ENV"] == "production"
 

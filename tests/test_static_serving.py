@@ -1,14 +1,19 @@
-"""Files served like a production site.
+"""Static files and media served like a production site.
 
-Quart marked every answer ``Vary: Cookie`` (browsers then fetch a public file again whenever
-the session cookie changes), answered a suffix range (``bytes=-500``) with 500, and read a
-whole file to answer a HEAD. Media files stream in chunks, with 304 and 206 answers.
+Pages linked ``/static/...`` with no version, so browsers could not keep a stylesheet for
+long without risking a stale one after a deploy; CSS and JavaScript went uncompressed; Quart
+marked every answer ``Vary: Cookie`` and answered a suffix range (``bytes=-500``) with 500.
+Now pages link ``?v=<content hash>`` (kept a year, ``immutable``), CSS, JavaScript and SVG go
+gzip-compressed, and media files stream in chunks with 304 and 206 answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +23,17 @@ from quart.testing import make_test_headers_path_and_query_string, make_test_sco
 from sqlalchemy import select
 from werkzeug.datastructures import Headers
 
-from hyperpics import media
+from hyperpics import create_app, media
 from hyperpics.db import database
 from hyperpics.models import Photo, Visibility
 
 from .builders import add_photo
 from .conftest import Tab, make_user
 
+STATIC = Path(__file__).resolve().parent.parent / "hyperpics" / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "public, no-cache"
+GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -73,6 +81,14 @@ async def over_the_wire(app: Quart, path: str, *, method: str = "GET", headers: 
     return Wire(start["status"], headers_sent, [message["body"] for message in body if message["body"]])
 
 
+def static_urls(html: str) -> list[str]:
+    return [url.replace("&amp;", "&") for url in re.findall(r'(?:href|src)="(/static/[^"]+)"', html)]
+
+
+def on_disk(url: str) -> bytes:
+    return (STATIC / url.removeprefix("/static/").split("?")[0]).read_bytes()
+
+
 async def photo_row(app: Quart, photo_id: int) -> Photo:
     async with database(app).session(write=False) as session:
         return (await session.execute(select(Photo).where(Photo.id == photo_id))).scalar_one()
@@ -85,6 +101,130 @@ async def photo_with_file(app: Quart, author: str, content: bytes, visibility: V
     folder.mkdir(parents=True, exist_ok=True)
     (folder / photo.filename_original).write_bytes(content)
     return f"/media/photos/{photo.filename_original}?v={visibility.value}"
+
+
+# --- versioned static URLs ----------------------------------------------------------------
+
+
+async def test_every_static_url_in_pages_names_its_version_and_is_kept_a_year(
+    app: Quart, new_tab: Callable[[], Tab]
+) -> None:
+    visitor = new_tab()
+    member = await make_user(app, new_tab(), "ana")
+    pages = [await visitor.get("/"), await member.get("/"), await member.get("/settings/profile")]
+    urls = {url for page in pages for url in static_urls(page.text)}
+    assert {url.split("?")[0] for url in urls} >= {"/static/css/app.css", "/static/js/app.js", "/static/img/logo.svg"}
+    for url in urls:
+        assert re.search(r"\?v=[0-9a-f]{8,}$", url), url
+        answer = await member.client.get(url)
+        assert answer.status_code == 200, url
+        assert answer.headers["Cache-Control"] == IMMUTABLE, url
+        assert "cookie" not in answer.headers.get("Vary", "").lower(), url  # same file for everyone
+        assert await answer.get_data() == on_disk(url), url
+
+
+async def test_a_static_url_without_its_version_or_with_an_old_one_must_be_revalidated(app: Quart) -> None:
+    [url] = [url for url in static_urls((await Tab(app).get("/")).text) if "/css/app.css" in url]
+    client = app.test_client()
+    current = await client.get(url)
+    for stale in ("/static/css/app.css", "/static/css/app.css?v=0123456789ab", "/static/css/app.css?v="):
+        answer = await client.get(stale)
+        assert answer.status_code == 200 and answer.headers["Cache-Control"] == REVALIDATE, stale
+        assert answer.headers["ETag"] == current.headers["ETag"]
+    assert (await client.get("/static/css/nothing.css")).status_code == 404
+    assert (await client.get("/static/../__init__.py")).status_code == 404
+
+
+async def test_static_files_answer_conditional_requests_with_304(app: Quart) -> None:
+    client = app.test_client()
+    for encoding in ({}, GZIP):
+        first = await client.get("/static/js/app.js", headers=encoding)
+        etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+        for condition in ({"If-None-Match": etag}, {"If-Modified-Since": modified}):
+            again = await client.get("/static/js/app.js", headers={**encoding, **condition})
+            assert again.status_code == 304, (encoding, condition)
+            assert await again.get_data() == b""
+            assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == REVALIDATE
+        changed = await client.get("/static/js/app.js", headers={**encoding, "If-None-Match": '"something-else"'})
+        assert changed.status_code == 200 and await changed.get_data() == await first.get_data()
+
+
+async def test_css_js_and_svg_are_sent_gzipped_to_clients_that_accept_it(app: Quart) -> None:
+    client = app.test_client()
+    for name in ("css/app.css", f"vendor/{app.jinja_env.globals['PICO_CSS']}", "js/app.js", "img/logo.svg"):
+        url = f"/static/{name}"
+        plain = await client.get(url)
+        packed = await client.get(url, headers=GZIP)
+        body = await packed.get_data()
+        assert packed.headers["Content-Encoding"] == "gzip", name
+        assert int(packed.headers["Content-Length"]) == len(body) < len(on_disk(url)), name
+        assert gzip.decompress(body) == on_disk(url), name
+        assert packed.headers["ETag"] != plain.headers["ETag"], name  # another representation
+        assert "Content-Encoding" not in plain.headers and await plain.get_data() == on_disk(url), name
+        for answer in (plain, packed):
+            assert "Accept-Encoding" in answer.headers["Vary"], name  # caches keep both apart
+            assert answer.headers["Content-Type"] == plain.headers["Content-Type"], name
+        refused = await client.get(url, headers={"Accept-Encoding": "gzip;q=0, br"})
+        assert "Content-Encoding" not in refused.headers and await refused.get_data() == on_disk(url), name
+    # Formats that gain nothing stay as they are, with nothing to vary on.
+    other = await client.get("/static/vendor/htmx-2.0.11.LICENSE.txt", headers=GZIP)
+    assert "Content-Encoding" not in other.headers and "Vary" not in other.headers
+
+
+async def test_a_head_request_gets_the_headers_of_the_compressed_file_and_no_body(app: Quart) -> None:
+    got = await over_the_wire(app, "/static/css/app.css", headers=GZIP)
+    head = await over_the_wire(app, "/static/css/app.css", method="HEAD", headers=GZIP)
+    assert head.status == got.status == 200
+    assert head.chunks == []
+    for name in ("Content-Length", "Content-Encoding", "ETag", "Vary", "Content-Type", "Cache-Control"):
+        assert head.headers[name] == got.headers[name], name
+    assert int(got.headers["Content-Length"]) == len(got.body)
+    assert gzip.decompress(got.body) == on_disk("/static/css/app.css")
+
+
+async def test_a_range_of_a_static_file_is_a_range_of_its_plain_bytes(app: Quart) -> None:
+    answer = await app.test_client().get("/static/css/app.css", headers={**GZIP, "Range": "bytes=100-199"})
+    size = len(on_disk("/static/css/app.css"))
+    assert answer.status_code == 206
+    assert "Content-Encoding" not in answer.headers
+    assert answer.headers["Content-Range"] == f"bytes 100-199/{size}"
+    assert await answer.get_data() == on_disk("/static/css/app.css")[100:200]
+    last = await app.test_client().get("/static/css/app.css", headers={"Range": "bytes=-50"})
+    assert last.status_code == 206 and last.headers["Content-Range"] == f"bytes {size - 50}-{size - 1}/{size}"
+    assert await last.get_data() == on_disk("/static/css/app.css")[-50:]
+
+
+async def _version_after_edit(app: Quart, folder: Path) -> tuple[str, str]:
+    """The stylesheet's URL before and after its content (and mtime) change."""
+    sheet = folder / "site.css"
+    sheet.write_text("body { color: black; }")
+    async with app.test_request_context("/"):
+        before = app.jinja_env.globals["static_url"]("site.css")
+        sheet.write_text("body { color: navy; }")
+        os.utime(sheet, ns=(sheet.stat().st_atime_ns, sheet.stat().st_mtime_ns + 5_000_000_000))
+        after = app.jinja_env.globals["static_url"]("site.css")
+    return before, after
+
+
+async def test_development_sees_an_edited_file_and_production_reads_each_file_once(
+    app: Quart, app_config: dict[str, Any], tmp_path: Path
+) -> None:
+    app.static_folder = str(tmp_path / "dev-static")
+    Path(app.static_folder).mkdir()
+    before, after = await _version_after_edit(app, Path(app.static_folder))
+    assert before != after
+    answer = await app.test_client().get(after)
+    assert answer.headers["Cache-Control"] == IMMUTABLE and b"navy" in await answer.get_data()
+    assert (await app.test_client().get(before)).headers["Cache-Control"] == REVALIDATE
+
+    settings = {**app_config, "ENV": "production", "PASSWORD_HASHING": "standard"}
+    production = create_app(settings, instance_path=tmp_path / "p")
+    production.static_folder = str(tmp_path / "prod-static")
+    Path(production.static_folder).mkdir()
+    async with production.test_app():
+        before, after = await _version_after_edit(production, Path(production.static_folder))
+        assert before == after
+        assert b"black" in await (await production.test_client().get(after)).get_data()
 
 
 # --- media --------------------------------------------------------------------------------
