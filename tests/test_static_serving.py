@@ -4,7 +4,8 @@ Pages linked ``/static/...`` with no version, so browsers could not keep a style
 long without risking a stale one after a deploy; CSS and JavaScript went uncompressed; Quart
 marked every answer ``Vary: Cookie`` and answered a suffix range (``bytes=-500``) with 500.
 Now pages link ``?v=<content hash>`` (kept a year, ``immutable``), CSS, JavaScript and SVG go
-gzip-compressed, and media files stream in chunks with 304 and 206 answers.
+gzip-compressed, media files stream in chunks with 304 and 206 answers, and behind nginx the
+media views can hand the sending over (``X-Accel-Redirect``) after their permission checks.
 """
 
 from __future__ import annotations
@@ -13,19 +14,21 @@ import asyncio
 import gzip
 import os
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from quart import Quart
 from quart.testing import make_test_headers_path_and_query_string, make_test_scope
 from sqlalchemy import select
 from werkzeug.datastructures import Headers
 
 from hyperpics import create_app, media
+from hyperpics.config import ConfigError, from_environment
 from hyperpics.db import database
-from hyperpics.models import Photo, Visibility
+from hyperpics.models import Photo, User, Visibility
 
 from .builders import add_photo
 from .conftest import Tab, make_user
@@ -34,6 +37,7 @@ STATIC = Path(__file__).resolve().parent.parent / "hyperpics" / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
+ACCEL = "/_protected_media/"
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -101,6 +105,13 @@ async def photo_with_file(app: Quart, author: str, content: bytes, visibility: V
     folder.mkdir(parents=True, exist_ok=True)
     (folder / photo.filename_original).write_bytes(content)
     return f"/media/photos/{photo.filename_original}?v={visibility.value}"
+
+
+@pytest.fixture
+async def accel_app(app_config: dict[str, Any], tmp_path: Path) -> AsyncIterator[Quart]:
+    application = create_app({**app_config, "MEDIA_ACCEL_REDIRECT": ACCEL}, instance_path=tmp_path / "accel")
+    async with application.test_app():
+        yield application
 
 
 # --- versioned static URLs ----------------------------------------------------------------
@@ -261,3 +272,49 @@ async def test_media_files_answer_304_and_byte_ranges(app: Quart, tab: Tab) -> N
     assert tail.status_code == 206 and await tail.get_data() == content[-500:]
     assert tail.headers["Content-Range"] == f"bytes {len(content) - 500}-{len(content) - 1}/{len(content)}"
     assert (await client.get(url, headers={"Range": f"bytes={len(content)}-"})).status_code == 416
+
+
+# --- handing the sending to nginx ---------------------------------------------------------
+
+
+async def test_with_accel_redirect_nginx_sends_the_file_after_the_checks(accel_app: Quart) -> None:
+    owner = await make_user(accel_app, Tab(accel_app), "ana")
+    stranger = await make_user(accel_app, Tab(accel_app), "bob")
+    public_url = await photo_with_file(accel_app, "ana", b"public bytes")
+    private_url = await photo_with_file(accel_app, "ana", b"private bytes", Visibility.PRIVATE)
+
+    answer = await Tab(accel_app).client.get(public_url)
+    name = public_url.split("/")[-1].split("?")[0]
+    assert answer.status_code == 200 and await answer.get_data() == b""
+    assert answer.headers["X-Accel-Redirect"] == f"{ACCEL}photos/{name}"
+    assert answer.headers["Content-Type"] == "image/jpeg"
+    assert answer.headers["Cache-Control"] == IMMUTABLE
+
+    refused = await stranger.client.get(private_url)
+    assert refused.status_code == 404 and "X-Accel-Redirect" not in refused.headers
+    mine = await owner.client.get(private_url)
+    assert mine.status_code == 200 and mine.headers["Cache-Control"] == "private, max-age=3600"
+    assert mine.headers["X-Accel-Redirect"].startswith(f"{ACCEL}photos/")
+
+    async with database(accel_app).session(write=False) as session:
+        avatar = (await session.execute(select(User.avatar_small).where(User.username == "ana"))).scalar_one()
+    face = await stranger.client.get(f"/media/avatars/{avatar}")
+    assert face.status_code == 200 and face.headers["X-Accel-Redirect"] == f"{ACCEL}avatars/{avatar}"
+    assert face.headers["Content-Type"] == "image/png" and await face.get_data() == b""
+    assert (await stranger.client.get("/media/avatars/nothing-like-a-stored-name.png")).status_code == 404
+
+
+async def test_without_accel_redirect_the_app_sends_the_file_itself(app: Quart, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
+    answer = await tab.client.get(await photo_with_file(app, "ana", b"the bytes"))
+    assert answer.status_code == 200 and await answer.get_data() == b"the bytes"
+    assert "X-Accel-Redirect" not in answer.headers
+
+
+def test_the_accel_prefix_comes_from_the_environment_and_must_be_a_folder(tmp_path: Path) -> None:
+    assert from_environment(tmp_path, {})["MEDIA_ACCEL_REDIRECT"] == ""
+    config = from_environment(tmp_path, {"HYPERPICS_MEDIA_ACCEL_REDIRECT": "/_protected_media/"})
+    assert config["MEDIA_ACCEL_REDIRECT"] == "/_protected_media/"
+    for bad in ("_protected_media/", "/_protected_media", "protected"):
+        with pytest.raises(ConfigError, match="HYPERPICS_MEDIA_ACCEL_REDIRECT"):
+            create_app({"MEDIA_ACCEL_REDIRECT": bad, "SECRET_KEY": "k" * 40}, instance_path=tmp_path)
