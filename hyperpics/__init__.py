@@ -38,13 +38,17 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
         page_cache,
         passwords,
         request_limits,
+        responses,
         shared,
+        static_files,
         templating,
     )
 
     root = Path(__file__).resolve().parent
     instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
     app = Quart(__name__, instance_path=str(instance.resolve()), static_folder=str(root / "static"))
+    app.response_class = responses.AppResponse
+    app.session_interface = responses.SessionInterface()
     # Before any route is added: every <int:...> is an id with bounds (numbers.py).
     app.url_map.converters["int"] = numbers.IdConverter
 
@@ -52,6 +56,8 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     settings.update(overrides or {})
     config.validate(settings)
     app.config.update(settings)
+    # Every file we send sets its own Cache-Control; Quart's default would add a 12-hour Expires.
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = None
     app.secret_key = config.resolve_secret_key(settings, instance)
     _configure_cookies(app)
     templating.init_app(app)
@@ -68,6 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     auth.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
+    static_files.init_app(app)
 
     hsts = app.config["ENV"] == "production"
 

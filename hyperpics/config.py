@@ -41,6 +41,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # Seconds a writer waits for a lock (SQLite's write lock, a PostgreSQL row) before 503.
         "DB_LOCK_TIMEOUT": 5.0,
         "MEDIA_DIR": str(instance_path / "media"),
+        # A reverse proxy's internal location for MEDIA_DIR (nginx X-Accel-Redirect), e.g.
+        # "/_protected_media/": the media views check who may see a file, then let nginx send it.
+        "MEDIA_ACCEL_REDIRECT": "",
         "BROADCAST_URL": "memory://",
         "BASE_URL": "http://127.0.0.1:5000",
         "MAIL_SERVER": None,
@@ -148,6 +151,11 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(f"{PREFIX}PAGE_CACHE_SECONDS must be between 0 (off) and 3600")
     if not 0 < config["DB_LOCK_TIMEOUT"] <= 600:
         raise ConfigError(f"{PREFIX}DB_LOCK_TIMEOUT must be between 0 and 600 seconds")
+    accel = config["MEDIA_ACCEL_REDIRECT"] or ""
+    if accel and not (accel.startswith("/") and accel.endswith("/")):
+        raise ConfigError(
+            f"{PREFIX}MEDIA_ACCEL_REDIRECT must start and end with '/' (like /_protected_media/), not {accel!r}"
+        )
     url = str(config["DATABASE_URL"])
     if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
         raise ConfigError(

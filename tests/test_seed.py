@@ -488,7 +488,7 @@ def values_for(name: str, converter: str, known: dict[str, list[str]], db: TestD
 
 def skip_reason(app: Quart, rule: Any) -> str | None:
     if rule.endpoint == "static":
-        return "the framework's static files"
+        return "static files (tests/test_static_serving.py)"
     if getattr(app.view_functions[rule.endpoint], "streams", False):
         return "a never-ending SSE stream (opened by test_policy and test_notification_stream)"
     if rule.rule.startswith("/media/"):

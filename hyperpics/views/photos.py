@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 
 from quart import (
@@ -265,9 +266,17 @@ async def _send(folder: str, filename: str, *, public: bool) -> Response:
         abort(404)
     if not path.is_file():
         abort(404)
-    response = await send_file(path, conditional=True)
+    accel = current_app.config["MEDIA_ACCEL_REDIRECT"]
+    if accel:
+        # The proxy sends the file (and answers conditional and range requests); it keeps
+        # this answer's Content-Type and Cache-Control.
+        response = current_app.response_class(b"", mimetype=mimetypes.guess_type(filename)[0])
+        response.headers["X-Accel-Redirect"] = f"{accel}{folder}/{filename}"
+    else:
+        # Streamed from disk in chunks (aiofiles); 304 and 206 answered from the file's ETag.
+        response = await send_file(path, conditional=True)
     # File names are random and never reused, so the content behind a URL never changes.
     response.headers["Cache-Control"] = (
         "public, max-age=31536000, immutable" if public else "private, max-age=3600"
     )
-    return response
+    return responses.without_body_for_head(response)
