@@ -11,12 +11,14 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -95,6 +97,21 @@ EDIT_REFUSAL = "Only the photo's author can change its description, tags or who 
 # --- who sees what ------------------------------------------------------------------------
 
 
+ANONYMOUS, MODERATOR, MEMBER = "anonymous", "moderator", "member"  # what a viewer may see
+VIEWER_ID = "viewer_id"  # the bound parameter naming the viewer in prebuilt statements
+
+
+def sight(viewer: User | None) -> str:
+    """Which rule of :func:`visible_to` applies to ``viewer``: statements are prebuilt per rule."""
+    if viewer is None:
+        return ANONYMOUS
+    return MODERATOR if viewer.can(Permission.MODERATE) else MEMBER
+
+
+def viewer_params(viewer: User | None) -> dict[str, int]:
+    return {VIEWER_ID: viewer.id if viewer is not None else -1}
+
+
 def visible_to(viewer: User | None, photo: type[Photo] = Photo, *, by_visibility: bool = False) -> ColumnElement[bool]:
     """The SQL condition for photos ``viewer`` may see (anonymous: public ones only).
 
@@ -106,15 +123,25 @@ def visible_to(viewer: User | None, photo: type[Photo] = Photo, *, by_visibility
     author's dozen. Only a query with nothing better to go by (the newest public photos)
     passes ``by_visibility`` to let it walk that index.
     """
+    viewer_id = viewer.id if viewer is not None else None
+    return visible_for(sight(viewer), photo, by_visibility=by_visibility, viewer_id=viewer_id)
+
+
+def visible_for(
+    kind: str, photo: type[Photo] = Photo, *, by_visibility: bool = False, viewer_id: int | None = None
+) -> ColumnElement[bool]:
+    """:func:`visible_to` by rule; a member is the ``viewer_id`` parameter (given here, or
+    when a prebuilt statement runs: :func:`viewer_params`)."""
     visibility = photo.visibility if by_visibility else db.unindexed(photo.visibility)
-    if viewer is None:
+    if kind == ANONYMOUS:
         return visibility == Visibility.PUBLIC.value
-    if viewer.can(Permission.MODERATE):
+    if kind == MODERATOR:
         return true()
-    follows_author = exists().where(Follow.follower_id == viewer.id, Follow.followed_id == photo.author_id)
+    me = bindparam(VIEWER_ID, viewer_id, type_=Integer)
+    follows_author = exists().where(Follow.follower_id == me, Follow.followed_id == photo.author_id)
     return or_(
         visibility == Visibility.PUBLIC.value,
-        photo.author_id == viewer.id,
+        photo.author_id == me,
         and_(visibility == Visibility.FOLLOWERS.value, follows_author),
     )
 
@@ -146,11 +173,15 @@ def _comment_count() -> ColumnElement[int]:
 
 
 def _cards_query(viewer: User | None, *, by_visibility: bool = False):  # type: ignore[no-untyped-def]
+    return _cards_select(visible_to(viewer, by_visibility=by_visibility))
+
+
+def _cards_select(visible: ColumnElement[bool]):  # type: ignore[no-untyped-def]
     return (
         select(Photo, _collect_count().label("collects"), _comment_count().label("comments"))
         .join(Photo.author)
         .options(contains_eager(Photo.author))  # the author from the join above: one users row each
-        .where(visible_to(viewer, by_visibility=by_visibility))
+        .where(visible)
     )
 
 
@@ -183,24 +214,29 @@ class PhotoPage:
     older_id: int | None
 
 
+@cache
+def _photo_page_statement(kind: str) -> Select[Any]:
+    """The photo page's one query for viewers of rule ``kind`` (parameters photo_id, viewer_id).
+    Built once: building it took longer than running it."""
+    other = aliased(Photo)
+    same_author = and_(other.author_id == Photo.author_id, visible_for(kind, other))
+    return (
+        _cards_select(visible_for(kind))
+        .add_columns(
+            exists().where(Collect.photo_id == Photo.id, Collect.user_id == bindparam(VIEWER_ID, type_=Integer)),
+            # Previous/next within the author's photos that this viewer may see.
+            select(func.min(other.id)).where(same_author, other.id > Photo.id).scalar_subquery(),
+            select(func.max(other.id)).where(same_author, other.id < Photo.id).scalar_subquery(),
+        )
+        .options(selectinload(Photo.tags))
+        .where(Photo.id == bindparam("photo_id", type_=Integer))
+    )
+
+
 async def photo_page(session: AsyncSession, viewer: User | None, photo_id: int) -> PhotoPage:
     """The photo with its counts, the viewer's collect and its neighbours, in one query."""
-    other = aliased(Photo)
-    same_author = and_(other.author_id == Photo.author_id, visible_to(viewer, other))
-    viewer_id = viewer.id if viewer is not None else -1
-    row = (
-        await session.execute(
-            _cards_query(viewer)
-            .add_columns(
-                exists().where(Collect.photo_id == Photo.id, Collect.user_id == viewer_id),
-                # Previous/next within the author's photos that this viewer may see.
-                select(func.min(other.id)).where(same_author, other.id > Photo.id).scalar_subquery(),
-                select(func.max(other.id)).where(same_author, other.id < Photo.id).scalar_subquery(),
-            )
-            .options(selectinload(Photo.tags))
-            .where(Photo.id == photo_id)
-        )
-    ).first()
+    statement = _photo_page_statement(sight(viewer))
+    row = (await session.execute(statement, {"photo_id": photo_id, **viewer_params(viewer)})).first()
     if row is None:
         raise PhotoError("This photo does not exist, or you cannot see it.", 404)
     return PhotoPage(row[0], row[1], row[2], bool(row[3]), newer_id=row[4], older_id=row[5])
@@ -227,41 +263,53 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     return datetime.fromtimestamp(when, UTC) + timedelta(microseconds=fraction), photo_id
 
 
-def _before(position: tuple[datetime, int] | None) -> ColumnElement[bool]:
-    if position is None:
-        return true()
-    # A row value: one range on (created_at, id) indexes; the same test written with OR let
-    # SQLite read every older photo of the site through the created_at index.
-    return tuple_(Photo.created_at, Photo.id) < tuple_(literal(position[0]), literal(position[1]))
+FEED, BY_AUTHOR = "feed", "by_author"  # what a keyset listing lists
 
 
-async def _keyset(
-    session: AsyncSession, viewer: User | None, which: ColumnElement[bool], cursor: str | None, per_page: int
-) -> FeedPage:
-    """A page of the photos ``which`` selects, newest first, after ``cursor``.
+@cache
+def _keyset_statement(listing: str, kind: str, after_cursor: bool) -> Select[Any]:
+    """A page of ``listing`` (the viewer's feed, or one author's photos: ``author_id``) for
+    viewers of rule ``kind``, newest first, ``limit`` of them, after ``(before_time,
+    before_id)`` when ``after_cursor``. Built once per shape: building took longer than running.
 
     The page's ids are chosen first, and only they get their counts: with the counts in the
     ordering query, SQLite counted collects and comments for every candidate before sorting.
     """
+    me = bindparam(VIEWER_ID, type_=Integer)
+    if listing == FEED:
+        # Through the authors' index: the cost follows how many people (and photos) the
+        # viewer follows, not the site's size.
+        followed = select(Follow.followed_id).where(Follow.follower_id == me)
+        which = or_(Photo.author_id == me, Photo.author_id.in_(followed))
+    else:
+        which = Photo.author_id == bindparam("author_id", type_=Integer)
     newest = (Photo.created_at.desc(), Photo.id.desc())
-    chosen = (
-        select(Photo.id)
-        .where(which, visible_to(viewer), _before(decode_cursor(cursor)))
-        .order_by(*newest)
-        .limit(per_page + 1)
-    )
-    rows = (await session.execute(_cards_query(viewer).where(Photo.id.in_(chosen)).order_by(*newest))).all()
+    chosen = select(Photo.id).where(which, visible_for(kind)).order_by(*newest).limit(bindparam("limit"))
+    if after_cursor:
+        # A row value: one range on the (created_at, id) indexes; the same test written with
+        # OR let SQLite read every older photo of the site through the created_at index.
+        position = tuple_(bindparam("before_time", type_=Photo.created_at.type), bindparam("before_id", type_=Integer))
+        chosen = chosen.where(tuple_(Photo.created_at, Photo.id) < position)
+    return _cards_select(visible_for(kind)).where(Photo.id.in_(chosen)).order_by(*newest)
+
+
+async def _keyset(
+    session: AsyncSession, viewer: User | None, listing: str, cursor: str | None, per_page: int, **parameters: int
+) -> FeedPage:
+    position = decode_cursor(cursor)
+    statement = _keyset_statement(listing, sight(viewer), position is not None)
+    parameters.update(viewer_params(viewer), limit=per_page + 1)
+    if position is not None:
+        parameters.update(before_time=position[0], before_id=position[1])  # type: ignore[arg-type]
+    rows = (await session.execute(statement, parameters)).all()
     cards = _cards(rows[:per_page])
     next_cursor = encode_cursor(cards[-1].photo) if len(rows) > per_page and cards else None
     return FeedPage(cards, next_cursor)
 
 
 async def home_feed(session: AsyncSession, viewer: User, cursor: str | None, per_page: int = PER_PAGE) -> FeedPage:
-    """Photos of the people ``viewer`` follows, and their own, newest first: read through the
-    authors' index, so the cost follows how many people (and photos) they follow, not the site."""
-    followed = select(Follow.followed_id).where(Follow.follower_id == viewer.id)
-    which = or_(Photo.author_id == viewer.id, Photo.author_id.in_(followed))
-    return await _keyset(session, viewer, which, cursor, per_page)
+    """Photos of the people ``viewer`` follows, and their own, newest first."""
+    return await _keyset(session, viewer, FEED, cursor, per_page)
 
 
 async def recent_public(session: AsyncSession, limit: int = PER_PAGE) -> list[Card]:
@@ -324,7 +372,7 @@ async def explore(session: AsyncSession, viewer: User | None) -> list[Card]:
 async def user_photos(
     session: AsyncSession, viewer: User | None, author: User, cursor: str | None, per_page: int = PER_PAGE
 ) -> FeedPage:
-    return await _keyset(session, viewer, Photo.author_id == author.id, cursor, per_page)
+    return await _keyset(session, viewer, BY_AUTHOR, cursor, per_page, author_id=author.id)
 
 
 async def count_user_photos(session: AsyncSession, viewer: User | None, author: User) -> int:
@@ -341,6 +389,42 @@ TAG_ORDERS = ("by_time", "by_collects")
 TAG_COUNT_CAP = 1_000  # a tag's count stops there ("1,000+ photos"): counting is not free
 
 
+def _tagged(kind: str) -> Select[Any]:
+    return (
+        select(photo_tags.c.photo_id)
+        .join(Photo, Photo.id == photo_tags.c.photo_id)
+        .where(photo_tags.c.tag_id == bindparam("tag_id", type_=Integer), visible_for(kind))
+    )
+
+
+@cache
+def _tag_count_statement(kind: str) -> Select[Any]:
+    return select(func.count()).select_from(_tagged(kind).limit(TAG_COUNT_CAP + 1).subquery())
+
+
+@cache
+def _tag_page_statement(kind: str, order: str) -> Select[Any]:
+    """A page (``limit``, ``offset``) of ``tag_id``'s photos in ``order`` for viewers of rule
+    ``kind``. Built once per shape: building took longer than running."""
+    tagged, newest = _tagged(kind), photo_tags.c.photo_id.desc()
+    page = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
+    if order == "by_collects":
+        # Ranked among the newest TAG_COUNT_CAP: ranking costs a count per photo ranked.
+        window = tagged.order_by(newest).limit(TAG_COUNT_CAP).subquery("window")
+        collects = select(func.count()).select_from(Collect).where(Collect.photo_id == window.c.photo_id)
+        chosen = (
+            select(window.c.photo_id)
+            .order_by(collects.scalar_subquery().desc(), window.c.photo_id.desc())
+            .limit(page[0])
+            .offset(page[1])
+        )
+        ordering = (literal_column("collects").desc(), Photo.id.desc())
+    else:
+        chosen = tagged.order_by(newest).limit(page[0]).offset(page[1])
+        ordering = (Photo.id.desc(),)
+    return _cards_select(visible_for(kind)).where(Photo.id.in_(chosen)).order_by(*ordering)
+
+
 async def tag_page(
     session: AsyncSession, viewer: User | None, tag: Tag, order: str, page: int, per_page: int = PER_PAGE
 ) -> NumberedPage:
@@ -352,33 +436,14 @@ async def tag_page(
     """
     if order not in TAG_ORDERS:
         raise PhotoError("Unknown order.", 404)
-    tagged = (
-        select(photo_tags.c.photo_id)
-        .join(Photo, Photo.id == photo_tags.c.photo_id)
-        .where(photo_tags.c.tag_id == tag.id, visible_to(viewer))
-    )
-    counted = (
-        await session.execute(select(func.count()).select_from(tagged.limit(TAG_COUNT_CAP + 1).subquery()))
-    ).scalar_one()
+    kind, parameters = sight(viewer), {"tag_id": tag.id, **viewer_params(viewer)}
+    counted = (await session.execute(_tag_count_statement(kind), parameters)).scalar_one()
     more = counted > TAG_COUNT_CAP
     total = min(counted, TAG_COUNT_CAP)
     pages = max(1, -(-total // per_page))
     page = max(page, 1) if more else min(max(page, 1), pages)
-    newest = photo_tags.c.photo_id.desc()
-    if order == "by_collects":
-        # Ranked among the newest TAG_COUNT_CAP: ranking costs a count per photo ranked.
-        window = tagged.order_by(newest).limit(TAG_COUNT_CAP).subquery("window")
-        collects = select(func.count()).select_from(Collect).where(Collect.photo_id == window.c.photo_id)
-        chosen = (
-            select(window.c.photo_id)
-            .order_by(collects.scalar_subquery().desc(), window.c.photo_id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    else:
-        chosen = tagged.order_by(newest).limit(per_page).offset((page - 1) * per_page)
-    by_collects = (literal_column("collects").desc(), Photo.id.desc()) if order == "by_collects" else (Photo.id.desc(),)
-    rows = (await session.execute(_cards_query(viewer).where(Photo.id.in_(chosen)).order_by(*by_collects))).all()
+    parameters.update(limit=per_page, offset=(page - 1) * per_page)
+    rows = (await session.execute(_tag_page_statement(kind, order), parameters)).all()
     if more and order == "by_time":
         pages = max(pages, page + (1 if len(rows) == per_page else 0))
     return NumberedPage(_cards(rows), page, pages, total, more)

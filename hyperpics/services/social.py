@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -30,7 +32,18 @@ from ..models import (
 )
 from ..wakeups import cards_change_after_commit
 from . import authority, notifications
-from .photos import Card, FeedPage, PhotoError, _cards, _cards_query, decode_cursor, visible_to
+from .photos import (
+    VIEWER_ID,
+    Card,
+    FeedPage,
+    PhotoError,
+    _cards,
+    _cards_query,
+    decode_cursor,
+    sight,
+    viewer_params,
+    visible_for,
+)
 
 USERS_PER_PAGE = 20
 COMMENTS_PER_PAGE = 15
@@ -95,28 +108,32 @@ def collections_visible(viewer: User | None, owner: User) -> bool:
     return owner.public_collections or (viewer is not None and viewer.id == owner.id)
 
 
-async def profile(session: AsyncSession, viewer: User | None, user: User) -> Profile:
-    """The numbers in a profile header or a user card, in one query."""
-    viewer_id = viewer.id if viewer is not None else -1
-    photos_visible = select(func.count()).select_from(Photo).where(Photo.author_id == user.id, visible_to(viewer))
+@cache
+def _profile_statement(kind: str) -> Select[Any]:
+    """The numbers of ``user_id``'s profile as viewers of rule ``kind`` (and ``viewer_id``)
+    see them, in one query. Built once per rule: building took longer than running."""
+    user_id, viewer_id = bindparam("user_id", type_=Integer), bindparam(VIEWER_ID, type_=Integer)
+    photos_visible = select(func.count()).select_from(Photo).where(Photo.author_id == user_id, visible_for(kind))
     collected = (
         select(func.count())
         .select_from(Collect)
         .join(Photo, Photo.id == Collect.photo_id)
-        .where(Collect.user_id == user.id, visible_to(viewer))
+        .where(Collect.user_id == user_id, visible_for(kind))
     )
-    row = (
-        await session.execute(
-            select(
-                photos_visible.scalar_subquery(),
-                collected.scalar_subquery(),
-                select(func.count()).select_from(Follow).where(Follow.followed_id == user.id).scalar_subquery(),
-                select(func.count()).select_from(Follow).where(Follow.follower_id == user.id).scalar_subquery(),
-                _follows(viewer_id, user.id),
-                _follows(user.id, viewer_id),
-            )
-        )
-    ).one()
+    return select(
+        photos_visible.scalar_subquery(),
+        collected.scalar_subquery(),
+        select(func.count()).select_from(Follow).where(Follow.followed_id == user_id).scalar_subquery(),
+        select(func.count()).select_from(Follow).where(Follow.follower_id == user_id).scalar_subquery(),
+        _follows(viewer_id, user_id),
+        _follows(user_id, viewer_id),
+    )
+
+
+async def profile(session: AsyncSession, viewer: User | None, user: User) -> Profile:
+    """The numbers in a profile header or a user card, in one query."""
+    parameters = {"user_id": user.id, **viewer_params(viewer)}
+    row = (await session.execute(_profile_statement(sight(viewer)), parameters)).one()
     own = viewer is not None and viewer.id == user.id
     return Profile(
         user=user,
@@ -332,23 +349,26 @@ def can_delete_comment(viewer: User | None, comment: Comment, photo: Photo) -> b
     return authority.may_show_delete(viewer, comment.author, owner_ids=(photo.author_id,))
 
 
+_COMMENT_COUNT = select(func.count()).select_from(Comment).where(Comment.photo_id == bindparam("photo_id"))
+# Built once (a page of comments with their authors and what they reply to): building it
+# cost more than running it.
+_COMMENTS_PAGE = (
+    select(Comment)
+    .where(Comment.photo_id == bindparam("photo_id"))
+    .options(joinedload(Comment.author), joinedload(Comment.reply_to).joinedload(Comment.author))
+    .order_by(Comment.created_at, Comment.id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
 async def comments(session: AsyncSession, photo: Photo, page: int | None) -> CommentsPage:
     """A page of comments, oldest first; ``page=None`` means the last (latest) page."""
-    total = (
-        await session.execute(select(func.count()).select_from(Comment).where(Comment.photo_id == photo.id))
-    ).scalar_one()
+    total = (await session.execute(_COMMENT_COUNT, {"photo_id": photo.id})).scalar_one()
     pages = max(1, -(-total // COMMENTS_PER_PAGE))
     page = pages if page is None else min(max(page, 1), pages)
-    rows = (
-        await session.execute(
-            select(Comment)
-            .where(Comment.photo_id == photo.id)
-            .options(joinedload(Comment.author), joinedload(Comment.reply_to).joinedload(Comment.author))
-            .order_by(Comment.created_at, Comment.id)
-            .limit(COMMENTS_PER_PAGE)
-            .offset((page - 1) * COMMENTS_PER_PAGE)
-        )
-    ).scalars().all()
+    parameters = {"photo_id": photo.id, "limit": COMMENTS_PER_PAGE, "offset": (page - 1) * COMMENTS_PER_PAGE}
+    rows = (await session.execute(_COMMENTS_PAGE, parameters)).scalars().all()
     return CommentsPage(list(rows), page, pages, total)
 
 
