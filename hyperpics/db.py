@@ -292,8 +292,15 @@ def make_engine(
 ) -> AsyncEngine:
     queue: WriterQueue | None = None
     if url.startswith("sqlite"):
+        from .sqlite_driver import one_trip_dbapi
+
         engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, pool_pre_ping=False
+            url,
+            module=one_trip_dbapi(),  # one trip to the connection's thread per statement, not four
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            pool_pre_ping=False,
         )
         _install_sqlite_pragmas(engine.sync_engine, lock_timeout)
         queue = WriterQueue(lock_timeout)
