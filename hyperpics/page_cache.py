@@ -20,6 +20,7 @@ versions cannot be read (Redis away), nothing is served from the cache or stored
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -106,11 +107,14 @@ async def announce_changes(app: Quart) -> None:
     """New versions for the tables the commits since the last call wrote to: each request's
     own right after its commit (so its next page shows the change), and any other commit
     (background work, a test writing around the app) before versions are next read."""
-    written = db.database(app).take_committed_tables()
-    if ANY_TABLE in written:
-        written |= set(PAGE_TABLES)
-    if written:
-        await shared.store(app).bump([_table_key(table) for table in sorted(written)])
+    # Held while a bump is on its way: a reader arriving meanwhile waits for it, and so does
+    # the request whose commit it announces, before that request answers.
+    async with app.extensions["hyperpics_page_versions_lock"]:
+        written = db.database(app).take_committed_tables()
+        if ANY_TABLE in written:
+            written |= set(PAGE_TABLES)
+        if written:
+            await shared.store(app).bump([_table_key(table) for table in sorted(written)])
 
 
 async def table_versions(tables: tuple[str, ...]) -> Versions | None:
@@ -185,6 +189,7 @@ def _keepable(response: Response) -> bool:
 
 def init_app(app: Quart) -> None:
     app.extensions["hyperpics_page_cache"] = PageCache(float(app.config["PAGE_CACHE_SECONDS"]))
+    app.extensions["hyperpics_page_versions_lock"] = asyncio.Lock()
 
     async def _after_commit(_info: dict[str, Any]) -> None:
         await announce_changes(app)
