@@ -354,7 +354,7 @@ def _request(url: str, jar: dict[str, str], data: dict[str, str] | None = None,
         request.add_header(key, value)
     opener = urllib.request.build_opener(NoRedirect)
     try:
-        with opener.open(request, timeout=30) as answer:
+        with opener.open(request, timeout=60) as answer:
             _cookies(answer.headers.items(), jar)
             return answer.status, answer.read().decode(errors="replace")
     except urllib.error.HTTPError as error:
@@ -461,9 +461,14 @@ def run_pages(server: Server, floor: Server, pages: list[Page], cookies: dict[st
               floor_seconds: float, run: Run) -> None:
     for page in pages:
         headers = headers_for(page, cookies)
-        check_page(server, page, headers)
-        _wrk(server.url + page.path, 1, headers)  # warm-up: caches, pools, imports
         floor_result = measure(floor, "/", floor_seconds, {})
+        try:
+            check_page(server, page, headers)
+        except (SetupError, OSError) as error:  # older code may not answer at all in time
+            log(f"  {page.name:<14} {page.who:<9} NO ANSWER: {str(error)[:120]}")
+            run.rows.append(Row(page, Measure(0, 0.0, 0.0, math.nan, 1, math.nan), floor_result))
+            continue
+        _wrk(server.url + page.path, 1, headers)  # warm-up: caches, pools, imports
         result = measure(server, page.path, seconds, headers)
         row = Row(page, result, floor_result)
         run.rows.append(row)
@@ -551,6 +556,8 @@ def summarise_profile(folded: str, title: str) -> str:
 
 
 def geometric_mean(values: list[float]) -> float:
+    """Of the pages that answered (a page that did not is marked in its row)."""
+    values = [value for value in values if value > 0]
     return math.exp(sum(math.log(value) for value in values) / len(values)) if values else math.nan
 
 
@@ -568,7 +575,10 @@ def table(run: Run, small: Run | None) -> str:
         if small is not None:
             base = small_cpu.get((row.page.name, row.page.who))
             line += f" {row.result.cpu_ms / base:.2f}x |" if base else " |"
-        if row.result.bad:
+        if row.result.requests == 0:
+            line = f"| {row.page.name} | {row.page.who} | no answer within 60 s | | {row.floor.rps:,.0f} | 0 % | |"
+            line += " |" if small is not None else ""
+        elif row.result.bad:
             line = line.replace(f"| {row.page.who} |", f"| {row.page.who} ({row.result.bad} non-2xx) |")
         lines.append(line)
     shares = [row.share for row in run.rows]
@@ -581,7 +591,7 @@ def table(run: Run, small: Run | None) -> str:
     ]
     if small is not None:
         ratios = [row.result.cpu_ms / small_cpu[key] for row in run.rows
-                  if (key := (row.page.name, row.page.who)) in small_cpu]
+                  if (key := (row.page.name, row.page.who)) in small_cpu and row.result.requests]
         if ratios:
             lines.append(f"CPU per request against the small site: at most {max(ratios):.2f}x.")
     return "\n".join(lines)
