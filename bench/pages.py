@@ -295,7 +295,9 @@ def _wait_until_answering(server: Server, path: str = "/", timeout: float = 60) 
     raise SetupError(f"the server did not start:\n{server.log.read_text(errors='replace')[-3000:]}")
 
 
-def start_site_server(root: Path, site: Site, workers: int, broadcast: str, stack: ExitStack) -> Server:
+def start_site_server(
+    root: Path, site: Site, workers: int, broadcast: str, stack: ExitStack, settings: dict[str, str] | None = None
+) -> Server:
     port = free_port()
     logfile = site.folder / f"server-{workers}.log"
     env = _command_env(
@@ -304,6 +306,7 @@ def start_site_server(root: Path, site: Site, workers: int, broadcast: str, stac
         HYPERPICS_SECRET_KEY="pages-" + secrets.token_urlsafe(32),
         HYPERPICS_BASE_URL=f"http://{HOST}:{port}",
         HYPERPICS_BROADCAST_URL=broadcast,
+        **{f"HYPERPICS_{key}": value for key, value in (settings or {}).items()},
     )
     command = [sys.executable, "-m", "hyperpics.cli", "serve", "--host", HOST, "--port", str(port),
                "--workers", str(workers)]
@@ -526,6 +529,7 @@ def summarise_profile(folded: str, title: str) -> str:
     own: dict[str, int] = {}
     inclusive: dict[str, int] = {}
     areas: dict[str, int] = {}
+    roots: dict[str, int] = {}  # what each thread was started to run
     total = 0
     for line in folded.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -536,6 +540,8 @@ def summarise_profile(folded: str, title: str) -> str:
         if not frames:
             continue
         total += count
+        root = next((frame for frame in frames if not frame.startswith(("_bootstrap", "Thread.run", "<module>"))), frames[0])
+        roots[root] = roots.get(root, 0) + count
         leaf = frames[-1]
         own[leaf] = own.get(leaf, 0) + count
         areas[_area(leaf)] = areas.get(_area(leaf), 0) + count
@@ -544,6 +550,8 @@ def summarise_profile(folded: str, title: str) -> str:
     lines = [f"py-spy (--gil: the thread holding the GIL), {title}: {total} samples", "",
              "Where the time goes (own samples, by package):"]
     lines += [f"  {100 * n / total:5.1f} %  {area}" for area, n in sorted(areas.items(), key=lambda kv: -kv[1])]
+    lines += ["", "By thread (where its stack starts):"]
+    lines += [f"  {100 * n / total:5.1f} %  {root}" for root, n in sorted(roots.items(), key=lambda kv: -kv[1])[:8]]
     lines += ["", "Top 25 functions by own samples:"]
     lines += [f"  {100 * n / total:5.1f} %  {frame}" for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:25]]
     lines += ["", "Top 40 functions including what they call:"]
@@ -660,6 +668,8 @@ def main() -> int:
                         help="py-spy on one worker: the slowest page, or the one named 'page/who'.")
     parser.add_argument("--profile-seconds", type=float, default=15)
     parser.add_argument("--keep", action="store_true", help="Keep the temp dir (databases, server logs).")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="A HYPERPICS_ setting for the server (e.g. DB_POOL_SIZE=4); may repeat.")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     ensure_wrk()
@@ -679,7 +689,8 @@ def main() -> int:
                     log(f"{size} site, {workers} worker(s)")
                     with ExitStack() as stack:
                         broadcast = f"{redis}/0" if workers > 1 else "memory://"
-                        server = start_site_server(args.root, site, workers, broadcast, stack)
+                        settings = dict(item.split("=", 1) for item in args.setting)
+                        server = start_site_server(args.root, site, workers, broadcast, stack, settings)
                         floor = start_floor_server(folder, workers, stack)
                         cookies = {who: log_in(server, email) for who, email in emails.items()}
                         run = Run(size, workers)
