@@ -612,13 +612,13 @@ def git_state(root: Path) -> str:
     return (head.stdout.strip() or "unknown") + (" + uncommitted changes" if dirty.stdout.strip() else "")
 
 
-def block(label: str, root: Path, runs: list[Run], args: argparse.Namespace) -> str:
+def block(label: str, code: str, runs: list[Run], args: argparse.Namespace) -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     lines = [
         f"### {label}",
         "",
-        f"Code: `{git_state(root)}`. Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs "
+        f"Code: `{code}`. Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs "
         f"({cpu}); Python {platform.python_version()}; wrk -t2 -c16, {args.seconds:g} s per page, "
         f"{args.floor_seconds:g} s of floor before each; load average at the start {os.getloadavg()[0]:.2f}.",
     ]
@@ -673,7 +673,8 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     ensure_wrk()
-    label = args.label or git_state(args.root)
+    code = git_state(args.root)  # as the servers start, whatever is committed during the run
+    label = args.label or code
     wanted = {name.strip() for name in args.pages.split(",") if name.strip()}
     runs: list[Run] = []
     folder = Path(tempfile.mkdtemp(prefix="hyperpics-pages-"))
@@ -713,7 +714,7 @@ def main() -> int:
             log(f"kept {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
-    text = block(label, args.root, runs, args)
+    text = block(label, code, runs, args)
     print(text)
     if not args.no_write:
         write_results(label, text)
