@@ -103,11 +103,14 @@ class UrlBuilder:
 
     def __call__(self, endpoint: str, **values: Any) -> str:
         rule = self._rule(endpoint)
-        if rule is None or request.root_path or any(key.startswith("_") for key in values):
+        if rule is None or request.root_path:
             return quart_url_for(endpoint, **values)
-        given = {key: value for key, value in values.items() if value is not None}
-        if any(isinstance(value, list | tuple) for value in given.values()):
-            return quart_url_for(endpoint, **values)
+        given = {}
+        for key, value in values.items():
+            if key[0] == "_" or isinstance(value, list | tuple):  # options, several values
+                return quart_url_for(endpoint, **values)
+            if value is not None:
+                given[key] = value
         built = rule.build(given)
         if built is None:  # a value its converter refuses, or a missing one: Quart says why
             return quart_url_for(endpoint, **values)
