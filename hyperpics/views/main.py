@@ -6,7 +6,6 @@ from quart import Blueprint, Response, abort, request
 
 from .. import db, numbers, page_cache, responses
 from ..auth import current_user, public
-from ..page_cache import shared_for_anonymous
 from ..services import photos
 
 bp = Blueprint("main", __name__)
@@ -15,7 +14,7 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 @public
-@shared_for_anonymous
+@page_cache.shared_for_anonymous
 async def index() -> Response:
     session = await db.session()
     viewer = current_user()
@@ -41,7 +40,7 @@ async def explore() -> Response:
 @bp.route("/tag/<int:tag_id>", defaults={"order": "by_time"})
 @bp.route("/tag/<int:tag_id>/<order>")
 @public
-@shared_for_anonymous
+@page_cache.shared_for_anonymous
 async def tag(tag_id: int, order: str) -> Response:
     session = await db.session()
     try:
