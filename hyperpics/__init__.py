@@ -119,7 +119,7 @@ def _configure_cookies(app: Quart) -> None:
 
 
 def _configure_templates(app: Quart) -> None:
-    from .services import social
+    from . import templating
 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -127,7 +127,7 @@ def _configure_templates(app: Quart) -> None:
     app.jinja_env.filters["isodate"] = lambda value: value.isoformat() if value else ""
     app.jinja_env.tests["endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["page_path"] = page_path
-    app.jinja_env.globals["can_delete_comment"] = social.can_delete_comment
+    templating.register_slot("page_path", page_path)
     app.jinja_env.globals["photo_src"] = photo_src
     vendored = sorted((Path(app.static_folder) / "vendor").glob("pico-*.min.css"))
     app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
@@ -160,12 +160,17 @@ def photo_src(photo: Any, size: str = "small") -> str:
 
 
 def page_path() -> str:
-    """The path of the page the person is looking at, also while rendering a fragment for it."""
+    """The path of the page the person is looking at, also while rendering a fragment for it
+    (in a fragment kept for everyone, a stand-in filled when the page is done)."""
     from urllib.parse import urlsplit
 
     from quart import request
 
+    from . import templating
     from .htmx import is_htmx
+
+    if (stand_in := templating.slot("page_path")) is not None:
+        return stand_in
 
     if is_htmx() and request.headers.get("HX-Current-URL"):
         parts = urlsplit(request.headers["HX-Current-URL"])

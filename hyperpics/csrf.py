@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from quart import Quart, abort, current_app, g, request, session
 
+from . import templating
 from .db import SAFE_METHODS
 
 SESSION_KEY = "csrf"
@@ -81,9 +82,13 @@ def init_app(app: Quart) -> None:
             abort(400, description=error.reason)
 
     app.jinja_env.globals["csrf_token"] = _token_in_page
+    templating.register_slot("csrf_token", _token_in_page)
 
 
 def _token_in_page() -> str:
-    """The token, for a template: a page that shows it is this session's alone (page_cache)."""
+    """The token, for a template: a page that shows it is this session's alone (page_cache).
+    In a fragment kept for everyone, a stand-in, filled when the page is done."""
+    if (stand_in := templating.slot("csrf_token")) is not None:
+        return stand_in
     g.session_token_used = True
     return token()

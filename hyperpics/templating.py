@@ -10,14 +10,15 @@ inside a write transaction (db.check_not_writing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment as JinjaEnvironment
 from jinja2 import Template, nodes
 from jinja2_fragments import BlockNotFoundError
-from markupsafe import Markup
-from quart import current_app, request
+from markupsafe import Markup, escape
+from quart import current_app, g, request
 from quart import url_for as quart_url_for
 from quart.globals import app_ctx
 from werkzeug.routing import Rule
@@ -44,22 +45,56 @@ def init_app(app: Quart) -> None:
     app.jinja_env.globals["photo_card"] = CardCache(app.jinja_env)
 
 
+class FragmentCache:
+    """A fragment rendered once per look, kept by the values it shows (the caller's ``key``).
+
+    Nothing to invalidate: a change to anything the fragment shows is a new key. What belongs
+    to one request (the session's form token, the page's path) is rendered as a stand-in
+    (:func:`slot`) and filled in when the page is done (:func:`fill_slots`), so that one
+    rendering serves everyone with the same key.
+    """
+
+    def __init__(self, env: JinjaEnvironment, template: str, size: int = 20_000) -> None:
+        self._env = env
+        self._template = template
+        self._size = size
+        self._kept: dict[tuple[Any, ...], tuple[Markup, bool]] = {}
+
+    def get(self, key: tuple[Any, ...], context: Callable[[], dict[str, Any]]) -> Markup:
+        """The fragment for ``key``; ``context()`` is called to render it only if it is not kept."""
+        kept = self._kept.get(key)
+        if kept is None:
+            if len(self._kept) >= self._size:
+                self._kept.clear()  # simpler than LRU, and a full refill costs one render per fragment
+            state = g._get_current_object() if g else None
+            if state is not None:
+                state.rendering_shared = True
+            try:
+                html = Markup(self._env.get_template(self._template).render(context()))
+            finally:
+                if state is not None:
+                    state.rendering_shared = False
+            kept = self._kept[key] = (html, SLOT_MARK in html)
+        html, has_slots = kept
+        if has_slots:
+            g.slots_used = True
+        return html
+
+
 class CardCache:
     """``photo_card(card)`` in templates: a grid's photo card, rendered once per look.
 
     A card shows the same thing to everyone (no viewer, no token), so it is kept by the values
-    it shows (:meth:`shown`) and rendered again only when one of them changes: nothing to
-    invalidate, and a grid of cards costs twelve dictionary lookups. The template renders
-    without the request's context, so it cannot come to depend on the viewer by accident;
-    a value it starts to read must join :meth:`shown` (tests/test_templating.py checks them).
+    it shows (:meth:`shown`), and a grid of cards costs twelve dictionary lookups. The template
+    renders without the request's context, so it cannot come to depend on the viewer by
+    accident; a value it starts to read must join :meth:`shown` (tests/test_templating.py
+    checks them).
     """
 
     TEMPLATE = "partials/photo_card.html"
 
     def __init__(self, env: JinjaEnvironment, size: int = 20_000) -> None:
-        self._env = env
-        self._size = size
-        self._cards: dict[tuple[Any, ...], Markup] = {}
+        self._cards = FragmentCache(env, self.TEMPLATE, size)
 
     @staticmethod
     def shown(card: Any) -> tuple[Any, ...]:
@@ -70,13 +105,37 @@ class CardCache:
         )  # fmt: skip
 
     def __call__(self, card: Any) -> Markup:
-        key = self.shown(card)
-        html = self._cards.get(key)
-        if html is None:
-            if len(self._cards) >= self._size:
-                self._cards.clear()  # simpler than LRU, and a full refill costs one render per card
-            html = self._cards[key] = Markup(self._env.get_template(self.TEMPLATE).render(card=card))
+        return self._cards.get(self.shown(card), lambda: {"card": card})
+
+
+# Stand-ins for what belongs to one request, in fragments rendered for everyone: private-use
+# characters, which nothing escapes and no page holds otherwise.
+SLOT_MARK = "\ue000"
+_slot_values: dict[str, Callable[[], str]] = {}
+
+
+def register_slot(name: str, value: Callable[[], str]) -> None:
+    """``value()`` fills the stand-in that :func:`slot` gives for ``name``."""
+    _slot_values[name] = value
+
+
+def slot(name: str) -> str | None:
+    """The stand-in for ``name`` while a shared fragment renders; None otherwise (render the value)."""
+    if not g or not g.get("rendering_shared"):
+        return None
+    return f"{SLOT_MARK}{name}{SLOT_MARK}"
+
+
+def fill_slots(html: str) -> str:
+    """The page with its stand-ins replaced by this request's values (escaped, as the
+    template would have escaped them)."""
+    if not g or not g.pop("slots_used", False):
         return html
+    for name, value in _slot_values.items():
+        stand_in = f"{SLOT_MARK}{name}{SLOT_MARK}"
+        if stand_in in html:
+            html = html.replace(stand_in, str(escape(value())))
+    return html
 
 
 class UrlBuilder:
@@ -125,7 +184,7 @@ async def _context(context: dict[str, Any]) -> JinjaEnvironment:
 async def render_template(name: str, **context: Any) -> str:
     db.check_not_writing(f"rendering {name}")
     env = await _context(context)
-    return env.get_template(name).render(context)
+    return fill_slots(env.get_template(name).render(context))
 
 
 async def render_block(template: str, block: str, **context: Any) -> str:
@@ -144,7 +203,7 @@ async def render_block(template: str, block: str, **context: Any) -> str:
     if block not in render_context.blocks:
         raise BlockNotFoundError(block, template)
     try:
-        return env.concat(render_context.blocks[block][0](render_context))  # type: ignore[attr-defined]
+        return fill_slots(env.concat(render_context.blocks[block][0](render_context)))  # type: ignore[attr-defined]
     except Exception:
         return env.handle_exception()
 

@@ -1,13 +1,17 @@
 """Templates render synchronously and build URLs with a shortcut (templating.py): the
-shortcut must give exactly what Quart's url_for gives, for every route."""
+shortcut must give exactly what Quart's url_for gives, for every route. Fragments kept for
+everyone (cards, comments) are keyed by all they show, and carry each viewer's own token,
+path and buttons."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from quart import Quart, url_for
+from werkzeug.routing import AnyConverter, BaseConverter, IntegerConverter, PathConverter
 
 from hyperpics import templating
-
-from werkzeug.routing import AnyConverter, BaseConverter, IntegerConverter, PathConverter
 
 
 def _samples(converter: BaseConverter) -> list[object]:
@@ -53,7 +57,6 @@ async def test_pages_render_without_jinja_async_mode(app: Quart) -> None:
 
 
 def _card(**photo_values: object):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
 
     from hyperpics.models import Photo, User, Visibility
     from hyperpics.services.photos import Card
@@ -98,3 +101,89 @@ async def test_a_cached_card_shows_only_what_its_key_holds(app: Quart) -> None:
             setattr(other.photo.author, column, "zed")
             differs = app.jinja_env.get_template(cards.TEMPLATE).render(card=other) != rendered
             assert not differs or cards.shown(other) != cards.shown(base), f"author.{column} is shown, not in the key"
+
+
+def _comment(**values: object):  # type: ignore[no-untyped-def]
+    from hyperpics.models import Comment, User
+
+    author = User(id=8, username="bea", name="Bea", email="bea@example.com", bio="", avatar_medium="d" * 24 + "_m.png")
+    replied = Comment(id=4, photo_id=3, author_id=7, body="first", created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    replied.author = _card().photo.author
+    fields: dict[str, object] = {
+        "id": 5, "photo_id": 3, "author_id": 8, "body": "lovely light", "reply_to_id": 4,
+        "created_at": datetime(2026, 1, 2, tzinfo=UTC),
+    }  # fmt: skip
+    fields.update(values)
+    comment = Comment(**fields)
+    comment.author, comment.reply_to = author, replied
+    return comment
+
+
+async def test_a_cached_comment_shows_only_what_its_key_holds(app: Quart) -> None:
+    """comment_item keeps a comment by comment_shown: every value the comment's template
+    reads must be in it, or a change would leave the old comment on the page."""
+    from hyperpics.forms.photos import ReportForm
+    from hyperpics.partials.comments import COMMENT_TEMPLATE, comment_shown
+
+    def render(comment, photo) -> str:  # type: ignore[no-untyped-def]
+        can_reply, can_delete, can_report = comment_shown(comment, photo, None)[-3:]
+        return app.jinja_env.get_template(COMMENT_TEMPLATE).render(
+            comment=comment, photo=photo, can_reply=can_reply, can_delete=can_delete, can_report=can_report,
+            report_form=ReportForm(),
+        )  # fmt: skip
+
+    async with app.test_request_context("/photo/3"):
+        photo = _card().photo
+        base = _comment()
+        rendered, key = render(base, photo), comment_shown(base, photo, None)
+        changes: dict[str, object] = {
+            "id": 6, "body": "harsh light", "author_id": 7, "created_at": datetime(2025, 6, 1, tzinfo=UTC),
+        }  # fmt: skip
+        for column, value in changes.items():
+            other = _comment(**{column: value})
+            differs = render(other, photo) != rendered
+            assert not differs or comment_shown(other, photo, None) != key, f"comment.{column} is shown, not in the key"
+        for column in ("username", "name", "avatar_medium", "id"):
+            other = _comment()
+            setattr(other.author, column, 99 if column == "id" else "zed")
+            differs = render(other, photo) != rendered
+            assert not differs or comment_shown(other, photo, None) != key, f"author.{column} is shown, not in the key"
+        other = _comment()
+        other.reply_to.author.name = "Zed"
+        assert render(other, photo) != rendered and comment_shown(other, photo, None) != key
+        other_photo = _card(author_id=8).photo  # the commenter is now the photo's author: a badge
+        assert render(base, other_photo) != rendered and comment_shown(base, other_photo, None) != key
+
+
+async def test_comments_kept_for_everyone_carry_each_viewers_own_token_path_and_buttons(app: Quart) -> None:
+    from .builders import add_comment, add_photo
+    from .conftest import Tab, make_user
+    from .helpers import user_ids
+
+    tabs = {name: Tab(app) for name in ("owner", "ana", "bruno")}
+    for name, tab in tabs.items():
+        await make_user(app, tab, name)
+    ids = await user_ids(app)
+    photo = await add_photo(app, "owner")
+    for author in ("ana", "bruno"):
+        await add_comment(app, ids[author], photo, f"a word from {author}", None, minutes_ago=5)
+    pages = {name: await tab.get(f"/photo/{photo}?page=1") for name, tab in tabs.items()}
+    again = await tabs["ana"].get(f"/photo/{photo}?page=1")  # from the kept fragments this time
+    for name, page in {**pages, "ana again": again}.items():
+        assert page.status == 200
+        assert templating.SLOT_MARK not in page.text
+        tokens = set(re.findall(r'name="csrf_token" value="([^"]+)"', page.text))
+        assert tokens == {tabs[name.split()[0]].csrf}, name  # this session's token in every form
+        paths = set(re.findall(r'name="next" value="([^"]+)"', page.text))
+        assert paths == {f"/photo/{photo}?page=1"}, name
+    for name in ("ana", "bruno"):
+        other = "bruno" if name == "ana" else "ana"
+        deletable = re.findall(r'action="/_/comments/(\d+)/delete"', pages[name].text)
+        reportable = re.findall(r'id="report-comment-(\d+)"', pages[name].text)
+        assert len(deletable) == 1 and len(reportable) == 1  # their own to delete, the other's to report
+        assert deletable != reportable
+    owner_deletes = re.findall(r'action="/_/comments/(\d+)/delete"', pages["owner"].text)
+    assert len(owner_deletes) == 2  # the photo's author may delete both
+    assert re.findall(r'action="/_/comments/(\d+)/delete"', again.text) == re.findall(
+        r'action="/_/comments/(\d+)/delete"', pages["ana"].text
+    )

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
 from quart import Blueprint, Response, abort, flash, request, url_for
+from quart.blueprints import BlueprintSetupState
 
-from .. import db, htmx, numbers, responses
+from .. import db, htmx, numbers, responses, timeago
 from ..auth import (
     current_user,
     login_required,
@@ -17,11 +19,51 @@ from ..auth import (
 )
 from ..forms.photos import ReportForm
 from ..forms.social import CommentForm
-from ..models import Permission, Photo, ReportTarget
+from ..models import Comment, Permission, Photo, ReportTarget, User
 from ..reports import FILED, file_report
 from ..services import photos, social
+from ..templating import FragmentCache
+
 
 bp = Blueprint("comments", __name__, url_prefix="/_")
+
+COMMENT_TEMPLATE = "partials/comment.html"
+
+
+def comment_shown(comment: Comment, photo: Photo, viewer: User | None) -> tuple[Any, ...]:
+    """What one comment shows this viewer: its key in the fragment cache. Everything the
+    template reads is here (tests/test_templating.py checks it)."""
+    author, reply_to = comment.author, comment.reply_to
+    mine = viewer is not None and viewer.id == comment.author_id
+    can_reply = (
+        viewer is not None and not mine and photo.can_comment and viewer.can(Permission.COMMENT)
+    )
+    return (
+        comment.id, comment.body, comment.created_at, timeago(comment.created_at),
+        author.id, author.username, author.name, author.avatar_medium,
+        reply_to.author.name if reply_to is not None else None,
+        photo.id, comment.author_id == photo.author_id,
+        can_reply, social.can_delete_comment(viewer, comment, photo), viewer is not None and not mine,
+    )  # fmt: skip
+
+
+@bp.record_once
+def _comment_items(state: BlueprintSetupState) -> None:
+    fragments = FragmentCache(state.app.jinja_env, COMMENT_TEMPLATE)
+
+    def comment_item(comment: Comment, photo: Photo) -> Markup:
+        """``comment_item(comment, photo)`` in templates: one comment, rendered once per look."""
+        key = comment_shown(comment, photo, current_user())
+        can_reply, can_delete, can_report = key[-3:]
+        return fragments.get(
+            key,
+            lambda: {
+                "comment": comment, "photo": photo, "can_reply": can_reply, "can_delete": can_delete,
+                "can_report": can_report, "report_form": ReportForm(),
+            },
+        )  # fmt: skip
+
+    state.app.jinja_env.globals["comment_item"] = comment_item
 
 
 async def _photo(photo_id: int) -> Photo:
