@@ -187,3 +187,48 @@ async def test_comments_kept_for_everyone_carry_each_viewers_own_token_path_and_
     assert re.findall(r'action="/_/comments/(\d+)/delete"', again.text) == re.findall(
         r'action="/_/comments/(\d+)/delete"', pages["ana"].text
     )
+
+
+async def test_a_cached_notification_shows_only_what_its_key_holds(app: Quart) -> None:
+    """notification_item keeps a line of the list by notification_shown: everything the line's
+    template reads must be in it."""
+    from collections.abc import Callable
+
+    from hyperpics.models import Comment, Notification, NotificationKind
+    from hyperpics.services.notifications import Group
+    from hyperpics.views.notifications import NOTIFICATION_TEMPLATE, notification_shown
+
+    def line(change: Callable[[Group], object] = lambda group: None) -> Group:
+        latest = Notification(
+            id=11, receiver_id=9, actor_id=7, kind=NotificationKind.COMMENT, photo_id=3, comment_id=5,
+            created_at=datetime(2026, 1, 2, tzinfo=UTC),
+        )  # fmt: skip
+        latest.comment = Comment(id=5, photo_id=3, author_id=7, body="nice", created_at=latest.created_at)
+        group = Group(kind=NotificationKind.COMMENT, latest=latest, actors=[_card().photo.author], ids=[11, 10], unread=True)
+        change(group)
+        return group
+
+    def render(group: Group) -> str:
+        return app.jinja_env.get_template(NOTIFICATION_TEMPLATE).render(group=group)
+
+    changes: dict[str, Callable[[Group], object]] = {
+        "kind": lambda group: setattr(group, "kind", NotificationKind.REPLY),
+        "unread": lambda group: setattr(group, "unread", False),
+        "ids": lambda group: group.ids.pop(),
+        "actors": lambda group: group.actors.append(_comment().author),
+        "actor's name": lambda group: setattr(group.actors[0], "name", "Zed"),
+        "actor's username": lambda group: setattr(group.actors[0], "username", "zed"),
+        "latest.id": lambda group: setattr(group.latest, "id", 12),
+        "latest.photo_id": lambda group: setattr(group.latest, "photo_id", 4),
+        "latest.comment_id": lambda group: setattr(group.latest, "comment_id", 6),
+        "latest.out_of_sight": lambda group: setattr(group.latest, "out_of_sight", True),
+        "latest.created_at": lambda group: setattr(group.latest, "created_at", datetime(2025, 1, 1, tzinfo=UTC)),
+        "the comment's words": lambda group: setattr(group.latest.comment, "body", "grand"),
+    }
+    async with app.test_request_context("/notifications"):
+        base = line()
+        rendered, key = render(base), notification_shown(base)
+        for name, change in changes.items():
+            other = line(change)
+            assert render(other) != rendered, f"changing {name} shows nothing new: the check tests nothing"
+            assert notification_shown(other) != key, f"the line shows {name}, which notification_shown leaves out"

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, flash, request, url_for
+from typing import Any
 
-from .. import db, htmx, numbers, responses
+from markupsafe import Markup
+from quart import Blueprint, Response, abort, flash, request, url_for
+from quart.blueprints import BlueprintSetupState
+
+from .. import db, htmx, numbers, responses, timeago
 from ..auth import login_required, require_user
 from ..services import notifications
+from ..templating import FragmentCache
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+NOTIFICATION_TEMPLATE = "partials/notification.html"
+
+
+def notification_shown(group: notifications.Group) -> tuple[Any, ...]:
+    """What one line of the list shows: its key in the fragment cache. Everything the template
+    reads is here (tests/test_templating.py checks it); the token is a stand-in."""
+    latest, first, comment = group.latest, group.actors[0], group.latest.comment
+    return (
+        group.kind, group.unread, tuple(group.ids), len(group.actors), first.username, first.name,
+        latest.id, latest.created_at, timeago(latest.created_at), latest.out_of_sight, latest.photo_id,
+        latest.comment_id, comment.body if comment is not None else None,
+    )  # fmt: skip
+
+
+@bp.record_once
+def _notification_items(state: BlueprintSetupState) -> None:
+    fragments = FragmentCache(state.app.jinja_env, NOTIFICATION_TEMPLATE)
+
+    def notification_item(group: notifications.Group) -> Markup:
+        """``notification_item(group)`` in templates: one line of the list, rendered once per look."""
+        return fragments.get(notification_shown(group), lambda: {"group": group})
+
+    state.app.jinja_env.globals["notification_item"] = notification_item
 
 
 
