@@ -120,6 +120,7 @@ def _configure_cookies(app: Quart) -> None:
 
 def _configure_templates(app: Quart) -> None:
     from . import templating
+    from .search import TAG_COUNT_SHOWN
 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -129,6 +130,7 @@ def _configure_templates(app: Quart) -> None:
     app.jinja_env.globals["page_path"] = page_path
     templating.register_slot("page_path", page_path)
     app.jinja_env.globals["photo_src"] = photo_src
+    app.jinja_env.globals["TAG_COUNT_SHOWN"] = TAG_COUNT_SHOWN  # a found tag's photos are counted up to it
     vendored = sorted((Path(app.static_folder) / "vendor").glob("pico-*.min.css"))
     app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
 

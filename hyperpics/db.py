@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.sql.base import Executable, ExecutableOption
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.util import await_only
 
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hyperpics.db")
 
 M = TypeVar("M")
+E = TypeVar("E", bound=Executable)
 
 WRITE_OPTION = "hyperpics_write"
 
@@ -70,6 +71,8 @@ QUEUE_INFO_KEY = "hyperpics_writer_queue"  # the engine's queue, for the hooks
 QUEUED_KEY = "hyperpics_queued"  # set while this connection's writer has its turn
 # Set on the sessions of GET and HEAD requests: their first write raises WriteOnSafeMethod.
 READ_ONLY_OPTION = "hyperpics_read_only"
+# A read known to take a while: SQLite's adapter sends it to its thread at once (sqlite_driver).
+LONG_READ_OPTION = "hyperpics_long_read"
 # A write transaction held (or a lock waited for) longer than this is logged.
 SLOW_WRITE_SECONDS = 0.5
 # Where a session keeps the ``info`` of its transaction's connection.
@@ -238,6 +241,19 @@ def _install_sqlite_pragmas(sync_engine: Engine, lock_timeout: float) -> None:
         cursor.close()
 
 
+def long_read(statement: E) -> E:
+    """``statement``, marked as one that takes a while (a full-text search): on SQLite it goes
+    to the connection's thread at once rather than being tried in place first (sqlite_driver)."""
+    return statement.execution_options(**{LONG_READ_OPTION: True})
+
+
+def _send_long_reads_to_the_thread(sync_engine: Engine) -> None:
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _mark(_conn: Connection, cursor: Any, _statement: str, _parameters: Any, context: Any, _many: bool) -> None:
+        if context is not None and context.execution_options.get(LONG_READ_OPTION):
+            cursor.in_thread = True
+
+
 def _begin_write(conn: Connection) -> None:
     """Make the connection's read transaction a writing one."""
     if conn.get_execution_options().get(READ_ONLY_OPTION):
@@ -303,6 +319,7 @@ def make_engine(
             pool_pre_ping=False,
         )
         _install_sqlite_pragmas(engine.sync_engine, lock_timeout)
+        _send_long_reads_to_the_thread(engine.sync_engine)
         queue = WriterQueue(lock_timeout)
     else:
         engine = create_async_engine(

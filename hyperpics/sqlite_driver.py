@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -42,10 +43,12 @@ from sqlalchemy.util.concurrency import await_
 # What one trip brings back: description, rows, rowcount, lastrowid.
 Outcome = tuple[Any, list[Any], int, int | None]
 
-# A statement run in place may take INLINE_CHECKS * INLINE_STEPS virtual-machine steps, about
-# a millisecond, before it is handed to the thread.
-INLINE_STEPS = 1000
-INLINE_CHECKS = 20
+# A statement run in place may take INLINE_SECONDS, checked every INLINE_STEPS virtual-machine
+# steps, before it is handed to the thread. (Time, not steps: one step of a full-text index
+# can be a long walk in C.) What it spent in place is lost: a statement known to be long is
+# marked (db.long_read) and goes to the thread at once.
+INLINE_SECONDS = 0.0005
+INLINE_STEPS = 200
 
 
 class _Interrupted(Exception):
@@ -82,7 +85,7 @@ def _executemany(connection: sqlite3.Connection, operation: str, parameters: Seq
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     """A cursor whose statement runs, and whose rows arrive, in one trip to the thread."""
 
-    __slots__ = ("_description", "_lastrowid", "_rowcount")
+    __slots__ = ("_description", "_lastrowid", "_rowcount", "in_thread")
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:  # no trip to make one
         self._adapt_connection = adapt_connection
@@ -93,6 +96,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._description: Any = None
         self._rowcount = -1
         self._lastrowid: int | None = None
+        self.in_thread = False  # set for a statement known to be long (db.long_read)
 
     @property
     def description(self) -> Any:
@@ -118,7 +122,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         parameters = () if parameters is None else parameters
         adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
         try:
-            if _runs_in_place(operation) and adapted.idle():
+            if not self.in_thread and _runs_in_place(operation) and adapted.idle():
                 try:
                     # Through await_ all the same (a coroutine that never suspends: no trip),
                     # as SQLAlchemy's async connection checks that its statements awaited.
@@ -193,12 +197,13 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     def in_place(self, function: Callable[..., Outcome], operation: str, parameters: Any) -> Outcome:
         connection: sqlite3.Connection = self._connection._conn
-        checks = INLINE_CHECKS
+        deadline = time.perf_counter() + INLINE_SECONDS
+        out_of_time = False
 
         def budget() -> bool:
-            nonlocal checks
-            checks -= 1
-            return checks < 0
+            nonlocal out_of_time
+            out_of_time = time.perf_counter() > deadline
+            return out_of_time
 
         if self.busy_timeout_ms is None:
             self.busy_timeout_ms = connection.execute("PRAGMA busy_timeout").fetchone()[0]
@@ -209,7 +214,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         try:
             outcome = function(connection, operation, parameters)
         except sqlite3.OperationalError as error:
-            if checks < 0 or (error.sqlite_errorcode & 0xFF) in _BUSY:
+            if out_of_time or (error.sqlite_errorcode & 0xFF) in _BUSY:
                 raise _Interrupted from error
             raise
         finally:

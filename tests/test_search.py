@@ -19,7 +19,7 @@ from sqlalchemy import event, select, text, update
 from hyperpics.cli import main
 from hyperpics.db import database
 from hyperpics.models import Follow, Photo, Tag, User, Visibility, utcnow
-from hyperpics.search import CATEGORIES, match_expression, search_index, tsquery_expression
+from hyperpics.search import CATEGORIES, SEARCH_WINDOW, TAG_COUNT_SHOWN, match_expression, search_index, tsquery_expression
 
 from .conftest import SECRET, Tab, fetch_user, make_user, set_user
 from .databases import TestDatabase, engine_under_test, only_on
@@ -241,6 +241,32 @@ async def test_tags_are_found_with_their_photo_counts(app, ana: Tab) -> None:
     assert tags_on(page.text) == [tag_ids["mountains"]]
     assert re.search(rf'id="tag-{tag_ids["mountains"]}"[^>]*>#<mark>mountains</mark> <small>3</small>', page.text)
     assert tag_ids["sea"] not in tags_on((await search(Tab(app), "mountain", "tag")).text)
+
+
+async def test_a_common_word_and_a_big_tag_are_counted_to_a_bound(app, ana: Tab, sql: TestDatabase) -> None:
+    """Past SEARCH_WINDOW matches the page says "1,000+" (newest first), and a found tag's
+    photos are counted up to TAG_COUNT_SHOWN, in the list and in the dropdown."""
+    await add_photo(app, "ana", "harbour", tags=("harbour",))
+    ids = await user_ids(app)
+    tag = sql.value("SELECT id FROM tags WHERE name = 'harbour'")
+    sql.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+        "INSERT INTO photos (author_id, description, alt_text, visibility, filename_original, filename_medium, "
+        "filename_small, width, height, can_comment, created_at) "
+        "SELECT ?, 'harbour ' || i, '', 'public', 'o' || i, 'm' || i, 's' || i, 1200, 800, true, CURRENT_TIMESTAMP FROM n",
+        SEARCH_WINDOW + 50, ids["ana"],
+    )
+    sql.execute("INSERT INTO photo_tags (photo_id, tag_id) SELECT id, ? FROM photos WHERE id NOT IN "
+                "(SELECT photo_id FROM photo_tags WHERE tag_id = ?)", tag, tag)  # fmt: skip
+
+    photos_page = await search(Tab(app), "harbour", "photo")
+    assert re.search(r'id="result-count">1,000\+ results', photos_page.text), photos_page.text
+    tags_page = await search(Tab(app), "harbour", "tag")
+    assert re.search(rf'id="tag-{tag}"[^>]*>#<mark>harbour</mark> <small>{TAG_COUNT_SHOWN}\+</small>', tags_page.text)
+    dropdown = await Tab(app).get("/search/suggest?q=harbour")
+    assert f'<span class="muted">{TAG_COUNT_SHOWN}+</span>' in dropdown.text
+    small = await search(Tab(app), "harbour 7", "photo")  # a narrower search is counted exactly
+    assert re.search(r'id="result-count">\d+ results?<', small.text), small.text
 
 
 # --- snippets -----------------------------------------------------------------------------
@@ -721,7 +747,11 @@ async def test_the_photo_count_is_driven_from_the_search_index(app, ana: Tab, sq
     # Fresh statistics; on PostgreSQL VACUUM also merges the GIN index's list of pending entries.
     sql.execute("ANALYZE" if sql.engine == "sqlite" else "VACUUM ANALYZE")
     assert set(ids_of(await hits(app, "narwhal"))) == set(narwhals)
-    assert (await hits(app, "boats")).total == 5000
+    boats = await hits(app, "boats")
+    # A word on every photo: ranked and counted among its newest SEARCH_WINDOW matches ("1,000+").
+    assert (boats.total, boats.more, boats.pages) == (SEARCH_WINDOW, True, SEARCH_WINDOW // 20)
+    newest = sql.value("SELECT max(id) FROM photos")
+    assert len(ids_of(boats)) == 20 and all(found > newest - SEARCH_WINDOW for found in ids_of(boats))
     plan = await plan_of(app, "narwhal", "EXPLAIN QUERY PLAN" if sql.engine == "sqlite" else "EXPLAIN")
     assert re.search(INDEX_FIRST, plan, re.M), plan
     assert not re.search(r"(SCAN|Seq Scan on) photos\b", plan), plan
