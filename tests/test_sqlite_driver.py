@@ -138,3 +138,18 @@ async def test_a_failing_read_in_place_raises_the_database_error(engine: AsyncEn
             await connection.execute(text("SELECT * FROM missing"))
         await connection.rollback()
         assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 2
+
+
+async def test_a_read_marked_long_goes_to_the_thread_at_once(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hyperpics.db import long_read
+
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        await connection.rollback()
+        trips = Trips(monkeypatch)
+        async with connection.begin():
+            rows = (await connection.execute(long_read(text("SELECT body FROM notes ORDER BY id")))).all()
+            assert trips.count == 1  # quick as it is, it was not tried in place
+            await connection.execute(text("SELECT 1"))
+            assert trips.count == 1  # the mark was that statement's alone
+    assert [row.body for row in rows] == ["first", "second"]
