@@ -21,6 +21,7 @@ versions cannot be read (Redis away), nothing is served from the cache or stored
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -152,12 +153,24 @@ def _eligible() -> bool:
 
 def shared_for_anonymous(view: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable[Response]]:
     """Serve this view's page to anonymous visitors from the cache (see the module's notes)."""
+    return _shared(view, samples=1)
 
+
+def sampled_for_anonymous(samples: int) -> Callable[[Callable[P, Awaitable[Response]]], Callable[P, Awaitable[Response]]]:
+    """For a page drawn at random (explore): anonymous visitors get one of ``samples`` kept
+    drawings, picked at random each time, so that a reload most often shows another one;
+    each is drawn again as the pages of :func:`shared_for_anonymous` are made again."""
+    return lambda view: _shared(view, samples=samples)
+
+
+def _shared(view: Callable[P, Awaitable[Response]], samples: int) -> Callable[P, Awaitable[Response]]:
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
         if not _eligible():
             return await view(*args, **kwargs)
         cache, key = page_cache(), _key()
+        if samples > 1:
+            key = (*key, _sample.randrange(samples))
         versions = await table_versions(PAGE_TABLES)
         if versions is not None and (entry := cache.get(key, versions)) is not None:
             body, headers = entry.value
@@ -174,6 +187,9 @@ def shared_for_anonymous(view: Callable[P, Awaitable[Response]]) -> Callable[P, 
         return response
 
     return wrapper
+
+
+_sample = random.Random()  # which kept drawing of a sampled page a visitor gets: not a secret
 
 
 def _keepable(response: Response) -> bool:

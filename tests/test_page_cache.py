@@ -179,3 +179,24 @@ async def test_a_comment_made_through_one_worker_retires_the_other_workers_copy(
     assert (await member.post(f"/_/photos/{photo}/comments", {"body": "seen from the other worker"})).status == 303
     page = await visitor.get(f"/photo/{photo}")
     assert cache_state(page) == "miss" and "seen from the other worker" in page.text
+
+
+async def test_explore_is_one_of_a_few_kept_drawings_and_a_new_photo_draws_them_again(app: Quart, tab: Tab) -> None:
+    from hyperpics.views.main import EXPLORE_SAMPLES
+
+    from .builders import add_photos
+
+    await make_user(app, tab, "ana")
+    await add_photos(app, "ana", 40)
+    visitor = Tab(app)
+    pages = [await visitor.get("/explore") for _ in range(60)]
+    assert all(page.status == 200 for page in pages)
+    drawings = {tuple(re.findall(r'href="/photo/(\d+)"', page.text)) for page in pages}
+    # At random, and at most one rendering per kept drawing: the rest are served from memory.
+    assert 2 <= len(drawings) <= EXPLORE_SAMPLES
+    states = [cache_state(page) for page in pages]
+    assert states.count("miss") <= EXPLORE_SAMPLES and states.count("hit") >= 60 - EXPLORE_SAMPLES
+    # A member draws their own every time.
+    assert cache_state(await tab.get("/explore")) is None
+    await add_photo(app, "ana", description="fresh off the camera")
+    assert cache_state(await visitor.get("/explore")) == "miss"  # every kept drawing was made before it

@@ -30,8 +30,12 @@ async def index() -> Response:
     return await responses.page("main/feed.html", block="feed_items", feed=feed, hot_tags=hot_tags)
 
 
+EXPLORE_SAMPLES = 8  # drawings of explore kept for anonymous visitors
+
+
 @bp.route("/explore")
 @public
+@page_cache.sampled_for_anonymous(EXPLORE_SAMPLES)
 async def explore() -> Response:
     cards = await photos.explore(await db.session(), current_user())
     return await responses.page("main/explore.html", block="grid", cards=cards)
