@@ -228,6 +228,9 @@ def _install_transaction_hooks(sync_engine: Engine, queue: WriterQueue | None) -
         WriterQueue.leave(record.info)
 
 
+SQLITE_MMAP_BYTES = 1 << 30
+
+
 def _install_sqlite_pragmas(sync_engine: Engine, lock_timeout: float) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -237,6 +240,10 @@ def _install_sqlite_pragmas(sync_engine: Engine, lock_timeout: float) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Read the file through a memory map (its first SQLITE_MMAP_BYTES): a page the OS
+        # holds costs no read() call, and every connection of every worker shares the OS's
+        # copy. At 100,000 photos a member's home page cost half as much again without it.
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
         cursor.close()
 

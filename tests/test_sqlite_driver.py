@@ -153,3 +153,11 @@ async def test_a_read_marked_long_goes_to_the_thread_at_once(engine: AsyncEngine
             await connection.execute(text("SELECT 1"))
             assert trips.count == 1  # the mark was that statement's alone
     assert [row.body for row in rows] == ["first", "second"]
+
+
+async def test_connections_read_through_a_memory_map(engine: AsyncEngine) -> None:
+    from hyperpics.db import SQLITE_MMAP_BYTES
+
+    async with engine.connect() as connection:
+        assert (await connection.exec_driver_sql("PRAGMA mmap_size")).scalar_one() == SQLITE_MMAP_BYTES
+        assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one() == "wal"
