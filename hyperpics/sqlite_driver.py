@@ -11,9 +11,10 @@ Reads that finish quickly make no trip at all. A trip costs far more than a smal
 SELECT (tens of microseconds in SQLite): a page of a member paid more for the trips of its
 BEGIN, viewer query and COMMIT than for everything else the database did. So a SELECT, a
 deferred BEGIN, and the COMMIT or ROLLBACK of a transaction that changed nothing run right
-where they are asked for, under a budget of SQLite virtual-machine steps (a progress handler):
-a statement that outgrows it is interrupted and run again in the thread, from the start (a
-read is idempotent, and its transaction's snapshot is the same). Whatever may wait on a lock
+where they are asked for, under a time budget (checked by a progress handler): a statement
+that outgrows it is interrupted and run again in the thread, from the start (a read is
+idempotent, and its transaction's snapshot is the same). A statement known to be long is
+sent to the thread at once (db.long_read). Whatever may wait on a lock
 or on the disk (a write, BEGIN IMMEDIATE, the COMMIT of a change) still goes to the thread,
 so the event loop never waits for another writer or for an fsync, and it never runs a read
 for longer than the budget.
