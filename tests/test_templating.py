@@ -232,3 +232,42 @@ async def test_a_cached_notification_shows_only_what_its_key_holds(app: Quart) -
             other = line(change)
             assert render(other) != rendered, f"changing {name} shows nothing new: the check tests nothing"
             assert notification_shown(other) != key, f"the line shows {name}, which notification_shown leaves out"
+
+
+async def test_a_cached_search_hit_shows_only_what_its_key_holds(app: Quart) -> None:
+    """search_hit keeps a photo or person found by search_hit_shown: every value its template
+    reads must be in it."""
+    from markupsafe import Markup
+
+    from hyperpics.models import Visibility
+    from hyperpics.search import Hit
+    from hyperpics.views.search import HIT_TEMPLATES, search_hit_shown
+
+    def render(hit: Hit, category: str) -> str:
+        return app.jinja_env.get_template(HIT_TEMPLATES[category]).render(hit=hit)
+
+    photo_changes = {
+        "id": 9, "visibility": Visibility.FOLLOWERS, "filename_small": "c" * 24 + "_s.jpg", "width": 300,
+        "height": 900, "alt_text": "boats", "description": "harbour",
+    }  # fmt: skip
+    async with app.test_request_context("/search"):
+        base = Hit(_card().photo, Markup("a <mark>sea</mark> view"))
+        rendered, key = render(base, "photo"), search_hit_shown(base, "photo")
+        variants = {f"photo.{name}": Hit(_card(**{name: value}).photo, base.snippet) for name, value in photo_changes.items()}
+        variants["the snippet"] = Hit(_card().photo, Markup("<mark>sea</mark>"))
+        for name in ("id", "username", "name"):
+            other = Hit(_card().photo, base.snippet)
+            setattr(other.item.author, name, 99 if name == "id" else "zed")  # type: ignore[attr-defined]
+            variants[f"author.{name}"] = other
+        for name, other in variants.items():
+            assert render(other, "photo") != rendered, f"changing {name} shows nothing new: the check tests nothing"
+            assert search_hit_shown(other, "photo") != key, f"a photo found shows {name}, not in the key"
+
+        person = Hit(_card().photo.author, Markup("likes the <mark>sea</mark>"))
+        rendered, key = render(person, "user"), search_hit_shown(person, "user")
+        for name, value in {"id": 99, "username": "zed", "name": "Zed", "avatar_medium": "e" * 24 + "_m.png"}.items():
+            other = Hit(_card().photo.author, person.snippet)
+            setattr(other.item, name, value)
+            assert render(other, "user") != rendered and search_hit_shown(other, "user") != key, name
+        other = Hit(person.item, Markup("sea"))
+        assert render(other, "user") != rendered and search_hit_shown(other, "user") != key

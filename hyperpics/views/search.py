@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from markupsafe import Markup
 from quart import Blueprint, Response, request
+from quart.blueprints import BlueprintSetupState
 
 from .. import db, numbers, responses
 from ..auth import current_user, public
 from ..page_cache import shared_for_anonymous
-from ..search import CATEGORIES, MAX_QUERY_LENGTH, search_index
+from ..search import CATEGORIES, MAX_QUERY_LENGTH, Hit, search_index
+from ..templating import FragmentCache
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 
 SUGGESTIONS = 4
+HIT_TEMPLATES = {"photo": "partials/search_photo_hit.html", "user": "partials/search_person_hit.html"}
+
+
+def search_hit_shown(hit: Hit, category: str) -> tuple[Any, ...]:
+    """What one photo or person found shows: its key in the fragment cache. Everything the
+    templates read is here (tests/test_templating.py checks it); nothing depends on who asks."""
+    if category == "photo":
+        photo, person = hit.item, hit.item.author  # type: ignore[attr-defined]
+        shown = (photo.id, photo.visibility, photo.filename_small, photo.width, photo.height, photo.alt)
+    else:
+        person, shown = hit.item, ()
+    return (category, *shown, person.id, person.username, person.name, person.avatar_medium, str(hit.snippet))
+
+
+@bp.record_once
+def _search_hits(state: BlueprintSetupState) -> None:
+    kept = {category: FragmentCache(state.app.jinja_env, template) for category, template in HIT_TEMPLATES.items()}
+
+    def search_hit(hit: Hit, category: str) -> Markup:
+        """``search_hit(hit, category)`` in templates: one photo or person found, rendered once per look."""
+        return kept[category].get(search_hit_shown(hit, category), lambda: {"hit": hit})
+
+    state.app.jinja_env.globals["search_hit"] = search_hit
 
 
 
