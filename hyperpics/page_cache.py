@@ -36,6 +36,7 @@ from . import db, shared
 from .auth import current_user
 
 P = ParamSpec("P")
+View = Callable[P, Awaitable[Response]]
 
 # What anonymous pages are made from (notifications, reports, the audit log and login
 # sessions are never shown to them): writing to any other table keeps their copies.
@@ -156,7 +157,7 @@ def shared_for_anonymous(view: Callable[P, Awaitable[Response]]) -> Callable[P, 
     return _shared(view, samples=1)
 
 
-def sampled_for_anonymous(samples: int) -> Callable[[Callable[P, Awaitable[Response]]], Callable[P, Awaitable[Response]]]:
+def sampled_for_anonymous(samples: int) -> Callable[[View[P]], View[P]]:
     """For a page drawn at random (explore): anonymous visitors get one of ``samples`` kept
     drawings, picked at random each time, so that a reload most often shows another one;
     each is drawn again as the pages of :func:`shared_for_anonymous` are made again."""

@@ -69,8 +69,8 @@ CATEGORIES = ("photo", "user", "tag")
 PHOTO_WEIGHTS = (2.0, 1.0, 1.5)
 USER_WEIGHTS = (3.0, 2.0, 1.0)
 # A search ranks and counts the newest SEARCH_WINDOW matches (by id), whatever the index holds:
-# ranking costs a score per match, and a common word matches a tenth of a large site. The
-# count says "1,000+", and a page past the window is not offered. A found tag's photos are
+# ranking costs a score per match, and a common word matches a tenth of a large site. Past
+# it the count says "1,000+", the window is listed unranked, and no page beyond it is offered. A found tag's photos are
 # counted up to TAG_COUNT_SHOWN ("100+"): a page of twenty tags counts twenty times.
 SEARCH_WINDOW = 1_000
 TAG_COUNT_SHOWN = 100
@@ -157,12 +157,12 @@ class SearchIndex(Protocol):
 class _Match:
     """The rows of one index that match, newest first: ``found`` has the ``id`` and ``rank``
     (lower first, as bm25) of the newest ``SEARCH_WINDOW``; ``snippet`` makes a row's snippet
-    in the query over the page's rows, given that page (a subquery of ``found``'s columns).
-    ``ids`` is the newest ``SEARCH_WINDOW + 1`` ids alone, for counting (one past the window:
-    "more"); ``window`` the ids of the window alone, for counting what the viewer sees. With the rank and
-    snippet columns of ``found`` in the count, SQLite drove it from the table (every public
-    photo) and ran the match, bm25 and snippet once per row (1.1 s at 20,000 photos, against
-    2 ms)."""
+    in the query over the page's rows, given that page (a CTE of ``found``'s columns).
+
+    For counting, ids alone: ``ids`` the newest ``SEARCH_WINDOW + 1`` (one past the window
+    means "more"), ``window`` those of ``found``. With the rank and snippet columns in the
+    count, SQLite drove it from the table (every public photo) and ran the match, bm25 and
+    snippet once per row (1.1 s at 20,000 photos, against 2 ms)."""
 
     found: Subquery
     snippet: Callable[[Any], ColumnElement[Any]]
@@ -237,24 +237,24 @@ class _IndexSearch:
     async def _results(self, session: AsyncSession, kind: _Kind, match: _Match, page: int, per_page: int) -> Results:
         """Count, clamp the page to the last one, then read that page: its rows are chosen
         first (ranked, filtered, limited), and only they get a snippet. Up to SEARCH_WINDOW
-        matches are ranked by relevance; past it (a common word), the newest come first:
-        scoring every match is what made a common word's page cost tens of milliseconds."""
+        matches are ranked by relevance; past it (a common word), the window is listed in the
+        tab's plain order (photos newest first) without scores: scoring every match is what
+        made a common word's page cost tens of milliseconds."""
         entity = kind.entity
 
         visible = select(func.count()).select_from(entity)
         for target in kind.joins:
             visible = visible.join(target)
-        in_window = match.window
         counts = select(
             select(func.count()).select_from(match.ids).scalar_subquery(),
-            visible.where(entity.id.in_(select(in_window.c.id)), *kind.where).scalar_subquery(),
+            visible.where(entity.id.in_(select(match.window.c.id)), *kind.where).scalar_subquery(),
         )
         matched, total = (await session.execute(db.long_read(counts))).one()
         more = matched > SEARCH_WINDOW
         pages = max(1, -(-total // per_page))
         page = min(page, pages)
         if more:
-            found, order = in_window, [kind.tie]
+            found, order = match.window, [kind.tie]
             columns = [found.c.id, literal(0).label("rank")]
         else:
             found, order = match.found, [match.found.c.rank, kind.tie]
@@ -313,7 +313,9 @@ def _fts5(table: str, rank: str, snippet: str, expression: str) -> _Match:
         snippets = (
             matching(rowid.label("id"), literal_column(marked).label("snippet"))
             .where(
-                rowid.between(select(func.min(page.c.id)).scalar_subquery(), select(func.max(page.c.id)).scalar_subquery()),
+                rowid.between(
+                    select(func.min(page.c.id)).scalar_subquery(), select(func.max(page.c.id)).scalar_subquery()
+                ),
                 literal_column("+rowid").in_(select(page.c.id)),
             )
             .cte("snippets")
@@ -414,6 +416,9 @@ class PostgresSearch(_IndexSearch):
             newest = select(table.c[0].label("id")).where(table.c.document.op("@@")(query))
             return newest.order_by(table.c[0].desc()).limit(limit).subquery(f"found_{limit}")
 
+        def match(table: Table, weights: Sequence[float], snippet: Callable[[Any], ColumnElement[Any]]) -> _Match:
+            return _Match(found(table, weights), snippet, ids(table), ids(table, SEARCH_WINDOW))
+
         def headline(body: ColumnElement[str], **options: object) -> Callable[[Subquery], ColumnElement[Any]]:
             """ts_headline over ``body`` (a column of the page's rows), "<" kept as typed."""
             marked = func.ts_headline(_CONFIG, func.replace(body, "<", _LT), query, _headline_options(**options))
@@ -431,14 +436,12 @@ class PostgresSearch(_IndexSearch):
             body = func.concat_ws(" · ", func.nullif(Photo.description, ""), func.nullif(Photo.alt_text, ""), names)
             words = PHOTO_SNIPPET_WORDS
             snippet = headline(body, MaxWords=words, MinWords=words // 2, MaxFragments=1)
-            return _Match(found(search_photos, PHOTO_WEIGHTS), snippet, ids(search_photos), ids(search_photos, SEARCH_WINDOW))
+            return match(search_photos, PHOTO_WEIGHTS, snippet)
         if category == "user":
             words = USER_SNIPPET_WORDS
             snippet = headline(User.bio, MaxWords=words, MinWords=words // 2, MaxFragments=1)  # the bio, as FTS5's
-            return _Match(found(search_users, USER_WEIGHTS), snippet, ids(search_users), ids(search_users, SEARCH_WINDOW))
-        return _Match(
-            found(search_tags, (1.0,)), headline(Tag.name, HighlightAll="true"), ids(search_tags), ids(search_tags, SEARCH_WINDOW)
-        )
+            return match(search_users, USER_WEIGHTS, snippet)
+        return match(search_tags, (1.0,), headline(Tag.name, HighlightAll="true"))
 
     async def rebuild(self, session: AsyncSession) -> dict[str, int]:
         """Rebuild the three tables of documents from the tables (``hyperpics reindex``)."""

@@ -155,7 +155,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
         async with adapted._execute_mutex:
             # The sqlite3 connection is read in the thread: it exists once connected.
-            outcome = await connection._execute(adapted.counted(lambda: function(connection._conn, operation, parameters)))
+            job = adapted.counted(lambda: function(connection._conn, operation, parameters))
+            outcome = await connection._execute(job)
         self._keep(outcome)
 
     async def _async_soft_close(self) -> None:
