@@ -6,6 +6,7 @@ adapter): these build their own engine on a file of their own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hyperpics.db import make_engine
 
@@ -40,6 +41,15 @@ class Trips:
         monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
 
 
+@contextlib.asynccontextmanager
+async def connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection already made (making one takes trips), outside any transaction."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        await connection.rollback()
+        yield connection
+
+
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}", pool_size=2, lock_timeout=5)
@@ -51,9 +61,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 
 async def test_a_quick_read_and_its_transaction_make_no_trip(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))  # the connection made (that is trips)
-        await connection.rollback()
+    async with connected(engine) as connection:
         trips = Trips(monkeypatch)
         async with connection.begin():
             rows = (await connection.execute(text("SELECT body FROM notes ORDER BY id"))).all()
@@ -64,9 +72,7 @@ async def test_a_quick_read_and_its_transaction_make_no_trip(engine: AsyncEngine
 async def test_a_read_past_the_budget_is_run_in_the_thread_with_the_same_answer(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
-        await connection.rollback()
+    async with connected(engine) as connection:
         trips = Trips(monkeypatch)
         async with connection.begin():
             assert (await connection.execute(text(LONG_READ))).scalar_one() == 300000
@@ -77,9 +83,7 @@ async def test_a_read_past_the_budget_is_run_in_the_thread_with_the_same_answer(
 
 
 async def test_a_write_and_its_commit_go_to_the_thread(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
-        await connection.rollback()
+    async with connected(engine) as connection:
         trips = Trips(monkeypatch)
         async with connection.begin():
             await connection.execute(text("INSERT INTO notes (body) VALUES ('third')"))
@@ -143,9 +147,7 @@ async def test_a_failing_read_in_place_raises_the_database_error(engine: AsyncEn
 async def test_a_read_marked_long_goes_to_the_thread_at_once(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     from hyperpics.db import long_read
 
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
-        await connection.rollback()
+    async with connected(engine) as connection:
         trips = Trips(monkeypatch)
         async with connection.begin():
             rows = (await connection.execute(long_read(text("SELECT body FROM notes ORDER BY id")))).all()
