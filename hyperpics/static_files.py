@@ -57,11 +57,21 @@ def init_app(app: Quart) -> None:
 
 
 def static_url(filename: str) -> str:
-    """``/static/<filename>?v=<content hash>``: the URL pages use for a static file."""
-    found = _find(filename)
-    if found is None:
-        raise FileNotFoundError(f"no static file {filename!r}")
-    return url_for("static", filename=filename, v=found.version)
+    """``/static/<filename>?v=<content hash>``: the URL pages use for a static file.
+
+    Outside development a file never changes while the process runs, so each URL is built
+    once (a page links seven files; building them was a tenth of a member's page)."""
+    built: dict[tuple[str, str], str] = current_app.extensions.setdefault("hyperpics_static_urls", {})
+    key = (filename, request.root_path if request else "")
+    url = built.get(key)
+    if url is None:
+        found = _find(filename)
+        if found is None:
+            raise FileNotFoundError(f"no static file {filename!r}")
+        url = url_for("static", filename=filename, v=found.version)
+        if current_app.config["ENV"] != "development":
+            built[key] = url
+    return url
 
 
 @public
