@@ -34,6 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
         csrf,
         db,
         errors,
+        layout,
         numbers,
         page_cache,
         passwords,
@@ -62,6 +63,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     _configure_cookies(app)
     templating.init_app(app)
     _configure_templates(app)
+    layout.init_app(app)
     passwords.use_profile(app.config["PASSWORD_HASHING"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

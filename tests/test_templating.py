@@ -271,3 +271,65 @@ async def test_a_cached_search_hit_shows_only_what_its_key_holds(app: Quart) -> 
             assert render(other, "user") != rendered and search_hit_shown(other, "user") != key, name
         other = Hit(person.item, Markup("sea"))
         assert render(other, "user") != rendered and search_hit_shown(other, "user") != key
+
+
+def _viewer(**values: object):  # type: ignore[no-untyped-def]
+    from hyperpics.models import Role, RoleName, User
+
+    fields: dict[str, object] = {
+        "id": 9, "username": "cleo", "name": "Cleo", "email": "cleo@example.com", "bio": "", "active": True,
+        "confirmed": True, "avatar_small": "e" * 24 + "_s.png",
+    }  # fmt: skip
+    role = values.pop("role", RoleName.USER)
+    fields.update(values)
+    viewer = User(**fields)
+    permissions = 0b1111 if role == RoleName.USER else 0b11111111
+    viewer.role = Role(id=1, name=role, permissions=permissions)
+    return viewer
+
+
+async def test_the_kept_nav_shows_only_what_its_key_holds(app: Quart) -> None:
+    """site_nav() keeps the nav by layout.nav_shown: every value the template reads must be
+    in it, or one member's name, avatar or count would show on another's page."""
+    from hyperpics.layout import NAV_TEMPLATE, nav_context, nav_shown
+    from hyperpics.models import RoleName
+
+    def render(viewer, unread: int = 2, endpoint: str = "photos.show", query: str = "") -> str:  # type: ignore[no-untyped-def]
+        return app.jinja_env.get_template(NAV_TEMPLATE).render(nav_context(viewer, unread, endpoint, query))
+
+    async with app.test_request_context("/photo/3"):
+        base = _viewer()
+        rendered, key = render(base), nav_shown(base, 2, "photos.show", "")
+        for column, value in {"id": 10, "username": "zed", "name": "Zed", "avatar_small": None}.items():
+            other = _viewer(**{column: value})
+            differs = render(other) != rendered
+            assert not differs or nav_shown(other, 2, "photos.show", "") != key, f"user.{column} is shown, not in the key"
+        moderator = _viewer(role=RoleName.MODERATOR)
+        assert render(moderator) != rendered and nav_shown(moderator, 2, "photos.show", "") != key
+        assert render(base, unread=3) != rendered and nav_shown(base, 3, "photos.show", "") != key
+        for endpoint in ("main.index", "main.explore"):
+            assert render(base, endpoint=endpoint) != rendered
+            assert nav_shown(base, 2, endpoint, "") != key
+        assert render(base, endpoint="search.index", query="sea") != rendered
+        assert nav_shown(base, 2, "search.index", "sea") != key
+        # Off the search page the words searched are not shown, so they do not split the key.
+        assert nav_shown(base, 2, "photos.show", "sea") == key
+        assert render(None) != rendered and nav_shown(None, 0, "photos.show", "") != key
+
+
+async def test_each_member_gets_their_own_nav_from_the_kept_copies(app: Quart) -> None:
+    from .conftest import Tab, make_user
+
+    tabs = {name: Tab(app) for name in ("ana", "bruno")}
+    for name, tab in tabs.items():
+        await make_user(app, tab, name)
+    for _ in range(2):  # the second time from the kept navs
+        for name, tab in tabs.items():
+            page = await tab.get("/explore")
+            assert page.status == 200
+            nav = page.text.split('<main id="content"')[0]
+            assert f"@{name}<" in nav and f"/user/{name}" in nav
+            assert templating.SLOT_MARK not in page.text
+            logout_token = re.search(r'action="/auth/logout">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', nav)
+            assert logout_token is not None and logout_token.group(1) == tab.csrf
+            assert 'href="/explore" aria-current="page"' in nav
