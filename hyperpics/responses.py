@@ -10,14 +10,17 @@ is held while a template renders.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from quart import Quart, Response, current_app, get_flashed_messages, redirect, request
-from quart.sessions import SecureCookieSessionInterface, SessionMixin
+from quart.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from quart.wrappers import BaseRequestWebsocket
 from quart.wrappers.response import DataBody, FileBody
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import db, htmx
+from .cookies import BadSignature, VerifiedCookies
 from .templating import render_block, render_template
 
 
@@ -94,6 +97,21 @@ class SessionInterface(SecureCookieSessionInterface):
     the session cookie changes (a flash message, a login). An answer we mark ``public`` (static
     files, public photos, avatars) is the same whoever asks, so it does not vary by cookie.
     """
+
+    def __init__(self) -> None:
+        self._verified = VerifiedCookies()
+
+    async def open_session(self, app: Quart, request: BaseRequestWebsocket) -> SecureCookieSession | None:
+        """Quart's, with the signature of a cookie value checked once (cookies.VerifiedCookies)."""
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie or not app.secret_key:
+            return await super().open_session(app, request)
+        max_age = app.permanent_session_lifetime.total_seconds()
+        try:
+            data = self._verified.loads(cookie, max_age, lambda: self.get_signing_serializer(app))  # type: ignore[arg-type,return-value]
+        except BadSignature:
+            return self.session_class()
+        return self.session_class(copy.deepcopy(data))  # the session may change its lists in place
 
     async def save_session(
         self, app: Quart, session: SessionMixin, response: Response | WerkzeugResponse | None
