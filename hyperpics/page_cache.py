@@ -33,7 +33,6 @@ from quart import Quart, Response, current_app, g, request, session
 from quart.wrappers.response import DataBody
 
 from . import db, shared
-from .auth import current_user
 
 P = ParamSpec("P")
 View = Callable[P, Awaitable[Response]]
@@ -146,7 +145,7 @@ def _key() -> tuple[Any, ...]:
 def _eligible() -> bool:
     return (
         request.method in {"GET", "HEAD"}
-        and current_user() is None
+        and g.get("user") is None  # (auth.current_user: auth keeps viewers through this module)
         and "_flashes" not in session
         and page_cache().seconds > 0
     )
