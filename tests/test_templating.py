@@ -283,7 +283,7 @@ def _viewer(**values: object):  # type: ignore[no-untyped-def]
     role = values.pop("role", RoleName.USER)
     fields.update(values)
     viewer = User(**fields)
-    permissions = 0b1111 if role == RoleName.USER else 0b11111111
+    permissions = {RoleName.LOCKED: 0b11, RoleName.USER: 0b1111, RoleName.MODERATOR: 0b11111}.get(role, 0b111111)  # type: ignore[call-overload]
     viewer.role = Role(id=1, name=role, permissions=permissions)
     return viewer
 
@@ -333,3 +333,53 @@ async def test_each_member_gets_their_own_nav_from_the_kept_copies(app: Quart) -
             logout_token = re.search(r'action="/auth/logout">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', nav)
             assert logout_token is not None and logout_token.group(1) == tab.csrf
             assert 'href="/explore" aria-current="page"' in nav
+
+
+async def test_a_kept_admin_user_row_shows_only_what_its_key_holds(app: Quart) -> None:
+    """admin_user_row keeps a row of the users table by views/admin.user_row_shown: every value
+    the row reads (the member's and what the viewer may do) must be in it."""
+    from datetime import timedelta
+
+    from hyperpics.models import Role, RoleName
+    from hyperpics.services.admin_tables import UserRow
+    from hyperpics.views.admin import USER_ROW_TEMPLATE, user_row_context, user_row_shown
+
+    def row(photos: int = 3, reports: int = 1, **values: object) -> UserRow:
+        fields: dict[str, object] = {"id": 20, "username": "dora", "name": "Dora", "email": "dora@example.com"}
+        return UserRow(_viewer(**{**fields, **values}), photos, reports)
+
+    def render(target: UserRow, viewer) -> str:  # type: ignore[no-untyped-def]
+        return app.jinja_env.get_template(USER_ROW_TEMPLATE).render(user_row_context(target, viewer))
+
+    admin, moderator = _viewer(role=RoleName.ADMINISTRATOR), _viewer(id=30, role=RoleName.MODERATOR)
+    async with app.test_request_context("/admin/users"):
+        joined = datetime(2026, 1, 1, tzinfo=UTC)
+        base = row(member_since=joined)
+        rendered, key = render(base, admin), user_row_shown(base, admin)
+        changes: dict[str, object] = {
+            "username": "zed", "name": "Zed", "email": "zed@example.com", "avatar_medium": "f" * 24 + "_m.png",
+            "active": False, "confirmed": False, "member_since": joined - timedelta(days=400),
+        }  # fmt: skip
+        for column, value in changes.items():
+            other = row(**{"member_since": joined, column: value})
+            differs = render(other, admin) != rendered
+            assert not differs or user_row_shown(other, admin) != key, f"user.{column} is shown, not in the key"
+        for counts in ({"photos": 4}, {"reports": 0}):
+            other = row(member_since=joined, **counts)  # type: ignore[arg-type]
+            assert render(other, admin) != rendered and user_row_shown(other, admin) != key
+        locked = row(member_since=joined, role=RoleName.LOCKED, locked=True)
+        locked.user.role_before_lock = Role(id=3, name=RoleName.MODERATOR, permissions=0b11111)
+        assert render(locked, admin) != rendered and user_row_shown(locked, admin) != key
+        other_before = row(member_since=joined, role=RoleName.LOCKED, locked=True)
+        other_before.user.role_before_lock = Role(id=1, name=RoleName.USER, permissions=0b1111)
+        assert render(other_before, admin) != render(locked, admin)
+        assert user_row_shown(other_before, admin) != user_row_shown(locked, admin)
+        # What the viewer may do: a moderator gets no role form; nobody may block themselves.
+        assert render(base, moderator) != rendered and user_row_shown(base, moderator) != key
+        myself = row(id=admin.id, member_since=joined)
+        mine = UserRow(myself.user, 3, 1)
+        assert render(mine, admin) != render(row(member_since=joined, id=admin.id + 100), admin)
+        assert user_row_shown(mine, admin) != user_row_shown(row(member_since=joined, id=admin.id + 100), admin)
+        staff = row(member_since=joined, role=RoleName.MODERATOR)
+        assert render(staff, moderator) != render(base, moderator)
+        assert user_row_shown(staff, moderator) != user_row_shown(base, moderator)

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from markupsafe import Markup
 from quart import Blueprint, Response, abort, flash, request, url_for
+from quart.blueprints import BlueprintSetupState
 
-from .. import db, htmx, responses
-from ..auth import permission_required, require_user
+from .. import db, htmx, responses, timeago
+from ..auth import current_user, permission_required, require_user
 from ..forms.admin import AdminProfileForm
-from ..models import Permission
+from ..models import Permission, User
+from ..templating import FragmentCache
 from ..services import accounts, moderation
 from ..services import admin_tables as tables
 
@@ -31,6 +34,41 @@ TABLES: dict[str, tuple[tables.TableSpec, Loader]] = {
     "reports": (tables.REPORTS, tables.reports),
     "audit": (tables.AUDIT, tables.audit_log),
 }
+
+
+USER_ROW_TEMPLATE = "partials/admin_user_row.html"
+USER_ACTIONS_SHOWN = ("confirm", "lock", "block")  # what the row's buttons ask moderation.refusal
+
+
+def user_row_shown(row: Any, viewer: User) -> tuple[Any, ...]:
+    """What one row of the users table shows this viewer: its key in the fragment cache.
+    Everything the template reads is here (tests/test_admin.py checks it)."""
+    user = row.user
+    before = user.role_before_lock.name if user.locked and user.role_before_lock is not None else None
+    return (
+        user.id, user.username, user.name, user.email, user.avatar_medium, user.role.name, user.locked, before,
+        user.active, user.confirmed, row.photos, row.reports, user.member_since, timeago(user.member_since),
+        viewer.id == user.id, viewer.can(Permission.ADMINISTER),
+        *(moderation.refusal(viewer, user, action) is None for action in USER_ACTIONS_SHOWN),
+    )  # fmt: skip
+
+
+def user_row_context(row: Any, viewer: User) -> dict[str, Any]:
+    allowed = dict(zip(USER_ACTIONS_SHOWN, user_row_shown(row, viewer)[-len(USER_ACTIONS_SHOWN) :], strict=True))
+    return {"row": row, "current_user": viewer, "Permission": Permission, "may": lambda _user, action: allowed[action]}
+
+
+@bp.record_once
+def _user_rows(state: BlueprintSetupState) -> None:
+    fragments = FragmentCache(state.app.jinja_env, USER_ROW_TEMPLATE)
+
+    def admin_user_row(row: Any) -> Markup:
+        """``admin_user_row(row)`` in templates: one row of the users table, rendered once per look."""
+        viewer = current_user()
+        assert viewer is not None  # the admin area is for moderators
+        return fragments.get(user_row_shown(row, viewer), lambda: user_row_context(row, viewer))
+
+    state.app.jinja_env.globals["admin_user_row"] = admin_user_row
 
 
 def table_context(name: str, listing: tables.TablePage) -> dict[str, Any]:
