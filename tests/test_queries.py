@@ -86,3 +86,28 @@ async def test_anonymous_landing_is_cheap(app, tab: Tab) -> None:
     await add_photos(app, "ana", 15)
     anonymous = Tab(app)
     assert await statements_for(app, anonymous, "/") == 2  # hot tags + recent photos
+
+
+async def _notify(app, receiver: int, actor: int, photos: list[int]) -> None:  # type: ignore[no-untyped-def]
+    from hyperpics.models import Notification, NotificationKind
+
+    async with database(app).session(write=True) as session:
+        for photo_id in photos:
+            session.add(Notification(kind=NotificationKind.COLLECT, receiver_id=receiver, actor_id=actor, photo_id=photo_id))
+        session.add(Notification(kind=NotificationKind.FOLLOW, receiver_id=receiver, actor_id=actor))
+        await session.commit()
+
+
+async def test_the_notifications_page_runs_three_statements_however_many_it_lists(app, tab: Tab) -> None:
+    """Who is asking, the two counts, and the lines with their people, photos, comments and
+    whether each photo is still in sight: one statement each, whatever the page holds."""
+    from .helpers import user_ids
+
+    await make_user(app, tab, "ana")
+    await make_user(app, Tab(app), "bruno")
+    ids = await user_ids(app)
+    await _notify(app, ids["ana"], ids["bruno"], await add_photos(app, "ana", 1))
+    few = await statements_for(app, tab, "/notifications")
+    await _notify(app, ids["ana"], ids["bruno"], await add_photos(app, "ana", 12))
+    many = await statements_for(app, tab, "/notifications")
+    assert few == many == 3

@@ -50,5 +50,5 @@ class Notification(Base):
     comment: Mapped[Comment | None] = relationship(lazy="raise")
 
     # Set when shown (not stored): the photo is one the receiver may no longer see, so the
-    # line names neither it nor the comment's words (services.notifications.hide_out_of_sight).
+    # line names neither it nor the comment's words (services.notifications._in_sight).
     out_of_sight = False

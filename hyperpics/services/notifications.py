@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -77,23 +76,27 @@ class NotificationsPage:
     unread: int
 
 
-def _loaded(statement):  # type: ignore[no-untyped-def]
-    return statement.options(
+def _loaded(viewer: User) -> Select[tuple[Notification, bool]]:
+    """Notifications with their actor, photo and comment, and whether the viewer may still see
+    the photo, all in one statement."""
+    return select(Notification, _in_sight(viewer)).options(
         joinedload(Notification.actor), joinedload(Notification.photo), joinedload(Notification.comment)
     )
 
 
-async def hide_out_of_sight(session: AsyncSession, viewer: User, rows: Sequence[Notification]) -> None:
+def _in_sight(viewer: User) -> ColumnElement[bool]:
     """Visibility is checked when a notification is shown, not only when it was made: a reply
     under a photo that went private since must not show that photo or the reply's words."""
-    photo_ids = {row.photo_id for row in rows if row.photo_id is not None}
-    if not photo_ids:
-        return
-    seen = set(
-        (await session.execute(select(Photo.id).where(Photo.id.in_(photo_ids), visible_to(viewer)))).scalars()
-    )
-    for row in rows:
-        row.out_of_sight = row.photo_id is not None and row.photo_id not in seen
+    seen = exists().where(Photo.id == Notification.photo_id, visible_to(viewer))
+    return or_(Notification.photo_id.is_(None), seen).label("in_sight")
+
+
+async def _sighted(session: AsyncSession, statement: Select[tuple[Notification, bool]]) -> list[Notification]:
+    rows = []
+    for row, in_sight in (await session.execute(statement)).all():
+        row.out_of_sight = not in_sight
+        rows.append(row)
+    return rows
 
 
 def group(rows: list[Notification]) -> list[Group]:
@@ -141,17 +144,11 @@ async def listing(session: AsyncSession, user: User, *, unread_only: bool, page:
     total, unread = counts
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(page, 1), pages)
-    rows = (
-        await session.execute(
-            _loaded(select(Notification))
-            .where(condition)
-            .order_by(Notification.id.desc())
-            .limit(PER_PAGE)
-            .offset((page - 1) * PER_PAGE)
-        )
-    ).scalars().all()
-    await hide_out_of_sight(session, user, rows)
-    return NotificationsPage(group(list(rows)), page, pages, total, unread)
+    rows = await _sighted(
+        session,
+        _loaded(user).where(condition).order_by(Notification.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE),
+    )
+    return NotificationsPage(group(rows), page, pages, total, unread)
 
 
 async def mark_read(session: AsyncSession, user: User, notification_ids: list[int]) -> int:
@@ -182,27 +179,21 @@ async def newest_id(session: AsyncSession, user_id: int) -> int:
 
 async def since(session: AsyncSession, user: User, last_id: int, limit: int = 50) -> list[Notification]:
     """What a stream has not sent yet, oldest first (bounded: a long absence replays the latest)."""
-    rows = (
-        await session.execute(
-            _loaded(select(Notification))
-            .where(Notification.receiver_id == user.id, Notification.id > last_id)
-            .order_by(Notification.id.desc())
-            .limit(limit)
-        )
-    ).scalars().all()
-    await hide_out_of_sight(session, user, rows)
+    rows = await _sighted(
+        session,
+        _loaded(user)
+        .where(Notification.receiver_id == user.id, Notification.id > last_id)
+        .order_by(Notification.id.desc())
+        .limit(limit),
+    )
     return list(reversed(rows))
 
 
 async def group_of(session: AsyncSession, user: User, ids: list[int]) -> Group | None:
     """The user's notifications with these ids, as one line again (after marking them read)."""
-    rows = (
-        await session.execute(
-            _loaded(select(Notification))
-            .where(Notification.id.in_(ids), Notification.receiver_id == user.id)
-            .order_by(Notification.id.desc())
-        )
-    ).scalars().all()
-    await hide_out_of_sight(session, user, rows)
-    groups = group(list(rows))
+    rows = await _sighted(
+        session,
+        _loaded(user).where(Notification.id.in_(ids), Notification.receiver_id == user.id).order_by(Notification.id.desc()),
+    )
+    groups = group(rows)
     return groups[0] if groups else None
