@@ -345,3 +345,36 @@ async def test_follower_count_in_the_database_matches_the_button(app, people) ->
     # The card and the profile header agree.
     card = await tabs["carla"].get(f"/_/users/{ids['bruno']}/card", htmx=True)
     assert "2 followers" in text_of(card.text)
+
+
+async def test_the_feed_walks_every_followed_photo_newest_first_page_by_page(app) -> None:  # type: ignore[no-untyped-def]
+    """The feed takes each author's newest page, then the newest of those: walking it by its
+    "older" links must still give every photo of the people followed (and one's own), in
+    order, when one author posts far more than a page between the others' photos."""
+    from .builders import add_photo
+
+    ana = await make_user(app, Tab(app), "ana")
+    for name in ("bruno", "cleo", "dora"):
+        await make_user(app, Tab(app), name)
+    ids = await user_ids(app)
+    async with database(app).session(write=True) as session:
+        for name in ("bruno", "cleo"):
+            session.add(Follow(follower_id=ids["ana"], followed_id=ids[name], created_at=utcnow()))
+        await session.commit()
+    expected: list[tuple[float, int]] = []
+    for minute in range(60):  # bruno posts most; cleo and ana now and then; dora is not followed
+        author = "cleo" if minute % 7 == 0 else "ana" if minute % 11 == 0 else "dora" if minute % 5 == 0 else "bruno"
+        photo = await add_photo(app, author, minutes_ago=minute)
+        if author != "dora":
+            expected.append((minute, photo))
+    walked: list[int] = []
+    path = "/"
+    for _ in range(10):
+        page = await ana.get(path)
+        assert page.status == 200
+        walked += [int(found) for found in re.findall(r'id="photo-card-(\d+)"', page.text)]
+        older = re.search(r'href="(/\?before=[^"]+)"', page.text)
+        if older is None:
+            break
+        path = older.group(1).replace("&amp;", "&")
+    assert walked == [photo for _, photo in sorted(expected)]
