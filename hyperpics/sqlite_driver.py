@@ -47,13 +47,41 @@ Outcome = tuple[Any, list[Any], int, int | None]
 # A statement run in place may take INLINE_SECONDS, checked every INLINE_STEPS virtual-machine
 # steps, before it is handed to the thread. (Time, not steps: one step of a full-text index
 # can be a long walk in C.) What it spent in place is lost: a statement known to be long is
-# marked (db.long_read) and goes to the thread at once.
-INLINE_SECONDS = 0.0005
+# marked (db.long_read) and goes to the thread at once, and one that outgrew the budget goes
+# there for its next OUTGROWN_RUNS runs, then is tried in place again (the data may shrink).
+# 2 ms, as long as a page's rendering holds the loop: at 0.5 ms a member's home feed (0.4-0.6
+# ms on the demo site) was cut short half the time and run twice.
+INLINE_SECONDS = 0.002
 INLINE_STEPS = 200
+OUTGROWN_RUNS = 100
+_outgrown: dict[str, int] = {}  # statement -> runs left that go to the thread at once
+_OUTGROWN_KEPT = 1_000
 
 
 class _Interrupted(Exception):
     """The statement outgrew its budget in place, or would have waited for a lock."""
+
+    def __init__(self, out_of_time: bool) -> None:
+        super().__init__()
+        self.out_of_time = out_of_time
+
+
+def _outgrew_lately(operation: str) -> bool:
+    """Whether ``operation`` outgrew the budget lately: counts one of its runs down."""
+    left = _outgrown.get(operation)
+    if left is None:
+        return False
+    if left <= 1:
+        del _outgrown[operation]
+    else:
+        _outgrown[operation] = left - 1
+    return True
+
+
+def _outgrew(operation: str) -> None:
+    if len(_outgrown) >= _OUTGROWN_KEPT:
+        _outgrown.clear()
+    _outgrown[operation] = OUTGROWN_RUNS
 
 
 _BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
@@ -123,13 +151,14 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         parameters = () if parameters is None else parameters
         adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
         try:
-            if not self.in_thread and _runs_in_place(operation) and adapted.idle():
+            if not self.in_thread and _runs_in_place(operation) and adapted.idle() and not _outgrew_lately(operation):
                 try:
                     # Through await_ all the same (a coroutine that never suspends: no trip),
                     # as SQLAlchemy's async connection checks that its statements awaited.
                     return await_(self._in_place(adapted, operation, parameters))
-                except _Interrupted:
-                    pass
+                except _Interrupted as interruption:
+                    if interruption.out_of_time:
+                        _outgrew(operation)
             else:
                 adapted.in_place_only = False
             return await_(self._trip(_execute, operation, parameters))
@@ -217,7 +246,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
             outcome = function(connection, operation, parameters)
         except sqlite3.OperationalError as error:
             if out_of_time or (error.sqlite_errorcode & 0xFF) in _BUSY:
-                raise _Interrupted from error
+                raise _Interrupted(out_of_time) from error
             raise
         finally:
             connection.set_progress_handler(None, 0)

@@ -82,6 +82,34 @@ async def test_a_read_past_the_budget_is_run_in_the_thread_with_the_same_answer(
     assert trips.count == 1  # the long read alone: the transaction changed nothing, its COMMIT ran in place
 
 
+async def test_a_read_that_outgrew_the_budget_goes_to_the_thread_at_once_for_a_while(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its time in place would be lost again: it is not tried there for its next runs."""
+    from hyperpics import sqlite_driver
+
+    monkeypatch.setattr(sqlite_driver, "_outgrown", {})
+    monkeypatch.setattr(sqlite_driver, "OUTGROWN_RUNS", 2)
+    tried: list[str] = []
+    original = sqlite_driver.OneTripConnection.in_place
+
+    def counted(connection: Any, function: Any, operation: str, parameters: Any) -> Any:
+        tried.append(operation)
+        return original(connection, function, operation, parameters)
+
+    monkeypatch.setattr(sqlite_driver.OneTripConnection, "in_place", counted)
+    async with connected(engine) as connection:
+        trips = Trips(monkeypatch)
+        for _ in range(4):
+            assert (await connection.execute(text(LONG_READ))).scalar_one() == 300000
+            await connection.rollback()
+        # Tried in place the first time, sent straight to the thread twice, then tried again.
+        assert tried.count(LONG_READ) == 2
+        assert trips.count >= 4
+        assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 2
+        assert tried[-1] == "SELECT count(*) FROM notes"  # other statements still run in place
+
+
 async def test_a_write_and_its_commit_go_to_the_thread(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     async with connected(engine) as connection:
         trips = Trips(monkeypatch)
