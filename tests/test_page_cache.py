@@ -200,3 +200,40 @@ async def test_explore_is_one_of_a_few_kept_drawings_and_a_new_photo_draws_them_
     assert cache_state(await tab.get("/explore")) is None
     await add_photo(app, "ana", description="fresh off the camera")
     assert cache_state(await visitor.get("/explore")) == "miss"  # every kept drawing was made before it
+
+
+async def test_a_request_reads_the_table_versions_once(app: Quart, tab: Tab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member's home keeps two things by table versions (who is asking, the hot tags): one
+    read of the store serves both (with Redis, each read is a round trip)."""
+    from hyperpics import shared
+
+    await make_user(app, tab, "ana")
+    await add_photo(app, "ana", tags=["sea"])
+    reads: list[list[str]] = []
+    store = shared.store(app)
+    original = store.versions
+
+    async def counted(keys: list[str]) -> list[int | None]:
+        reads.append(keys)
+        return await original(keys)
+
+    monkeypatch.setattr(store, "versions", counted)
+    page = await tab.get("/")
+    assert page.status == 200 and "Hello," in page.text and "#sea" in page.text
+    assert len(reads) == 1
+    assert {"table:users", "table:notifications", "table:photo_tags"} <= set(reads[0])
+
+
+async def test_a_requests_own_commit_makes_it_read_the_versions_again(app: Quart) -> None:
+    from hyperpics import db
+    from hyperpics.models import Tag, utcnow
+
+    async with app.test_request_context("/", method="POST"):
+        before = await page_cache.table_versions(("tags",))
+        assert before == await page_cache.table_versions(("tags",))  # read once, then reused
+        session = await db.session()
+        session.add(Tag(name="harbour", created_at=utcnow()))
+        await db.commit()
+        after = await page_cache.table_versions(("tags",))
+        assert before is not None and after is not None and after[0] > before[0]
+        await db.close()
