@@ -13,6 +13,7 @@ from hyperpics.db import database
 from hyperpics.models import Follow, RoleName, User, utcnow
 from hyperpics.services.accounts import role_named
 
+from .builders import add_user
 from .conftest import Tab, make_user
 from .helpers import VISITORS, people_on, text_of, user_ids, visitor
 
@@ -348,28 +349,38 @@ async def test_follower_count_in_the_database_matches_the_button(app, people) ->
 
 
 async def test_the_feed_walks_every_followed_photo_newest_first_page_by_page(app) -> None:  # type: ignore[no-untyped-def]
-    """The feed takes each author's newest page, then the newest of those: walking it by its
-    "older" links must still give every photo of the people followed (and one's own), in
-    order, when one author posts far more than a page between the others' photos."""
+    """The feed reads each author's newest photos from a bound on (the page-th newest of the
+    authors' latest photos): walking it by its "older" links must still give every photo of
+    the people followed (and one's own), in order, with more people followed than a page
+    holds, one of them posting far more than the rest, and some photos only their author sees."""
+    from hyperpics.models import Visibility
+
     from .builders import add_photo
 
     ana = await make_user(app, Tab(app), "ana")
-    for name in ("bruno", "cleo", "dora"):
-        await make_user(app, Tab(app), name)
+    followed = [f"p{number}" for number in range(14)]
+    for name in [*followed, "dora"]:
+        await add_user(app, name)
     ids = await user_ids(app)
     async with database(app).session(write=True) as session:
-        for name in ("bruno", "cleo"):
+        for name in followed:
             session.add(Follow(follower_id=ids["ana"], followed_id=ids[name], created_at=utcnow()))
         await session.commit()
-    expected: list[tuple[float, int]] = []
-    for minute in range(60):  # bruno posts most; cleo and ana now and then; dora is not followed
-        author = "cleo" if minute % 7 == 0 else "ana" if minute % 11 == 0 else "dora" if minute % 5 == 0 else "bruno"
-        photo = await add_photo(app, author, minutes_ago=minute)
-        if author != "dora":
+    expected: list[tuple[int, int]] = []
+    for minute in range(90):
+        # p0 posts most; the others now and then, p13 only long ago; dora is not followed;
+        # every ninth of the others' photos is private (theirs alone), ana's own always shown.
+        author = (
+            "ana" if minute % 11 == 0 else "dora" if minute % 5 == 0
+            else followed[1 + minute % 12] if minute % 3 == 0 else "p13" if minute > 80 else "p0"
+        )  # fmt: skip
+        private = author not in ("ana", "dora") and minute % 9 == 0
+        photo = await add_photo(app, author, Visibility.PRIVATE if private else Visibility.PUBLIC, minutes_ago=minute)
+        if author != "dora" and not private:
             expected.append((minute, photo))
     walked: list[int] = []
     path = "/"
-    for _ in range(10):
+    for _ in range(20):
         page = await ana.get(path)
         assert page.status == 200
         walked += [int(found) for found in re.findall(r'id="photo-card-(\d+)"', page.text)]
