@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -22,14 +21,13 @@ from urllib.parse import urlsplit
 
 from quart import Quart, abort, current_app, flash, g, redirect, request, url_for
 from quart_auth import Action, AuthUser, QuartAuth
-from sqlalchemy import Select, bindparam, func, inspect, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 
-from . import csrf, htmx, page_cache
+from . import csrf, htmx
 from .cookies import BadSignature, VerifiedCookies
 from .db import session as db_session
-from .models import AuthSession, Notification, Permission, Role, User, utcnow
+from .models import AuthSession, Notification, Permission, User, utcnow
 from .wakeups import SESSION, wake_after_commit
 
 P = ParamSpec("P")
@@ -98,88 +96,27 @@ def _viewer_query() -> Select[Any]:
 _VIEWER_QUERY = _viewer_query()
 
 
-# What a viewer is made from: a change to any of these tables retires every kept viewer
-# (a revoked session, a block, a new role, a new notification for the bell).
-VIEWER_TABLES = ("auth_sessions", "users", "roles", "notifications")
-# Longest a viewer is kept: bounds what a change made outside any request leaves visible.
-VIEWER_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class _ViewerSnapshot:
-    """The loaded columns of a viewer's session row, user and role, and the unread count:
-    plain values, shared by requests, from which each request makes its own ORM objects."""
-
-    auth_session: dict[str, Any]
-    user: dict[str, Any]
-    role: dict[str, Any]
-    unread: int
-
-    @classmethod
-    def of(cls, auth_session: AuthSession, user: User, unread: int) -> _ViewerSnapshot:
-        return cls(_loaded_columns(auth_session), _loaded_columns(user), _loaded_columns(user.role), unread)
-
-    def attach(self, session: AsyncSession) -> tuple[AuthSession, User]:
-        """Objects as a query would have loaded them: persistent in ``session``, unchanged."""
-        user = _detached(User, self.user)
-        user.__dict__["role"] = _detached(Role, self.role)
-        auth_session = _detached(AuthSession, self.auth_session)
-        session.add(user)
-        session.add(auth_session)
-        return auth_session, user
-
-
-def _loaded_columns(instance: Any) -> dict[str, Any]:
-    state = inspect(instance)
-    loaded = state.dict
-    return {column.key: loaded[column.key] for column in state.mapper.column_attrs if column.key in loaded}
-
-
-def _detached(model: type[Any], values: dict[str, Any]) -> Any:
-    instance = model.__mapper__.class_manager.new_instance()
-    instance.__dict__.update(values)
-    make_transient_to_detached(instance)  # as if loaded, with its identity; unloaded columns expire
-    return instance
-
-
-def viewer_cache(app: Quart | None = None) -> page_cache.PageCache:
-    return (app or current_app).extensions["hyperpics_viewer_cache"]
-
-
-async def _viewer(token_hash: str) -> tuple[AuthSession, User, int] | None:
-    """The login session named by ``token_hash``, its user and their unread count: kept while
-    VIEWER_TABLES are unchanged (a member's card then reads nothing from the database)."""
-    cache = viewer_cache()
-    versions = await page_cache.table_versions(VIEWER_TABLES) if cache.seconds > 0 else None
-    session = await db_session()
-    if versions is not None and (entry := cache.get(("viewer", token_hash), versions)) is not None:
-        snapshot: _ViewerSnapshot = entry.value
-        return (*snapshot.attach(session), snapshot.unread)
-    row = (await session.execute(_VIEWER_QUERY, {"token_hash": token_hash})).first()
-    if row is None:
-        return None
-    if versions is not None:
-        cache.put(("viewer", token_hash), versions, _ViewerSnapshot.of(row.AuthSession, row.User, row.unread), 1)
-    return row.AuthSession, row.User, row.unread
-
-
 async def _load_viewer() -> None:
     g.user = None
     g.auth_session = None
     auth_id = _auth().load_user().auth_id
     if not auth_id:
         return
-    found = await _viewer(hash_token(auth_id))
-    if found is not None and not found[1].active:
+    session = await db_session()
+    row = (await session.execute(_VIEWER_QUERY, {"token_hash": hash_token(auth_id)})).first()
+    if row is not None and not row.User.active:
         # Blocking revokes the rows too; this also covers a block made by hand in the database.
         _forget_cookie()
         await flash("Your account is blocked.", "danger")
         return
-    if found is None or found[0].revoked_at is not None:
+    if row is None or row.AuthSession.revoked_at is not None:
         _forget_cookie()
         await flash("You have been signed out. Please log in again.", "info")
         return
-    g.auth_session, g.user, g.unread_count = found
+    auth_session, user = row.AuthSession, row.User
+    g.user = user
+    g.auth_session = auth_session
+    g.unread_count = row.unread
 
 
 def _forget_cookie() -> None:
@@ -390,8 +327,6 @@ def init_app(app: Quart) -> None:
     app.config["QUART_AUTH_DURATION"] = app.config["REMEMBER_DAYS"] * 24 * 3600
     app.config["QUART_AUTH_SALT"] = "hyperpics-auth"
     app.extensions["hyperpics_auth"] = _QuartAuth(app)
-    seconds = min(float(app.config["PAGE_CACHE_SECONDS"]), VIEWER_SECONDS)
-    app.extensions["hyperpics_viewer_cache"] = page_cache.PageCache(seconds, max_entries=10_000)
 
     @app.before_request
     async def _who_is_asking() -> None:

@@ -163,7 +163,7 @@ def _key() -> tuple[Any, ...]:
 def _eligible() -> bool:
     return (
         request.method in {"GET", "HEAD"}
-        and g.get("user") is None  # (auth.current_user: auth keeps viewers through this module)
+        and g.get("user") is None  # auth.current_user(), without importing the login layer
         and "_flashes" not in session
         and page_cache().seconds > 0
     )

@@ -10,7 +10,6 @@ from quart import Quart
 from sqlalchemy import event, select
 
 from hyperpics.db import database
-from hyperpics.auth import viewer_cache
 from hyperpics.page_cache import page_cache
 from hyperpics.models import User
 
@@ -64,14 +63,12 @@ def near(pixel: tuple, color: tuple, tolerance: int = 45) -> bool:
 def counting(app: Quart, *, forget_pages: bool = True) -> Iterator[list[str]]:
     """Collect the SQL statements the app's engine runs inside the block (not BEGIN/COMMIT...).
 
-    Pages kept for anonymous visitors and kept viewers are forgotten first: the count is of
-    the page's real work, not of a copy served from memory (tests/test_page_cache.py and
-    tests/test_viewer_cache.py count those)."""
+    Pages kept for anonymous visitors are forgotten first: the count is of the page's real
+    work, not of a copy served from memory (tests/test_page_cache.py counts those)."""
     statements: list[str] = []
     engine = database(app).engine.sync_engine
     if forget_pages:
         page_cache(app).clear()
-        viewer_cache(app).clear()
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")):

@@ -203,8 +203,8 @@ async def test_explore_is_one_of_a_few_kept_drawings_and_a_new_photo_draws_them_
 
 
 async def test_a_request_reads_the_table_versions_once(app: Quart, tab: Tab, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A member's home keeps two things by table versions (who is asking, the hot tags): one
-    read of the store serves both (with Redis, each read is a round trip)."""
+    """A member's home keeps the hot tags by table versions: one read of the store gives every
+    table's version for the rest of the request (with Redis, each read is a round trip)."""
     from hyperpics import shared
 
     await make_user(app, tab, "ana")
