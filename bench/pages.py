@@ -391,12 +391,13 @@ class Measure:
     p99_ms: float
     bad: int  # non-2xx/3xx answers and socket errors
     cpu_ms: float  # server CPU per request
+    bad_detail: str = ""  # what the bad ones were: "2 non-2xx, 1 read error"
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _wrk(url: str, seconds: float, headers: dict[str, str]) -> tuple[int, float, float, float, int]:
+def _wrk(url: str, seconds: float, headers: dict[str, str]) -> tuple[int, float, float, float, str]:
     command = ["wrk", "-t2", "-c16", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "30s"]
     for key, value in headers.items():
         command += ["-H", f"{key}: {value}"]
@@ -410,18 +411,22 @@ def _wrk(url: str, seconds: float, headers: dict[str, str]) -> tuple[int, float,
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99_ms = float(p99.group(1)) * _UNITS[p99.group(2)] if p99 else math.nan
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    bad = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    # What went wrong, by kind: an answer that was not 2xx/3xx is the server's; a read error
+    # is most often a connection closed as the run stopped.
+    kinds = [(sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out)), "non-2xx")]
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if errors:
-        bad += sum(int(n) for n in errors.groups())
-    return int(served.group(1)), duration, rps, p99_ms, bad
+        kinds += [(int(n), f"{kind} error") for n, kind in zip(errors.groups(), ("connect", "read", "write", "timeout"), strict=True)]
+    detail = ", ".join(f"{count} {kind}" for count, kind in kinds if count)
+    return int(served.group(1)), duration, rps, p99_ms, detail
 
 
 def measure(server: Server, path: str, seconds: float, headers: dict[str, str]) -> Measure:
     before = server.cpu_seconds()
-    requests, duration, rps, p99, bad = _wrk(server.url + path, seconds, headers)
+    requests, duration, rps, p99, detail = _wrk(server.url + path, seconds, headers)
     cpu = server.cpu_seconds() - before
-    return Measure(requests, duration, rps, p99, bad, 1000 * cpu / max(requests, 1))
+    bad = sum(int(part.split()[0]) for part in detail.split(", ") if part)
+    return Measure(requests, duration, rps, p99, bad, 1000 * cpu / max(requests, 1), detail)
 
 
 def headers_for(page: Page, cookies: dict[str, str]) -> dict[str, str]:
@@ -477,7 +482,7 @@ def run_pages(server: Server, floor: Server, pages: list[Page], cookies: dict[st
         run.rows.append(row)
         log(f"  {page.name:<14} {page.who:<9} {result.rps:8.0f} req/s  p99 {result.p99_ms:7.1f} ms  "
             f"floor {floor_result.rps:6.0f}  {100 * row.share:5.1f} %  {result.cpu_ms:6.2f} ms CPU/req"
-            + (f"  {result.bad} BAD" if result.bad else ""))
+            + (f"  BAD: {result.bad_detail}" if result.bad else ""))
 
 
 # --- profiling ----------------------------------------------------------------------------------
@@ -587,7 +592,7 @@ def table(run: Run, small: Run | None) -> str:
             line = f"| {row.page.name} | {row.page.who} | no answer within 60 s | | {row.floor.rps:,.0f} | 0 % | |"
             line += " |" if small is not None else ""
         elif row.result.bad:
-            line = line.replace(f"| {row.page.who} |", f"| {row.page.who} ({row.result.bad} non-2xx) |")
+            line = line.replace(f"| {row.page.who} |", f"| {row.page.who} ({row.result.bad_detail}) |")
         lines.append(line)
     shares = [row.share for row in run.rows]
     anonymous = [row.share for row in run.rows if row.page.who == "anonymous"]
