@@ -15,7 +15,7 @@ from quart import Blueprint, Response, abort, flash, request, url_for
 from quart.blueprints import BlueprintSetupState
 
 from .. import db, htmx, responses, timeago
-from ..auth import current_user, permission_required, require_user
+from ..auth import permission_required, require_user
 from ..forms.admin import AdminProfileForm
 from ..models import Permission, User
 from ..templating import FragmentCache
@@ -42,7 +42,7 @@ USER_ACTIONS_SHOWN = ("confirm", "lock", "block")  # what the row's buttons ask 
 
 def user_row_shown(row: Any, viewer: User) -> tuple[Any, ...]:
     """What one row of the users table shows this viewer: its key in the fragment cache.
-    Everything the template reads is here (tests/test_admin.py checks it)."""
+    Everything the template reads is here (tests/test_templating.py checks it)."""
     user = row.user
     before = user.role_before_lock.name if user.locked and user.role_before_lock is not None else None
     return (
@@ -64,8 +64,7 @@ def _user_rows(state: BlueprintSetupState) -> None:
 
     def admin_user_row(row: Any) -> Markup:
         """``admin_user_row(row)`` in templates: one row of the users table, rendered once per look."""
-        viewer = current_user()
-        assert viewer is not None  # the admin area is for moderators
+        viewer = require_user()
         return fragments.get(user_row_shown(row, viewer), lambda: user_row_context(row, viewer))
 
     state.app.jinja_env.globals["admin_user_row"] = admin_user_row
