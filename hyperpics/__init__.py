@@ -76,6 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     auth.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
+    templating.settle_context_processors(app)
     static_files.init_app(app)
 
     hsts = app.config["ENV"] == "production"

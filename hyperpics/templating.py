@@ -10,6 +10,7 @@ inside a write transaction (db.check_not_writing).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -18,9 +19,8 @@ from jinja2 import Environment as JinjaEnvironment
 from jinja2 import Template, nodes
 from jinja2_fragments import BlockNotFoundError
 from markupsafe import Markup, escape
-from quart import current_app, g, request
+from quart import current_app, g, has_request_context, request
 from quart import url_for as quart_url_for
-from quart.globals import app_ctx
 from werkzeug.routing import Rule
 
 from . import db
@@ -176,9 +176,41 @@ class UrlBuilder:
         return "/" + built[1].lstrip("/")
 
 
+def settle_context_processors(app: Quart) -> None:
+    """Once every blueprint is registered: drop the context processors that add nothing here.
+
+    Each blueprint brings Flask's default one (it reads Flask's context, empty under Quart), and
+    Quart-Auth brings one for its own ``current_user`` (auth.py's replaces it). Both are
+    synchronous, and Quart runs a synchronous processor in a thread: two thread hops per
+    rendering, for nothing."""
+    from flask.templating import _default_template_ctx_processor as flask_default
+    from quart_auth import QuartAuth
+
+    for processors in app.template_context_processors.values():
+        processors[:] = [
+            processor
+            for processor in processors
+            if processor is not flask_default and getattr(processor, "__func__", None) is not QuartAuth._template_context
+        ]
+
+
 async def _context(context: dict[str, Any]) -> JinjaEnvironment:
-    await current_app.update_template_context(app_ctx._get_current_object(), context)
-    return current_app.jinja_env
+    """``context`` with what the app's context processors add (what the caller gave wins).
+
+    Quart's ``update_template_context``, except that a synchronous processor is called
+    in place rather than in a thread: a context processor only gathers values."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    names: list[str | None] = [None]
+    if has_request_context():
+        names.extend(reversed(request.blueprints))
+    added: dict[str, Any] = {}
+    for name in names:
+        for processor in app.template_context_processors.get(name, ()):
+            values = processor()
+            added.update(await values if inspect.isawaitable(values) else values)
+    for key, value in added.items():
+        context.setdefault(key, value)
+    return app.jinja_env  # type: ignore[no-any-return]
 
 
 async def render_template(name: str, **context: Any) -> str:

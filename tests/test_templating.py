@@ -56,6 +56,22 @@ async def test_pages_render_without_jinja_async_mode(app: Quart) -> None:
     assert "<h1>Explore</h1>" in await page.get_data(as_text=True)
 
 
+async def test_no_context_processor_sends_a_rendering_to_a_thread(app: Quart) -> None:
+    """Quart runs a synchronous context processor in a thread on every rendering; the ones that
+    add nothing (Flask's per blueprint, Quart-Auth's) are gone, and the rest are coroutines."""
+    import inspect
+
+    processors = [processor for found in app.template_context_processors.values() for processor in found]
+    assert processors, "the app's own context processor (the viewer) is missing"
+    for processor in processors:
+        assert inspect.iscoroutinefunction(processor), f"{processor.__module__}.{processor.__qualname__}"
+    async with app.test_request_context("/explore"):
+        context: dict[str, object] = {"current_user": "given"}
+        await templating._context(context)  # noqa: SLF001
+    assert {"g", "request", "session", "Permission", "unread_count"} <= context.keys()
+    assert context["current_user"] == "given"  # what the caller gives wins
+
+
 def _card(**photo_values: object):  # type: ignore[no-untyped-def]
 
     from hyperpics.models import Photo, User, Visibility
