@@ -37,6 +37,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Select,
+    String,
     Subquery,
     Table,
     bindparam,
@@ -56,7 +57,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 
 from . import db
 from .models import Photo, Tag, User, photo_tags
-from .services.photos import visible_to
+from .services.photos import sight, viewer_params, visible_for
 
 PER_PAGE = 20
 MAX_TERMS = 12
@@ -183,23 +184,24 @@ class _Kind:
     options: Sequence[LoaderOption] = ()
 
 
-def _tag_photos(viewer: User | None, *columns: ColumnElement[Any]) -> Select[Any]:
-    """``columns`` over the photos carrying the tag (correlated to ``Tag``) that ``viewer`` may see."""
+def _tag_photos(sees: str, *columns: ColumnElement[Any]) -> Select[Any]:
+    """``columns`` over the photos carrying the tag (correlated to ``Tag``) that a viewer who
+    ``sees`` by that rule may see (services.photos.sight)."""
     return (
         select(*columns)
         .select_from(photo_tags)
         .join(Photo, Photo.id == photo_tags.c.photo_id)
-        .where(photo_tags.c.tag_id == Tag.id, visible_to(viewer))
+        .where(photo_tags.c.tag_id == Tag.id, visible_for(sees))
         .correlate(Tag)
     )
 
 
-def _kind(category: str, viewer: User | None) -> _Kind:
+def _kind(category: str, sees: str) -> _Kind:
     if category == "photo":
         return _Kind(
             # Filters: the matches lead (with the active-users index in reach, SQLite went
             # through every active user's photos to count a common word's).
-            "photo", Photo, [visible_to(viewer), db.unindexed(User.active).is_(True)], Photo.id.desc(),
+            "photo", Photo, [visible_for(sees), db.unindexed(User.active).is_(True)], Photo.id.desc(),
             joins=[Photo.author], options=[joinedload(Photo.author)],
         )
     if category == "user":
@@ -207,39 +209,69 @@ def _kind(category: str, viewer: User | None) -> _Kind:
     # A tag is found only when the viewer can see at least one photo carrying it: its name
     # alone would tell of someone's private photos. (Found by the first such photo; only the
     # page's tags are counted in full.)
-    seen = _tag_photos(viewer, photo_tags.c.photo_id).exists()
-    capped = _tag_photos(viewer, photo_tags.c.photo_id).limit(TAG_COUNT_SHOWN + 1).subquery("tagged")
+    seen = _tag_photos(sees, photo_tags.c.photo_id).exists()
+    capped = _tag_photos(sees, photo_tags.c.photo_id).limit(TAG_COUNT_SHOWN + 1).subquery("tagged")
     counted = select(func.count()).select_from(capped).scalar_subquery().label("photos")
     return _Kind("tag", Tag, [seen], Tag.name, extra=[counted])
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """One tab's queries for one visibility rule, built once: building them cost more than
+    running them. The words (``MATCH``), the viewer (services.photos.VIEWER_ID) and the page
+    (``LIMIT``, ``OFFSET``) are parameters."""
+
+    counts: Select[Any]  # (matches in the window and one past it, visible ones among them)
+    ranked: Select[Any]  # a page of the window's matches by relevance
+    newest: Select[Any]  # a page of the window in the tab's plain order (more matches than it)
+
+
+MATCH, LIMIT, OFFSET = "search_match", "search_limit", "search_offset"
 
 
 class _IndexSearch:
     """Search over an index that says which rows match (``_match``); the rest is shared."""
 
+    _built: dict[tuple[str, str], _Statements]  # by (category, visibility rule), per implementation
+
+    def __init_subclass__(cls) -> None:
+        cls._built = {}
+
     def _expression(self, query: str) -> str | None:
         raise NotImplementedError
 
-    def _match(self, category: str, expression: str) -> _Match:
+    def _match(self, category: str) -> _Match:
+        """The rows matching the ``MATCH`` parameter (the implementation's expression)."""
         raise NotImplementedError
 
     async def search(
         self, session: AsyncSession, viewer: User | None, query: str, category: str, page: int, per_page: int = PER_PAGE
     ) -> Results:
-        if category not in CATEGORIES:
-            category = "photo"
-        expression = self._expression(query)
-        if expression is None:
-            return Results(category, [], 0, 1, 1)
-        return await self._results(
-            session, _kind(category, viewer), self._match(category, expression), max(page, 1), per_page
-        )
-
-    async def _results(self, session: AsyncSession, kind: _Kind, match: _Match, page: int, per_page: int) -> Results:
         """Count, clamp the page to the last one, then read that page: its rows are chosen
         first (ranked, filtered, limited), and only they get a snippet. Up to SEARCH_WINDOW
         matches are ranked by relevance; past it (a common word), the window is listed in the
         tab's plain order (photos newest first) without scores: scoring every match is what
         made a common word's page cost tens of milliseconds."""
+        if category not in CATEGORIES:
+            category = "photo"
+        expression = self._expression(query)
+        if expression is None:
+            return Results(category, [], 0, 1, 1)
+        sees = sight(viewer)
+        statements = self._built.get((category, sees)) or self._build(category, sees)
+        params: dict[str, Any] = {MATCH: expression, **viewer_params(viewer)}
+        matched, total = (await session.execute(statements.counts, params)).one()
+        more = matched > SEARCH_WINDOW
+        pages = max(1, -(-total // per_page))
+        page = min(max(page, 1), pages)
+        params.update({LIMIT: per_page, OFFSET: (page - 1) * per_page})
+        rows = (await session.execute(statements.newest if more else statements.ranked, params)).all()
+        with_count = category == "tag"  # a tag comes with its photo count
+        hits = [Hit((row[0], row[2]) if with_count else row[0], highlight(row[1])) for row in rows]
+        return Results(category, hits, total, page, pages, more)
+
+    def _build(self, category: str, sees: str) -> _Statements:
+        kind, match = _kind(category, sees), self._match(category)
         entity = kind.entity
 
         visible = select(func.count()).select_from(entity)
@@ -249,41 +281,36 @@ class _IndexSearch:
             select(func.count()).select_from(match.ids).scalar_subquery(),
             visible.where(entity.id.in_(select(match.window.c.id)), *kind.where).scalar_subquery(),
         )
-        matched, total = (await session.execute(db.long_read(counts))).one()
-        more = matched > SEARCH_WINDOW
-        pages = max(1, -(-total // per_page))
-        page = min(page, pages)
-        if more:
-            found, order = match.window, [kind.tie]
-            columns = [found.c.id, literal(0).label("rank")]
-        else:
-            found, order = match.found, [match.found.c.rank, kind.tie]
-            columns = list(found.c)
-        query = select(*columns).select_from(entity).join(found, found.c.id == entity.id)
-        for target in kind.joins:
-            query = query.join(target)
-        # A CTE: the snippets (FTS5's) read the page's ids too.
-        chosen = query.where(*kind.where).order_by(*order).limit(per_page).offset((page - 1) * per_page).cte("page")
-        rows = (
-            await session.execute(
-                db.long_read(
-                    select(entity, match.snippet(chosen), *kind.extra)
-                    .select_from(entity)
-                    .join(chosen, chosen.c.id == entity.id)
-                    .options(*kind.options)
-                    .order_by(chosen.c.rank, kind.tie)
-                )
+
+        def page_of(found: Subquery, columns: Sequence[Any], order: Sequence[Any]) -> Select[Any]:
+            query = select(*columns).select_from(entity).join(found, found.c.id == entity.id)
+            for target in kind.joins:
+                query = query.join(target)
+            limit, offset = bindparam(LIMIT, type_=Integer), bindparam(OFFSET, type_=Integer)
+            # A CTE: the snippets (FTS5's) read the page's ids too.
+            chosen = query.where(*kind.where).order_by(*order).limit(limit).offset(offset).cte("page")
+            return db.long_read(
+                select(entity, match.snippet(chosen), *kind.extra)
+                .select_from(entity)
+                .join(chosen, chosen.c.id == entity.id)
+                .options(*kind.options)
+                .order_by(chosen.c.rank, kind.tie)
             )
-        ).all()
-        hits = [Hit((row[0], row[2]) if kind.extra else row[0], highlight(row[1])) for row in rows]
-        return Results(kind.category, hits, total, page, pages, more)
+
+        built = _Statements(
+            counts=db.long_read(counts),
+            ranked=page_of(match.found, list(match.found.c), [match.found.c.rank, kind.tie]),
+            newest=page_of(match.window, [match.window.c.id, literal(0).label("rank")], [kind.tie]),
+        )
+        self._built[(category, sees)] = built
+        return built
 
 
 # --- SQLite FTS5 --------------------------------------------------------------------------
 
 
-def _fts5(table: str, rank: str, snippet: str, expression: str) -> _Match:
-    """The rows of an FTS5 table matching ``expression``: rowid and rank; and a marked-up
+def _fts5(table: str, rank: str, snippet: str) -> _Match:
+    """The rows of an FTS5 table matching the ``MATCH`` parameter: rowid and rank; and a marked-up
     snippet for each row of the page alone (FTS5 makes one only in a query that matches: a
     match of the same words narrowed to that row). Made for every match, the snippets of
     the 14,814 photos of a common word took most of a 180 ms page.
@@ -295,7 +322,7 @@ def _fts5(table: str, rank: str, snippet: str, expression: str) -> _Match:
     index = sql_table(table)  # a FROM that correlation understands (a text() one is not)
 
     def matching(*columns: Any) -> Select[Any]:
-        return select(*columns).select_from(index).where(text(f"{table} MATCH :match").bindparams(match=expression))
+        return select(*columns).select_from(index).where(text(f"{table} MATCH :{MATCH}"))
 
     def newest(*columns: Any, limit: int = SEARCH_WINDOW) -> Select[Any]:  # FTS5 walks its matches by rowid
         return matching(*columns).order_by(literal_column("rowid").desc()).limit(limit)
@@ -336,14 +363,14 @@ class Fts5Search(_IndexSearch):
     def _expression(self, query: str) -> str | None:
         return match_expression(query)
 
-    def _match(self, category: str, expression: str) -> _Match:
+    def _match(self, category: str) -> _Match:
         if category == "photo":
             snippet = f"snippet(photos_fts, -1, {{open}}, {{close}}, '…', {PHOTO_SNIPPET_WORDS})"
-            return _fts5("photos_fts", _bm25("photos_fts", PHOTO_WEIGHTS), snippet, expression)
+            return _fts5("photos_fts", _bm25("photos_fts", PHOTO_WEIGHTS), snippet)
         if category == "user":
             snippet = f"snippet(users_fts, 2, {{open}}, {{close}}, '…', {USER_SNIPPET_WORDS})"  # column 2: the bio
-            return _fts5("users_fts", _bm25("users_fts", USER_WEIGHTS), snippet, expression)
-        return _fts5("tags_fts", _bm25("tags_fts"), "highlight(tags_fts, 0, {open}, {close})", expression)
+            return _fts5("users_fts", _bm25("users_fts", USER_WEIGHTS), snippet)
+        return _fts5("tags_fts", _bm25("tags_fts"), "highlight(tags_fts, 0, {open}, {close})")
 
     async def rebuild(self, session: AsyncSession) -> dict[str, int]:
         """Rebuild the three indexes from the tables (``hyperpics reindex``)."""
@@ -402,8 +429,8 @@ class PostgresSearch(_IndexSearch):
     def _expression(self, query: str) -> str | None:
         return tsquery_expression(query)
 
-    def _match(self, category: str, expression: str) -> _Match:
-        query = func.to_tsquery(_CONFIG, bindparam("tsquery", expression))
+    def _match(self, category: str) -> _Match:
+        query = func.to_tsquery(_CONFIG, bindparam(MATCH, type_=String))
 
         def found(table: Table, weights: Sequence[float]) -> Subquery:
             document = table.c.document

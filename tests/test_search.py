@@ -660,6 +660,24 @@ async def test_sql_statements_per_search_page_are_constant(app, ana: Tab, logged
     assert max(many.values()) <= 10
 
 
+async def test_search_statements_are_built_once_per_tab_and_visibility_rule(app, tab: Tab, new_tab) -> None:
+    """Built per search, the statements cost more than running them; the words, the viewer and
+    the page are parameters of one statement per tab and rule (the visibility test above checks
+    that each member still sees their own)."""
+    await make_user(app, tab, "ana")
+    await make_user(app, new_tab(), "bruno")
+    await add_photo(app, "ana", "volcano at dawn")
+    await add_photo(app, "ana", "glacier at dawn")
+    index = search_index(engine_under_test())
+    kept = type(index)._built  # noqa: SLF001
+    assert ids_of(await hits(app, "volcano", viewer="ana")) != ids_of(await hits(app, "glacier", viewer="ana"))
+    built = dict(kept)
+    assert ("photo", "member") in built
+    await hits(app, "dawn", viewer="bruno")
+    await hits(app, "dawn", viewer="bruno", page=2, per_page=1)
+    assert kept == built and all(kept[key] is built[key] for key in built)
+
+
 # --- suggestions --------------------------------------------------------------------------
 
 
