@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from ..models import Notification, NotificationKind, Photo, User, utcnow
-from .photos import visible_to
+from .photos import sight, viewer_params, visible_for
 
 # Which setting switches each kind off.
 OPT_OUT: dict[NotificationKind, str] = {
@@ -79,21 +81,29 @@ class NotificationsPage:
 def _loaded(viewer: User) -> Select[tuple[Notification, bool]]:
     """Notifications with their actor, photo and comment, and whether the viewer may still see
     the photo, all in one statement."""
-    return select(Notification, _in_sight(viewer)).options(
+    return _loaded_for(sight(viewer))
+
+
+def _loaded_for(sees: str) -> Select[tuple[Notification, bool]]:
+    """:func:`_loaded` by visibility rule; the viewer is a parameter (photos.viewer_params)."""
+    return select(Notification, _in_sight(sees)).options(
         joinedload(Notification.actor), joinedload(Notification.photo), joinedload(Notification.comment)
     )
 
 
-def _in_sight(viewer: User) -> ColumnElement[bool]:
+def _in_sight(sees: str) -> ColumnElement[bool]:
     """Visibility is checked when a notification is shown, not only when it was made: a reply
     under a photo that went private since must not show that photo or the reply's words."""
-    seen = exists().where(Photo.id == Notification.photo_id, visible_to(viewer))
+    seen = exists().where(Photo.id == Notification.photo_id, visible_for(sees))
     return or_(Notification.photo_id.is_(None), seen).label("in_sight")
 
 
-async def _sighted(session: AsyncSession, statement: Select[tuple[Notification, bool]]) -> list[Notification]:
+async def _sighted(
+    session: AsyncSession, statement: Select[tuple[Notification, bool]], params: dict[str, Any] | None = None
+) -> list[Notification]:
+    """The rows of ``statement``, each marked with whether its photo is out of the viewer's sight."""
     rows = []
-    for row, in_sight in (await session.execute(statement)).all():
+    for row, in_sight in (await session.execute(statement, params)).all():
         row.out_of_sight = not in_sight
         rows.append(row)
     return rows
@@ -127,27 +137,33 @@ async def unread_count(session: AsyncSession, user_id: int) -> int:
     ).scalar_one()
 
 
+_RECEIVER, _LIMIT, _OFFSET = "receiver_id", "page_limit", "page_offset"
+
+
+@cache
+def _listing_statements(unread_only: bool, sees: str) -> tuple[Select[tuple[int, int]], Select[tuple[Notification, bool]]]:
+    """The list's two statements (its counts, then a page of rows), built once per filter and
+    visibility rule: building them cost more than running them. The receiver, the viewer and
+    the page are parameters."""
+    mine = Notification.receiver_id == bindparam(_RECEIVER, type_=Integer)
+    unread = and_(mine, Notification.read_at.is_(None))
+    condition = unread if unread_only else mine
+    counts = select(
+        select(func.count()).select_from(Notification).where(condition).scalar_subquery(),
+        select(func.count()).select_from(Notification).where(unread).scalar_subquery(),
+    )
+    page = bindparam(_LIMIT, type_=Integer), bindparam(_OFFSET, type_=Integer)
+    rows = _loaded_for(sees).where(condition).order_by(Notification.id.desc()).limit(page[0]).offset(page[1])
+    return counts, rows
+
+
 async def listing(session: AsyncSession, user: User, *, unread_only: bool, page: int) -> NotificationsPage:
-    mine = Notification.receiver_id == user.id
-    condition = and_(mine, Notification.read_at.is_(None)) if unread_only else mine
-    counts = (
-        await session.execute(
-            select(
-                select(func.count()).select_from(Notification).where(condition).scalar_subquery(),
-                select(func.count())
-                .select_from(Notification)
-                .where(mine, Notification.read_at.is_(None))
-                .scalar_subquery(),
-            )
-        )
-    ).one()
-    total, unread = counts
+    counts, rows_statement = _listing_statements(unread_only, sight(user))
+    params = {_RECEIVER: user.id, **viewer_params(user)}
+    total, unread = (await session.execute(counts, params)).one()
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(page, 1), pages)
-    rows = await _sighted(
-        session,
-        _loaded(user).where(condition).order_by(Notification.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE),
-    )
+    rows = await _sighted(session, rows_statement, {**params, _LIMIT: PER_PAGE, _OFFSET: (page - 1) * PER_PAGE})
     return NotificationsPage(group(rows), page, pages, total, unread)
 
 
@@ -185,6 +201,7 @@ async def since(session: AsyncSession, user: User, last_id: int, limit: int = 50
         .where(Notification.receiver_id == user.id, Notification.id > last_id)
         .order_by(Notification.id.desc())
         .limit(limit),
+        viewer_params(user),
     )
     return list(reversed(rows))
 
@@ -194,6 +211,7 @@ async def group_of(session: AsyncSession, user: User, ids: list[int]) -> Group |
     rows = await _sighted(
         session,
         _loaded(user).where(Notification.id.in_(ids), Notification.receiver_id == user.id).order_by(Notification.id.desc()),
+        viewer_params(user),
     )
     groups = group(rows)
     return groups[0] if groups else None
