@@ -79,17 +79,24 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     templating.settle_context_processors(app)
     static_files.init_app(app)
 
-    hsts = app.config["ENV"] == "production"
+    security_headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    ]
+    if app.config["ENV"] == "production":  # behind HTTPS (its cookies are Secure): browsers stay on it
+        security_headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
 
     @app.after_request
     async def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if hsts:  # production runs behind HTTPS (its cookies are Secure): browsers stay on it
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        _cache_policy(response)
+        # Added unless the view set its own (werkzeug's setdefault raises and catches a
+        # KeyError for each header that is missing, which is every one, every request).
+        present = {name.lower() for name, _ in response.headers.items()}
+        for name, value in security_headers:
+            if name.lower() not in present:
+                response.headers.add(name, value)
+        _cache_policy(response, present)
         return response
 
     # Last registered, so it runs first: the headers above also go on what replaces a failed commit.
@@ -97,13 +104,13 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     return app
 
 
-def _cache_policy(response: Response) -> None:
+def _cache_policy(response: Response, present: set[str]) -> None:
     """Pages and fragments are never stored for a member (they show their name, their
     notifications, their private photos); anonymous ones carry a session-bound CSRF token, so
     no shared cache keeps them either. Files set their own (media routes, static)."""
     from quart import g
 
-    if "Cache-Control" in response.headers:
+    if "cache-control" in present:
         return
     if g.get("user") is not None:
         response.headers["Cache-Control"] = "no-store"

@@ -38,6 +38,9 @@ async def test_an_anonymous_page_is_rendered_once_then_served_from_memory(app: Q
     assert 'name="csrf-token"' not in again.text and "X-CSRF-Token" not in again.text
     assert "Set-Cookie" not in again.headers
     assert again.headers["Cache-Control"] == "private, no-cache"
+    # The kept copy's security headers are not added a second time.
+    assert again.headers.getlist("Content-Security-Policy") == first.headers.getlist("Content-Security-Policy")
+    assert len(again.headers.getlist("X-Frame-Options")) == 1
 
 
 async def test_members_are_never_served_a_copy(app: Quart, tab: Tab) -> None:
