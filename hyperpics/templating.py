@@ -11,7 +11,7 @@ inside a write transaction (db.check_not_writing).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -30,12 +30,56 @@ if TYPE_CHECKING:
 
 
 class Environment(JinjaEnvironment):
-    """Quart's loader (the app's and the blueprints' templates), without async mode."""
+    """Quart's loader (the app's and the blueprints' templates), without async mode, and
+    each template's globals in one plain dict (:meth:`make_globals`)."""
 
     def __init__(self, app: Quart, **options: Any) -> None:
         options.setdefault("loader", app.create_global_jinja_loader())
         options["enable_async"] = False
         super().__init__(**options)
+        self.globals = _Globals(self, self.globals)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals: the environment's, then its own, copied into one dict.
+
+        Jinja chains the two (a ChainMap), and every include and import copies or compares
+        them key by key in Python: a few percent of a page. Jinja asks that globals not
+        change once templates are loaded; here a change drops the loaded ones (_Globals)."""
+        return {**self.globals, **(d or {})}
+
+
+class _Globals(dict[str, Any]):
+    """The environment's globals; a change forgets the templates made with a copy of them."""
+
+    def __init__(self, env: JinjaEnvironment, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self._env = env
+
+    def _changed(self) -> None:
+        if self._env.cache is not None:
+            self._env.cache.clear()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        value = super().setdefault(key, default)
+        self._changed()
+        return value
+
+    def pop(self, key: str, *default: Any) -> Any:
+        value = super().pop(key, *default)
+        self._changed()
+        return value
 
 
 def init_app(app: Quart) -> None:
@@ -143,13 +187,16 @@ class UrlBuilder:
 
     Quart's searches the URL map for the endpoint's rule on every call; here an endpoint
     with a single rule is built by that rule directly (werkzeug's own compiled builder, so the
-    URL is the same, query string included). Anything else goes to Quart's: blueprint-relative
+    URL is the same, query string included), once per endpoint and values. Anything else goes to Quart's: blueprint-relative
     names, ``_external`` and the other options, an app mounted below ``/``, URL defaults.
     """
+
+    KEPT = 50_000  # URLs kept by endpoint and values: the same links recur on every page
 
     def __init__(self, app: Quart) -> None:
         self._app = app
         self._rules: dict[str, Rule | None] | None = None
+        self._built: dict[tuple[Any, ...], str] = {}
 
     def _rule(self, endpoint: str) -> Rule | None:
         if self._rules is None:  # the URL map is complete once the app serves
@@ -161,19 +208,31 @@ class UrlBuilder:
         return self._rules.get(endpoint)
 
     def __call__(self, endpoint: str, **values: Any) -> str:
+        if request.root_path:
+            return quart_url_for(endpoint, **values)
+        key = (endpoint, *values.items())
+        try:
+            return self._built[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value (a list): Quart's, below
+            key = ()
         rule = self._rule(endpoint)
-        if rule is None or request.root_path:
+        if rule is None or not key:
             return quart_url_for(endpoint, **values)
         given = {}
-        for key, value in values.items():
-            if key[0] == "_" or isinstance(value, list | tuple):  # options, several values
+        for name, value in values.items():
+            if name[0] == "_" or isinstance(value, list | tuple):  # options, several values
                 return quart_url_for(endpoint, **values)
             if value is not None:
-                given[key] = value
+                given[name] = value
         built = rule.build(given)
         if built is None:  # a value its converter refuses, or a missing one: Quart says why
             return quart_url_for(endpoint, **values)
-        return "/" + built[1].lstrip("/")
+        if len(self._built) >= self.KEPT:
+            self._built.clear()
+        url = self._built[key] = "/" + built[1].lstrip("/")
+        return url
 
 
 def settle_context_processors(app: Quart) -> None:

@@ -72,6 +72,19 @@ async def test_no_context_processor_sends_a_rendering_to_a_thread(app: Quart) ->
     assert context["current_user"] == "given"  # what the caller gives wins
 
 
+async def test_a_global_added_after_templates_loaded_is_seen_by_them(app: Quart) -> None:
+    """Templates hold a plain copy of the globals (templating.Environment.make_globals): a
+    change to them drops the templates made before it, rather than going unseen."""
+    env = app.jinja_env
+    name = "partials/field_error.html"
+    assert "late_global" not in env.get_template(name).globals
+    env.globals["late_global"] = "seen"
+    assert env.get_template(name).globals["late_global"] == "seen"
+    assert env.from_string("{{ late_global }}").render(field="x", message="") == "seen"
+    env.globals.pop("late_global")
+    assert "late_global" not in env.get_template(name).globals
+
+
 def _card(**photo_values: object):  # type: ignore[no-untyped-def]
 
     from hyperpics.models import Photo, User, Visibility
