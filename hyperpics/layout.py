@@ -32,7 +32,7 @@ def nav_shown(viewer: User | None, unread: int, endpoint: str | None, search_que
         return (current, query)
     return (
         current, query, viewer.id, viewer.username, viewer.name, viewer.avatar_small,
-        viewer.can(Permission.MODERATE), unread,
+        viewer.can(Permission.MODERATE), unread, viewer.theme,
     )  # fmt: skip
 
 

@@ -307,7 +307,7 @@ def _viewer(**values: object):  # type: ignore[no-untyped-def]
 
     fields: dict[str, object] = {
         "id": 9, "username": "cleo", "name": "Cleo", "email": "cleo@example.com", "bio": "", "active": True,
-        "confirmed": True, "avatar_small": "e" * 24 + "_s.png",
+        "confirmed": True, "avatar_small": "e" * 24 + "_s.png", "theme": "system",
     }  # fmt: skip
     role = values.pop("role", RoleName.USER)
     fields.update(values)
@@ -329,7 +329,7 @@ async def test_the_kept_nav_shows_only_what_its_key_holds(app: Quart) -> None:
     async with app.test_request_context("/photo/3"):
         base = _viewer()
         rendered, key = render(base), nav_shown(base, 2, "photos.show", "")
-        for column, value in {"id": 10, "username": "zed", "name": "Zed", "avatar_small": None}.items():
+        for column, value in {"id": 10, "username": "zed", "name": "Zed", "avatar_small": None, "theme": "dark"}.items():
             other = _viewer(**{column: value})
             differs = render(other) != rendered
             assert not differs or nav_shown(other, 2, "photos.show", "") != key, f"user.{column} is shown, not in the key"

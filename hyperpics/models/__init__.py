@@ -11,11 +11,13 @@ from .users import (
     AuthSession,
     Permission,
     Role,
+    THEMES,
     RoleName,
     User,
 )
 
 __all__ = [
+    "THEMES",
     "CONFIRMED_ONLY",
     "ROLE_PERMISSIONS",
     "AuditEntry",

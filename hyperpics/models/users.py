@@ -50,6 +50,9 @@ CONFIRMED_ONLY = (
 )
 
 
+THEMES = ("light", "dark", "system")  # User.theme: the page's colours, or the device's choice
+
+
 class Role(Base):
     __tablename__ = "roles"
 
@@ -85,6 +88,8 @@ class User(Base):
     receive_comment_notification: Mapped[bool] = mapped_column(Boolean, default=True)
     receive_follow_notification: Mapped[bool] = mapped_column(Boolean, default=True)
     receive_collect_notification: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The colour scheme the pages use for them: one of THEMES ("system" follows the device).
+    theme: Mapped[str] = mapped_column(String(10), default="system", server_default=text("'system'"))
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
     # The role held before a lock, restored by unlocking.
     role_before_lock_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id"), index=True)

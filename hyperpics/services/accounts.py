@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, undefer
 
 from .. import cpu, db, media, passwords, tokens
-from ..models import AuthSession, Photo, Role, RoleName, User, utcnow
+from ..models import THEMES, AuthSession, Photo, Role, RoleName, User, utcnow
 from ..storage import discard_media_files
 from ..wakeups import SESSION, wake_after_commit
 from . import authority
@@ -274,6 +274,13 @@ async def update_profile(session: AsyncSession, user: User, change: ProfileChang
     except IntegrityError:
         await session.refresh(user)  # the rollback expired it; templates cannot load it later
         raise AccountError("This username was just taken.", "username") from None
+
+
+def set_theme(user: User, theme: str) -> None:
+    """The colour scheme ``user``'s pages use: one of THEMES."""
+    if theme not in THEMES:
+        raise AccountError(f"Choose one of: {', '.join(THEMES)}.", "theme")
+    user.theme = theme
 
 
 def set_preferences(user: User, **flags: bool) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, current_app, flash, redirect, request, url_for
+from quart import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 
 from .. import cpu, db, htmx, media, ratelimit, responses, tokens
 from ..auth import (
@@ -89,6 +89,21 @@ async def notifications() -> Response:
 @login_required
 async def privacy() -> Response:
     return await _preferences("settings/privacy.html", PrivacyForm, "Privacy settings saved.")
+
+
+@bp.route("/theme", methods=["POST"])
+@login_required
+async def theme() -> Response:
+    """The colour scheme switch in the user menu: saved on the account, so every device and
+    every later page uses it. htmx gets no body, and an event its page applies at once."""
+    chosen = (await request.form).get("theme", "")
+    try:
+        accounts.set_theme(require_user(), chosen)
+    except accounts.AccountError as error:
+        abort(422, description=error.message)
+    if htmx.is_htmx():
+        return htmx.trigger(await current_app.make_response(("", 204)), "theme-changed", chosen)
+    return await responses.back(url_for("settings.profile"))
 
 
 @bp.route("/avatar", methods=["GET", "POST"])

@@ -151,3 +151,19 @@
     });
   });
 })();
+
+// The theme switch (user menu): the server saved the choice; show it now, without a reload.
+(function () {
+  "use strict";
+  document.body.addEventListener("theme-changed", function (event) {
+    var theme = event.detail.value;
+    if (theme === "light" || theme === "dark") {
+      document.documentElement.dataset.theme = theme;
+    } else {
+      delete document.documentElement.dataset.theme;
+    }
+    document.querySelectorAll(".theme-switch button[name=theme]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.value === theme));
+    });
+  });
+})();

@@ -1,0 +1,122 @@
+"""Dark mode in a real browser: the device's prefers-color-scheme for everyone, and a member's
+own choice from the user menu, applied at once and kept after a reload (it is saved on the
+account, and the server sets data-theme on <html>)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
+
+from .conftest import Server
+from .test_accounts_browser import mark_window, register, unique, window_survived
+
+LIGHT_PAGE = "rgb(246, 247, 249)"  # --hp-bg, light
+DARK_PAGE = "rgb(14, 17, 23)"  # --hp-bg, dark
+LIGHT_TEXT = "rgb(29, 35, 48)"  # --hp-text, light
+DARK_TEXT = "rgb(230, 233, 239)"  # --hp-text, dark
+
+
+def colours(page: Page) -> tuple[str, str]:
+    """The page's background and text colours, as the browser computed them."""
+    found = page.evaluate(
+        "() => { const style = getComputedStyle(document.body); return [style.backgroundColor, style.color]; }"
+    )
+    return found[0], found[1]
+
+
+def theme_attribute(page: Page) -> str | None:
+    return page.evaluate("() => document.documentElement.getAttribute('data-theme')")
+
+
+def choose(page: Page, label: str) -> None:
+    menu = page.locator("details.dropdown.user-menu")
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    page.locator(".theme-switch").get_by_role("button", name=label, exact=True).click()
+
+
+def test_anonymous_visitors_get_their_devices_scheme(browser: Browser, server: Server) -> None:
+    for scheme, page_colour, text_colour in (("light", LIGHT_PAGE, LIGHT_TEXT), ("dark", DARK_PAGE, DARK_TEXT)):
+        context = browser.new_context(base_url=server.url, color_scheme=scheme)  # type: ignore[arg-type]
+        try:
+            page = context.new_page()
+            page.goto("/explore")
+            assert theme_attribute(page) is None
+            assert colours(page) == (page_colour, text_colour), scheme
+        finally:
+            context.close()
+
+
+def test_a_member_switches_to_dark_and_it_stays_after_a_reload(page: Page, shot: Callable[[str], Path]) -> None:
+    page.emulate_media(color_scheme="light")
+    username = unique("dusk")
+    register(page, name="Dusk Member", email=f"{username}@example.com", username=username)
+    page.goto("/explore")
+    assert colours(page) == (LIGHT_PAGE, LIGHT_TEXT)
+
+    mark_window(page)
+    choose(page, "Dark")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert window_survived(page), "the switch reloaded the page instead of applying the theme in place"
+    expect(page.locator(".theme-switch button[aria-pressed=true]")).to_have_text("Dark")
+    page.wait_for_function(f"() => getComputedStyle(document.body).backgroundColor === '{DARK_PAGE}'")
+    assert colours(page) == (DARK_PAGE, DARK_TEXT)
+    shot("theme-dark-explore")
+
+    page.reload()  # saved on the account: the server renders it
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert colours(page) == (DARK_PAGE, DARK_TEXT)
+    page.goto("/settings/profile")
+    assert colours(page) == (DARK_PAGE, DARK_TEXT)
+
+    # "Auto" hands the choice back to the device, which prefers light here.
+    choose(page, "Auto")
+    page.wait_for_function("() => !document.documentElement.hasAttribute('data-theme')")
+    page.reload()
+    assert theme_attribute(page) is None
+    assert colours(page) == (LIGHT_PAGE, LIGHT_TEXT)
+
+
+def test_the_switch_works_without_javascript(browser: Browser, server: Server) -> None:
+    context = browser.new_context(base_url=server.url, java_script_enabled=False, color_scheme="light")
+    try:
+        page = context.new_page()
+        username = unique("nojs")
+        register(page, name="No Script", email=f"{username}@example.com", username=username)
+        page.goto("/explore")
+        choose(page, "Dark")  # a plain form post, answered with a redirect back here
+        expect(page).to_have_url(f"{server.url}/explore")
+        assert theme_attribute(page) == "dark"
+        assert colours(page) == (DARK_PAGE, DARK_TEXT)
+    finally:
+        context.close()
+
+
+def test_the_theme_switch_fits_in_the_menu_and_the_search_box_is_a_pill(browser: Browser, server: Server) -> None:
+    """At desktop and phone sizes: the switch's buttons lie inside the open menu, and both
+    ends of the nav's search box are rounded (Pico squared the right one)."""
+    for width, height in ((1366, 900), (390, 844)):
+        context = browser.new_context(base_url=server.url, viewport={"width": width, "height": height})
+        try:
+            page = context.new_page()
+            username = unique("fit")
+            register(page, name="Fit Check", email=f"{username}@example.com", username=username)
+            page.goto("/explore")
+            box = page.locator(".nav-search input[type=search]")
+            radii = box.evaluate(
+                "e => { const s = getComputedStyle(e); return [s.borderTopLeftRadius, s.borderTopRightRadius,"
+                " s.borderBottomLeftRadius, s.borderBottomRightRadius]; }"
+            )
+            assert "0px" not in radii, (width, radii)
+            page.locator("details.dropdown.user-menu > summary").click()
+            menu = page.locator("details.user-menu > summary + ul").bounding_box()
+            assert menu is not None
+            for button in page.locator(".theme-switch button").all():
+                inside = button.bounding_box()
+                assert inside is not None
+                assert menu["x"] <= inside["x"] and inside["x"] + inside["width"] <= menu["x"] + menu["width"], width
+            assert menu["x"] >= 0 and menu["x"] + menu["width"] <= width, (width, menu)  # on screen
+        finally:
+            context.close()
