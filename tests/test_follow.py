@@ -3,6 +3,7 @@ who may follow, the relationship badges, and the followers/following lists."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -53,10 +54,11 @@ async def add_people(app, prefix: str, count: int) -> list[int]:  # type: ignore
     return ids
 
 
-def follower_count_oob(text: str, user_id: int) -> int:
-    match = re.search(rf'<span id="follower-count-{user_id}" hx-swap-oob="true">(\d+)</span>', text)
-    assert match, text
-    return int(match.group(1))
+def follower_count_event(page, user_id: int) -> int:  # type: ignore[no-untyped-def]
+    """The count the answer's follower-count event gives the page (app.js shows it)."""
+    event = json.loads(page.headers["HX-Trigger"])["follower-count"]
+    assert event["user"] == user_id, event
+    return int(event["count"])
 
 
 def badge(text: str) -> str | None:
@@ -144,11 +146,11 @@ async def test_htmx_follow_swaps_the_button_and_the_count(app, people) -> None:
     assert followed.is_fragment()
     assert 'aria-pressed="true">Following</button>' in followed.text
     assert f'action="/_/users/{bruno}/unfollow"' in followed.text
-    assert follower_count_oob(followed.text, bruno) == 1
+    assert follower_count_event(followed, bruno) == 1
 
     # A second follower sees the count that includes both.
     second = await tabs["carla"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)
-    assert follower_count_oob(second.text, bruno) == 2
+    assert follower_count_event(second, bruno) == 2
 
     unfollowed = await tabs["ana"].post(f"/_/users/{bruno}/unfollow", {"context": ""}, htmx=True)
     assert unfollowed.status == 200 and unfollowed.root_id() == f"follow-{bruno}"
@@ -156,7 +158,7 @@ async def test_htmx_follow_swaps_the_button_and_the_count(app, people) -> None:
     assert 'aria-pressed="false">Follow</button>' in unfollowed.text
     assert "Following</button>" not in unfollowed.text
     assert f'action="/_/users/{bruno}/follow"' in unfollowed.text
-    assert follower_count_oob(unfollowed.text, bruno) == 1
+    assert follower_count_event(unfollowed, bruno) == 1
     assert await follow_rows(app) == {(ids["carla"], bruno)}
 
     # The profile page shows the same number where the out-of-band span lands.
@@ -190,7 +192,7 @@ async def test_following_twice_is_harmless(app, people) -> None:
     again = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)
     assert again.status == 200, again.text
     assert 'aria-pressed="true">Following</button>' in again.text
-    assert follower_count_oob(again.text, bruno) == 1
+    assert follower_count_event(again, bruno) == 1
     plain = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"next": "/user/bruno"})
     assert plain.status == 303, plain.text
     assert await follow_rows(app) == {(ids["ana"], bruno)}
@@ -200,7 +202,7 @@ async def test_unfollowing_someone_not_followed_is_harmless(app, people) -> None
     tabs, ids = people
     page = await tabs["ana"].post(f"/_/users/{ids['bruno']}/unfollow", {"context": ""}, htmx=True)
     assert page.status == 200 and 'aria-pressed="false">Follow</button>' in page.text
-    assert follower_count_oob(page.text, ids["bruno"]) == 0
+    assert follower_count_event(page, ids["bruno"]) == 0
 
 
 async def test_following_yourself_is_refused(app, people) -> None:
@@ -342,7 +344,7 @@ async def test_follower_count_in_the_database_matches_the_button(app, people) ->
         count = (
             await session.execute(select(func.count()).select_from(Follow).where(Follow.followed_id == ids["bruno"]))
         ).scalar_one()
-    assert follower_count_oob(answer.text, ids["bruno"]) == count == 2
+    assert follower_count_event(answer, ids["bruno"]) == count == 2
     # The card and the profile header agree.
     card = await tabs["carla"].get(f"/_/users/{ids['bruno']}/card", htmx=True)
     assert "2 followers" in text_of(card.text)

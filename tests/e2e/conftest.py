@@ -235,6 +235,9 @@ def page(request: pytest.FixtureRequest, browser: Browser, server: Server, artif
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     tab.js_errors = errors  # type: ignore[attr-defined]  # read by tests that care
+    logged: list[str] = []  # what the page logged as errors (htmx reports a failed swap so)
+    tab.on("console", lambda message: logged.append(message.text) if message.type == "error" else None)
+    tab.console_errors = logged  # type: ignore[attr-defined]
     try:
         yield tab
     finally:

@@ -340,7 +340,10 @@ def test_following_from_the_card(page: Page, server: Server, scene: Scene, shot:
     expect(button).to_have_text("Following")
     expect(button).to_have_attribute("aria-pressed", "true")
     expect(card).to_be_visible()  # the pointer is still on the card, which stays open
+    expect(card.locator(f".follower-count-{scene.author.id}")).to_have_text("1")  # the answer's event
     assert window_survived(page), "following from the card reloaded the page"
+    # The photo page shows no profile count: nothing may fail to find its target.
+    assert not [text for text in page.console_errors if "htmx:" in text], page.console_errors  # type: ignore[attr-defined]
     shot("social-04-followed-in-card")
 
     # What the database says, on A's page.

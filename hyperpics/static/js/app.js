@@ -167,3 +167,15 @@
     });
   });
 })();
+
+// After a follow: the new follower count, wherever the page shows it (the profile's tab has an
+// id, hover cards a class); a page that shows none has nothing to update.
+(function () {
+  "use strict";
+  document.body.addEventListener("follower-count", function (event) {
+    var user = String(event.detail.user), count = String(event.detail.count);
+    document.querySelectorAll("#follower-count-" + user + ", .follower-count-" + user).forEach(function (shown) {
+      shown.textContent = count;
+    });
+  });
+})();
