@@ -272,7 +272,7 @@ async def test_the_reply_banner(app, world) -> None:
     assert page.status == 200 and page.root_id() == "comment-form" and page.is_fragment()
     banner = re.search(r'<p class="reply-banner[^"]*">(.*?)</p>', page.text, re.S)
     assert banner, page.text
-    assert "Reply to <strong>Bruno</strong>" in banner.group(1)
+    assert "Replying to <strong>Bruno</strong>" in banner.group(1)
     assert f'href="/photo/{photo}#comment-form"' in banner.group(1) and ">Cancel</a>" in banner.group(1)
     assert f'hx-get="/_/photos/{photo}/comment-form"' in banner.group(1)
     assert f'name="reply_to" type="hidden" value="{original}"' in page.text
@@ -283,7 +283,7 @@ async def test_the_reply_banner(app, world) -> None:
     assert "reply-banner" not in plain.text and ">Comment</button>" in plain.text
     # The no-JavaScript twin: the photo page with ?reply= shows the banner in its form.
     full = await tabs["ana"].get(f"/photo/{photo}?reply={original}")
-    assert "Reply to <strong>Bruno</strong>" in full.text
+    assert "Replying to <strong>Bruno</strong>" in full.text
     # A reply link in the list points at the banner.
     assert f'hx-get="/_/photos/{photo}/comment-form?reply={original}"' in full.text
     # A comment of another photo has no banner here.

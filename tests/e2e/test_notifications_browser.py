@@ -131,6 +131,18 @@ def test_a_follow_shows_up_on_the_followed_users_open_page(
     seen_after = time.monotonic() - followed_at
     print(f"\ntoast and bell on B's page {1000 * seen_after:.0f} ms after the follow's answer")
     expect(toast.get_by_role("link", name=a_name)).to_have_attribute("href", re.compile(r"/user/ada_"))
+    # The name and the words after it read as one line of text, not as columns of a flex row.
+    name_box, words_box = toast.evaluate(
+        """toast => {
+            const link = toast.querySelector("a");
+            const words = document.createRange();
+            words.setStartAfter(link);
+            words.setEndAfter(link.parentNode.lastChild);
+            const box = rect => ({x: rect.x, y: rect.y, right: rect.right});
+            return [box(link.getBoundingClientRect()), box(words.getClientRects()[0])];
+        }"""
+    )
+    assert abs(name_box["y"] - words_box["y"]) < 4 and words_box["x"] - name_box["right"] < 8, (name_box, words_box)
     assert page.evaluate("window.__e2eMarker") == "still-here", "B's page was reloaded"
     assert page.evaluate("window.__sseOpens") == 1, "the stream reconnected"
     shot("notifications-01-toast-and-bell")

@@ -408,6 +408,31 @@ def test_commenting_without_reload(page: Page, scene: Scene, shot: Callable[[str
     expect(count).to_have_text(str(before + 2))
     expect(page.locator("#body-error")).to_have_text("")
     assert window_survived(page)
+
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
+
+
+def test_the_reply_banner_keeps_cancel_beside_the_name(page: Page, cast: Cast, scene: Scene) -> None:
+    """A comments; B clicks Reply: the banner says to whom, with Cancel right beside the name,
+    not spread across the width of the form."""
+    author_page = cast.author_page
+    open_photo(author_page, scene.photo_id)
+    author_page.locator("#comment-form textarea[name=body]").fill("Taken at low tide.")
+    author_page.locator("#comment-form").get_by_role("button", name="Comment").click()
+    expect(author_page.locator("#comment-list li.comment")).to_have_count(1)
+
+    open_photo(page, scene.photo_id)
+    page.locator("#comment-list li.comment").last.get_by_role("link", name="Reply").click()
+    banner = page.locator("#comment-form .reply-banner")
+    expect(banner).to_contain_text(f"Replying to {scene.author.name}")
+    name_box = banner.locator("strong").bounding_box()
+    cancel_box = banner.get_by_role("link", name="Cancel").bounding_box()
+    form_box = page.locator("#comment-form").bounding_box()
+    banner_box = banner.bounding_box()
+    assert name_box and cancel_box and form_box and banner_box
+    assert abs(name_box["y"] - cancel_box["y"]) < 8, (name_box, cancel_box)  # one line
+    assert 0 < cancel_box["x"] - (name_box["x"] + name_box["width"]) < 48, (name_box, cancel_box)
+    assert banner_box["width"] < 0.8 * form_box["width"], (banner_box, form_box)
     assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
 
 
