@@ -1,10 +1,15 @@
-"""Dark mode in a real browser: the device's prefers-color-scheme for everyone, and a member's
-own choice from the user menu, applied at once and kept after a reload (it is saved on the
-account, and the server sets data-theme on <html>)."""
+"""How pages look, in a real browser, by computed styles and bounding boxes.
+
+Dark mode: the device's prefers-color-scheme for everyone, and a member's own choice from the
+user menu, applied at once and kept after a reload (it is saved on the account, and the server
+sets data-theme on <html>). Layout: what Pico's defaults once spread or squared."""
 
 from __future__ import annotations
 
+import secrets
+import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
@@ -118,5 +123,51 @@ def test_the_theme_switch_fits_in_the_menu_and_the_search_box_is_a_pill(browser:
                 assert inside is not None
                 assert menu["x"] <= inside["x"] and inside["x"] + inside["width"] <= menu["x"] + menu["width"], width
             assert menu["x"] >= 0 and menu["x"] + menu["width"] <= width, (width, menu)  # on screen
+        finally:
+            context.close()
+
+
+def _tagged_photo(server: Server) -> int:
+    """A public photo with a new tag, written straight into the server's database (the page's
+    layout is under test, not the upload); the tag's id."""
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    name = f"tide{secrets.token_hex(3)}"
+    with sqlite3.connect(server.root / "instance" / "hyperpics.db", timeout=10) as db:
+        author = db.execute("SELECT id FROM users ORDER BY id LIMIT 1").fetchone()[0]
+        files = [f"{secrets.token_hex(12)}{suffix}.jpg" for suffix in ("", "_m", "_s")]
+        photo = db.execute(
+            "INSERT INTO photos (author_id, description, alt_text, visibility, filename_original, filename_medium,"
+            " filename_small, width, height, can_comment, created_at) VALUES (?, 'low tide', '', 'public', ?, ?, ?,"
+            " 1200, 800, 1, ?)",
+            (author, *files, now),
+        ).lastrowid
+        tag = db.execute("INSERT INTO tags (name, created_at) VALUES (?, ?)", (name, now)).lastrowid
+        db.execute("INSERT INTO photo_tags (photo_id, tag_id) VALUES (?, ?)", (photo, tag))
+    assert tag is not None
+    return tag
+
+
+def test_the_tag_pages_order_links_sit_beside_the_count(browser: Browser, server: Server) -> None:
+    """Pico spreads a <nav>'s items across the row: "1 photo ·", "Newest" and "Most collected"
+    were pushed to the row's ends."""
+    register_page = browser.new_context(base_url=server.url)
+    try:
+        username = unique("tide")
+        register(register_page.new_page(), name="Tide Watcher", email=f"{username}@example.com", username=username)
+    finally:
+        register_page.close()
+    tag_id = _tagged_photo(server)
+    for width, height in ((1366, 900), (390, 844)):
+        context = browser.new_context(base_url=server.url, viewport={"width": width, "height": height})
+        try:
+            page = context.new_page()
+            page.goto(f"/tag/{tag_id}")
+            bar = page.get_by_role("navigation", name="Order")
+            count = bar.locator("span.muted").bounding_box()
+            newest = bar.get_by_role("link", name="Newest").bounding_box()
+            collected = bar.get_by_role("link", name="Most collected").bounding_box()
+            assert count and newest and collected
+            assert newest["x"] - (count["x"] + count["width"]) < 24, (count, newest)
+            assert collected["x"] - (newest["x"] + newest["width"]) < 24, (newest, collected)
         finally:
             context.close()
