@@ -155,11 +155,11 @@ async def edit(photo_id: int) -> Response:
                 abort(error.status, description=error.message)
             form.add_error(error.field, error.message)
         else:
-            if htmx.wants_fragment():
-                if row:
-                    return await responses.fragment("partials/upload_row_form.html", photo=photo, form=form, saved=True)
-                return await responses.fragment("partials/photo_details.html", photo=photo, can_edit=True)
+            if htmx.wants_fragment() and row:
+                return await responses.fragment("partials/upload_row_form.html", photo=photo, form=form, saved=True)
             await flash("Photo details saved.", "success")
+            if htmx.wants_fragment():  # in place on the photo page; the message comes out of band
+                return await responses.fragment("partials/photo_details.html", photo=photo, can_edit=True)
             return await responses.see_other(url_for("photos.show", photo_id=photo.id))
     if htmx.wants_fragment():
         template = "partials/upload_row_form.html" if row else "partials/photo_details.html"

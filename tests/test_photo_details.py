@@ -1,0 +1,38 @@
+"""Editing a photo's details: on the photo page in place (htmx), or on its own edit page,
+which ends on the photo with a message rather than staying on "Edit photo"."""
+
+from __future__ import annotations
+
+from quart import Quart
+
+from .builders import add_photo
+from .conftest import Tab, make_user
+from .helpers import text_of
+
+DETAILS = {"description": "Low tide at dawn", "alt_text": "Boats on wet sand", "tags": "harbour", "visibility": "public"}
+
+
+async def test_saving_on_the_edit_page_lands_on_the_photo_with_a_message(app: Quart, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
+    photo = await add_photo(app, "ana", description="draft")
+    edit = await tab.get(f"/photo/{photo}/edit")
+    assert "<h1>Edit photo</h1>" in edit.text
+    form_tag = edit.text[edit.text.index('<section id="photo-details"') :].split(">", 2)[1]
+    assert "hx-post" not in form_tag, form_tag  # a plain post: the browser follows the redirect
+
+    saved = await tab.post(f"/photo/{photo}/edit", DETAILS)
+    assert saved.status == 303 and saved.location == f"/photo/{photo}"
+    shown = await tab.get(saved.location)
+    assert "Photo details saved." in text_of(shown.text)
+    assert "Low tide at dawn" in shown.text and "<h1>Edit photo</h1>" not in shown.text
+
+
+async def test_saving_in_place_swaps_the_details_and_says_so(app: Quart, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
+    photo = await add_photo(app, "ana", description="draft")
+    opened = await tab.get(f"/photo/{photo}/edit", htmx=True)
+    assert opened.root_id() == "photo-details" and 'hx-post="/photo/' in opened.text
+    saved = await tab.post(f"/photo/{photo}/edit", DETAILS, htmx=True)
+    assert saved.status == 200 and saved.root_id() == "photo-details" and saved.is_fragment()
+    assert "Low tide at dawn" in saved.text and "#harbour" in saved.text
+    assert 'hx-swap-oob' in saved.text and "Photo details saved." in saved.text  # the message, out of band
