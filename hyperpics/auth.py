@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from quart import Quart, abort, current_app, flash, g, redirect, request, url_for
 from quart_auth import Action, AuthUser, QuartAuth
+from werkzeug.exceptions import Forbidden
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -236,6 +237,17 @@ def login_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
     return wrapper
 
 
+CONFIRM_FIRST = "Please confirm your email address first."
+
+
+class ConfirmationNeeded(Forbidden):
+    """A member whose address is not confirmed asked for what needs it (uploading, say): the
+    error page says what to do, not just 403."""
+
+    def __init__(self) -> None:
+        super().__init__(description=CONFIRM_FIRST)
+
+
 def confirmed_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
@@ -243,7 +255,7 @@ def confirmed_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable
         if user is None:
             return await _to_login()
         if not user.confirmed:
-            abort(403, description="Please confirm your email address first.")
+            raise ConfirmationNeeded()
         return await view(*args, **kwargs)
 
     _declare(wrapper, "confirmed")
@@ -265,6 +277,8 @@ def permission_required(
             if user is None:
                 return await _to_login()
             if not user.can(permission):
+                if _needs_confirmation(user, permission):
+                    raise ConfirmationNeeded()
                 abort(403, description=permission_denied_message(user, permission))
             if fresh and not is_fresh():
                 return await _to_reauthenticate()
@@ -276,9 +290,13 @@ def permission_required(
     return decorator
 
 
+def _needs_confirmation(user: User, permission: Permission) -> bool:
+    return user.active and user.role.grants(permission) and not user.confirmed
+
+
 def permission_denied_message(user: User, permission: Permission) -> str:
     if user.role.grants(permission) and not user.confirmed:
-        return "Please confirm your email address first."
+        return CONFIRM_FIRST
     if user.locked:
         return "Your account is locked: you cannot do this until a moderator unlocks it."
     return "You don't have permission to do this."

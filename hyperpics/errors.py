@@ -8,6 +8,7 @@ from quart import Quart, Response, current_app, request
 from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, MethodNotAllowed, ServiceUnavailable
 
 from . import db, htmx
+from .auth import ConfirmationNeeded
 from .ratelimit import RateLimited
 from .request_limits import FORM_BODY_LIMIT
 from .templating import render_template
@@ -65,13 +66,16 @@ async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
         headers["Retry-After"] = str(error.retry_after)
     if code == 503:
         headers["Retry-After"] = str(db.RETRY_AFTER_SECONDS)
+    confirm_first = isinstance(error, ConfirmationNeeded)
+    if confirm_first:
+        title = "Confirm your email address"
     if htmx.is_htmx():
         body = await render_template("partials/error.html", code=code, title=title, message=message)
         # Errors show in the message region, whatever the request meant to swap.
         headers["HX-Retarget"] = "#flashes"
         headers["HX-Reswap"] = "afterbegin"
     else:
-        body = await render_template("errors/error.html", code=code, title=title, message=message)
+        body = await render_template("errors/error.html", code=code, title=title, message=message, confirm_first=confirm_first)
     headers["Vary"] = "HX-Request"
     return body, code, headers
 

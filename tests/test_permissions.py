@@ -149,3 +149,21 @@ async def test_fresh_guard_sends_stale_sessions_to_reauthenticate(guarded_app) -
     assert page.status == 302 and page.location == "/auth/re-authenticate?next=/_test/fresh"
     htmx = await tab.get("/_test/fresh", htmx=True, headers={"HX-Current-URL": "http://localhost/_test/fresh"})
     assert htmx.headers["HX-Redirect"] == "/auth/re-authenticate?next=/_test/fresh"
+
+
+async def test_an_unconfirmed_member_asking_to_upload_is_told_what_to_do(app) -> None:  # type: ignore[no-untyped-def]
+    """Not a bare 403: a page that says what it takes (the mailed link), where it was sent,
+    and where to go meanwhile; htmx gets the same words in the message region."""
+    from .conftest import Tab, make_user
+
+    tab = await make_user(app, Tab(app), "ana", confirmed=False)
+    page = await tab.get("/upload")
+    assert page.status == 403
+    assert "<h1>Confirm your email address</h1>" in page.text
+    assert 'class="error-code"' not in page.text
+    assert "Please confirm your email address first." in page.text and "ana@example.com" in page.text
+    assert 'id="confirm-notice"' in page.text  # its Resend button
+    assert "Look around meanwhile" in page.text
+    fragment = await tab.get("/upload", htmx=True)
+    assert fragment.status == 403 and fragment.headers["HX-Retarget"] == "#flashes"
+    assert "Please confirm your email address first." in fragment.text
