@@ -36,3 +36,27 @@ async def test_saving_in_place_swaps_the_details_and_says_so(app: Quart, tab: Ta
     assert saved.status == 200 and saved.root_id() == "photo-details" and saved.is_fragment()
     assert "Low tide at dawn" in saved.text and "#harbour" in saved.text
     assert 'hx-swap-oob' in saved.text and "Photo details saved." in saved.text  # the message, out of band
+
+
+async def test_commas_keep_the_words_of_a_tag_together(app: Quart, tab: Tab) -> None:
+    await make_user(app, tab, "ana")
+    photo = await add_photo(app, "ana")
+    form = await tab.get(f"/photo/{photo}/edit")
+    assert "with commas to keep words together, e.g. mountains, blue hour" in text_of(form.text)  # the hint
+
+    saved = await tab.post(f"/photo/{photo}/edit", {**DETAILS, "tags": "Mountains,  #Blue   Hour ,"}, htmx=True)
+    assert saved.status == 200
+    assert "#mountains" in saved.text and "#blue hour" in saved.text and "#blue<" not in saved.text
+    again = await tab.get(f"/photo/{photo}/edit")
+    assert 'value="mountains, blue hour"' in again.text  # sent back as it is, the same two tags
+
+    words = await tab.post(f"/photo/{photo}/edit", {**DETAILS, "tags": "sunset beach"}, htmx=True)
+    assert "#sunset" in words.text and "#beach" in words.text  # no comma: every word a tag
+
+    alone = await tab.post(f"/photo/{photo}/edit", {**DETAILS, "tags": "blue hour,"}, htmx=True)
+    assert "#blue hour" in alone.text
+    form = await tab.get(f"/photo/{photo}/edit")
+    assert 'value="blue hour,"' in form.text  # one tag of two words keeps its comma
+
+    refused = await tab.post(f"/photo/{photo}/edit", {**DETAILS, "tags": "blue hour!, sea"}, htmx=True)
+    assert refused.status == 422 and "commas between tags of several words" in refused.text

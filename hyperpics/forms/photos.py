@@ -32,7 +32,10 @@ def _loaded_tag_names(photo: Photo) -> str:
     value = inspect(photo).attrs.tags.loaded_value
     if value is NO_VALUE:
         return ""
-    return " ".join(tag.name for tag in value)
+    # Commas, so that a tag of several words stays one when the form is sent back.
+    names = [tag.name for tag in value]
+    text = ", ".join(names)
+    return text + "," if len(names) == 1 and " " in names[0] else text
 
 
 class PhotoDetailsForm(BaseForm):
@@ -45,7 +48,11 @@ class PhotoDetailsForm(BaseForm):
         validators=[Optional(), Length(max=300, message="Alt text has at most 300 characters.")],
         description="What the photo shows, for people who cannot see it.",
     )
-    tags = StringField("Tags", description="Separate tags with spaces, e.g. sunset beach film")
+    tags = StringField(
+        "Tags",
+        description="Separate tags with spaces, e.g. sunset beach film; or with commas to keep words "
+        "together, e.g. mountains, blue hour",
+    )
     visibility = RadioField("Who can see it", choices=VISIBILITY_CHOICES, validators=[Optional()])
 
     @staticmethod

@@ -56,7 +56,8 @@ from . import authority
 PER_PAGE = 12
 _random = random.SystemRandom()  # explore's picks: not reproducible from outside
 MAX_TAGS = 20
-TAG_PATTERN = re.compile(r"^[\w-]{1,64}$")
+TAG_PATTERN = re.compile(r"^[\w-]+(?: [\w-]+)*$")  # words of letters, digits, - and _, one space between
+TAG_MAX_LENGTH = 64
 
 
 class PhotoError(Exception):
@@ -557,15 +558,25 @@ def create_photo(session: AsyncSession, author: User, stored: StoredPhoto) -> Ph
 
 
 def parse_tags(text: str) -> list[str]:
-    """Tag names from free text: split on spaces and commas, '#' dropped, lower-cased, unique."""
+    """Tag names from free text, lower-cased, '#' dropped, each once.
+
+    With a comma anywhere, commas separate the tags and a tag may hold several words
+    ("mountains, blue hour": two tags); without one, every word is a tag ("sunset beach").
+    A word marked with "#" after another is always a tag of its own."""
+    text = text or ""
+    items = text.split(",") if "," in text else text.split()
+    # "#" starts a tag wherever it is: "#sunset #beach, film" is three tags, not two.
+    items = [word for item in items for word in (item.split() if " #" in item.strip() else [item])]
     names: list[str] = []
-    for raw in re.split(r"[\s,]+", text or ""):
-        name = raw.strip().lstrip("#").lower()
+    for raw in items:
+        name = " ".join(raw.split()).lstrip("#").strip().lower()
         if not name:
             continue
-        if not TAG_PATTERN.match(name):
+        if len(name) > TAG_MAX_LENGTH or not TAG_PATTERN.match(name):
             raise PhotoError(
-                f"“{raw[:30]}” is not a valid tag: use letters, digits, - and _ (at most 64).", field="tags"
+                f"“{raw.strip()[:30]}” is not a valid tag: use letters, digits, - and _ "
+                f"(at most {TAG_MAX_LENGTH}), and commas between tags of several words.",
+                field="tags",
             )
         if name not in names:
             names.append(name)
