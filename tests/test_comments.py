@@ -311,7 +311,7 @@ async def test_who_may_delete_a_comment(app, world, who: str, allowed: bool) -> 
         assert (await tabs[who].post(f"/_/comments/{comment}/delete", htmx=True)).status == 403
         # No delete button is offered to them either.
         shown = await tabs[who].get(f"/photo/{photo}")
-        assert f'action="/_/comments/{comment}/delete"' not in shown.text
+        assert f'/_/comments/{comment}/delete"' not in shown.text  # neither the link nor hx-post
         assert [c.id for c in await comments_in_db(app)] == [comment]
 
 
@@ -337,6 +337,33 @@ async def test_deleting_a_comment_deletes_its_replies(app, world) -> None:
     assert sorted(int(found) for found in deleted) == sorted([reply, nested])
     assert f'id="comment-{other}"' not in page.text and f'id="comment-{root}"' not in page.text
     assert [c.id for c in await comments_in_db(app)] == [other]
+
+
+async def test_without_javascript_delete_asks_first_and_says_what_goes_with_it(app, world) -> None:
+    """The Delete link opens a page that asks (htmx asks with hx-confirm and posts): nothing is
+    deleted by the GET, and the page names the replies that would go too."""
+    tabs, ids, photo = world
+    root = await add_comment(app, photo, ids["ana"], "the harbour at dawn", minutes=1)
+    reply = await add_comment(app, photo, ids["bruno"], "lovely", minutes=2, reply_to=root)
+    await add_comment(app, photo, ids["owner"], "thanks", minutes=3, reply_to=reply)
+    shown = await tabs["ana"].get(f"/photo/{photo}")
+    assert f'<a class="link-button" href="/_/comments/{root}/delete" hx-post="/_/comments/{root}/delete"' in shown.text
+
+    asked = await tabs["ana"].get(f"/_/comments/{root}/delete")
+    assert asked.status == 200 and "<h1>Delete this comment?</h1>" in asked.text
+    assert "The 2 replies to it go with it." in asked.text and "the harbour at dawn" in asked.text
+    assert f'href="/photo/{photo}#comment-{root}">Keep it</a>' in asked.text
+    assert len(await comments_in_db(app)) == 3  # asking deleted nothing
+    one = await tabs["bruno"].get(f"/_/comments/{reply}/delete")
+    assert "The reply to it goes with it." in one.text
+    refused = await tabs["bruno"].get(f"/_/comments/{root}/delete")  # not theirs to delete
+    assert refused.status == 403
+
+    form = re.search(r'<form id="delete-comment-form" method="post" action="([^"]+)">', asked.text)
+    assert form and form.group(1) == f"/_/comments/{root}/delete"
+    done = await tabs["ana"].post(form.group(1), {"next": f"/photo/{photo}"})
+    assert done.status == 303 and done.location == f"/photo/{photo}"
+    assert await comments_in_db(app) == []
 
 
 async def test_deleting_a_reply_keeps_its_parent(app, world) -> None:

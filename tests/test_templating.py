@@ -207,14 +207,14 @@ async def test_comments_kept_for_everyone_carry_each_viewers_own_token_path_and_
         assert paths == {f"/photo/{photo}?page=1"}, name
     for name in ("ana", "bruno"):
         other = "bruno" if name == "ana" else "ana"
-        deletable = re.findall(r'action="/_/comments/(\d+)/delete"', pages[name].text)
+        deletable = re.findall(r'hx-post="/_/comments/(\d+)/delete"', pages[name].text)
         reportable = re.findall(r'id="report-comment-(\d+)"', pages[name].text)
         assert len(deletable) == 1 and len(reportable) == 1  # their own to delete, the other's to report
         assert deletable != reportable
-    owner_deletes = re.findall(r'action="/_/comments/(\d+)/delete"', pages["owner"].text)
+    owner_deletes = re.findall(r'hx-post="/_/comments/(\d+)/delete"', pages["owner"].text)
     assert len(owner_deletes) == 2  # the photo's author may delete both
-    assert re.findall(r'action="/_/comments/(\d+)/delete"', again.text) == re.findall(
-        r'action="/_/comments/(\d+)/delete"', pages["ana"].text
+    assert re.findall(r'hx-post="/_/comments/(\d+)/delete"', again.text) == re.findall(
+        r'hx-post="/_/comments/(\d+)/delete"', pages["ana"].text
     )
 
 

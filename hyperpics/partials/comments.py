@@ -172,11 +172,19 @@ async def add(photo_id: int) -> Response:
     return await render_photo_page(photo.id, status=422, comments=context)
 
 
-@bp.route("/comments/<int:comment_id>/delete", methods=["POST"])
+@bp.route("/comments/<int:comment_id>/delete", methods=["GET", "POST"])
 @login_required
 async def delete(comment_id: int) -> Response:
+    """GET asks first (the path without JavaScript; htmx asks with hx-confirm); POST deletes."""
     session = await db.session()
     photo, comment = await _comment_and_photo(comment_id)
+    if request.method != "POST":
+        try:
+            await social.check_may_delete_comment(session, require_user(), photo, comment)
+        except social.SocialError as error:
+            abort(error.status, description=error.message)
+        replies = await social.replies_count(session, comment)
+        return await responses.page("photos/delete_comment.html", photo=photo, comment=comment, replies=replies)
     try:
         removed = await social.delete_comment(session, require_user(), photo, comment)
     except social.SocialError as error:

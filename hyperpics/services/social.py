@@ -424,17 +424,31 @@ async def add_comment(
     return comment
 
 
+async def check_may_delete_comment(session: AsyncSession, actor: User, photo: Photo, comment: Comment) -> None:
+    """The photo's author keeps their own page clean; anyone else needs the moderator's rule."""
+    if refused := await authority.refusal(session, actor, comment.author_id, owner_ids=(photo.author_id,)):
+        raise SocialError(refused, 403)
+
+
+async def _thread_ids(session: AsyncSession, comment_id: int) -> list[int]:
+    """The comment and the replies to it, at any depth."""
+    thread = select(Comment.id).where(Comment.id == comment_id).cte("thread", recursive=True)
+    thread = thread.union_all(select(Comment.id).where(Comment.reply_to_id == thread.c.id))
+    return list((await session.execute(select(thread.c.id))).scalars())
+
+
+async def replies_count(session: AsyncSession, comment: Comment) -> int:
+    """How many replies (at any depth) would go with ``comment``."""
+    return len(await _thread_ids(session, comment.id)) - 1
+
+
 async def delete_comment(session: AsyncSession, actor: User, photo: Photo, comment: Comment) -> list[int]:
     """Delete a comment and, as the database cascades, the replies to it (at any depth).
 
     Returns the ids of every comment removed, so an open page can drop them all.
     """
-    # The photo's author keeps their own page clean; anyone else needs the moderator's rule.
-    if refused := await authority.refusal(session, actor, comment.author_id, owner_ids=(photo.author_id,)):
-        raise SocialError(refused, 403)
-    thread = select(Comment.id).where(Comment.id == comment.id).cte("thread", recursive=True)
-    thread = thread.union_all(select(Comment.id).where(Comment.reply_to_id == thread.c.id))
-    removed = list((await session.execute(select(thread.c.id))).scalars())
+    await check_may_delete_comment(session, actor, photo, comment)
+    removed = await _thread_ids(session, comment.id)
     await session.execute(delete(Comment).where(Comment.id == comment.id))
     if actor.id != comment.author_id:
         before = {"author_id": comment.author_id, "photo": photo.id, "body": comment.body[:500], "replies": len(removed) - 1}

@@ -409,6 +409,12 @@ def test_commenting_without_reload(page: Page, scene: Scene, shot: Callable[[str
     expect(page.locator("#body-error")).to_have_text("")
     assert window_survived(page)
 
+    # Delete asks first (hx-confirm), then removes the comment in place.
+    page.once("dialog", lambda dialog: dialog.accept())
+    comments.last.get_by_role("link", name="Delete").click()
+    expect(comments).to_have_count(before + 1)
+    expect(count).to_have_text(str(before + 1))
+    assert window_survived(page), "deleting a comment reloaded the page"
     assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
 
 
