@@ -267,6 +267,10 @@ def test_hovering_a_name_shows_the_card(page: Page, scene: Scene, shot: Callable
     assert len(cards) == 1, cards
     shot("social-01-hover-card")
 
+    # Escape closes it with the pointer still on the name.
+    page.keyboard.press("Escape")
+    expect(card).to_be_hidden()
+
     # Moving the pointer away hides the card again (CSS: only while hovered or focused).
     page.mouse.move(*FAR_AWAY)
     expect(card).to_be_hidden()
@@ -317,10 +321,19 @@ def test_focusing_a_name_with_the_keyboard_shows_the_card(
     page.keyboard.press("Tab")
     assert card.evaluate("card => card.contains(document.activeElement)"), "Tab did not move into the card"
     expect(card).to_be_visible()
+    # Escape closes it, from inside the card too; focus goes back to the name.
+    page.keyboard.press("Escape")
+    expect(card).to_be_hidden()
+    assert author_link(page).evaluate("link => link === document.activeElement"), "focus was lost"
     page.evaluate("document.activeElement.blur()")
     expect(card).to_be_hidden()
     page.wait_for_timeout(HOVER_DELAY_MS + 200)
     assert len(cards) == 1, cards
+    # Focused again, it opens again (nothing new is asked for: the card is already there).
+    author_link(page).focus()
+    expect(card).to_be_visible(timeout=CARD_WITHIN_MS)
+    page.keyboard.press("Escape")
+    expect(card).to_be_hidden()
     assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
 
 

@@ -113,6 +113,24 @@
 // mouseleave; so when the time comes, ask only if the name is still hovered or focused.
 (function () {
   "use strict";
+  // Escape closes an open card (WCAG 1.4.13: dismissable without moving the pointer); it
+  // stays closed until the pointer or the focus leaves the name, and focus goes back to it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll(".user-hover").forEach(function (wrapper) {
+      if (!wrapper.matches(":hover") && !wrapper.contains(document.activeElement)) return;
+      wrapper.classList.add("card-dismissed");
+      var slot = wrapper.querySelector(".card-slot");
+      if (slot && slot.contains(document.activeElement)) wrapper.querySelector(".user-link").focus();
+    });
+  });
+  function undismiss(event) {
+    var wrapper = event.target.closest && event.target.closest(".user-hover.card-dismissed");
+    if (wrapper && !wrapper.contains(event.relatedTarget)) wrapper.classList.remove("card-dismissed");
+  }
+  document.addEventListener("mouseout", undismiss);
+  document.addEventListener("focusout", undismiss);
+
   document.addEventListener("htmx:beforeRequest", function (event) {
     var link = event.detail.elt;
     if (!link.classList || !link.classList.contains("user-link")) return;
