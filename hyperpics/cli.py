@@ -62,7 +62,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Apply migrations, then serve the site with hypercorn."""
     from . import migrations
-    from .server import run_workers
+    from .server import listening_sockets, run_workers
     from .server import serve as run_server
 
     app = _load_app()
@@ -72,19 +72,22 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             f"{app.config['BROADCAST_URL']} a notification made in one worker never reaches the "
             "pages held open by another. Set it, or use --workers 1."
         )
+    # The port first: a port in use stops here, before migrating, seeding or sweeping the media
+    # of a site another server may be running. Connections made meanwhile wait in the backlog.
+    try:
+        sockets = listening_sockets(host, port, workers)
+    except OSError as error:
+        raise click.ClickException(f"Cannot serve on {host}:{port}: {error.strerror or error}") from None
     url = app.config["DATABASE_URL"]
     migrations.upgrade(url)
     if demo:
         _seed_demo(url, app.config["MEDIA_DIR"])
     _sweep_media_at_start(url, app.config["MEDIA_DIR"])
     click.echo(f"hyperpics is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    try:
-        if workers == 1:
-            asyncio.run(run_server(app, host, port))
-        else:
-            sys.exit(run_workers(host, port, workers))
-    except OSError as error:
-        raise click.ClickException(f"Cannot serve on {host}:{port}: {error.strerror or error}") from None
+    if workers == 1:
+        asyncio.run(run_server(app, host, port, sock=sockets[0]))
+    else:
+        sys.exit(run_workers(host, port, workers, sockets=sockets))
 
 
 def _seed_demo(url: str, media_dir: str) -> None:
@@ -149,12 +152,23 @@ def revision(message: str) -> None:
 
 
 class _ProgressBars:
-    """A click progress bar per stage (off a terminal click prints just the label)."""
+    """A click progress bar per stage on a terminal; elsewhere (a log, a pipe) one line per
+    stage once it is done, with its count (click would print the bare label)."""
 
     @contextlib.contextmanager
     def stage(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
         if total == 0:
             yield lambda _done: None
+            return
+        if not sys.stdout.isatty():
+            done = 0
+
+            def count(step: int) -> None:
+                nonlocal done
+                done += step
+
+            yield count
+            click.echo(f"{label:<9} {done:,} of {total:,} done")
             return
         with click.progressbar(length=total, label=f"{label:<9}", show_pos=True) as bar:
             yield bar.update

@@ -20,9 +20,11 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from multiprocessing.connection import wait as wait_for_exit
 from types import FrameType
+from typing import TextIO
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
@@ -34,21 +36,41 @@ log = logging.getLogger("hyperpics.server")
 def hypercorn_config(host: str, port: int) -> Config:
     config = Config()
     config.bind = [f"{host}:{port}"]
-    config.accesslog = "-"
-    config.errorlog = "-"
+    # Loggers of our own: given "-", hypercorn makes its error logger propagate to the root
+    # logger too (logging.basicConfig in create_app), which printed "Running on" twice.
+    config.accesslog = _hypercorn_logger("hypercorn.access", sys.stdout)
+    config.errorlog = _hypercorn_logger("hypercorn.error", sys.stderr)
     # Streams are told to end first; this is only the cap for slow clients.
     config.graceful_timeout = 1.0
     return config
 
 
-async def serve(app: Quart, host: str, port: int, *, config: Config | None = None) -> None:
-    """Serve until SIGINT/SIGTERM; ``config`` replaces the one made from host and port."""
+def _hypercorn_logger(name: str, stream: TextIO) -> logging.Logger:
+    logger = logging.getLogger(name)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] [%(levelname)s] %(message)s", "[%Y-%m-%d %H:%M:%S %z]"))
+    logger.handlers = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
+
+
+async def serve(
+    app: Quart, host: str, port: int, *, config: Config | None = None, sock: socket.socket | None = None
+) -> None:
+    """Serve until SIGINT/SIGTERM; ``config`` replaces the one made from host and port, and
+    ``sock`` is a listening socket already bound to them (serve binds it first, to report a
+    port in use before saying the site runs)."""
+    if config is None:
+        config = hypercorn_config(host, port)
+    if sock is not None:
+        config.bind = [f"fd://{sock.detach()}"]
     shutdown = asyncio.Event()
     app.extensions["shutdown_event"] = shutdown
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, shutdown.set)
-    await hypercorn_serve(app, config or hypercorn_config(host, port), shutdown_trigger=shutdown.wait)
+    await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)
 
 
 def shutdown_event(app: Quart) -> asyncio.Event:
@@ -68,6 +90,11 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     worker gets the same single socket.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # SO_REUSEPORT would also share the port with another server already on it (a second
+    # `serve`): bound alone first, the port says whether it is free.
+    socket.create_server((host, port), family=family).close()
+    if count == 1:
+        return [socket.create_server((host, port), family=family, backlog=2048)]
     if not hasattr(socket, "SO_REUSEPORT"):
         shared = socket.create_server((host, port), family=family, backlog=2048)
         return [shared] * count
@@ -97,12 +124,15 @@ def _worker(sock: socket.socket, host: str, port: int, number: int, workers: int
     asyncio.run(serve(app, host, port, config=config))
 
 
-def run_workers(host: str, port: int, workers: int, *, factory: str = "hyperpics:create_app") -> int:
+def run_workers(
+    host: str, port: int, workers: int, *, factory: str = "hyperpics:create_app", sockets: list[socket.socket] | None = None
+) -> int:
     """Serve with ``workers`` processes; returns the exit status (0 after a clean stop).
 
     ``factory`` ("module:function") builds each worker's app; the page benchmark serves its
-    constant-string floor app through this same code."""
-    sockets = listening_sockets(host, port, workers)
+    constant-string floor app through this same code. ``sockets``: bound already (serve)."""
+    if sockets is None:
+        sockets = listening_sockets(host, port, workers)
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(target=_worker, args=(sock, host, port, number, workers, factory), name=f"hyperpics-worker-{number}")

@@ -186,6 +186,21 @@ def test_serve_answers_and_exits_on_sigterm(cli_db: TestDatabase, tmp_path: Path
         # Swept once, before serving.
         assert not any(path.exists() for path in left)
         assert log.read_text().count("Media sweep: 0 published (pending, named by a row), 2 removed") == 1
+        # hypercorn's own line once (its logger also reached the root logger's handler once).
+        assert log.read_text().count(f"Running on http://127.0.0.1:{port}") == 1, log.read_text()
+
+        # A second server on the same port says so, exits 1, and never claims to be running.
+        second_log = tmp_path / "second.log"
+        second = _serve(["--port", str(port)], tmp_path, second_log)
+        try:
+            assert second.wait(timeout=START_TIMEOUT) == 1
+        finally:
+            _kill(second)
+        said = second_log.read_text(errors="replace")
+        assert f"Error: Cannot serve on 127.0.0.1:{port}: Address already in use" in said
+        assert "is running at" not in said and "Media sweep" not in said, said
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200  # the first still serves
+
         assert _stop(process, log) == 0, log.read_text(errors="replace")
     finally:
         _kill(process)
@@ -248,6 +263,8 @@ def test_serve_demo_with_two_workers_seeds_once_answers_from_both_and_stops_on_s
         _wait_for(base, process, log, seconds=3 * START_TIMEOUT)  # seeds 500 photos first
         text = log.read_text()
         assert "Demo: the database is empty; seeding a demo site..." in text
+        # Not a terminal: a line per stage with its count, no bare progress-bar labels.
+        assert re.search(r"^Avatars\s+50 of 50 done$", text, re.M) and re.search(r"^Photos\s+[\d,]+ of [\d,]+ done$", text, re.M), text
         password = re.search(r"every demo account's password: (\S+)\)", text)
         assert password, text
         assert re.search(r"administrator\s+admin@example\.com", text) and "moderator@example.com" in text
