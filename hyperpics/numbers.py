@@ -8,6 +8,7 @@ ASCII digits only, short enough to parse cheaply, within its range.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from werkzeug.routing import IntegerConverter
@@ -24,6 +25,18 @@ def whole_number(value: Any, *, low: int, high: int) -> int | None:
         return None
     number = int(value)
     return number if low <= number <= high else None
+
+
+# A float as Python writes it (repr) between 0 and 1: "0.4213", "1.0", "7.5e-05".
+_FRACTION = re.compile(r"\d(?:\.\d{1,17})?(?:e-\d{2,3})?")
+
+
+def fraction(value: Any) -> float | None:
+    """A number from 0 to 1 as :func:`repr` writes a float (explore's positions), or None."""
+    if not isinstance(value, str) or _FRACTION.fullmatch(value) is None or not value.isascii():
+        return None
+    number = float(value)
+    return number if 0.0 <= number <= 1.0 else None
 
 
 def row_id(value: Any) -> int | None:

@@ -187,7 +187,7 @@ def _shared(view: Callable[P, Awaitable[Response]], samples: int) -> Callable[P,
         if not _eligible():
             return await view(*args, **kwargs)
         cache, key = page_cache(), _key()
-        if samples > 1:
+        if samples > 1 and not request.query_string:  # a page further on is the same for all
             key = (*key, _sample.randrange(samples))
         versions = await table_versions(PAGE_TABLES)
         if versions is not None and (entry := cache.get(key, versions)) is not None:

@@ -148,8 +148,9 @@ class CardCache:
             photo.height, author.id, author.username, author.name, card.collects, card.comments,
         )  # fmt: skip
 
-    def __call__(self, card: Any) -> Markup:
-        return self._cards.get(self.shown(card), lambda: {"card": card})
+    def __call__(self, card: Any, byline: bool = True) -> Markup:
+        """``byline=False`` leaves out the author's name (their own profile's grid)."""
+        return self._cards.get((*self.shown(card), byline), lambda: {"card": card, "byline": byline})
 
 
 # Stand-ins for what belongs to one request, in fragments rendered for everyone: private-use

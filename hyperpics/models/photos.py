@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import random
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,12 +33,18 @@ photo_tags = Table(
 )
 
 
+# Grid shapes: wider or taller photos are cropped to these in grids (the photo page shows all).
+SHAPE_MIN, SHAPE_MAX = 0.25, 4.0
+
+
 class Photo(Base):
     __tablename__ = "photos"
     __table_args__ = (
         # The author's photos newest first (profile, previous/next), and the public timeline.
         Index("ix_photos_author_created", "author_id", "created_at", "id"),
         Index("ix_photos_visibility_created", "visibility", "created_at", "id"),
+        # Explore's walk through the public photos in a random order (services.photos.explore).
+        Index("ix_photos_visibility_shuffle", "visibility", "shuffle_key"),
         # Ids are never reused: reports and old links name photos by id (migration 0005).
         {"sqlite_autoincrement": True},
     )
@@ -59,6 +66,8 @@ class Photo(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     can_comment: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Drawn once in [0, 1): explore's order. Rows made before it got theirs from migration 0008.
+    shuffle_key: Mapped[float] = mapped_column(Float, default=random.random, server_default=text("0.5"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     author: Mapped[User] = relationship(lazy="raise")
@@ -66,6 +75,13 @@ class Photo(Base):
 
     def files(self) -> list[str]:
         return [self.filename_original, self.filename_medium, self.filename_small]
+
+    def shape_class(self) -> str:
+        """The CSS class that gives grids this photo's shape: ``ar-<width/height in hundredths>``,
+        to the nearest 0.05 between 0.25 and 4 (app.css has one rule per step: a style
+        attribute would need the CSP to allow inline styles)."""
+        ratio = min(max(self.width / max(self.height, 1), SHAPE_MIN), SHAPE_MAX)
+        return f"ar-{round(ratio * 20) * 5}"
 
     def size_at(self, width: int) -> tuple[int, int]:
         """Width and height of the derivative at most ``width`` wide (for <img> attributes)."""

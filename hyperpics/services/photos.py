@@ -363,52 +363,67 @@ async def recent_public(session: AsyncSession, limit: int = PER_PAGE) -> list[Ca
     return _cards(rows)
 
 
-def _explore_pick(limit: int) -> Select[tuple[int]]:
-    """The ids :func:`explore` shows, given ``2 * limit`` random points (``point0``...) in [0, 1).
+EXPLORE_PER_PAGE = 18
 
-    Each point is a place in the id range; the first public photo from there is one pick (an
-    index seek, whatever the table's size: ``ORDER BY random()`` read every public photo).
-    A photo after a gap of deleted or hidden ones comes up a little more often; two points
-    may land on the same photo, hence twice as many as wanted. On a site with few photos the
-    points may find fewer than ``limit``: the oldest public photos fill the rest.
-    """
-    top = select(func.max(Photo.id)).scalar_subquery()
-    public = db.unindexed(Photo.visibility) == Visibility.PUBLIC.value  # walk the ids, not all public photos
-    seeks = [
-        select(
+
+@dataclass(frozen=True)
+class ExplorePage:
+    """A page of explore's walk (see :func:`explore`); ``next_after`` continues it, or None at its end."""
+
+    cards: list[Card]
+    start: float
+    next_after: float | None
+
+
+def _explore_statement() -> Select[Any]:
+    """The next ``limit`` public photos of the walk, in one statement: a seek in
+    ``ix_photos_visibility_shuffle`` after ``after`` up to ``upto``, then, if the walk has not
+    wrapped yet, from 0 up to ``start`` (``wrap_upto``; -1 once it has)."""
+    public = Photo.visibility == Visibility.PUBLIC.value
+
+    def run(low: Any, high: Any) -> Select[Any]:
+        return (
             select(Photo.id)
-            .where(public, Photo.id >= top * bindparam(f"point{index}", type_=Float))
-            .order_by(Photo.id)
-            .limit(1)
-            .scalar_subquery()
-            .label("id"),
-            literal(0).label("pass"),
-            literal(index).label("n"),
+            .where(public, Photo.shuffle_key > low, Photo.shuffle_key < high)
+            .order_by(Photo.shuffle_key)
+            .limit(bindparam("limit", type_=Integer))
         )
-        for index in range(2 * limit)
-    ]
-    oldest = select(Photo.id).where(public).order_by(Photo.id).limit(limit).subquery("oldest")
-    fill = select(oldest.c.id, literal(1).label("pass"), literal(0).label("n"))
-    candidates = union_all(*seeks, fill).subquery("candidates")
-    return (
-        select(candidates.c.id)
-        .where(candidates.c.id.is_not(None))
-        .group_by(candidates.c.id)
-        .order_by(func.min(candidates.c["pass"]), func.min(candidates.c.n))
-        .limit(limit)
-    )
+
+    key = bindparam
+    ahead = run(key("after", type_=Float), key("upto", type_=Float)).subquery("ahead")
+    wrapped = run(literal(-1.0), key("wrap_upto", type_=Float)).subquery("wrapped")
+    chosen = union_all(select(ahead.c.id), select(wrapped.c.id))
+    return _cards_query(None).where(Photo.id.in_(chosen))
 
 
-# Built once: a statement of this size costs more to build than to run.
-_EXPLORE = _cards_query(None).where(Photo.id.in_(_explore_pick(PER_PAGE)))
+_EXPLORE = _explore_statement()  # built once: building costs more than running
 
 
-async def explore(session: AsyncSession, viewer: User | None) -> list[Card]:
-    """:data:`PER_PAGE` random public photos, in one statement (see _explore_pick)."""
-    points = {f"point{index}": _random.random() for index in range(2 * PER_PAGE)}
-    cards = _cards((await session.execute(_EXPLORE, points)).all())
-    _random.shuffle(cards)
-    return cards
+async def explore(
+    session: AsyncSession, start: float | None = None, after: float | None = None, per_page: int = EXPLORE_PER_PAGE
+) -> ExplorePage:
+    """A page of public photos in a random order that pages like any listing.
+
+    Each photo draws a ``shuffle_key`` in [0, 1) when it is made; explore walks the keys from
+    a random ``start`` up to 1, then from 0 back to ``start``: every public photo once, in an
+    order nobody chose, each page an index seek (``ORDER BY random()`` read every public
+    photo, and a new draw per page repeats photos). ``after`` is the last key shown.
+    """
+    if start is None:
+        start = _random.random()
+    if after is not None and after < start:  # past 1 and back from 0: up to ``start``, the end
+        low, parameters = after, {"after": after, "upto": start, "wrap_upto": -1.0}
+    else:  # up to 1 first, then from 0 up to ``start``; the first page includes ``start`` itself
+        low = start - 1e-12 if after is None else after
+        parameters = {"after": low, "upto": 2.0, "wrap_upto": start}
+    parameters["limit"] = per_page + 1
+    rows = (await session.execute(_EXPLORE, parameters)).all()
+    cards = _cards(rows)
+    # Ahead of ``low`` first (up to 1), then the part after wrapping to 0.
+    cards.sort(key=lambda card: (card.photo.shuffle_key <= low, card.photo.shuffle_key))
+    more = len(cards) > per_page
+    cards = cards[:per_page]
+    return ExplorePage(cards, start, cards[-1].photo.shuffle_key if more and cards else None)
 
 
 async def user_photos(

@@ -37,8 +37,26 @@ EXPLORE_SAMPLES = 8  # drawings of explore kept for anonymous visitors
 @public
 @page_cache.sampled_for_anonymous(EXPLORE_SAMPLES)
 async def explore() -> Response:
-    cards = await photos.explore(await db.session(), current_user())
-    return await responses.page("main/explore.html", block="grid", cards=cards)
+    """The public photos in a random order, a page at a time. ``from`` is where this walk
+    started (a fresh one without it: Shuffle) and ``after`` the last one shown."""
+    start, after = _walk_position("from"), _walk_position("after")
+    if after is not None and start is None:
+        abort(400, description="This explore link is incomplete: it says where to go on, not where it began.")
+    page = await photos.explore(await db.session(), start, after)
+    # "Load more" asks for the next cards only; Shuffle for the whole grid again.
+    block = "explore_items" if after is not None else "grid"
+    return await responses.page("main/explore.html", block=block, page=page)
+
+
+def _walk_position(name: str) -> float | None:
+    """A position in explore's walk, a number from 0 to 1, or 400."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    position = numbers.fraction(value)
+    if position is None:
+        abort(400, description=f"This explore link is damaged: '{name}' must be a number from 0 to 1.")
+    return position
 
 
 @bp.route("/tag/<int:tag_id>", defaults={"order": "by_time"})
