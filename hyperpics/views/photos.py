@@ -115,6 +115,18 @@ async def render_photo_page(photo_id: int, *, status: int = 200, comments: dict[
     )
 
 
+@bp.route("/photo/<int:photo_id>/view")
+@public
+@shared_for_anonymous
+async def viewer(photo_id: int) -> Response:
+    """The photo alone, full screen, with the author's newer and older ones a key away."""
+    try:
+        page = await photos.photo_page(await db.session(), current_user(), photo_id)
+    except photos.PhotoError as error:
+        abort(error.status, description=error.message)
+    return await responses.page("photos/viewer.html", photo=page.photo, page=page)
+
+
 @bp.route("/photo/<int:photo_id>/collectors")
 @public
 @shared_for_anonymous
