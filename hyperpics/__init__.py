@@ -210,8 +210,9 @@ def _register_blueprints(app: Quart) -> None:
         follow,
         notifications_stream,
         photo_details,
+        upload_row,
         user_card,
     )
 
-    for partial in (photo_details, follow, collect, comments, user_card, notifications_stream, admin_rows):
+    for partial in (photo_details, follow, collect, comments, user_card, notifications_stream, admin_rows, upload_row):
         app.register_blueprint(partial.bp)
