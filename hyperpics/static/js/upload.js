@@ -185,6 +185,7 @@
     var message = box.content.querySelector("[data-status] span");
     if (message) return message.textContent.trim();
     if (request.status === 0) return "The connection was lost; this photo was not saved.";
+    if (request.getResponseHeader("HX-Redirect")) return "You are no longer logged in: log in again, then send this photo again.";
     if (request.responseURL && new URL(request.responseURL).pathname !== new URL(endpoint, location.href).pathname) {
       return "You are no longer logged in: log in again, then send this photo again.";
     }
