@@ -275,3 +275,19 @@ async def test_the_multi_file_form_refuses_bad_shared_fields_before_decoding(app
     assert await all_photos(app) == [] and media_files(app) == []
     if not htmx:
         assert 'aria-invalid="true"' in page.text and 'value="fine, not/ok"' in page.text
+
+
+async def test_files_sent_at_the_same_time_with_new_tags_share_them(app, tab: Tab) -> None:
+    """upload.js sends three files at once: the first to create a tag must not fail the others."""
+    import asyncio
+
+    await uploader(app, tab)
+    pages = await asyncio.gather(
+        *(send_one(tab, f"p{n}.jpg", images.jpeg(400, 300), number=n, tags="fresh, brand new") for n in range(1, 4))
+    )
+    assert [page.status for page in pages] == [201, 201, 201], [page.text for page in pages]
+    photos = await all_photos(app)
+    assert [sorted(tag.name for tag in photo.tags) for photo in photos] == [["brand new", "fresh"]] * 3
+    async with database(app).session(write=False) as session:
+        assert sorted((await session.execute(select(Tag.name))).scalars()) == ["brand new", "fresh"]
+    assert media_files(app) == sorted(name for photo in photos for name in photo.files())

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import Browser, Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from .conftest import ARTIFACTS, Outbox, Server
 
@@ -707,3 +707,29 @@ def test_without_javascript_the_plain_form_sends_every_file_with_the_shared_fiel
         tab.screenshot(path=ARTIFACTS / "upload-11-without-javascript.png", full_page=True)
     finally:
         plain.close()
+
+
+def test_a_file_whose_connection_drops_is_sent_again(
+    page: Page, server: Server, outbox: Outbox, tmp_path: Path
+) -> None:
+    register_confirm_login(page, server, outbox, prefix="rt", name="Rio Retry")
+    open_upload_page(page)
+    attempts: dict[str, int] = {}
+
+    def drop_the_first_try(route: Route) -> None:
+        number = route.request.url.rsplit("n=", 1)[-1]
+        attempts[number] = attempts.get(number, 0) + 1
+        if number == "2" and attempts[number] == 1:
+            route.abort("connectionreset")  # as a phone losing its signal mid-upload
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/_/upload\?n=\d+$"), drop_the_first_try)
+    files = small_photos(tmp_path, 2, "retry")
+    page.set_input_files("#photos", [str(path) for path in files])
+    page.get_by_role("button", name="Upload").click()
+    accepted = page.locator("#upload-results li.upload-row.accepted")
+    expect(accepted).to_have_count(2, timeout=20_000)
+    expect(accepted.nth(1)).to_contain_text(files[1].name)
+    expect(page.locator("#upload-results").get_by_role("heading", level=2)).to_have_text("2 uploaded")
+    assert attempts == {"1": 1, "2": 2}, attempts

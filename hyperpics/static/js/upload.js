@@ -252,7 +252,7 @@
       setState(entry, "waiting", "Waiting…");
     });
     bar.hidden = false;
-    summarise();
+    if (results.querySelector("h2")) summarise();  // else once the first answer is in
     showOverall();
     pump();
   });
