@@ -93,6 +93,7 @@
   }
 
   function add(files) {
+    var refused = 0;
     Array.prototype.forEach.call(files, function (file) {
       var tile = template.content.firstElementChild.cloneNode(true);
       var entry = { tile: tile, file: file, number: ++counter, loaded: 0, tries: 0 };
@@ -108,18 +109,19 @@
       // The limits the page states, checked here so that nothing is sent in vain (the server
       // checks again); in the server's words.
       if (file.size > maxBytes) {
+        refused += 1;
         refuse(entry, "too-large", "This file is " + megabytes(file.size) + "; the limit is " +
           Math.floor(maxBytes / 1048576) + " MB per photo.");
       } else if (chosen.length >= maxFiles) {
+        refused += 1;
         refuse(entry, "too-many-files", "Only " + maxFiles + " photos per upload; this one will not be sent.");
       } else {
         chosen.push(entry);
         setState(entry, "queued", "Ready to send");
       }
     });
-    var refused = Array.prototype.filter.call(files, function (file) { return file.size > maxBytes; }).length;
     say(chosen.length + " photo" + (chosen.length === 1 ? "" : "s") + " ready to send" +
-      (refused ? "; " + refused + " too large" : "") + ".");
+      (refused ? "; " + refused + " will not be sent" : "") + ".");
   }
 
   function remove(entry) {
