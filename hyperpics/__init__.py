@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["create_app"]
 
 # A strict policy: no inline script or style attributes run, nothing from other origins.
+# blob: images are the previews upload.js makes of files chosen on this page (object URLs).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
 
@@ -210,8 +211,9 @@ def _register_blueprints(app: Quart) -> None:
         follow,
         notifications_stream,
         photo_details,
+        upload_row,
         user_card,
     )
 
-    for partial in (photo_details, follow, collect, comments, user_card, notifications_stream, admin_rows):
+    for partial in (photo_details, follow, collect, comments, user_card, notifications_stream, admin_rows, upload_row):
         app.register_blueprint(partial.bp)

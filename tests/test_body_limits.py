@@ -28,7 +28,11 @@ from .test_policy import fill, rules
 
 HANG_GUARD = 30.0
 # The only views that take files, and so a larger body.
-LARGE_BODY_VIEWS = {"photos.upload": photos_upload_limit, "settings.avatar": one_picture_limit}
+LARGE_BODY_VIEWS = {
+    "photos.upload": photos_upload_limit,
+    "settings.avatar": one_picture_limit,
+    "upload_row.upload": one_picture_limit,  # one photo of a batch that upload.js sends file by file
+}
 
 
 def limit_of(app: Quart, endpoint: str) -> int:

@@ -98,10 +98,20 @@ async def test_upload_page_states_the_limits_and_takes_several_files(app, tab: T
     for kind in ("image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic"):
         assert kind in accept.split(",")
     form = re.search(r'<form id="upload-form"[^>]*>', page.text).group(0)
-    assert 'enctype="multipart/form-data"' in form and 'hx-encoding="multipart/form-data"' in form
+    assert 'method="post" action="/upload" enctype="multipart/form-data"' in form
+    # upload.js sends each file alone to the one-file endpoint; htmx does not post the form.
+    assert 'data-upload-url="/_/upload"' in form and "hx-post" not in form
     assert 'data-max-files="30"' in form and f'data-max-bytes="{20 * 1024 * 1024}"' in form
     assert re.search(r'<progress id="upload-progress"[^>]*>', page.text)
     assert '<section id="upload-results"' in page.text
+    # The fields that go with every photo: description, tags, who sees them (Everyone first).
+    assert re.search(r'<textarea[^>]*name="description"', page.text)
+    assert re.search(r'<input[^>]*name="tags"', page.text)
+    assert re.search(r'<select[^>]*name="visibility"[^>]*>\s*<option selected value="public">Everyone', page.text)
+    # The drop zone's script, on this page only, and the tile it fills per file.
+    assert re.search(r'<script src="/static/js/upload\.js\?v=[^"]+" defer>', page.text)
+    assert '<template id="upload-tile">' in page.text and 'id="upload-dropzone"' in page.text
+    assert "upload.js" not in (await tab.get("/")).text
 
 
 async def test_upload_page_shows_configured_limits(limited_app) -> None:

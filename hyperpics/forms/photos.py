@@ -66,6 +66,20 @@ class PhotoDetailsForm(BaseForm):
         }
 
 
+class UploadDetailsForm(BaseForm):
+    """The upload form's fields that go with every photo it sends (each photo's own row form
+    changes them afterwards). The service checks them (services.photos.new_details)."""
+
+    description = TextAreaField(
+        "Description",
+        validators=[Optional(), Length(max=500, message="A description has at most 500 characters.")],
+    )
+    tags = StringField("Tags", description=PhotoDetailsForm.tags.kwargs["description"])
+    visibility = SelectField(
+        "Who can see them", choices=VISIBILITY_CHOICES, default=Visibility.PUBLIC.value, validate_choice=False
+    )
+
+
 class ReportForm(BaseForm):
     reason = SelectField(
         "Reason",

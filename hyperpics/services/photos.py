@@ -557,7 +557,40 @@ async def hot_tags(session: AsyncSession, limit: int = 10) -> list[TagCount]:
 # --- creating and editing -----------------------------------------------------------------
 
 
-def create_photo(session: AsyncSession, author: User, stored: StoredPhoto) -> Photo:
+@dataclass(frozen=True)
+class NewDetails:
+    """What an upload form says about every photo it sends (checked before any is decoded)."""
+
+    description: str = ""
+    tag_names: tuple[str, ...] = ()
+    visibility: Visibility = Visibility.PUBLIC
+
+
+def new_details(*, description: str, tags: str, visibility: str | None) -> NewDetails:
+    """Check the upload form's shared fields; :class:`PhotoError` names the field at fault."""
+    description = (description or "").strip()
+    if len(description) > 500:
+        raise PhotoError("A description has at most 500 characters.", field="description")
+    try:
+        chosen = Visibility(visibility) if visibility else Visibility.PUBLIC
+    except ValueError:
+        raise PhotoError("Choose who can see the photo.", field="visibility") from None
+    return NewDetails(description, tuple(parse_tags(tags)), chosen)
+
+
+async def tags_for_new_photos(session: AsyncSession, details: NewDetails) -> list[Tag]:
+    """The tags of ``details``, created if new; resolved before the photos are added, so that a
+    savepoint taken here never holds (and cannot roll back) a photo row."""
+    return await _tags_named(session, list(details.tag_names))
+
+
+def create_photo(
+    session: AsyncSession,
+    author: User,
+    stored: StoredPhoto,
+    details: NewDetails = NewDetails(),
+    tags: Sequence[Tag] = (),
+) -> Photo:
     photo = Photo(
         author_id=author.id,
         filename_original=stored.original,
@@ -565,8 +598,10 @@ def create_photo(session: AsyncSession, author: User, stored: StoredPhoto) -> Ph
         filename_small=stored.small,
         width=stored.width,
         height=stored.height,
-        visibility=Visibility.PUBLIC,
+        description=details.description,
+        visibility=details.visibility,
         created_at=utcnow(),
+        tags=list(tags),
     )
     session.add(photo)
     return photo

@@ -21,6 +21,15 @@ log = logging.getLogger("hyperpics.uploads")
 PARALLEL_IMAGES = 2
 
 
+# The status of a file refused on its own (one photo per request): too large, not a kind of
+# image we take, or anything else wrong with it.
+REFUSAL_STATUS = {"too-large": 413, "not-an-image": 415, "svg": 415, "unsupported-format": 415}
+
+
+def refusal_status(reason: str) -> int:
+    return REFUSAL_STATUS.get(reason, 422)
+
+
 @dataclass
 class FileResult:
     """What happened to one uploaded file."""
@@ -85,8 +94,10 @@ async def save_uploads(
     media_dir: str,
     max_bytes: int,
     max_files: int,
+    details: photos.NewDetails = photos.NewDetails(),
 ) -> UploadResult:
-    """Process every file (in threads) and add a Photo row for each accepted one.
+    """Process every file (in threads) and add a Photo row for each accepted one, carrying
+    ``details`` (checked beforehand with :func:`photos.new_details`).
 
     Files are on disk, pending, when this returns; the caller commits and publishes
     ``result.written_files()`` (:func:`storage.commit_with_files`).
@@ -112,10 +123,12 @@ async def save_uploads(
 
     try:
         outcomes = await asyncio.gather(*(handle(i, u) for i, u in enumerate(uploads)))
+        # The database only now, once every image is decoded (no write lock held meanwhile).
+        tags = await photos.tags_for_new_photos(session, details) if result.stored else []
         # Rows in the order the files were chosen, whatever order they finished in.
         for item, stored in outcomes:
             if stored is not None:
-                item.photo = photos.create_photo(session, author, stored)
+                item.photo = photos.create_photo(session, author, stored, details, tags)
             result.files.append(item)
         if result.accepted:
             await session.flush()

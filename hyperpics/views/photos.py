@@ -25,7 +25,7 @@ from ..auth import (
     public,
     require_user,
 )
-from ..forms.photos import PhotoDetailsForm, ReportForm
+from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
 from ..models import Permission, ReportTarget, Visibility
 from ..reports import FILED, file_report
 from ..request_limits import large_body, photos_upload_limit
@@ -42,6 +42,33 @@ def _limits() -> dict[str, int]:
     return {"max_mb": config["MAX_UPLOAD_MB"], "max_files": config["MAX_UPLOAD_FILES"]}
 
 
+def upload_context(details: UploadDetailsForm) -> dict[str, Any]:
+    """What the upload page shows around its results (the one-file endpoint renders it too)."""
+    return {"limits": _limits(), "accept": media.ACCEPT_ATTRIBUTE, "formats": media.FORMAT_NAMES, "details": details}
+
+
+def checked_details(form: UploadDetailsForm) -> photos.NewDetails | None:
+    """The upload form's shared fields, or None with the form's errors set."""
+    if not form.validate():
+        return None
+    try:
+        return photos.new_details(
+            description=form.description.data or "", tags=form.tags.data or "", visibility=form.visibility.data
+        )
+    except photos.PhotoError as error:
+        form.add_error(error.field, error.message)
+        return None
+
+
+def first_error(form: UploadDetailsForm) -> str:
+    return next((errors[0] for errors in form.errors.values() if errors), "")
+
+
+def row_forms(result: uploads.UploadResult) -> dict[int, PhotoDetailsForm]:
+    """Each accepted photo's details form, filled with what it carries."""
+    return {item.photo.id: PhotoDetailsForm(data=PhotoDetailsForm.current(item.photo)) for item in result.accepted if item.photo}
+
+
 async def _photo_or_404(photo_id: int):  # type: ignore[no-untyped-def]
     try:
         return await photos.get_visible(await db.session(), current_user(), photo_id)
@@ -54,7 +81,8 @@ async def _photo_or_404(photo_id: int):  # type: ignore[no-untyped-def]
 @permission_required(Permission.UPLOAD)
 async def upload() -> Response:
     user = require_user()
-    context = {"limits": _limits(), "accept": media.ACCEPT_ATTRIBUTE, "formats": media.FORMAT_NAMES}
+    form = await UploadDetailsForm.from_request()
+    context = upload_context(form)
     if request.method != "POST":
         return await responses.page("photos/upload.html", **context)
     files = (await request.files).getlist("photos")
@@ -63,6 +91,10 @@ async def upload() -> Response:
         return await responses.page(
             "photos/upload.html", 422, block="results", error="Choose at least one photo to upload.", **context
         )
+    # The fields for every photo are checked first: a mistake there costs no decoding.
+    details = checked_details(form)
+    if details is None:
+        return await responses.page("photos/upload.html", 422, block="results", error=first_error(form), **context)
     await ratelimit.check_uploads(user.id, min(len(chosen), current_app.config["MAX_UPLOAD_FILES"]))
     session = await db.session()
     media_dir = current_app.config["MEDIA_DIR"]
@@ -73,14 +105,14 @@ async def upload() -> Response:
         media_dir=media_dir,
         max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
         max_files=current_app.config["MAX_UPLOAD_FILES"],
+        details=details,
     )
     # The rows, then their files under their final names: none is served before its row exists.
     await commit_with_files(db.commit, media_dir, result.written_files())
     await ratelimit.add(ratelimit.UPLOADS, str(user.id), len(result.accepted))
     status = 200 if result.accepted else 422
-    forms = {item.photo.id: PhotoDetailsForm(data=PhotoDetailsForm.current(item.photo)) for item in result.accepted}
     return await responses.page(
-        "photos/upload.html", status, block="results", result=result, forms=forms, **context
+        "photos/upload.html", status, block="results", result=result, forms=row_forms(result), **context
     )
 
 
