@@ -28,7 +28,7 @@ def whole_number(value: Any, *, low: int, high: int) -> int | None:
 
 
 # A float as Python writes it (repr) between 0 and 1: "0.4213", "1.0", "7.5e-05".
-_FRACTION = re.compile(r"\d(?:\.\d{1,17})?(?:e-\d{2,3})?")
+_FRACTION = re.compile(r"\d(?:\.\d{1,24})?(?:e-\d{2,3})?")
 
 
 def fraction(value: Any) -> float | None:

@@ -103,3 +103,15 @@ async def test_grid_cards_keep_the_photo_shape_and_the_profile_leaves_out_its_ow
     profile = await Tab(app).get("/user/ana")
     grid = profile.text[profile.text.index('id="tab-items"'):]
     assert len(cards_on(grid)) == 3 and 'href="/user/ana"' not in grid
+
+
+def test_every_position_a_walk_can_reach_reads_back_exactly() -> None:
+    """The next page's link holds the last key as Python writes it (repr): '0.00012345678901234567'
+    has 20 decimals, '7.5e-05' an exponent; each must read back as the same float."""
+    import random
+
+    from hyperpics.numbers import fraction
+
+    draws = random.Random(7)
+    keys = [draws.random() for _ in range(20_000)] + [draws.random() * 1e-4 for _ in range(2_000)] + [0.0, 1.0, 5e-324]
+    assert all(fraction(repr(key)) == key for key in keys)
