@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Tabl
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..media import Copy, photo_copies
 from .base import Base, utcnow
 
 if TYPE_CHECKING:
@@ -58,14 +59,25 @@ class Photo(Base):
     filename_small: Mapped[str] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+    # Which copies are on disk (media.DERIVATIVES; rows made before a version have the lower
+    # one until `hyperpics media backfill`); the pages list only these (migration 0008).
+    derivatives: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The average colour, "#rrggbb", shown while the photo loads; None: transparent parts, or
+    # not computed yet.
+    colour: Mapped[str | None] = mapped_column(String(7), default=None)
     can_comment: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     author: Mapped[User] = relationship(lazy="raise")
     tags: Mapped[list[Tag]] = relationship(secondary=photo_tags, lazy="raise", back_populates="photos")
 
+    def copies(self) -> list[Copy]:
+        """The copies on disk besides the original, smallest first (media.photo_copies)."""
+        return photo_copies(self.filename_original, self.width, self.height, self.derivatives or 0)
+
     def files(self) -> list[str]:
-        return [self.filename_original, self.filename_medium, self.filename_small]
+        """Every file of the photo (what deleting it removes, what the media sweep keeps)."""
+        return [self.filename_original, *(copy.name for copy in self.copies())]
 
     def size_at(self, width: int) -> tuple[int, int]:
         """Width and height of the derivative at most ``width`` wide (for <img> attributes)."""
