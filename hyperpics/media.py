@@ -67,10 +67,11 @@ SMALL_WIDTH = 400
 # Rows below the current version get the missing files from `hyperpics media backfill`.
 DERIVATIVES = 1
 # WebP at 75 is cwebp's default and about JPEG 85 to the eye, at half the bytes or less
-# (bench/RESULTS.md). Method 4 on the small copies; on the large one method 2 costs a third
-# of method 4 for a file 2 % larger. WebP encodes without the GIL (JPEG keeps it).
+# (bench/RESULTS.md). Method 2 costs a third of method 4 (the default) for files 2-8 % larger:
+# 12 against 33 ms for a demo photo's two copies, 0.14 against 0.52 s for a 2048 px one.
+# WebP encodes without the GIL (JPEG keeps it).
 WEBP_QUALITY = 75
-WEBP_METHOD = {"_s": 4, "_m": 4, "_l": 2}
+WEBP_METHOD = 2
 AVATAR_SIZES = {"small": 30, "medium": 100, "large": 200}
 
 PHOTOS_DIR = "photos"
@@ -434,21 +435,28 @@ def _write_all(folder: Path, files: dict[str, bytes]) -> None:
         raise
 
 
-def _copies(original: Image.Image, *, existing: bool = False) -> tuple[dict[str, bytes], str | None]:
+def _copies(
+    original: Image.Image, original_file: bytes | None = None, *, existing: bool = False
+) -> tuple[dict[str, bytes], str | None]:
     """The copies of an upright original, by suffix and extension ("_m.webp": bytes), and its
-    average colour. ``existing``: the fallback medium and small copies are on disk already
-    (a backfill), so only the large one and the WebP ones are made."""
+    average colour. ``original_file``: the original as encoded. ``existing``: the fallback
+    medium and small copies are on disk already (a backfill), so only the large one and the
+    WebP ones are made."""
     extension = ".png" if original.mode == "RGBA" else ".jpg"
     encoded: dict[str, bytes] = {}
     # Each copy from the next larger one: fewer pixels to read, the same result at its size.
-    source = original
+    # A copy as large as the one before it (a photo narrower than the copy) is the same file:
+    # encoded once.
+    source, fallback, webp = original, original_file, None
     for suffix in ("_l", "_m", "_s"):
         if suffix == "_l" and original.width <= MEDIUM_WIDTH:
             continue
-        source = _fit_width(source, COPY_WIDTHS[suffix], shape_of=original)
+        if source.width > COPY_WIDTHS[suffix]:
+            source = _fit_width(source, COPY_WIDTHS[suffix], shape_of=original)
+            fallback = webp = None
         if not existing or suffix == "_l":
-            encoded[f"{suffix}{extension}"] = _encode(source)[0]
-        encoded[f"{suffix}.webp"] = _encode_webp(source, WEBP_METHOD[suffix])
+            fallback = encoded[f"{suffix}{extension}"] = fallback or _encode(source)[0]
+        webp = encoded[f"{suffix}.webp"] = webp or _encode_webp(source, WEBP_METHOD)
     return encoded, average_colour(source)
 
 
@@ -460,7 +468,7 @@ def process_photo(data: bytes, media_dir: str | Path, file_name: str | None = No
     # Hex: no "_" in the stem, so "<stem>_m.jpg" always names a copy of "<stem>.jpg".
     stem = secrets.token_hex(16)
     body, extension = _encode(original)
-    copies, colour = _copies(original)
+    copies, colour = _copies(original, body)
     files = {f"{stem}{extension}": body} | {f"{stem}{ending}": data for ending, data in copies.items()}
     _write_all(Path(media_dir) / PHOTOS_DIR, files)
     return StoredPhoto(
@@ -485,10 +493,11 @@ def add_copies(media_dir: str | Path, original_name: str, derivatives: int) -> B
     """Make the copies a photo stored at version ``derivatives`` lacks, from its stored
     original (already cleaned and upright), pending. Runs in a worker thread or process."""
     folder = Path(media_dir) / PHOTOS_DIR
-    with Image.open(folder / original_name) as stored:
+    data = (folder / original_name).read_bytes()
+    with Image.open(io.BytesIO(data)) as stored:
         stored.load()
         original = _normalise_mode(stored)
-    copies, colour = _copies(original, existing=True)
+    copies, colour = _copies(original, data, existing=True)
     stem = original_name.rpartition(".")[0]
     wanted = {copy.name for copy in photo_copies(original_name, original.width, original.height, DERIVATIVES)}
     have = {copy.name for copy in photo_copies(original_name, original.width, original.height, derivatives)}
