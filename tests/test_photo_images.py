@@ -4,6 +4,7 @@ the <picture> markup that lists them, how they are served, swept, deleted and ba
 from __future__ import annotations
 
 import html
+import os
 import re
 import secrets
 from datetime import timedelta
@@ -194,8 +195,6 @@ async def test_the_sweep_keeps_every_copy_a_row_names_and_removes_stray_ones(app
     (root / stray).write_bytes(images.webp(64, 48))
     old = 1_000_000_000
     for name in [*photo.files(), stray]:
-        import os
-
         os.utime(root / name, (old, old))
 
     report = await sweep.sweep(app.config["DATABASE_URL"], app.config["MEDIA_DIR"], grace=timedelta(hours=1))
