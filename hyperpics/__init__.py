@@ -7,6 +7,7 @@ page (``hyperpics seed``, the seed's picture workers) start without it.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -141,6 +142,7 @@ def _configure_templates(app: Quart) -> None:
     app.jinja_env.globals["page_path"] = page_path
     templating.register_slot("page_path", page_path)
     app.jinja_env.globals["photo_src"] = photo_src
+    app.jinja_env.globals["photo_image"] = photo_image
     app.jinja_env.globals["TAG_COUNT_SHOWN"] = TAG_COUNT_SHOWN  # a found tag's photos are counted up to it
     vendored = sorted((Path(app.static_folder) / "vendor").glob("pico-*.min.css"))
     app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
@@ -170,6 +172,39 @@ def photo_src(photo: Any, size: str = "small") -> str:
     filename = {"small": photo.filename_small, "medium": photo.filename_medium, "original": photo.filename_original}[size]
     url_for = current_app.jinja_env.globals["url_for"]  # templating.UrlBuilder: a grid asks a dozen times
     return url_for("photos.photo_file", filename=filename, v=photo.visibility.value)
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoImage:
+    """What templates/partials/picture.html needs for one photo besides its row."""
+
+    webp: str  # srcset of the WebP copies ("" when the row has none yet)
+    fallback: str  # srcset of the JPEG (or PNG) copies
+    colour: str  # classes naming the placeholder colour ("" when there is none)
+
+
+# Placeholder colour steps per channel: the strict CSP allows no style attribute, so a colour
+# is three classes from app.css ("Photo placeholders"), 3 x 32 rules for 32,768 colours.
+COLOUR_STEPS = 32
+
+
+def photo_image(photo: Any) -> PhotoImage:
+    """The srcsets (each width once) and the placeholder classes of a photo's <picture>."""
+    from quart import current_app
+
+    url_for = current_app.jinja_env.globals["url_for"]
+    visibility = photo.visibility.value
+    srcsets: dict[bool, dict[int, str]] = {True: {}, False: {}}
+    for copy in photo.copies():
+        url = url_for("photos.photo_file", filename=copy.name, v=visibility)
+        srcsets[copy.mimetype == "image/webp"].setdefault(copy.width, f"{url} {copy.width}w")
+    colour = ""
+    if photo.colour:
+        channels = (int(photo.colour[i : i + 2], 16) for i in (1, 3, 5))
+        colour = " ".join(
+            f"ph-{name}{round(value * (COLOUR_STEPS - 1) / 255)}" for name, value in zip("rgb", channels, strict=True)
+        )
+    return PhotoImage(", ".join(srcsets[True].values()), ", ".join(srcsets[False].values()), colour)
 
 
 def page_path() -> str:

@@ -1,4 +1,4 @@
-"""The ``hyperpics`` command: serve, db, seed, create-admin, reindex, sweep-media."""
+"""The ``hyperpics`` command: serve, db, seed, create-admin, reindex, sweep-media, media."""
 
 from __future__ import annotations
 
@@ -335,6 +335,54 @@ def sweep_media(grace: int, dry_run: bool) -> None:
         sweep.sweep(settings["DATABASE_URL"], settings["MEDIA_DIR"], grace=timedelta(minutes=grace), dry_run=dry_run)
     )
     click.echo("\n".join([*report.changes(), report.summary()]))
+
+
+@main.group()
+def media() -> None:
+    """Photo files: bring older photos up to the current set of copies."""
+
+
+@media.command()
+@click.option(
+    "--batch", default=32, show_default=True, type=click.IntRange(1, 1000), help="Photos per write transaction."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="CPU count",
+    help="Threads making images.",
+)
+def backfill(batch: int, workers: int) -> None:
+    """Make the copies (large, WebP) and the placeholder colour that older photos lack.
+
+    Safe to stop and run again: it starts with the photos still behind, and does nothing
+    once every photo is up to date. The site keeps serving meanwhile."""
+    from . import backfill as backfilling
+    from . import migrations
+    from .db import Database
+
+    settings = _load_settings()
+    url, media_dir = settings["DATABASE_URL"], settings["MEDIA_DIR"]
+    migrations.upgrade(url)
+
+    async def run() -> backfilling.BackfillReport:
+        database = Database(url)
+        try:
+            behind = await backfilling.count_behind(database)
+        finally:
+            await database.dispose()
+        with _ProgressBars().stage("Photos", behind) as advance:
+            return await backfilling.backfill(
+                url, media_dir, batch=batch, workers=workers, advance=advance, behind=behind
+            )
+
+    report = asyncio.run(run())
+    for photo_id, why in report.failed:
+        click.echo(f"photo {photo_id}: {why}", err=True)
+    click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
 
 
 @main.command("create-admin")

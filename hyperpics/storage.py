@@ -30,13 +30,18 @@ def media_path(media_dir: str | Path, name: str) -> Path:
     return path
 
 
+def photo_files(original: str, width: int, height: int, derivatives: int) -> list[str]:
+    """A photo row's files (Photo.files, from its columns alone)."""
+    return [original, *(copy.name for copy in media.photo_copies(original, width, height, derivatives))]
+
+
 async def named_files(session: AsyncSession) -> set[str]:
     """Every file a row names: one query per table that names files.
 
     The media sweep removes what is not in here, so a new column naming a file belongs here.
     """
-    photos = await session.execute(select(Photo.filename_original, Photo.filename_medium, Photo.filename_small))
-    named = {f"{media.PHOTOS_DIR}/{name}" for row in photos for name in row}
+    photos = await session.execute(select(Photo.filename_original, Photo.width, Photo.height, Photo.derivatives))
+    named = {f"{media.PHOTOS_DIR}/{name}" for row in photos for name in photo_files(*row)}
     avatars = await session.execute(select(User.avatar_small, User.avatar_medium, User.avatar_large))
     named.update(f"{media.AVATARS_DIR}/{name}" for row in avatars for name in row if name)
     return named

@@ -144,8 +144,9 @@ class CardCache:
     def shown(card: Any) -> tuple[Any, ...]:
         photo, author = card.photo, card.photo.author
         return (
-            photo.id, photo.visibility, photo.alt_text, photo.description, photo.filename_small, photo.width,
-            photo.height, author.id, author.username, author.name, card.collects, card.comments,
+            photo.id, photo.visibility, photo.alt_text, photo.description, photo.filename_original,
+            photo.filename_small, photo.width, photo.height, photo.derivatives, photo.colour, author.id,
+            author.username, author.name, card.collects, card.comments,
         )  # fmt: skip
 
     def __call__(self, card: Any, byline: bool = True) -> Markup:

@@ -305,3 +305,9 @@ def test_serve_demo_with_two_workers_seeds_once_answers_from_both_and_stops_on_s
         assert _stop(process, log) == 0, log.read_text()
     finally:
         _kill(process)
+
+
+def test_media_backfill_with_every_photo_up_to_date_does_nothing(cli_db: TestDatabase) -> None:
+    result = CliRunner().invoke(main, ["media", "backfill"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Media backfill: every photo has its copies and colour already; nothing to do."

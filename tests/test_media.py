@@ -19,7 +19,7 @@ from . import images
 from .images import BLUE, GREEN, RED, WHITE
 from .helpers import near
 
-NAME = re.compile(r"^[A-Za-z0-9_-]{16,}(_m|_s)?\.(jpg|png)$")
+NAME = re.compile(r"^[A-Za-z0-9_-]{16,}((_s|_m|_l)\.(jpg|png|webp)|\.(jpg|png))$")
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -49,7 +49,13 @@ def colour_at(image: Image.Image, fx: float, fy: float) -> tuple:
 
 
 def sizes(media_dir: Path, result: StoredPhoto) -> list[tuple[int, int]]:
-    return [stored(media_dir, name).size for name in result.files()]
+    """Sizes of the original, the medium and the small copy in the original's format."""
+    return [stored(media_dir, name).size for name in (result.original, result.medium, result.small)]
+
+
+def fallbacks(result: StoredPhoto) -> list[str]:
+    """Every file but the WebP copies."""
+    return [name for name in result.files() if not name.endswith(".webp")]
 
 
 # --- orientation --------------------------------------------------------------------------
@@ -183,18 +189,21 @@ def test_accepted_formats_are_stored_as_jpeg(tmp_path: Path, kind: str, make) ->
     result = process_photo(make(), tmp_path, f"picture.{kind}")
     assert sizes(tmp_path, result) == [(900, 600), (800, 533), (400, 267)]
     for name in result.files():
-        assert name.endswith(".jpg")
         image = stored(tmp_path, name)
-        assert image.format == "JPEG" and image.mode == "RGB"
+        if name.endswith(".webp"):
+            assert image.format == "WEBP" and image.mode == "RGB"
+        else:
+            assert name.endswith(".jpg") and image.format == "JPEG" and image.mode == "RGB"
         assert near(colour_at(image, 0.5, 0.5), RED), (kind, name, colour_at(image, 0.5, 0.5))
 
 
 def test_png_with_transparency_stays_png_with_its_alpha(tmp_path: Path) -> None:
     result = process_photo(images.png(1000, 500, BLUE, transparent=True), tmp_path, "logo.png")
-    assert [name.rsplit(".", 1)[1] for name in result.files()] == ["png", "png", "png"]
+    assert [name.rsplit(".", 1)[1] for name in result.files()] == ["png", "png", "webp", "png", "webp", "png", "webp"]
+    assert result.colour is None  # a placeholder would show through the transparent half
     for name in result.files():
         image = stored(tmp_path, name)
-        assert image.format == "PNG" and image.mode == "RGBA"
+        assert image.format == ("WEBP" if name.endswith(".webp") else "PNG") and image.mode == "RGBA"
         middle = image.height // 2
         assert image.getpixel((image.width // 4, middle))[3] == 0  # left half: transparent
         right = image.getpixel((image.width * 3 // 4, middle))
@@ -231,7 +240,7 @@ def test_mpo_is_stored_as_a_plain_jpeg_of_its_first_picture(tmp_path: Path) -> N
     result = process_photo(data, tmp_path, "IMG_0001.JPG")
 
     assert sizes(tmp_path, result) == [(200, 400)] * 3
-    for name in result.files():
+    for name in fallbacks(result):
         body = written(tmp_path, media.PHOTOS_DIR, name).read_bytes()
         image = stored(tmp_path, name)
         # One JPEG: no multi-picture index, no second picture.
@@ -473,7 +482,7 @@ def test_file_names_are_random_and_never_the_uploaded_name(tmp_path: Path) -> No
         for name in result.files():
             assert NAME.match(name), name
             assert "holiday" not in name and "my-" not in name
-    assert len(all_files(tmp_path / media.PHOTOS_DIR)) == 6
+    assert len(all_files(tmp_path / media.PHOTOS_DIR)) == 2 * 7  # original, 3 copies in JPEG and in WebP
     assert all_files(tmp_path) == sorted(f"photos/{name}.pending" for name in first.files() + second.files())
 
 

@@ -96,7 +96,7 @@ async def test_a_failed_commit_takes_the_pending_files_back(
     assert page.status == 500
     # The commit that failed was the upload's, its files written and pending.
     [first, *_] = on_disk_at_commit
-    assert len(first) == 3 and all(name.endswith(media.PENDING_SUFFIX) for name in first)
+    assert len(first) == 5 and all(name.endswith(media.PENDING_SUFFIX) for name in first)
     assert await all_photos(app) == []
     assert media_files(app) == []
 
@@ -197,7 +197,8 @@ async def test_files_the_rows_name_are_never_touched(app: Quart, tab: Tab) -> No
 
     report = await run_sweep(app, grace=timedelta(0))
 
-    assert report.named == 6 and report.removed == [] and report.published == []
+    # 640 px wide: the original, its 400 and 800 px copies in JPEG and WebP; 3 avatar files.
+    assert report.named == 5 + 3 and report.removed == [] and report.published == []
     assert every_file(media_dir(app)) == before
 
 

@@ -307,11 +307,22 @@ def files_under(folder: Path) -> set[str]:
     return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
 
 
+def photo_files(db) -> int:  # type: ignore[no-untyped-def]
+    """How many files the photo rows name: 5 or 7 each (original; 400, 800 and, when wider,
+    large copies in JPEG and WebP)."""
+    from hyperpics.storage import photo_files as files_of
+
+    rows = db.rows("SELECT filename_original, width, height, derivatives FROM photos")
+    counts = [len(files_of(*row)) for row in rows]
+    assert set(counts) <= {5, 7}, counts
+    return sum(counts)
+
+
 def test_reset_asks_first_and_yes_replaces_rows_and_files(new_site: Callable[..., Site]) -> None:
     tiny = {"users": 8, "photos": 5, "tags": 3, "follows": 10, "collects": 6, "comments": 6, "reports": 2}
     first = new_site("first", seed_args(tiny))
     before, old_files = dump(first), files_under(first.media)
-    assert len(old_files) == 3 * 5 + 3 * 8
+    assert len(old_files) == photo_files(first.db) + 3 * 8
 
     refused = invoke(first.env, seed_args(tiny), first.folder)
     assert (
@@ -330,7 +341,7 @@ def test_reset_asks_first_and_yes_replaces_rows_and_files(new_site: Callable[...
     assert count(first.db, "users") == 10 and count(first.db, "photos") == 7
     new_files = files_under(first.media)
     assert not new_files & old_files, "old media files were left behind"
-    assert len(new_files) == 3 * 7 + 3 * 10
+    assert len(new_files) == photo_files(first.db) + 3 * 10
     # Ids are never reused, even by a reset: an old link names an old row, never a new one.
     assert first.db.value("SELECT min(id) FROM users") == 8 + 1
     # New rows made the ordinary way (PostgreSQL: by the id sequences) come after the seeded ones.

@@ -95,7 +95,7 @@ def _card(**photo_values: object):  # type: ignore[no-untyped-def]
         "id": 3, "author_id": 7, "description": "sea", "alt_text": "", "visibility": Visibility.PUBLIC,
         "filename_original": "b" * 24 + ".jpg", "filename_medium": "b" * 24 + "_m.jpg",
         "filename_small": "b" * 24 + "_s.jpg", "width": 1200, "height": 800, "can_comment": True,
-        "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC), "derivatives": 1, "colour": "#336699",
     }  # fmt: skip
     values.update(photo_values)
     photo = Photo(**values)
@@ -112,7 +112,7 @@ async def test_a_cached_card_shows_only_what_its_key_holds(app: Quart) -> None:
     changed_values = {
         "description": "harbour", "alt_text": "boats", "visibility": Visibility.PRIVATE, "width": 640, "height": 480,
         "filename_small": "c" * 24 + "_s.jpg", "filename_medium": "c" * 24 + "_m.jpg",
-        "filename_original": "c" * 24 + ".jpg", "can_comment": False,
+        "filename_original": "c" * 24 + ".jpg", "can_comment": False, "derivatives": 0, "colour": "#cc2200",
     }  # fmt: skip
     async with app.test_request_context("/"):
         base = _card()
@@ -277,7 +277,8 @@ async def test_a_cached_search_hit_shows_only_what_its_key_holds(app: Quart) -> 
 
     photo_changes = {
         "id": 9, "visibility": Visibility.FOLLOWERS, "filename_small": "c" * 24 + "_s.jpg", "width": 300,
-        "height": 900, "alt_text": "boats", "description": "harbour",
+        "height": 900, "alt_text": "boats", "description": "harbour", "filename_original": "c" * 24 + ".jpg",
+        "derivatives": 0, "colour": "#cc2200",
     }  # fmt: skip
     async with app.test_request_context("/search"):
         base = Hit(_card().photo, Markup("a <mark>sea</mark> view"))

@@ -145,7 +145,7 @@ async def test_three_good_files_at_once(app, tab: Tab) -> None:
     assert all(p.visibility == Visibility.PUBLIC for p in photos)
 
     on_disk = media_files(app)
-    assert len(on_disk) == 9
+    assert len(on_disk) == 3 * 7  # each wider than 800 px: original, 400/800/large copies in JPEG (PNG) and WebP
     assert on_disk == sorted(name for photo in photos for name in photo.files())
 
     found = rows(page)
@@ -368,7 +368,7 @@ async def test_files_beyond_max_upload_files_are_refused(limited_app) -> None:
         assert "Only 2 photos per upload; this one was not sent on." in row.html
     photos = await all_photos(limited_app)
     assert len(photos) == 2
-    assert len(media_files(limited_app)) == 6
+    assert len(media_files(limited_app)) == sum(len(photo.files()) for photo in photos) == 2 * 5
 
 
 async def test_a_file_over_max_upload_mb_is_refused_with_its_size(limited_app) -> None:
@@ -524,7 +524,7 @@ async def test_deleting_a_photo_removes_its_files_and_row(app, tab: Tab) -> None
     other = await tab.upload("/upload", [("keep.jpg", images.jpeg(640, 480))], htmx=True)
     assert other.status == 200
     kept = [p for p in await all_photos(app) if p.id != photo.id][0]
-    assert len(media_files(app)) == 6
+    assert len(media_files(app)) == 7 + 5  # original; 400, 800 (and, 1000 px wide, large) copies in JPEG and WebP
 
     page = await tab.post(f"/photo/{photo.id}/delete")
     assert page.status == 303
@@ -540,7 +540,7 @@ async def test_someone_else_cannot_delete_a_photo(app, tab: Tab, new_tab) -> Non
     bruno = await make_user(app, new_tab(), "bruno")
     page = await bruno.post(f"/photo/{photo.id}/delete")
     assert page.status == 403
-    assert len(await all_photos(app)) == 1 and len(media_files(app)) == 3
+    assert len(await all_photos(app)) == 1 and len(media_files(app)) == 7
 
 
 # --- avatar -------------------------------------------------------------------------------
@@ -665,7 +665,7 @@ async def test_uploads_past_the_hourly_allowance_are_refused_saying_when_it_rese
     assert "You can upload only 1 more photo this hour (at most 3 an hour)." in too_many.text
     assert "The limit resets in 60 minutes." in too_many.text
     assert 0 < int(too_many.headers["Retry-After"]) <= 3600
-    assert len(await all_photos(app)) == 2 and len(media_files(app)) == 6
+    assert len(await all_photos(app)) == 2 and len(media_files(app)) == 2 * 5
 
     assert (await tab.upload("/upload", [("c.jpg", images.jpeg(64, 48))], htmx=htmx)).status == 200
     spent = await tab.upload("/upload", [("d.jpg", images.jpeg(64, 48))], htmx=htmx)

@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, Strin
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..media import Copy, photo_copies
 from .base import Base, utcnow
 
 if TYPE_CHECKING:
@@ -65,6 +66,12 @@ class Photo(Base):
     filename_small: Mapped[str] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+    # Which copies are on disk (media.DERIVATIVES; rows made before a version have the lower
+    # one until `hyperpics media backfill`); the pages list only these (migration 0009).
+    derivatives: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The average colour, "#rrggbb", shown while the photo loads; None: transparent parts, or
+    # not computed yet.
+    colour: Mapped[str | None] = mapped_column(String(7), default=None)
     can_comment: Mapped[bool] = mapped_column(Boolean, default=True)
     # Drawn once in [0, 1): explore's order. Rows made before it got theirs from migration 0008.
     shuffle_key: Mapped[float] = mapped_column(Float, default=random.random, server_default=text("0.5"))
@@ -73,8 +80,13 @@ class Photo(Base):
     author: Mapped[User] = relationship(lazy="raise")
     tags: Mapped[list[Tag]] = relationship(secondary=photo_tags, lazy="raise", back_populates="photos")
 
+    def copies(self) -> list[Copy]:
+        """The copies on disk besides the original, smallest first (media.photo_copies)."""
+        return photo_copies(self.filename_original, self.width, self.height, self.derivatives or 0)
+
     def files(self) -> list[str]:
-        return [self.filename_original, self.filename_medium, self.filename_small]
+        """Every file of the photo (what deleting it removes, what the media sweep keeps)."""
+        return [self.filename_original, *(copy.name for copy in self.copies())]
 
     def shape_class(self) -> str:
         """The CSS class that gives grids this photo's shape: ``ar-<width/height in hundredths>``,

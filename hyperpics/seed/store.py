@@ -163,6 +163,8 @@ def _photos(plan: Plan, ids: FirstIds, stored: Sequence[media.StoredPhoto]) -> I
             "filename_small": files.small,
             "width": files.width,
             "height": files.height,
+            "derivatives": files.derivatives,
+            "colour": files.colour,
             "can_comment": photo.can_comment,
             "created_at": _at(photo.created_at),
             "shuffle_key": _shuffle_key(index, photo.created_at),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, undefer
 from .. import cpu, db, media, passwords, tokens
 from ..models import THEMES, AuthSession, Photo, Role, RoleName, User, utcnow
 from ..storage import discard_media_files
+from ..storage import photo_files as storage_photo_files
 from ..wakeups import SESSION, wake_after_commit
 from . import authority
 from .photos import delete_unused_tags, tag_ids_of_photos
@@ -352,12 +353,12 @@ async def delete_account(session: AsyncSession, user: User, typed_username: str)
         raise AccountError("You are the last administrator: make someone else an administrator first.")
     photo_files = (
         await session.execute(
-            select(Photo.filename_original, Photo.filename_medium, Photo.filename_small).where(
+            select(Photo.filename_original, Photo.width, Photo.height, Photo.derivatives).where(
                 Photo.author_id == user.id
             )
         )
     ).all()
-    files = [f"{media.PHOTOS_DIR}/{name}" for row in photo_files for name in row]
+    files = [f"{media.PHOTOS_DIR}/{name}" for row in photo_files for name in storage_photo_files(*row)]
     avatars = user.avatar_files()
     tag_ids = await tag_ids_of_photos(session, Photo.author_id == user.id)
     await session.execute(delete(User).where(User.id == user.id))

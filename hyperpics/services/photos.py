@@ -600,6 +600,8 @@ def create_photo(
         height=stored.height,
         description=details.description,
         visibility=details.visibility,
+        derivatives=stored.derivatives,
+        colour=stored.colour,
         created_at=utcnow(),
         tags=list(tags),
     )
@@ -724,8 +726,14 @@ async def delete_photo(session: AsyncSession, actor: User, photo: Photo, *, reas
     return files
 
 
-async def photo_by_file(session: AsyncSession, original_name: str) -> Photo | None:
-    return (
-        await session.execute(select(Photo).where(Photo.filename_original == original_name))
+async def photo_by_file(session: AsyncSession, filename: str) -> Photo | None:
+    """The photo ``filename`` (one of its copies, or its original) belongs to, if any.
+
+    Copies share the original's stem; the original is a JPEG or a PNG (a WebP copy does not say
+    which), so both are asked for, by the unique index."""
+    stem = re.sub(r"_[a-z0-9]+$", "", filename.rpartition(".")[0])
+    photo = (
+        await session.execute(select(Photo).where(Photo.filename_original.in_([f"{stem}.jpg", f"{stem}.png"])))
     ).scalar_one_or_none()
+    return photo if photo is not None and filename in photo.files() else None
 

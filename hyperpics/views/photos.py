@@ -34,8 +34,6 @@ from ..storage import commit_with_files, media_path, remove_media_files
 
 bp = Blueprint("photos", __name__)
 
-SIZES = {"original": "filename_original", "medium": "filename_medium", "small": "filename_small"}
-
 
 def _limits() -> dict[str, int]:
     config = current_app.config
@@ -263,17 +261,14 @@ async def photo_file(filename: str) -> Response:
     """A photo's file, served only to those who may see the photo."""
     if not media.is_stored_name(filename):
         abort(404)
-    original, suffix = _original_name(filename)
     session = await db.session()
-    photo = await photos.photo_by_file(session, original)
+    # Only a file the row names: a copy a row made before it existed (media backfill) is not served.
+    photo = await photos.photo_by_file(session, filename)
     if photo is None:
         abort(404)
     try:
         await photos.get_visible(session, current_user(), photo.id)
     except photos.PhotoError:
-        abort(404)
-    expected = {"": photo.filename_original, "_m": photo.filename_medium, "_s": photo.filename_small}[suffix]
-    if expected != filename:
         abort(404)
     # The URL names the visibility it was made for (photo_src): once that changes, the pages
     # link another URL, and this one stops answering, whatever a cache kept of it.
@@ -288,17 +283,6 @@ async def photo_file(filename: str) -> Response:
 @public
 async def avatar_file(filename: str) -> Response:
     return await _send(media.AVATARS_DIR, filename, public=True)
-
-
-def _original_name(filename: str) -> tuple[str, str]:
-    """``abc_m.jpg`` -> (``abc.jpg``, ``_m``): derivatives share the original's stem."""
-    stem, dot, extension = filename.rpartition(".")
-    if not dot or extension not in {"jpg", "png"}:
-        abort(404)
-    for suffix in ("_m", "_s"):
-        if stem.endswith(suffix) and len(stem) > len(suffix):
-            return f"{stem[: -len(suffix)]}.{extension}", suffix
-    return filename, ""
 
 
 async def _send(folder: str, filename: str, *, public: bool) -> Response:

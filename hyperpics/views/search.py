@@ -25,7 +25,10 @@ def search_hit_shown(hit: Hit, category: str) -> tuple[Any, ...]:
     templates read is here (tests/test_templating.py checks it); nothing depends on who asks."""
     if category == "photo":
         photo, person = hit.item, hit.item.author  # type: ignore[attr-defined]
-        shown = (photo.id, photo.visibility, photo.filename_small, photo.width, photo.height, photo.alt)
+        shown = (
+            photo.id, photo.visibility, photo.filename_original, photo.filename_small, photo.width, photo.height,
+            photo.derivatives, photo.colour, photo.alt,
+        )  # fmt: skip
     else:
         person, shown = hit.item, ()
     return (category, *shown, person.id, person.username, person.name, person.avatar_medium, str(hit.snippet))
