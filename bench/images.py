@@ -261,10 +261,10 @@ def format_rows(rows: list) -> list[str]:  # type: ignore[type-arg]
 
 
 READING = """
-Reading it: at the same sharpness (against "JPEG srcset") every figure falls by 52-70 %. Against
-"before" two rise, because "before" was blurry there: on the 2x phone a profile's first card is
-358 CSS px wide (one column) and now gets the 800 px copy instead of the 400 px one, and on a 2x
-desktop the photo page now gets the 2048 px copy for its 800 CSS px instead of the 800 px one. On a
+Reading it: "JPEG srcset" has the sharpness of "new", so the WebP alone is the difference there.
+Against "before", grids and the 1x photo page fall because the copies are WebP and the sizes follow
+each card's width in the justified rows; the 2x desktop photo page rises because "before" was
+blurry there: it now gets the 2048 px copy for its 800 CSS px instead of the 800 px one. On a
 390 px 2x phone the photo page takes the 800 px copy: the image is 358 CSS px wide (716 device px),
 so a 1600+ px copy would cost bytes nobody sees unless they zoom.
 """
