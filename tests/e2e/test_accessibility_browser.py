@@ -55,12 +55,20 @@ FINISH_ANIMATIONS = """
 
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# Every page in three looks; the fourth (a phone in dark) adds no colour the desktop's dark
+# lacks, so it checks the pages whose phone layout differs most plus the open states: the
+# module stays within a couple of minutes on two busy cores.
 LOOKS = [
     pytest.param(DESKTOP, "light", id="1366-light"),
     pytest.param(DESKTOP, "dark", id="1366-dark"),
     pytest.param(PHONE, "light", id="390-light"),
     pytest.param(PHONE, "dark", id="390-dark"),
 ]
+PHONE_DARK_PAGES = 4  # the first pages of each list, then the open states
+
+
+def _pages(paths: list[str], viewport: dict[str, int], scheme: str) -> list[str]:
+    return paths[:PHONE_DARK_PAGES] if (viewport is PHONE and scheme == "dark") else paths
 
 
 # --- the module's site ------------------------------------------------------------------------
@@ -78,6 +86,9 @@ class Site:
     own_comment: int  # a comment of the member (its delete page)
     tag: int
     search_word: str  # finds photos, people and tags
+    tag_name: str
+    victim: str  # a member's login email that only the blocked-notice test uses
+    victim_id: int
 
 
 def _one(db: sqlite3.Connection, sql: str, *args: object) -> object:
@@ -113,11 +124,17 @@ def site(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[
         tag = _one(db, "SELECT tag_id FROM photo_tags JOIN photos ON photos.id = photo_id "
                    "WHERE visibility = 'public' ORDER BY tag_id LIMIT 1")  # fmt: skip
         tag_name = str(_one(db, "SELECT name FROM tags WHERE id = ?", tag))
+        victim_id, victim = db.execute(
+            "SELECT id, email FROM users WHERE active AND confirmed AND NOT locked AND id != ? AND username != ? "
+            "AND role_id = (SELECT role_id FROM users WHERE id = ?) ORDER BY id DESC LIMIT 1",
+            (member_id, other, member_id),
+        ).fetchone()
     with serving(root, artifacts, url=url, env=env, log_name="server-a11y.log") as server:
         yield Site(
             server=server, admin=logins["administrator"], member=logins["member"], member_username=member_username,
             other_username=str(other), photo_with_comments=int(photo), own_photo=int(own_photo),  # type: ignore[call-overload]
             own_comment=int(own_comment), tag=int(tag), search_word=tag_name[:4],  # type: ignore[call-overload]
+            tag_name=tag_name, victim=victim, victim_id=victim_id,
         )  # fmt: skip
 
 
@@ -214,7 +231,7 @@ def test_a_visitors_pages_have_no_axe_violations(
     audit: Callable[..., Audit], site: Site, viewport: dict[str, int], scheme: str
 ) -> None:
     check = audit(viewport, scheme)
-    for path in [
+    for path in _pages([
         "/",
         "/explore",
         f"/photo/{site.photo_with_comments}",
@@ -229,7 +246,7 @@ def test_a_visitors_pages_have_no_axe_violations(
         "/auth/login",
         "/auth/register",
         "/auth/forget-password",
-    ]:
+    ], viewport, scheme):
         check.visit(path)
     check.visit("/no/such/page", status=404)
     check.visit("/photo/999999", status=404)
@@ -243,7 +260,7 @@ def test_a_members_pages_have_no_axe_violations(
 ) -> None:
     check = audit(viewport, scheme, site.member)
     me, other = site.member_username, site.other_username
-    for path in [
+    for path in _pages([
         "/",
         "/explore",
         f"/photo/{site.photo_with_comments}",
@@ -269,7 +286,7 @@ def test_a_members_pages_have_no_axe_violations(
         f"/photo/{site.photo_with_comments}/report",
         f"/user/{other}/report",
         f"/_/comments/{site.own_comment}/delete",
-    ]:
+    ], viewport, scheme):
         check.visit(path)
     _open_states(check, site, phone=viewport is PHONE)
     check.assert_clean()
@@ -280,9 +297,166 @@ def test_the_admin_pages_have_no_axe_violations(
     audit: Callable[..., Audit], site: Site, viewport: dict[str, int], scheme: str
 ) -> None:
     check = audit(viewport, scheme, site.admin)
-    for path in ["/admin/", "/admin/users", "/admin/photos", "/admin/comments", "/admin/tags", "/admin/reports",
-                 "/admin/audit", "/admin/users/3/edit"]:  # fmt: skip
+    for path in _pages(["/admin/", "/admin/users", "/admin/photos", "/admin/comments", "/admin/tags", "/admin/reports",
+                        "/admin/audit", "/admin/users/3/edit"], viewport, scheme):  # fmt: skip
         check.visit(path)
     check.page.locator("details.user-menu > summary").click()
     check.check("the admin's user menu, open")
     check.assert_clean()
+
+
+# --- the search suggestions from the keyboard ------------------------------------------------
+
+ACTIVE = "() => document.querySelector('form.nav-search input[role=combobox]').getAttribute('aria-activedescendant')"
+
+
+def _suggest(page: Page, typed: str) -> list[str]:
+    """Type into the nav box; the ids of the options that come back, top to bottom."""
+    box = page.get_by_role("combobox", name="Search")
+    box.fill("")
+    box.press_sequentially(typed)
+    expect(box).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#search-suggestions")).to_have_attribute("role", "listbox")
+    expect(page.get_by_role("option").first).to_be_visible()
+    return page.locator("#search-suggestions [role=option]").evaluate_all("(all) => all.map((o) => o.id)")
+
+
+def _walk_to(page: Page, wanted: str, ids: list[str]) -> None:
+    """ArrowDown until ``wanted`` is the active option, checking the state at every step."""
+    box = page.get_by_role("combobox", name="Search")
+    for step, option_id in enumerate(ids):
+        box.press("ArrowDown")
+        assert page.evaluate(ACTIVE) == option_id, (step, ids)
+        expect(page.locator(f"#{option_id}")).to_have_attribute("aria-selected", "true")
+        expect(page.locator("#search-suggestions [aria-selected=true]")).to_have_count(1)
+        expect(box).to_be_focused()  # focus stays in the box
+        if option_id == wanted:
+            return
+    raise AssertionError(f"no option {wanted} in {ids}")
+
+
+def test_the_suggestions_follow_the_arrow_keys_and_enter_opens_the_active_one(
+    audit: Callable[..., Audit], site: Site
+) -> None:
+    page = audit(DESKTOP, "light", site.member).page
+    box = page.get_by_role("combobox", name="Search")
+    expect(box).to_have_attribute("aria-expanded", "false")
+    expect(box).to_have_attribute("aria-controls", "search-suggestions")
+
+    # Down, down, up: the active option moves and only it is selected; Up from the top wraps.
+    ids = _suggest(page, site.tag_name)
+    assert len(ids) >= 3, ids
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    assert page.evaluate(ACTIVE) == ids[1]
+    box.press("ArrowUp")
+    assert page.evaluate(ACTIVE) == ids[0]
+    expect(page.locator(f"#{ids[1]}")).to_have_attribute("aria-selected", "false")
+    box.press("ArrowUp")
+    assert page.evaluate(ACTIVE) == ids[-1]
+
+    # Escape closes: no options, collapsed, nothing active; ArrowDown asks again.
+    box.press("Escape")
+    expect(box).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("option")).to_have_count(0)
+    assert page.evaluate(ACTIVE) is None
+    expect(box).to_have_value(site.tag_name)  # Escape closed the list; it did not clear the box
+    box.press("ArrowDown")
+    expect(box).to_have_attribute("aria-expanded", "true")
+
+    # Enter on the active option opens its page: a tag, a photo, a person.
+    for typed, kind in ((site.tag_name, "tag"), (site.tag_name, "photo"), ("santos", "user")):
+        page.goto("/explore")
+        ids = _suggest(page, typed)
+        wanted = next((option for option in ids if option.startswith(f"suggest-{kind}-")), None)
+        assert wanted, (kind, ids)
+        href = page.locator(f"#{wanted}").get_attribute("href")
+        assert href
+        _walk_to(page, wanted, ids)
+        with page.expect_navigation():
+            box.press("Enter")
+        assert page.url == site.server.url + href, (page.url, href)
+    # With nothing active, Enter is a plain search.
+    ids = _suggest(page, site.tag_name)
+    with page.expect_navigation():
+        box.press("Enter")
+    assert "/search?q=" + site.tag_name in page.url, page.url
+
+
+def test_person_and_photo_suggestions_show_the_avatar_and_the_thumbnail(audit: Callable[..., Audit], site: Site) -> None:
+    page = audit(DESKTOP, "light").page
+    page.goto("/")
+    _suggest(page, "santos")
+    person = page.locator("#search-suggestions [role=option][id^=suggest-user-]").first
+    expect(person.locator("img.avatar, .suggestion-no-avatar")).to_have_count(1)
+    _suggest(page, site.tag_name)
+    photo = page.locator("#search-suggestions [role=option][id^=suggest-photo-]").first
+    thumb = photo.locator("img.suggestion-thumb")
+    expect(thumb).to_have_count(1)
+    assert thumb.evaluate("(img) => img.complete && img.naturalWidth > 0"), "the thumbnail did not load"
+
+
+# --- layout -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_the_search_pages_box_fills_the_row_beside_its_button(
+    audit: Callable[..., Audit], site: Site, viewport: dict[str, int]
+) -> None:
+    page = audit(viewport, "light").page
+    page.goto(f"/search?q={site.tag_name}")
+    form = page.get_by_role("search", name="Search")
+    field = form.get_by_role("searchbox").bounding_box()
+    button = form.get_by_role("button", name="Search").bounding_box()
+    row = form.bounding_box()
+    assert field and button and row
+    assert abs(field["y"] + field["height"] / 2 - (button["y"] + button["height"] / 2)) < 4, (field, button)  # one row
+    assert field["x"] + field["width"] <= button["x"], (field, button)  # the box, then the button
+    assert field["width"] >= 240 if viewport is PHONE else field["width"] >= row["width"] - button["width"] - 40, (field, button, row)
+    assert button["width"] < field["width"] / 2, (field, button)
+    assert button["x"] + button["width"] <= viewport["width"], (button, viewport)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_a_blocked_members_open_page_shows_the_notice_on_screen_and_logs_out_the_header(
+    audit: Callable[..., Audit], site: Site, viewport: dict[str, int]
+) -> None:
+    victim = audit(viewport, "light", site.victim).page
+    victim.goto("/explore")
+    victim.wait_for_function("() => !!document.querySelector('#live')")
+    # The admin blocks the victim (the row's Block button posts this, confirmed, with the CSRF header).
+    admin = audit(DESKTOP, "light", site.admin).page
+    admin.goto("/admin/users")
+    token = admin.locator("meta[name=csrf-token]").get_attribute("content")
+    answer = admin.request.post(
+        f"/_/admin/users/{site.victim_id}/block",
+        form={"confirmed": "1"},
+        headers={"X-CSRF-Token": token or "", "Origin": site.server.url, "HX-Request": "true"},
+    )
+    assert answer.status == 200, answer.status
+    try:
+        notice = victim.locator("#session-ended-notice")
+        expect(notice).to_be_visible()
+        expect(notice).to_contain_text("You have been logged out.")
+        box = notice.bounding_box()
+        assert box
+        width, height = viewport["width"], viewport["height"]
+        assert box["x"] >= 0 and box["y"] >= 0, box
+        assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, (box, viewport)
+        # Still on screen after scrolling: it is fixed to the window.
+        victim.mouse.wheel(0, 2000)
+        victim.wait_for_function("() => window.scrollY > 0 || document.body.scrollHeight <= innerHeight")
+        moved = notice.bounding_box()
+        assert moved and moved["y"] >= 0 and moved["y"] + moved["height"] <= height, moved
+        # The header no longer shows the member: a visitor's Log in / Join, no user menu, no Upload.
+        header = victim.locator("header.site-header")
+        expect(header.locator("details.user-menu")).to_have_count(0)
+        expect(header.get_by_role("link", name="Log in")).to_be_visible()
+        expect(header.get_by_role("link", name="Upload")).to_have_count(0)
+        expect(header.locator(".bell")).to_have_count(0)
+    finally:
+        admin.request.post(
+            f"/_/admin/users/{site.victim_id}/unblock",
+            form={"confirmed": "1"},
+            headers={"X-CSRF-Token": token or "", "Origin": site.server.url, "HX-Request": "true"},
+        )
