@@ -48,9 +48,12 @@ async (tags) => {
 """
 
 FINISH_ANIMATIONS = """
-() => Promise.all(document.getAnimations()
-  .filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
-  .map((a) => a.finished.catch(() => null)))
+() => Promise.race([
+  Promise.all(document.getAnimations()
+    .filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+    .map((a) => a.finished.catch(() => null))),
+  new Promise((done) => setTimeout(done, 1500)),  // one that never plays (hidden) must not hang the check
+])
 """
 
 DESKTOP = {"width": 1366, "height": 900}
