@@ -317,6 +317,8 @@ def _suggest(page: Page, typed: str) -> list[str]:
     """Type into the nav box; the ids of the options that come back, top to bottom."""
     box = page.get_by_role("combobox", name="Search")
     box.fill("")
+    # The last answer's options go first (an empty box gets an empty list), or they would pass for the new ones.
+    expect(page.get_by_role("option")).to_have_count(0)
     box.press_sequentially(typed)
     expect(box).to_have_attribute("aria-expanded", "true")
     expect(page.locator("#search-suggestions")).to_have_attribute("role", "listbox")
@@ -386,17 +388,25 @@ def test_the_suggestions_follow_the_arrow_keys_and_enter_opens_the_active_one(
     assert "/search?q=" + site.tag_name in page.url, page.url
 
 
-def test_person_and_photo_suggestions_show_the_avatar_and_the_thumbnail(audit: Callable[..., Audit], site: Site) -> None:
+def test_person_and_photo_suggestions_show_the_avatar_and_the_thumbnail_and_a_click_opens_them(
+    audit: Callable[..., Audit], site: Site, artifacts: Path
+) -> None:
     page = audit(DESKTOP, "light").page
     page.goto("/")
     _suggest(page, "santos")
     person = page.locator("#search-suggestions [role=option][id^=suggest-user-]").first
     expect(person.locator("img.avatar, .suggestion-no-avatar")).to_have_count(1)
     _suggest(page, site.tag_name)
+    page.get_by_role("combobox", name="Search").press("ArrowDown")
+    page.screenshot(path=artifacts / "a11y-suggestions.png")
     photo = page.locator("#search-suggestions [role=option][id^=suggest-photo-]").first
     thumb = photo.locator("img.suggestion-thumb")
     expect(thumb).to_have_count(1)
     assert thumb.evaluate("(img) => img.complete && img.naturalWidth > 0"), "the thumbnail did not load"
+    # The mouse still works: an option is a link.
+    href = photo.get_attribute("href")
+    photo.click()
+    expect(page).to_have_url(site.server.url + str(href))
 
 
 # --- layout -----------------------------------------------------------------------------------
@@ -404,10 +414,11 @@ def test_person_and_photo_suggestions_show_the_avatar_and_the_thumbnail(audit: C
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
 def test_the_search_pages_box_fills_the_row_beside_its_button(
-    audit: Callable[..., Audit], site: Site, viewport: dict[str, int]
+    audit: Callable[..., Audit], site: Site, viewport: dict[str, int], artifacts: Path
 ) -> None:
     page = audit(viewport, "light").page
     page.goto(f"/search?q={site.tag_name}")
+    page.screenshot(path=artifacts / f"a11y-search-page-{viewport['width']}.png")
     form = page.get_by_role("search", name="Search")
     field = form.get_by_role("searchbox").bounding_box()
     button = form.get_by_role("button", name="Search").bounding_box()
@@ -422,7 +433,7 @@ def test_the_search_pages_box_fills_the_row_beside_its_button(
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
 def test_a_blocked_members_open_page_shows_the_notice_on_screen_and_logs_out_the_header(
-    audit: Callable[..., Audit], site: Site, viewport: dict[str, int]
+    audit: Callable[..., Audit], site: Site, viewport: dict[str, int], artifacts: Path
 ) -> None:
     victim = audit(viewport, "light", site.victim).page
     victim.goto("/explore")
@@ -457,6 +468,7 @@ def test_a_blocked_members_open_page_shows_the_notice_on_screen_and_logs_out_the
         expect(header.get_by_role("link", name="Log in")).to_be_visible()
         expect(header.get_by_role("link", name="Upload")).to_have_count(0)
         expect(header.locator(".bell")).to_have_count(0)
+        victim.screenshot(path=artifacts / f"a11y-session-ended-{width}.png")
     finally:
         admin.request.post(
             f"/_/admin/users/{site.victim_id}/unblock",
