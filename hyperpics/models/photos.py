@@ -7,9 +7,10 @@ import random
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, text
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, inspect, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.base import NO_VALUE
 
 from ..media import Copy, photo_copies
 from .base import Base, utcnow
@@ -103,12 +104,19 @@ class Photo(Base):
 
     @property
     def alt(self) -> str:
-        """Text for <img alt>: the author's alt text, else the description, else who took it."""
+        """Text for <img alt>: the author's alt text, else the description, else who took it.
+
+        A bare "Photo" told a screen-reader user nothing (and named every such link alike);
+        the author's name is used where the page loaded the author (no query from here), and
+        the photo's number otherwise, so links to different photos still differ."""
         if self.alt_text:
             return self.alt_text
         if self.description:
             return self.description[:150]
-        return "Photo"
+        author = inspect(self).attrs.author.loaded_value
+        if author is not NO_VALUE and author is not None:
+            return f"Photo by {author.name}, no description"
+        return f"Photo {self.id}, no description"
 
 
 class Tag(Base):

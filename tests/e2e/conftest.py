@@ -27,9 +27,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -112,13 +114,9 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("hyperpics-e2e")
+def server_env(root: Path, url: str) -> dict[str, str]:
+    """The environment of a test server rooted at ``root`` (also for ``hyperpics seed`` there)."""
     instance = root / "instance"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-
     # Nothing from the developer's own HYPERPICS_* settings (a mail server, say) leaks in.
     env = {key: value for key, value in os.environ.items() if not key.startswith("HYPERPICS_")}
     env.update(
@@ -130,6 +128,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterato
         HYPERPICS_RATE_LIMITS_ENABLED="0",
         PYTHONUNBUFFERED="1",
     )
+    return env
+
+
+@contextmanager
+def serving(root: Path, artifacts: Path, *, url: str, env: dict[str, str], log_name: str = "server.log") -> Iterator[Server]:
+    """``hyperpics serve`` in ``root`` until the block ends (its log copied to artifacts)."""
+    port = urlsplit(url).port
     log = root / "server.log"
     command = [sys.executable, "-m", "hyperpics.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as log_file:
@@ -157,7 +162,15 @@ def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterato
     finally:
         _stop(process)
         if log.exists():
-            shutil.copy(log, artifacts / "server.log")
+            shutil.copy(log, artifacts / log_name)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("hyperpics-e2e")
+    url = f"http://127.0.0.1:{_free_port()}"
+    with serving(root, artifacts, url=url, env=server_env(root, url)) as running:
+        yield running
 
 
 # --- mail ---------------------------------------------------------------------------------

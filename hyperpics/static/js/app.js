@@ -61,22 +61,6 @@
   });
 })();
 
-// The search dropdown closes with Escape or when focus leaves the search box.
-(function () {
-  "use strict";
-  function close(form) {
-    var box = form && form.querySelector("#search-suggestions");
-    if (box) box.textContent = "";
-  }
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") close(event.target.closest && event.target.closest("form.nav-search"));
-  });
-  document.addEventListener("focusout", function (event) {
-    var form = event.target.closest && event.target.closest("form.nav-search");
-    if (form && !form.contains(event.relatedTarget)) setTimeout(function () { close(form); }, 150);
-  });
-})();
-
 // Admin tables: the header checkbox checks or clears every row's box.
 (function () {
   "use strict";
