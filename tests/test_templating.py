@@ -177,9 +177,18 @@ async def test_a_cached_comment_shows_only_what_its_key_holds(app: Quart) -> Non
             setattr(other.author, column, 99 if column == "id" else "zed")
             differs = render(other, photo) != rendered
             assert not differs or comment_shown(other, photo, None) != key, f"author.{column} is shown, not in the key"
+        # A reply names whom it answers when that is a reply itself (a direct reply sits under it).
+        nested = _comment()
+        nested.reply_to.reply_to_id = 2
+        assert render(nested, photo) != rendered and comment_shown(nested, photo, None) != key
         other = _comment()
+        other.reply_to.reply_to_id = 2
         other.reply_to.author.name = "Zed"
-        assert render(other, photo) != rendered and comment_shown(other, photo, None) != key
+        assert render(other, photo) != render(nested, photo)
+        assert comment_shown(other, photo, None) != comment_shown(nested, photo, None)
+        top = _comment(reply_to_id=None)
+        top.reply_to = None
+        assert render(top, photo) != rendered and comment_shown(top, photo, None) != key
         other_photo = _card(author_id=8).photo  # the commenter is now the photo's author: a badge
         assert render(base, other_photo) != rendered and comment_shown(base, other_photo, None) != key
 

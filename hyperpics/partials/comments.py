@@ -40,8 +40,8 @@ def comment_shown(comment: Comment, photo: Photo, viewer: User | None) -> tuple[
     )
     return (
         comment.id, comment.body, comment.created_at, timeago(comment.created_at),
-        author.id, author.username, author.name, author.avatar_medium,
-        reply_to.author.name if reply_to is not None else None,
+        author.id, author.username, author.name, author.avatar_medium, reply_to is not None,
+        reply_to.author.name if reply_to is not None else None, reply_to is not None and reply_to.reply_to_id is not None,
         photo.id, comment.author_id == photo.author_id,
         can_reply, social.can_delete_comment(viewer, comment, photo), viewer is not None and not mine,
     )  # fmt: skip
@@ -96,28 +96,38 @@ def page_argument() -> int | None:
 
 
 async def comments_context(
-    photo: Photo, page: int | None, form: CommentForm | None = None, *, strict: bool = False
+    photo: Photo,
+    page: int | None,
+    form: CommentForm | None = None,
+    *,
+    reply_form: CommentForm | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """What the comments section needs; the photo page includes the same section.
 
-    A reply id that is not a comment of this photo is a 404 when asked for (``strict``),
-    and simply dropped when re-showing a refused post.
+    ``?reply=<id>`` (or a refused reply, ``reply_form``) opens the reply form under that
+    comment, on the page that shows its thread unless a page is asked for. A reply id that is
+    not a comment of this photo is a 404 when asked for (``strict``), and simply dropped when
+    re-showing a refused post.
     """
-    listing = await social.comments(await db.session(), photo, page)
-    reply_to = None
-    form = form or CommentForm()
-    reply_id = form.reply_to_id() or numbers.row_id(request.args.get("reply"))
+    session = await db.session()
+    reply_id = reply_form.reply_to_id() if reply_form is not None else numbers.row_id(request.args.get("reply"))
+    reply_to, thread_id = None, None
     if reply_id:
-        reply_to = next((c for c in listing.comments if c.id == reply_id), None)
-        if reply_to is None:
-            try:
-                reply_to = await social.comment_on_photo(await db.session(), photo, reply_id)
-            except social.SocialError as error:
-                if strict:
-                    abort(error.status, description=error.message)
-                reply_to = None
-        form.reply_to.data = str(reply_to.id) if reply_to else ""
-    return {"photo": photo, "listing": listing, "form": form, "reply_to": reply_to, "report_form": ReportForm()}
+        try:
+            reply_to = await social.comment_on_photo(session, photo, reply_id)
+        except social.SocialError as error:
+            if strict:
+                abort(error.status, description=error.message)
+        else:
+            thread_id = await social.thread_root(session, reply_to)
+            if page is None and request.args.get("page") is None:
+                page = await social.page_of_thread(session, photo, thread_id)
+    listing = await social.comments(session, photo, page)
+    return {
+        "photo": photo, "listing": listing, "form": form or CommentForm(), "reply_to": reply_to,
+        "thread_id": thread_id, "reply_form": reply_form or CommentForm(), "report_form": ReportForm(),
+    }  # fmt: skip
 
 
 @bp.route("/photos/<int:photo_id>/comments")
@@ -130,18 +140,31 @@ async def listing(photo_id: int) -> Response:
 @bp.route("/photos/<int:photo_id>/comment-form")
 @public
 async def form(photo_id: int) -> Response:
-    """The comment form, with a "Reply to <name>" banner when ``?reply=<id>``."""
+    """The form for a new top-level comment."""
     photo = await _photo(photo_id)
-    context = await comments_context(photo, page_argument(), strict=True)
-    return await responses.fragment("partials/comment_form.html", **context)
+    return await responses.fragment("partials/comment_form.html", photo=photo, form=CommentForm())
+
+
+@bp.route("/comments/<int:comment_id>/reply-form")
+@public
+async def reply_form(comment_id: int) -> Response:
+    """The form answering one comment, for the slot under it. It closes any other reply form
+    left open (out of band), so only one is on the page."""
+    photo, comment = await _comment_and_photo(comment_id)
+    thread_id = await social.thread_root(await db.session(), comment)
+    return await responses.fragment(
+        "partials/reply_form_opened.html", photo=photo, reply_to=comment, thread_id=thread_id, form=CommentForm()
+    )
 
 
 @bp.route("/photos/<int:photo_id>/comments", methods=["POST"])
 @permission_required(Permission.COMMENT)
 async def add(photo_id: int) -> Response:
+    """A new comment, or a reply when the form names ``reply_to``."""
     photo = await _photo(photo_id)
     user = require_user()
     form = await CommentForm.from_request()
+    replying = form.reply_to_id() is not None
     if form.validate():
         try:
             comment = await social.add_comment(await db.session(), user, photo, form.body.data, form.reply_to_id())
@@ -151,22 +174,34 @@ async def add(photo_id: int) -> Response:
             form.add_error(error.field, error.message)
         else:
             await db.end_writes()  # the answer only reads: other writers need not wait for it
+            session = await db.session()
+            comment = await _comment(photo, comment.id)  # with its author and reply loaded
+            thread_id = await social.thread_root(session, comment)
             if htmx.wants_fragment():
-                comment = await _comment(photo, comment.id)  # with its author and reply loaded
-                listing = await social.comments(await db.session(), photo, None)
+                listing = {"total": await social.comment_count(session, photo.id)}
                 return await responses.fragment(
-                    "partials/comment_added.html", photo=photo, comment=comment, listing=listing, form=CommentForm(),
-                    report_form=ReportForm(),
-                )
-            await flash("Comment published.", "success")
+                    "partials/comment_added.html", photo=photo, comment=comment, thread_id=thread_id, listing=listing,
+                    form=CommentForm(), report_form=ReportForm(),
+                )  # fmt: skip
+            await flash("Reply published." if replying else "Comment published.", "success")
+            page = "latest" if thread_id == comment.id else await social.page_of_thread(session, photo, thread_id)
             return await responses.see_other(
-                url_for("photos.show", photo_id=photo.id, page="latest", _anchor=f"comment-{comment.id}")
+                url_for("photos.show", photo_id=photo.id, page=page, _anchor=f"comment-{comment.id}")
             )
-    if htmx.wants_fragment():
+    if replying:
+        context = await comments_context(photo, None, reply_form=form)
+        if context["reply_to"] is None:  # what it answered is gone: say so at the main form
+            form.reply_to.data = ""
+            context.update(form=form, reply_form=CommentForm())
+            replying = False
+    else:
         context = await comments_context(photo, None, form)
+    if htmx.wants_fragment():
+        if replying:
+            response = await responses.fragment("partials/reply_form.html", 422, **{**context, "form": form})
+            return htmx.retarget(response, "#reply-form", "outerHTML")
         response = await responses.fragment("partials/comment_form.html", 422, **context)
         return htmx.retarget(response, "#comment-form", "outerHTML")
-    context = await comments_context(photo, None, form)
     from ..views.photos import render_photo_page
 
     return await render_photo_page(photo.id, status=422, comments=context)
@@ -190,9 +225,9 @@ async def delete(comment_id: int) -> Response:
     except social.SocialError as error:
         abort(error.status, description=error.message)
     if htmx.wants_fragment():
-        listing = await social.comments(session, photo, None)
         replies = [identifier for identifier in removed if identifier != comment_id]
-        return await responses.fragment("partials/comment_deleted.html", replies=replies, listing=listing)
+        total = await social.comment_count(session, photo.id)
+        return await responses.fragment("partials/comment_deleted.html", replies=replies, total=total)
     await flash("Comment deleted.", "success")
     return await responses.back(url_for("photos.show", photo_id=photo.id))
 
