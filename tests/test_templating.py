@@ -232,7 +232,7 @@ async def test_a_cached_notification_shows_only_what_its_key_holds(app: Quart) -
     template reads must be in it."""
     from collections.abc import Callable
 
-    from hyperpics.models import Comment, Notification, NotificationKind
+    from hyperpics.models import Comment, Notification, NotificationKind, Visibility
     from hyperpics.services.notifications import Group
     from hyperpics.views.notifications import NOTIFICATION_TEMPLATE, notification_shown
 
@@ -242,6 +242,7 @@ async def test_a_cached_notification_shows_only_what_its_key_holds(app: Quart) -
             created_at=datetime(2026, 1, 2, tzinfo=UTC),
         )  # fmt: skip
         latest.comment = Comment(id=5, photo_id=3, author_id=7, body="nice", created_at=latest.created_at)
+        latest.photo = _card().photo
         group = Group(kind=NotificationKind.COMMENT, latest=latest, actors=[_card().photo.author], ids=[11, 10], unread=True)
         change(group)
         return group
@@ -262,6 +263,10 @@ async def test_a_cached_notification_shows_only_what_its_key_holds(app: Quart) -
         "latest.out_of_sight": lambda group: setattr(group.latest, "out_of_sight", True),
         "latest.created_at": lambda group: setattr(group.latest, "created_at", datetime(2025, 1, 1, tzinfo=UTC)),
         "the comment's words": lambda group: setattr(group.latest.comment, "body", "grand"),
+        "actor's avatar": lambda group: setattr(group.actors[0], "avatar_medium", "e" * 24 + "_m.png"),
+        "the photo's small file": lambda group: setattr(group.latest.photo, "filename_small", "f" * 24 + "_s.jpg"),
+        "the photo's visibility": lambda group: setattr(group.latest.photo, "visibility", Visibility.FOLLOWERS),
+        "the photo's alt text": lambda group: setattr(group.latest.photo, "alt_text", "boats at dawn"),
     }
     async with app.test_request_context("/notifications"):
         base = line()
