@@ -3,13 +3,22 @@ turning comments off. Each answer is a fragment for htmx and a 303 for a plain f
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from markupsafe import Markup
-from quart import Blueprint, Response, abort, flash, request, url_for
+from quart import Blueprint, Response, abort, current_app, flash, g, request, stream_with_context, url_for
 from quart.blueprints import BlueprintSetupState
 
 from .. import db, htmx, numbers, responses, timeago
+from ..broadcast import hub, removed_ids
+from ..db import database
+from ..server import shutdown_event
+from ..templating import render_template
+from ..wakeups import NOTIFICATION
+from .notifications_stream import PING_SECONDS, RETRY_MILLISECONDS, STREAM_LIFETIME, sse
 from ..auth import (
     current_user,
     login_required,
@@ -264,3 +273,101 @@ async def report(comment_id: int) -> Response:
         )
     await flash(" ".join(form.form_errors) or "Choose a reason for the report.", "danger")
     return await responses.back(url_for("photos.show", photo_id=photo.id))
+
+
+# --- the open page's live list ---------------------------------------------------------------
+
+
+@bp.route("/photos/<int:photo_id>/comments/stream")
+@public
+async def stream(photo_id: int) -> Response:
+    """Server-sent events for an open photo page: each comment someone else adds arrives
+    rendered for this viewer (their buttons, their token) and swaps itself, out of band, into
+    its thread (a top-level one only on the latest page, ``?latest=1``); deleted threads and
+    replies go. Event ids are comment ids: a reconnect (``Last-Event-ID``) reads what it
+    missed. The photo is checked at every wake-up: a viewer who can no longer see it is sent
+    nothing more. Ends on shutdown and after ``STREAM_LIFETIME`` (the browser reconnects)."""
+    photo = await _photo(photo_id)
+    viewer = current_user()
+    latest = request.args.get("latest") == "1"
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    database_ = database(app)
+    last = numbers.event_id(request.headers.get("Last-Event-ID"))
+    if last is None:
+        last = await social.newest_comment_id(await db.session(), photo.id)
+    stopping = shutdown_event(app)
+
+    async def news(after: int, removed: list[int]) -> tuple[list[str] | None, int]:
+        async with database_.session(write=False) as session:
+            try:
+                seen = await photos.get_visible(session, viewer, photo_id, with_tags=False)
+            except photos.PhotoError:
+                return None, after
+            rows = await social.comments_since(session, seen, after)
+            total = await social.comment_count(session, photo_id) if rows or removed else 0
+        # The generator runs with a copy of the request context whose `g` starts empty: put
+        # the viewer back, so that comment_item draws this viewer's buttons.
+        g.user = viewer
+        events = []
+        for comment, thread_id in rows:
+            after = comment.id
+            if viewer is not None and comment.author_id == viewer.id:
+                continue  # the author's own page put it in already
+            fragment = await render_template(
+                "partials/comment_live.html", photo=seen, comment=comment, thread_id=thread_id, total=total,
+                insert=latest or thread_id != comment.id, report_form=ReportForm(),
+            )  # fmt: skip
+            events.append(sse(fragment, event="comment", event_id=comment.id))
+        if removed:
+            fragment = await render_template("partials/comment_deleted.html", replies=[], gone=removed, total=total)
+            events.append(sse(fragment, event="comment"))
+        return events, after
+
+    @stream_with_context
+    async def events() -> AsyncIterator[str]:
+        nonlocal last
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + STREAM_LIFETIME
+        async with hub(app).subscribe_photo(photo_id) as wakeups:
+            yield f"retry: {RETRY_MILLISECONDS}\nid: {last}\n\n"
+            stop_task = asyncio.ensure_future(stopping.wait())
+            wake_task: asyncio.Future[str] | None = None
+            try:
+                # Read once now that we are subscribed: a comment committed meanwhile woke nobody.
+                reason: str | None = NOTIFICATION
+                while True:
+                    if reason is not None:
+                        batch, last = await news(last, removed_ids(reason))
+                        if batch is None:
+                            return  # out of the viewer's sight now
+                        for event in batch:
+                            yield event
+                    remaining = ends_at - loop.time()
+                    if remaining <= 0:
+                        return
+                    wake_task = wake_task or asyncio.ensure_future(wakeups.get())
+                    done, _ = await asyncio.wait(
+                        {wake_task, stop_task}, timeout=min(PING_SECONDS, remaining), return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if stop_task in done:
+                        return
+                    if wake_task in done:
+                        reason, wake_task = wake_task.result(), None
+                        continue
+                    reason = None
+                    yield ": ping\n\n"
+            finally:
+                for task in (stop_task, wake_task):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+
+    response = Response(events(), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.timeout = None  # Quart would cut the stream after 60 s
+    return response
+
+
+stream.streams = True  # type: ignore[attr-defined]  # the policy test must not wait for it to end

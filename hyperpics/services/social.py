@@ -30,7 +30,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..wakeups import cards_change_after_commit
+from ..wakeups import cards_change_after_commit, comments_change_after_commit
 from . import authority, notifications
 from .photos import (
     VIEWER_ID,
@@ -559,6 +559,7 @@ async def delete_comment(session: AsyncSession, actor: User, photo: Photo, comme
     await check_may_delete_comment(session, actor, photo, comment)
     removed = await _thread_ids(session, comment.id)
     await session.execute(delete(Comment).where(Comment.id == comment.id))
+    comments_change_after_commit(session, photo.id, removed)  # open pages of the photo drop them
     if actor.id != comment.author_id:
         before = {"author_id": comment.author_id, "photo": photo.id, "body": comment.body[:500], "replies": len(removed) - 1}
         authority.audit(session, actor, "comment.delete", "comment", comment.id, before, None)
