@@ -598,3 +598,22 @@ async def test_reporting_your_own_comment_is_403(app, world) -> None:
     anonymous = await Tab(app).post(f"/_/comments/{comment}/report", {"reason": "spam"})
     assert anonymous.status == 302 and anonymous.location.startswith("/auth/login?next=")
     assert await reports_in_db(app) == []
+
+
+async def test_a_link_to_a_comment_opens_the_page_of_its_thread(app, world) -> None:
+    """Notifications link ``?comment=<id>``: a reply in an early thread is on page 1, not on
+    the latest page."""
+    tabs, ids, photo = world
+    original = await add_comment(app, photo, ids["bruno"], "what lens?", minutes=0)
+    for i in range(15):
+        await add_comment(app, photo, ids["owner"], f"later {i}", minutes=i + 1)
+    posted = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "a 35mm", "reply_to": str(original)}, htmx=True)
+    assert posted.status == 200
+    reply = (await comments_in_db(app))[-1].id
+    page = await tabs["bruno"].get(f"/photo/{photo}?comment={reply}")
+    assert '<span aria-current="page">1</span>' in page.text and replies_of(page.text, original) == [reply]
+    # The reply notification links there.
+    listed = await tabs["bruno"].get("/notifications")
+    assert f'href="/photo/{photo}?comment={reply}#comment-{reply}"' in listed.text
+    # A comment gone since (or of another photo): the latest page.
+    assert '<span aria-current="page">2</span>' in (await tabs["bruno"].get(f"/photo/{photo}?comment=9999")).text

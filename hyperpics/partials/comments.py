@@ -114,7 +114,7 @@ async def comments_context(
 ) -> dict[str, Any]:
     """What the comments section needs; the photo page includes the same section.
 
-    ``?reply=<id>`` (or a refused reply, ``reply_form``) opens the reply form under that
+    ``?comment=<id>`` opens the page that shows that comment's thread. ``?reply=<id>`` (or a refused reply, ``reply_form``) opens the reply form under that
     comment, on the page that shows its thread unless a page is asked for. A reply id that is
     not a comment of this photo is a 404 when asked for (``strict``), and simply dropped when
     re-showing a refused post.
@@ -132,6 +132,14 @@ async def comments_context(
             thread_id = await social.thread_root(session, reply_to)
             if page is None and request.args.get("page") is None:
                 page = await social.page_of_thread(session, photo, thread_id)
+    elif page is None and request.args.get("page") is None and (shown_id := numbers.row_id(request.args.get("comment"))):
+        # ?comment=<id> (a notification's link): the page that shows that comment's thread.
+        try:
+            shown = await social.comment_on_photo(session, photo, shown_id)
+        except social.SocialError:
+            pass  # deleted since: the latest page
+        else:
+            page = await social.page_of_thread(session, photo, await social.thread_root(session, shown))
     listing = await social.comments(session, photo, page)
     return {
         "photo": photo, "listing": listing, "form": form or CommentForm(), "reply_to": reply_to,
