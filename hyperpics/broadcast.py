@@ -28,7 +28,7 @@ from typing import Any
 from broadcaster import Broadcast
 from quart import Quart
 from . import db
-from .wakeups import NOTIFICATION, RESYNC, WAKE_KEY
+from .wakeups import COMMENTS_KEY, NOTIFICATION, RESYNC, WAKE_KEY
 
 log = logging.getLogger("hyperpics.broadcast")
 
@@ -46,6 +46,8 @@ class Hub:
     def __init__(self, url: str) -> None:
         self.url = url
         self._streams: dict[int, set[asyncio.Queue[str]]] = defaultdict(set)
+        # Open photo pages (their comment streams), by photo id.
+        self._photos: dict[int, set[asyncio.Queue[str]]] = defaultdict(set)
         self._broadcast: Broadcast | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -108,6 +110,9 @@ class Hub:
             waiter = self._heartbeats.get(payload["heartbeat"])
             if waiter is not None:
                 waiter.set()
+            return
+        if "photo" in payload:
+            self.wake_photo_local(int(payload["photo"]), comments_reason(payload.get("removed") or []))
             return
         self.wake_local(int(payload["user"]), str(payload.get("reason", NOTIFICATION)))
 
@@ -175,6 +180,39 @@ class Hub:
     def wake_everyone(self, reason: str) -> None:
         for user_id in list(self._streams):
             self.wake_local(user_id, reason)
+        for photo_id in list(self._photos):
+            self.wake_photo_local(photo_id, reason)
+
+    async def comments_changed(self, photo_id: int, removed: list[int]) -> None:
+        """Wake every open page of ``photo_id``, in every process: it reads the new comments
+        from the database, and drops ``removed`` (ids travel: deleted rows cannot be read).
+        Never raises."""
+        message = json.dumps({"photo": photo_id, "removed": removed})
+        try:
+            if self._broadcast is None:
+                raise ConnectionError("not connected")
+            await asyncio.wait_for(self._broadcast.publish(CHANNEL, message), timeout=HEARTBEAT_TIMEOUT)
+        except Exception as error:
+            log.warning("could not publish a comment change on photo %s: %s", photo_id, error)
+            self.wake_photo_local(photo_id, comments_reason(removed))
+
+    def wake_photo_local(self, photo_id: int, reason: str) -> None:
+        for queue in list(self._photos.get(photo_id, ())):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(reason)  # full: new comments are read at the next wake-up anyway
+
+    @contextlib.asynccontextmanager
+    async def subscribe_photo(self, photo_id: int) -> AsyncIterator[asyncio.Queue[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._photos[photo_id].add(queue)
+        try:
+            yield queue
+        finally:
+            queues = self._photos.get(photo_id)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    del self._photos[photo_id]
 
     @contextlib.asynccontextmanager
     async def subscribe(self, user_id: int) -> AsyncIterator[asyncio.Queue[str]]:
@@ -191,6 +229,23 @@ class Hub:
 
     def open_streams(self) -> int:
         return sum(len(queues) for queues in self._streams.values())
+
+    def open_photo_streams(self) -> int:
+        return sum(len(queues) for queues in self._photos.values())
+
+
+REMOVED_PREFIX = "removed:"
+
+
+def comments_reason(removed: list[int]) -> str:
+    """A photo stream's wake-up: read what is new, and drop these ids if any."""
+    return REMOVED_PREFIX + ",".join(str(int(i)) for i in removed) if removed else NOTIFICATION
+
+
+def removed_ids(reason: str) -> list[int]:
+    if not reason.startswith(REMOVED_PREFIX):
+        return []
+    return [int(i) for i in reason[len(REMOVED_PREFIX):].split(",") if i.isdigit()]
 
 
 def _backoff():  # type: ignore[no-untyped-def]
@@ -210,6 +265,8 @@ def init_app(app: Quart) -> None:
     async def _announce(info: dict[str, Any]) -> None:
         for user_id, reason in info.get(WAKE_KEY, {}).items():
             await hub(app).wake(user_id, reason)
+        for photo_id, removed in info.get(COMMENTS_KEY, {}).items():
+            await hub(app).comments_changed(photo_id, removed)
 
     db.on_commit(app, _announce)
 

@@ -14,10 +14,11 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from .models import Notification, Photo, User
+from .models import Comment, Notification, Photo, User
 
 WAKE_KEY = "hyperpics_wake"
 CARDS_KEY = "hyperpics_cards"
+COMMENTS_KEY = "hyperpics_comments"
 
 # Why a stream is woken.
 NOTIFICATION = "notification"  # something new to read
@@ -32,6 +33,13 @@ def wake_after_commit(session: Session | AsyncSession, user_id: int, reason: str
         wakes[user_id] = reason
 
 
+def comments_change_after_commit(session: Session | AsyncSession, photo_id: int, removed: list[int] | None = None) -> None:
+    """The comments of ``photo_id`` change once this commits: open photo pages read what is new
+    (and drop the ``removed`` ids)."""
+    changes: dict[int, list[int]] = session.info.setdefault(COMMENTS_KEY, {})
+    changes.setdefault(photo_id, []).extend(removed or ())
+
+
 def cards_change_after_commit(session: Session | AsyncSession, *user_ids: int) -> None:
     """The cards of these people say something else once this commits (counts, badges, names)."""
     session.info.setdefault(CARDS_KEY, set()).update(user_ids)
@@ -44,6 +52,8 @@ def _collect_announcements(session: Session, _context: object) -> None:
             wake_after_commit(session, instance.receiver_id, NOTIFICATION)
         elif isinstance(instance, Photo):
             cards_change_after_commit(session, instance.author_id)
+        elif isinstance(instance, Comment):
+            comments_change_after_commit(session, instance.photo_id)
     for instance in session.dirty:
         if isinstance(instance, User) and session.is_modified(instance):
             cards_change_after_commit(session, instance.id)

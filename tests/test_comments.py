@@ -55,7 +55,21 @@ def heading(text: str) -> str:
 
 
 def comment_ids(text: str) -> list[int]:
-    return [int(found) for found in re.findall(r'<li class="comment" id="comment-(\d+)"', text)]
+    return [int(found) for found in re.findall(r'<article class="comment[^"]*" id="comment-(\d+)"', text)]
+
+
+def thread(text: str, root: int) -> str:
+    """The markup of one thread: the top-level comment ``root`` and the list of its replies."""
+    match = re.search(rf'<li class="comment-thread" id="thread-{root}">(.*?</ol>)\s*</li>', text, re.S)
+    assert match, text
+    return match.group(1)
+
+
+def replies_of(text: str, root: int) -> list[int]:
+    """The comments listed under ``root``, in their order on the page."""
+    replies = re.search(rf'<ol class="comment-replies" id="replies-{root}">(.*?)</ol>', thread(text, root), re.S)
+    assert replies
+    return comment_ids(replies.group(1))
 
 
 @pytest.fixture
@@ -117,8 +131,10 @@ async def test_htmx_comment_returns_the_item_count_and_a_fresh_form(app, world) 
     assert page.is_fragment()
     [comment] = [c for c in await comments_in_db(app) if c.author_id == ids["ana"]]
     assert comment.body == "Lovely light" and comment.photo_id == photo and comment.reply_to_id is None
-    assert page.root_id() == f"comment-{comment.id}"
-    assert re.match(rf'\s*<li class="comment" id="comment-{comment.id}">', page.text)
+    # A new top-level comment is a new thread (with an empty list of replies) at the end.
+    assert page.root_id() == f"thread-{comment.id}"
+    assert re.match(rf'\s*<li class="comment-thread" id="thread-{comment.id}">\s*<article class="comment" id="comment-{comment.id}">', page.text)
+    assert replies_of(page.text, comment.id) == []
     assert "Lovely light" in page.text
     assert '<span id="comment-count" hx-swap-oob="true">2</span>' in page.text
     form = re.search(r'<div id="comment-form" class="comment-form" hx-swap-oob="true">(.*?)</div>\s*$', page.text, re.S)
@@ -224,20 +240,120 @@ async def test_comments_are_paginated_oldest_first_with_a_latest_link(app, world
 # --- replies ------------------------------------------------------------------------------
 
 
-async def test_a_reply_names_whom_it_answers(app, world) -> None:
+async def test_a_reply_sits_under_the_comment_it_answers(app, world) -> None:
     tabs, ids, photo = world
-    original = await add_comment(app, photo, ids["bruno"], "what lens?")
+    original = await add_comment(app, photo, ids["bruno"], "what lens?", minutes=1)
+    later = await add_comment(app, photo, ids["owner"], "a later comment", minutes=2)
     page = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "a 35mm", "reply_to": str(original)}, htmx=True)
-    assert page.status == 200
+    assert page.status == 200 and page.is_fragment()
     reply = (await comments_in_db(app))[-1]
     assert reply.reply_to_id == original and reply.body == "a 35mm"
-    assert page.root_id() == f"comment-{reply.id}"
-    assert '<span class="reply-to">Reply to Bruno:</span> a 35mm' in page.text
+    # The fragment is the reply's line, which the form swaps in at the end of its thread;
+    # the reply form goes away and the count updates, out of band.
+    assert page.root_id() == f"reply-{reply.id}"
+    assert f'<article class="comment comment-reply" id="comment-{reply.id}">' in page.text
+    assert '<div id="reply-form" hx-swap-oob="delete"></div>' in page.text
+    assert '<span id="comment-count" hx-swap-oob="true">3</span>' in page.text
+    assert 'id="comment-form"' not in page.text  # the main form is left as it was
+    # A direct reply needs no "Reply to": it sits under what it answers.
+    assert "reply-to" not in page.text
     shown = await Tab(app).get(f"/photo/{photo}")
-    assert '<span class="reply-to">Reply to Bruno:</span> a 35mm' in shown.text
-    # The original is not a reply.
-    original_item = re.search(rf'<li class="comment" id="comment-{original}">.*?</li>', shown.text, re.S)
-    assert original_item and "reply-to" not in original_item.group(0)
+    assert comment_ids(shown.text) == [original, reply.id, later]
+    assert replies_of(shown.text, original) == [reply.id] and replies_of(shown.text, later) == []
+    assert f'id="thread-{reply.id}"' not in shown.text  # not a thread of its own
+    assert heading(shown.text) == "3 comments"
+
+
+async def test_a_reply_to_a_reply_joins_the_thread_and_names_whom_it_answers(app, world) -> None:
+    tabs, ids, photo = world
+    original = await add_comment(app, photo, ids["bruno"], "what lens?", minutes=1)
+    first = await add_comment(app, photo, ids["ana"], "a 35mm", minutes=2, reply_to=original)
+    await add_comment(app, photo, ids["owner"], "another thread", minutes=3)
+    page = await tabs["owner"].post(f"/_/photos/{photo}/comments", {"body": "which one?", "reply_to": str(first)}, htmx=True)
+    assert page.status == 200
+    answer = (await comments_in_db(app))[-1]
+    assert answer.reply_to_id == first
+    assert page.root_id() == f"reply-{answer.id}"
+    assert '<span class="reply-to">Reply to Ana:</span> which one?' in page.text
+    shown = await Tab(app).get(f"/photo/{photo}")
+    assert replies_of(shown.text, original) == [first, answer.id]
+    assert '<span class="reply-to">Reply to Ana:</span> which one?' in shown.text
+    # The reply form of a reply posts into the same thread.
+    form = await tabs["bruno"].get(f"/_/comments/{first}/reply-form", htmx=True)
+    assert f'hx-target="#replies-{original}"' in form.text
+
+
+async def test_replies_are_loaded_with_the_page_and_pages_count_threads(app, world) -> None:
+    """A page holds 15 threads whole, however many replies they have; the replies of a thread
+    on page 1 stay on page 1."""
+    tabs, ids, photo = world
+    tops = [await add_comment(app, photo, ids["ana"], f"top {i}", minutes=i * 10) for i in range(17)]
+    early = [await add_comment(app, photo, ids["bruno"], f"re {i}", minutes=200 + i, reply_to=tops[0]) for i in range(3)]
+    first = await Tab(app).get(f"/photo/{photo}?page=1")
+    assert heading(first.text) == "20 comments"
+    assert replies_of(first.text, tops[0]) == early
+    assert [i for i in comment_ids(first.text) if i in tops] == tops[:15]
+    last = await Tab(app).get(f"/photo/{photo}")
+    assert comment_ids(last.text) == tops[15:]
+
+
+async def test_the_reply_form_opens_under_the_comment(app, world) -> None:
+    tabs, ids, photo = world
+    original = await add_comment(app, photo, ids["bruno"], "what lens?")
+    shown = await tabs["ana"].get(f"/photo/{photo}")
+    # The Reply button fills the slot under the comment; the link works without JavaScript.
+    assert (
+        f'<a href="/photo/{photo}?reply={original}#reply-form"\n       hx-get="/_/comments/{original}/reply-form" '
+        f'hx-target="#reply-slot-{original}" hx-swap="innerHTML">Reply</a>'
+    ) in shown.text
+    assert f'<div class="reply-slot" id="reply-slot-{original}"></div>' in thread(shown.text, original)
+    page = await tabs["ana"].get(f"/_/comments/{original}/reply-form", htmx=True)
+    assert page.status == 200 and page.is_fragment()
+    # Other open reply forms close first (out of band), then the form goes in the slot.
+    assert page.text.lstrip().startswith('<div hx-swap-oob="innerHTML:.reply-slot"></div>')
+    form = re.search(r'<div id="reply-form" class="reply-form">(.*)</div>', page.text, re.S)
+    assert form, page.text
+    assert "Reply to <strong>Bruno</strong>" in form.group(1)
+    assert f'name="reply_to" type="hidden" value="{original}"' in form.group(1)
+    assert f'hx-post="/_/photos/{photo}/comments" hx-target="#replies-{original}" hx-swap="beforeend"' in form.group(1)
+    assert f'href="/photo/{photo}#comment-{original}"' in form.group(1) and 'hx-swap="delete">Cancel</a>' in form.group(1)
+    # The main form is for new comments only.
+    plain = await tabs["ana"].get(f"/_/photos/{photo}/comment-form", htmx=True)
+    assert plain.root_id() == "comment-form" and ">Comment</button>" in plain.text and "reply-form" not in plain.text
+    # Someone who may not comment is told so instead.
+    anonymous = await Tab(app).get(f"/_/comments/{original}/reply-form", htmx=True)
+    assert "to reply." in anonymous.text and "<textarea" not in anonymous.text
+    # A comment the viewer cannot see is a 404.
+    private = await add_photo(app, "bruno", visibility=Visibility.PRIVATE)
+    hidden = await add_comment(app, private, ids["bruno"], "secret")
+    assert (await tabs["ana"].get(f"/_/comments/{hidden}/reply-form", htmx=True)).status == 404
+
+
+async def test_without_javascript_a_reply_opens_on_the_page_and_lands_at_the_reply(app, world) -> None:
+    tabs, ids, photo = world
+    original = await add_comment(app, photo, ids["bruno"], "what lens?", minutes=0)
+    for i in range(15):  # the original's thread is on page 1 of 2
+        await add_comment(app, photo, ids["owner"], f"later {i}", minutes=i + 1)
+    full = await tabs["ana"].get(f"/photo/{photo}?reply={original}")
+    assert full.status == 200
+    assert '<span aria-current="page">1</span>' in full.text
+    slot = re.search(rf'<div class="reply-slot" id="reply-slot-{original}">(.*?)</form>', full.text, re.S)
+    assert slot and "Reply to <strong>Bruno</strong>" in slot.group(1), full.text
+    assert f'name="reply_to" type="hidden" value="{original}"' in slot.group(1)
+    posted = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "a 35mm", "reply_to": str(original)})
+    reply = (await comments_in_db(app))[-1]
+    assert posted.status == 303 and posted.location == f"/photo/{photo}?page=1#comment-{reply.id}"
+    landed = await tabs["ana"].get(posted.location.split("#")[0])  # a browser keeps the anchor to itself
+    assert replies_of(landed.text, original) == [reply.id] and "Reply published." in landed.text
+    # A refused reply comes back in its form, under the comment, with what was typed.
+    refused = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "x" * 2001, "reply_to": str(original)})
+    assert refused.status == 422
+    slot = re.search(rf'<div class="reply-slot" id="reply-slot-{original}">(.*?)</form>', refused.text, re.S)
+    assert slot and "A comment has at most 2000 characters." in slot.group(1) and "x" * 2001 in slot.group(1)
+    # With htmx the same refusal swaps the reply form in place.
+    again = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": " ", "reply_to": str(original)}, htmx=True)
+    assert again.status == 422 and again.root_id() == "reply-form"
+    assert again.headers["HX-Retarget"] == "#reply-form" and "Write something first." in again.text
 
 
 @pytest.mark.parametrize("htmx", [True, False])
@@ -263,33 +379,6 @@ async def test_a_reply_to_a_comment_of_another_photo_writes_nothing(app, world) 
     assert [c.id for c in await comments_in_db(app)] == [foreign]
     async with database(app).session(write=False) as session:
         assert list((await session.execute(select(Notification))).scalars()) == []
-
-
-async def test_the_reply_banner(app, world) -> None:
-    tabs, ids, photo = world
-    original = await add_comment(app, photo, ids["bruno"], "what lens?")
-    page = await tabs["ana"].get(f"/_/photos/{photo}/comment-form?reply={original}", htmx=True)
-    assert page.status == 200 and page.root_id() == "comment-form" and page.is_fragment()
-    banner = re.search(r'<p class="reply-banner[^"]*">(.*?)</p>', page.text, re.S)
-    assert banner, page.text
-    assert "Replying to <strong>Bruno</strong>" in banner.group(1)
-    assert f'href="/photo/{photo}#comment-form"' in banner.group(1) and ">Cancel</a>" in banner.group(1)
-    assert f'hx-get="/_/photos/{photo}/comment-form"' in banner.group(1)
-    assert f'name="reply_to" type="hidden" value="{original}"' in page.text
-    assert "Your reply" in page.text and ">Reply</button>" in page.text
-
-    # Cancel brings back the plain form.
-    plain = await tabs["ana"].get(f"/_/photos/{photo}/comment-form", htmx=True)
-    assert "reply-banner" not in plain.text and ">Comment</button>" in plain.text
-    # The no-JavaScript twin: the photo page with ?reply= shows the banner in its form.
-    full = await tabs["ana"].get(f"/photo/{photo}?reply={original}")
-    assert "Replying to <strong>Bruno</strong>" in full.text
-    # A reply link in the list points at the banner.
-    assert f'hx-get="/_/photos/{photo}/comment-form?reply={original}"' in full.text
-    # A comment of another photo has no banner here.
-    elsewhere = await add_photo(app, "bruno")
-    foreign = await add_comment(app, elsewhere, ids["bruno"], "elsewhere")
-    assert (await tabs["ana"].get(f"/_/photos/{photo}/comment-form?reply={foreign}", htmx=True)).status == 404
 
 
 # --- deleting -----------------------------------------------------------------------------
@@ -330,10 +419,15 @@ async def test_deleting_a_comment_deletes_its_replies(app, world) -> None:
     reply = await add_comment(app, photo, ids["bruno"], "reply", minutes=2, reply_to=root)
     nested = await add_comment(app, photo, ids["owner"], "reply to reply", minutes=3, reply_to=reply)
     other = await add_comment(app, photo, ids["bruno"], "unrelated", minutes=4)
+    # The thread goes (its link targets it); a reply's link targets its own line.
+    shown = await tabs["owner"].get(f"/photo/{photo}")
+    assert f'hx-post="/_/comments/{root}/delete" hx-target="#thread-{root}" hx-swap="outerHTML"' in shown.text
+    assert f'hx-post="/_/comments/{reply}/delete" hx-target="#reply-{reply}" hx-swap="outerHTML"' in shown.text
     page = await tabs["ana"].post(f"/_/comments/{root}/delete", htmx=True)
     assert page.status == 200 and page.is_fragment()
     assert '<span id="comment-count" hx-swap-oob="true">1</span>' in page.text
-    deleted = re.findall(r'<li id="comment-(\d+)" hx-swap-oob="delete"></li>', page.text)
+    # The replies in the thread go out of band too.
+    deleted = re.findall(r'<li id="reply-(\d+)" hx-swap-oob="delete"></li>', page.text)
     assert sorted(int(found) for found in deleted) == sorted([reply, nested])
     assert f'id="comment-{other}"' not in page.text and f'id="comment-{root}"' not in page.text
     assert [c.id for c in await comments_in_db(app)] == [other]
@@ -367,6 +461,21 @@ async def test_without_javascript_delete_asks_first_and_says_what_goes_with_it(a
 
 
 async def test_deleting_a_reply_keeps_its_parent(app, world) -> None:
+    tabs, ids, photo = world
+    root = await add_comment(app, photo, ids["ana"], "root", minutes=1)
+    reply = await add_comment(app, photo, ids["bruno"], "reply", minutes=2, reply_to=root)
+    nested = await add_comment(app, photo, ids["owner"], "reply to reply", minutes=3, reply_to=reply)
+    later = await add_comment(app, photo, ids["ana"], "another reply", minutes=4, reply_to=root)
+    page = await tabs["bruno"].post(f"/_/comments/{reply}/delete", htmx=True)
+    assert page.status == 200
+    # Its line goes (the link's target); the reply that answered it, in the same thread, too.
+    assert re.findall(r'<li id="reply-(\d+)" hx-swap-oob="delete"></li>', page.text) == [str(nested)]
+    assert '<span id="comment-count" hx-swap-oob="true">2</span>' in page.text
+    assert [c.id for c in await comments_in_db(app)] == [root, later]
+    assert replies_of((await Tab(app).get(f"/photo/{photo}")).text, root) == [later]
+
+
+async def test_deleting_the_only_reply_keeps_its_parent(app, world) -> None:
     tabs, ids, photo = world
     root = await add_comment(app, photo, ids["ana"], "root", minutes=1)
     reply = await add_comment(app, photo, ids["bruno"], "reply", minutes=2, reply_to=root)
@@ -489,3 +598,22 @@ async def test_reporting_your_own_comment_is_403(app, world) -> None:
     anonymous = await Tab(app).post(f"/_/comments/{comment}/report", {"reason": "spam"})
     assert anonymous.status == 302 and anonymous.location.startswith("/auth/login?next=")
     assert await reports_in_db(app) == []
+
+
+async def test_a_link_to_a_comment_opens_the_page_of_its_thread(app, world) -> None:
+    """Notifications link ``?comment=<id>``: a reply in an early thread is on page 1, not on
+    the latest page."""
+    tabs, ids, photo = world
+    original = await add_comment(app, photo, ids["bruno"], "what lens?", minutes=0)
+    for i in range(15):
+        await add_comment(app, photo, ids["owner"], f"later {i}", minutes=i + 1)
+    posted = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "a 35mm", "reply_to": str(original)}, htmx=True)
+    assert posted.status == 200
+    reply = (await comments_in_db(app))[-1].id
+    page = await tabs["bruno"].get(f"/photo/{photo}?comment={reply}")
+    assert '<span aria-current="page">1</span>' in page.text and replies_of(page.text, original) == [reply]
+    # The reply notification links there.
+    listed = await tabs["bruno"].get("/notifications")
+    assert f'href="/photo/{photo}?comment={reply}#comment-{reply}"' in listed.text
+    # A comment gone since (or of another photo): the latest page.
+    assert '<span aria-current="page">2</span>' in (await tabs["bruno"].get(f"/photo/{photo}?comment=9999")).text

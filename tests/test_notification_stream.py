@@ -670,3 +670,28 @@ async def test_a_flooded_stream_still_delivers_everything_new_once(world: World)
         ids = [int((await bob.notification()).id) for _ in range(30)]
         assert ids == [row for row, _ in await rows_for(world.app, "bob")]
         await bob.nothing(0.5)
+
+
+async def test_a_toast_shows_the_actors_avatar_and_the_photos_thumbnail(world: World) -> None:
+    from hyperpics.models import Photo
+
+    async with database(world.app).session(write=False) as session:
+        photo = await session.get(Photo, world.photo)
+        ana = await session.get(User, world.ids["ana"])
+    assert ana.avatar_medium  # members get an identicon
+    async with open_stream(world.bob) as bob:
+        await world.comment(world.ana, world.photo, "nice")
+        comment = await bob.notification()
+        await world.follow(world.ana, "bob")
+        follow = await bob.notification()
+    toast = re.search(r'<div class="toast"[^>]*>(.*?)</div>', comment.data, re.S)
+    assert toast is not None, comment.data
+    avatar = f'<img class="avatar notification-avatar" src="/media/avatars/{ana.avatar_medium}" width="40" height="40" alt=""'
+    assert toast.group(1).startswith(avatar), toast.group(1)
+    assert (
+        f'<img src="/media/photos/{photo.filename_small}?v=public" width="48" height="48" alt="{photo.alt}" loading="lazy">'
+        in toast.group(1)
+    )
+    assert text(toast.group(1)) == "Ana commented on your photo: “nice”"
+    # A follow is about no photo: the avatar alone.
+    assert avatar in follow.data and "notification-photo" not in follow.data

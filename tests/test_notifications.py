@@ -376,3 +376,75 @@ async def test_anonymous_is_sent_to_log_in(app, world: World) -> None:  # type: 
         answer = await stranger.post(path, {"ids": str(notification_id)})
         assert answer.status in (302, 303) and answer.location.startswith("/auth/login"), (path, answer.status)
     assert await unread_of(app, "bob") == [notification_id]
+
+
+# --- pictures -----------------------------------------------------------------------------
+
+
+async def photo_of(app, photo_id: int):  # type: ignore[no-untyped-def]
+    from hyperpics.models import Photo
+
+    async with database(app).session(write=False) as session:
+        return await session.get(Photo, photo_id)
+
+
+async def test_lines_show_the_actors_avatar_and_the_photos_thumbnail(world: World) -> None:
+    avatar = "a" * 24 + "_m.png"
+    async with database(world.app).session(write=True) as session:
+        await session.execute(update(User).where(User.username == "dan").values(avatar_medium=avatar))
+        await session.execute(update(User).where(User.username.in_(["carla", "ana"])).values(avatar_medium=None))
+        await session.commit()
+    await world.collect("carla")
+    await world.follow("ana", "bob")
+    await world.comment("dan", "lovely")
+    page = await world.tabs["bob"].get("/notifications")
+    comment, follow, collect = lines(page.text)
+    photo = await photo_of(world.app, world.photo)
+    thumb = (
+        f'<a class="notification-photo" href="/photo/{world.photo}" tabindex="-1">\n'
+        f'    <img src="/media/photos/{photo.filename_small}?v=public" width="48" height="48" alt="{photo.alt}" loading="lazy"></a>'
+    )
+    assert photo.alt == "a public photo by bob"
+    # Dan's avatar (its alt is empty: his name is written beside it), and the photo, linked.
+    assert comment.html.index(f'<img class="avatar notification-avatar" src="/media/avatars/{avatar}" width="40" height="40" alt=""') < comment.html.index("notification-text")
+    assert thumb in comment.html and thumb in collect.html
+    # Without an avatar, the initial; a follow is about no photo.
+    assert '<span class="avatar notification-avatar avatar-initial" aria-hidden="true">C</span>' in collect.html
+    assert '<span class="avatar notification-avatar avatar-initial" aria-hidden="true">A</span>' in follow.html
+    assert "notification-photo" not in follow.html
+
+
+async def test_a_photo_out_of_sight_shows_no_thumbnail(world: World) -> None:
+    from hyperpics.models import Photo, Visibility
+
+    await world.comment("dan", "lovely")
+    async with database(world.app).session(write=True) as session:
+        await session.execute(update(Photo).where(Photo.id == world.photo).values(visibility=Visibility.PRIVATE))
+        await session.commit()
+    # Bob still sees his own photo; the notification he got is about a photo he can see.
+    [line] = lines((await world.tabs["bob"].get("/notifications")).text)
+    assert "notification-photo" in line.html
+    # Dan's reply notification about a photo that went private shows no picture of it.
+    async with database(world.app).session(write=True) as session:
+        session.add(Notification(kind=NotificationKind.COLLECT, receiver_id=world.ids["ana"], actor_id=world.ids["bob"],
+                                 photo_id=world.photo, created_at=utcnow()))
+        await session.commit()
+    [line] = lines((await world.tabs["ana"].get("/notifications")).text)
+    assert "a photo you can no longer see" in line.text and "notification-photo" not in line.html and "<img" not in line.html.split("notification-text")[1]
+
+
+async def test_pictures_cost_no_statement_per_line(world: World) -> None:
+    """Actors and photos come with the list's one statement for rows: three lines or twenty
+    cost the same."""
+    await world.collect("carla")
+    await world.comment("dan", "lovely")
+    with counting(world.app) as few:
+        assert len(lines((await world.tabs["bob"].get("/notifications")).text)) == 2
+    others = [await add_photo(world.app, "bob", minutes_ago=i) for i in range(8)]
+    for photo in others:
+        await world.collect("ana", photo)
+        await world.comment("carla", "nice", photo)
+    with counting(world.app) as many:
+        shown = lines((await world.tabs["bob"].get("/notifications")).text)
+    assert len(shown) == 18 and sum("notification-photo" in line.html for line in shown) == 18
+    assert len(many) == len(few), many

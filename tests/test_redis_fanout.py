@@ -220,6 +220,7 @@ class StreamReader:
     base_url: str
     cookies: httpx.Cookies
     last_event_id: int | None = None
+    path: str = STREAM_PATH
     lines: list[tuple[float, str]] = field(default_factory=list)
     status: int | None = None
     error: BaseException | None = None
@@ -246,7 +247,7 @@ class StreamReader:
         if self.last_event_id is not None:
             headers["Last-Event-ID"] = str(self.last_event_id)
         try:
-            with self._client.stream("GET", STREAM_PATH, headers=headers) as response:
+            with self._client.stream("GET", self.path, headers=headers) as response:
                 with self._changed:
                     self.status = response.status_code
                     self._changed.notify_all()
@@ -427,6 +428,35 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseS
 
 
 # --- the tests ------------------------------------------------------------------------------
+
+
+def test_a_comment_on_process_1_reaches_the_open_photo_page_on_process_2(cluster: Cluster) -> None:
+    """The photo's comment stream (B's open page, process 2) gets a comment A adds on process 1."""
+    from . import images
+
+    a1 = cluster.a.clients["p1"]
+    token = csrf_token(a1)
+    upload = a1.post("/upload", data={"csrf_token": token}, files={"photos": ("harbour.jpg", images.jpeg(64, 48), "image/jpeg")})
+    assert upload.status_code == 200, upload.text[:2000]
+    photo = cluster.database.value("SELECT max(id) FROM photos WHERE author_id = ?", cluster.a.id)
+    page = StreamReader(cluster.apps[1].url, httpx.Cookies(cluster.b.clients["p2"].cookies), path=f"/_/photos/{photo}/comments/stream?latest=1").start()
+    try:
+        assert page.status == 200, page.describe()
+        body = f"seen across processes {secrets.token_hex(3)}"
+        answer = a1.post(f"/_/photos/{photo}/comments", data={"csrf_token": token, "body": body})
+        assert answer.status_code == 303, answer.text[:2000]
+        comment = cluster.database.value("SELECT max(id) FROM comments WHERE photo_id = ?", photo)
+
+        def arrived() -> SSEEvent | None:
+            return next((e for e in page.events() if e.event == "comment" and e.id == comment), None)
+
+        page.wait(lambda: arrived() is not None, ARRIVAL_TIMEOUT)
+        event = arrived()
+        assert event is not None, f"nothing arrived on process 2\n{page.describe()}\n{cluster.logs()}"
+        assert body in event.data and f'id="thread-{comment}"' in event.data
+        assert 'hx-swap-oob="beforeend:#comment-list"' in event.data
+    finally:
+        page.close()
 
 
 def test_a_follow_on_process_1_reaches_the_stream_on_process_2(cluster: Cluster) -> None:

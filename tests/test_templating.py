@@ -177,9 +177,18 @@ async def test_a_cached_comment_shows_only_what_its_key_holds(app: Quart) -> Non
             setattr(other.author, column, 99 if column == "id" else "zed")
             differs = render(other, photo) != rendered
             assert not differs or comment_shown(other, photo, None) != key, f"author.{column} is shown, not in the key"
+        # A reply names whom it answers when that is a reply itself (a direct reply sits under it).
+        nested = _comment()
+        nested.reply_to.reply_to_id = 2
+        assert render(nested, photo) != rendered and comment_shown(nested, photo, None) != key
         other = _comment()
+        other.reply_to.reply_to_id = 2
         other.reply_to.author.name = "Zed"
-        assert render(other, photo) != rendered and comment_shown(other, photo, None) != key
+        assert render(other, photo) != render(nested, photo)
+        assert comment_shown(other, photo, None) != comment_shown(nested, photo, None)
+        top = _comment(reply_to_id=None)
+        top.reply_to = None
+        assert render(top, photo) != rendered and comment_shown(top, photo, None) != key
         other_photo = _card(author_id=8).photo  # the commenter is now the photo's author: a badge
         assert render(base, other_photo) != rendered and comment_shown(base, other_photo, None) != key
 
@@ -223,7 +232,7 @@ async def test_a_cached_notification_shows_only_what_its_key_holds(app: Quart) -
     template reads must be in it."""
     from collections.abc import Callable
 
-    from hyperpics.models import Comment, Notification, NotificationKind
+    from hyperpics.models import Comment, Notification, NotificationKind, Visibility
     from hyperpics.services.notifications import Group
     from hyperpics.views.notifications import NOTIFICATION_TEMPLATE, notification_shown
 
@@ -233,6 +242,7 @@ async def test_a_cached_notification_shows_only_what_its_key_holds(app: Quart) -
             created_at=datetime(2026, 1, 2, tzinfo=UTC),
         )  # fmt: skip
         latest.comment = Comment(id=5, photo_id=3, author_id=7, body="nice", created_at=latest.created_at)
+        latest.photo = _card().photo
         group = Group(kind=NotificationKind.COMMENT, latest=latest, actors=[_card().photo.author], ids=[11, 10], unread=True)
         change(group)
         return group
@@ -253,6 +263,10 @@ async def test_a_cached_notification_shows_only_what_its_key_holds(app: Quart) -
         "latest.out_of_sight": lambda group: setattr(group.latest, "out_of_sight", True),
         "latest.created_at": lambda group: setattr(group.latest, "created_at", datetime(2025, 1, 1, tzinfo=UTC)),
         "the comment's words": lambda group: setattr(group.latest.comment, "body", "grand"),
+        "actor's avatar": lambda group: setattr(group.actors[0], "avatar_medium", "e" * 24 + "_m.png"),
+        "the photo's small file": lambda group: setattr(group.latest.photo, "filename_small", "f" * 24 + "_s.jpg"),
+        "the photo's visibility": lambda group: setattr(group.latest.photo, "visibility", Visibility.FOLLOWERS),
+        "the photo's alt text": lambda group: setattr(group.latest.photo, "alt_text", "boats at dawn"),
     }
     async with app.test_request_context("/notifications"):
         base = line()

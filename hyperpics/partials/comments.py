@@ -3,13 +3,22 @@ turning comments off. Each answer is a fragment for htmx and a 303 for a plain f
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from markupsafe import Markup
-from quart import Blueprint, Response, abort, flash, request, url_for
+from quart import Blueprint, Response, abort, current_app, flash, g, request, stream_with_context, url_for
 from quart.blueprints import BlueprintSetupState
 
 from .. import db, htmx, numbers, responses, timeago
+from ..broadcast import hub, removed_ids
+from ..db import database
+from ..server import shutdown_event
+from ..templating import render_template
+from ..wakeups import NOTIFICATION
+from .notifications_stream import PING_SECONDS, RETRY_MILLISECONDS, STREAM_LIFETIME, sse
 from ..auth import (
     current_user,
     login_required,
@@ -40,8 +49,8 @@ def comment_shown(comment: Comment, photo: Photo, viewer: User | None) -> tuple[
     )
     return (
         comment.id, comment.body, comment.created_at, timeago(comment.created_at),
-        author.id, author.username, author.name, author.avatar_medium,
-        reply_to.author.name if reply_to is not None else None,
+        author.id, author.username, author.name, author.avatar_medium, reply_to is not None,
+        reply_to.author.name if reply_to is not None else None, reply_to is not None and reply_to.reply_to_id is not None,
         photo.id, comment.author_id == photo.author_id,
         can_reply, social.can_delete_comment(viewer, comment, photo), viewer is not None and not mine,
     )  # fmt: skip
@@ -96,28 +105,46 @@ def page_argument() -> int | None:
 
 
 async def comments_context(
-    photo: Photo, page: int | None, form: CommentForm | None = None, *, strict: bool = False
+    photo: Photo,
+    page: int | None,
+    form: CommentForm | None = None,
+    *,
+    reply_form: CommentForm | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """What the comments section needs; the photo page includes the same section.
 
-    A reply id that is not a comment of this photo is a 404 when asked for (``strict``),
-    and simply dropped when re-showing a refused post.
+    ``?comment=<id>`` opens the page that shows that comment's thread. ``?reply=<id>`` (or a refused reply, ``reply_form``) opens the reply form under that
+    comment, on the page that shows its thread unless a page is asked for. A reply id that is
+    not a comment of this photo is a 404 when asked for (``strict``), and simply dropped when
+    re-showing a refused post.
     """
-    listing = await social.comments(await db.session(), photo, page)
-    reply_to = None
-    form = form or CommentForm()
-    reply_id = form.reply_to_id() or numbers.row_id(request.args.get("reply"))
+    session = await db.session()
+    reply_id = reply_form.reply_to_id() if reply_form is not None else numbers.row_id(request.args.get("reply"))
+    reply_to, thread_id = None, None
     if reply_id:
-        reply_to = next((c for c in listing.comments if c.id == reply_id), None)
-        if reply_to is None:
-            try:
-                reply_to = await social.comment_on_photo(await db.session(), photo, reply_id)
-            except social.SocialError as error:
-                if strict:
-                    abort(error.status, description=error.message)
-                reply_to = None
-        form.reply_to.data = str(reply_to.id) if reply_to else ""
-    return {"photo": photo, "listing": listing, "form": form, "reply_to": reply_to, "report_form": ReportForm()}
+        try:
+            reply_to = await social.comment_on_photo(session, photo, reply_id)
+        except social.SocialError as error:
+            if strict:
+                abort(error.status, description=error.message)
+        else:
+            thread_id = await social.thread_root(session, reply_to)
+            if page is None and request.args.get("page") is None:
+                page = await social.page_of_thread(session, photo, thread_id)
+    elif page is None and request.args.get("page") is None and (shown_id := numbers.row_id(request.args.get("comment"))):
+        # ?comment=<id> (a notification's link): the page that shows that comment's thread.
+        try:
+            shown = await social.comment_on_photo(session, photo, shown_id)
+        except social.SocialError:
+            pass  # deleted since: the latest page
+        else:
+            page = await social.page_of_thread(session, photo, await social.thread_root(session, shown))
+    listing = await social.comments(session, photo, page)
+    return {
+        "photo": photo, "listing": listing, "form": form or CommentForm(), "reply_to": reply_to,
+        "thread_id": thread_id, "reply_form": reply_form or CommentForm(), "report_form": ReportForm(),
+    }  # fmt: skip
 
 
 @bp.route("/photos/<int:photo_id>/comments")
@@ -130,18 +157,31 @@ async def listing(photo_id: int) -> Response:
 @bp.route("/photos/<int:photo_id>/comment-form")
 @public
 async def form(photo_id: int) -> Response:
-    """The comment form, with a "Reply to <name>" banner when ``?reply=<id>``."""
+    """The form for a new top-level comment."""
     photo = await _photo(photo_id)
-    context = await comments_context(photo, page_argument(), strict=True)
-    return await responses.fragment("partials/comment_form.html", **context)
+    return await responses.fragment("partials/comment_form.html", photo=photo, form=CommentForm())
+
+
+@bp.route("/comments/<int:comment_id>/reply-form")
+@public
+async def reply_form(comment_id: int) -> Response:
+    """The form answering one comment, for the slot under it. It closes any other reply form
+    left open (out of band), so only one is on the page."""
+    photo, comment = await _comment_and_photo(comment_id)
+    thread_id = await social.thread_root(await db.session(), comment)
+    return await responses.fragment(
+        "partials/reply_form_opened.html", photo=photo, reply_to=comment, thread_id=thread_id, form=CommentForm()
+    )
 
 
 @bp.route("/photos/<int:photo_id>/comments", methods=["POST"])
 @permission_required(Permission.COMMENT)
 async def add(photo_id: int) -> Response:
+    """A new comment, or a reply when the form names ``reply_to``."""
     photo = await _photo(photo_id)
     user = require_user()
     form = await CommentForm.from_request()
+    replying = form.reply_to_id() is not None
     if form.validate():
         try:
             comment = await social.add_comment(await db.session(), user, photo, form.body.data, form.reply_to_id())
@@ -151,22 +191,34 @@ async def add(photo_id: int) -> Response:
             form.add_error(error.field, error.message)
         else:
             await db.end_writes()  # the answer only reads: other writers need not wait for it
+            session = await db.session()
+            comment = await _comment(photo, comment.id)  # with its author and reply loaded
+            thread_id = await social.thread_root(session, comment)
             if htmx.wants_fragment():
-                comment = await _comment(photo, comment.id)  # with its author and reply loaded
-                listing = await social.comments(await db.session(), photo, None)
+                listing = {"total": await social.comment_count(session, photo.id)}
                 return await responses.fragment(
-                    "partials/comment_added.html", photo=photo, comment=comment, listing=listing, form=CommentForm(),
-                    report_form=ReportForm(),
-                )
-            await flash("Comment published.", "success")
+                    "partials/comment_added.html", photo=photo, comment=comment, thread_id=thread_id, listing=listing,
+                    form=CommentForm(), report_form=ReportForm(),
+                )  # fmt: skip
+            await flash("Reply published." if replying else "Comment published.", "success")
+            page = "latest" if thread_id == comment.id else await social.page_of_thread(session, photo, thread_id)
             return await responses.see_other(
-                url_for("photos.show", photo_id=photo.id, page="latest", _anchor=f"comment-{comment.id}")
+                url_for("photos.show", photo_id=photo.id, page=page, _anchor=f"comment-{comment.id}")
             )
-    if htmx.wants_fragment():
+    if replying:
+        context = await comments_context(photo, None, reply_form=form)
+        if context["reply_to"] is None:  # what it answered is gone: say so at the main form
+            form.reply_to.data = ""
+            context.update(form=form, reply_form=CommentForm())
+            replying = False
+    else:
         context = await comments_context(photo, None, form)
+    if htmx.wants_fragment():
+        if replying:
+            response = await responses.fragment("partials/reply_form.html", 422, **{**context, "form": form})
+            return htmx.retarget(response, "#reply-form", "outerHTML")
         response = await responses.fragment("partials/comment_form.html", 422, **context)
         return htmx.retarget(response, "#comment-form", "outerHTML")
-    context = await comments_context(photo, None, form)
     from ..views.photos import render_photo_page
 
     return await render_photo_page(photo.id, status=422, comments=context)
@@ -190,9 +242,9 @@ async def delete(comment_id: int) -> Response:
     except social.SocialError as error:
         abort(error.status, description=error.message)
     if htmx.wants_fragment():
-        listing = await social.comments(session, photo, None)
         replies = [identifier for identifier in removed if identifier != comment_id]
-        return await responses.fragment("partials/comment_deleted.html", replies=replies, listing=listing)
+        total = await social.comment_count(session, photo.id)
+        return await responses.fragment("partials/comment_deleted.html", replies=replies, total=total)
     await flash("Comment deleted.", "success")
     return await responses.back(url_for("photos.show", photo_id=photo.id))
 
@@ -229,3 +281,101 @@ async def report(comment_id: int) -> Response:
         )
     await flash(" ".join(form.form_errors) or "Choose a reason for the report.", "danger")
     return await responses.back(url_for("photos.show", photo_id=photo.id))
+
+
+# --- the open page's live list ---------------------------------------------------------------
+
+
+@bp.route("/photos/<int:photo_id>/comments/stream")
+@public
+async def stream(photo_id: int) -> Response:
+    """Server-sent events for an open photo page: each comment someone else adds arrives
+    rendered for this viewer (their buttons, their token) and swaps itself, out of band, into
+    its thread (a top-level one only on the latest page, ``?latest=1``); deleted threads and
+    replies go. Event ids are comment ids: a reconnect (``Last-Event-ID``) reads what it
+    missed. The photo is checked at every wake-up: a viewer who can no longer see it is sent
+    nothing more. Ends on shutdown and after ``STREAM_LIFETIME`` (the browser reconnects)."""
+    photo = await _photo(photo_id)
+    viewer = current_user()
+    latest = request.args.get("latest") == "1"
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    database_ = database(app)
+    last = numbers.event_id(request.headers.get("Last-Event-ID"))
+    if last is None:
+        last = await social.newest_comment_id(await db.session(), photo.id)
+    stopping = shutdown_event(app)
+
+    async def news(after: int, removed: list[int]) -> tuple[list[str] | None, int]:
+        async with database_.session(write=False) as session:
+            try:
+                seen = await photos.get_visible(session, viewer, photo_id, with_tags=False)
+            except photos.PhotoError:
+                return None, after
+            rows = await social.comments_since(session, seen, after)
+            total = await social.comment_count(session, photo_id) if rows or removed else 0
+        # The generator runs with a copy of the request context whose `g` starts empty: put
+        # the viewer back, so that comment_item draws this viewer's buttons.
+        g.user = viewer
+        events = []
+        for comment, thread_id in rows:
+            after = comment.id
+            if viewer is not None and comment.author_id == viewer.id:
+                continue  # the author's own page put it in already
+            fragment = await render_template(
+                "partials/comment_live.html", photo=seen, comment=comment, thread_id=thread_id, total=total,
+                insert=latest or thread_id != comment.id, report_form=ReportForm(),
+            )  # fmt: skip
+            events.append(sse(fragment, event="comment", event_id=comment.id))
+        if removed:
+            fragment = await render_template("partials/comment_deleted.html", replies=[], gone=removed, total=total)
+            events.append(sse(fragment, event="comment"))
+        return events, after
+
+    @stream_with_context
+    async def events() -> AsyncIterator[str]:
+        nonlocal last
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + STREAM_LIFETIME
+        async with hub(app).subscribe_photo(photo_id) as wakeups:
+            yield f"retry: {RETRY_MILLISECONDS}\nid: {last}\n\n"
+            stop_task = asyncio.ensure_future(stopping.wait())
+            wake_task: asyncio.Future[str] | None = None
+            try:
+                # Read once now that we are subscribed: a comment committed meanwhile woke nobody.
+                reason: str | None = NOTIFICATION
+                while True:
+                    if reason is not None:
+                        batch, last = await news(last, removed_ids(reason))
+                        if batch is None:
+                            return  # out of the viewer's sight now
+                        for event in batch:
+                            yield event
+                    remaining = ends_at - loop.time()
+                    if remaining <= 0:
+                        return
+                    wake_task = wake_task or asyncio.ensure_future(wakeups.get())
+                    done, _ = await asyncio.wait(
+                        {wake_task, stop_task}, timeout=min(PING_SECONDS, remaining), return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if stop_task in done:
+                        return
+                    if wake_task in done:
+                        reason, wake_task = wake_task.result(), None
+                        continue
+                    reason = None
+                    yield ": ping\n\n"
+            finally:
+                for task in (stop_task, wake_task):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+
+    response = Response(events(), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.timeout = None  # Quart would cut the stream after 60 s
+    return response
+
+
+stream.streams = True  # type: ignore[attr-defined]  # the policy test must not wait for it to end

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from .. import db
 from ..models import (
@@ -30,7 +30,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..wakeups import cards_change_after_commit
+from ..wakeups import cards_change_after_commit, comments_change_after_commit
 from . import authority, notifications
 from .photos import (
     VIEWER_ID,
@@ -337,11 +337,28 @@ async def collections(
 
 
 @dataclass(frozen=True)
+class Thread:
+    """A top-level comment and every reply under it, in time order. Replies are one level
+    deep, as on most photo sites: a reply to a reply joins the same thread and names whom
+    it answers."""
+
+    comment: Comment
+    replies: list[Comment]
+
+
+@dataclass(frozen=True)
 class CommentsPage:
-    comments: list[Comment]
+    """A page of threads. Pages count top-level comments, so a thread is never split;
+    ``total`` counts every comment, replies included."""
+
+    threads: list[Thread]
     page: int
     pages: int
     total: int
+
+    @property
+    def comments(self) -> list[Comment]:
+        return [item for thread in self.threads for item in (thread.comment, *thread.replies)]
 
 
 def can_delete_comment(viewer: User | None, comment: Comment, photo: Photo) -> bool:
@@ -349,27 +366,119 @@ def can_delete_comment(viewer: User | None, comment: Comment, photo: Photo) -> b
     return authority.may_show_delete(viewer, comment.author, owner_ids=(photo.author_id,))
 
 
-_COMMENT_COUNT = select(func.count()).select_from(Comment).where(Comment.photo_id == bindparam("photo_id"))
-# Built once (a page of comments with their authors and what they reply to): building it
-# cost more than running it.
-_COMMENTS_PAGE = (
-    select(Comment)
-    .where(Comment.photo_id == bindparam("photo_id"))
-    .options(joinedload(Comment.author), joinedload(Comment.reply_to).joinedload(Comment.author))
-    .order_by(Comment.created_at, Comment.id)
-    .limit(bindparam("limit"))
-    .offset(bindparam("offset"))
-)
+# Every comment, and the replies among them (top-level ones are the difference), in one row.
+_COMMENT_COUNT = select(func.count(), func.count(Comment.reply_to_id)).where(Comment.photo_id == bindparam("photo_id"))
+
+
+def _threads_statement() -> Select[Any]:
+    """A page of top-level comments and every reply under them (a recursive walk down from
+    the page's top comments, which also names each row's thread), with their authors and
+    what they reply to: one statement for the whole page. Built once: building it cost
+    more than running it."""
+    tops = (
+        select(Comment.id)
+        .where(Comment.photo_id == bindparam("photo_id"), Comment.reply_to_id.is_(None))
+        .order_by(Comment.created_at, Comment.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery("tops")
+    )
+    thread = select(tops.c.id.label("id"), tops.c.id.label("root_id")).cte("thread", recursive=True)
+    thread = thread.union_all(select(Comment.id, thread.c.root_id).where(Comment.reply_to_id == thread.c.id))
+    return (
+        select(Comment, thread.c.root_id)
+        .join(thread, thread.c.id == Comment.id)
+        .options(joinedload(Comment.author), joinedload(Comment.reply_to).joinedload(Comment.author))
+    )  # unordered: a page's few rows are sorted in Python (the database would sort them in a temporary B-tree)
+
+
+_COMMENTS_PAGE = _threads_statement()
+
+
+def _threaded(rows: Any) -> list[Thread]:
+    threads: dict[int, Thread] = {}
+    for comment, root_id in sorted(rows, key=lambda row: (row[0].created_at, row[0].id)):
+        if comment.id == root_id:
+            threads[root_id] = Thread(comment, [])
+        else:
+            threads[root_id].replies.append(comment)  # time order: a reply comes after its root
+    return list(threads.values())
 
 
 async def comments(session: AsyncSession, photo: Photo, page: int | None) -> CommentsPage:
-    """A page of comments, oldest first; ``page=None`` means the last (latest) page."""
-    total = (await session.execute(_COMMENT_COUNT, {"photo_id": photo.id})).scalar_one()
-    pages = max(1, -(-total // COMMENTS_PER_PAGE))
+    """A page of threads, oldest first; ``page=None`` means the last (latest) page."""
+    total, replies = (await session.execute(_COMMENT_COUNT, {"photo_id": photo.id})).one()
+    pages = max(1, -(-(total - replies) // COMMENTS_PER_PAGE))
     page = pages if page is None else min(max(page, 1), pages)
     parameters = {"photo_id": photo.id, "limit": COMMENTS_PER_PAGE, "offset": (page - 1) * COMMENTS_PER_PAGE}
-    rows = (await session.execute(_COMMENTS_PAGE, parameters)).scalars().all()
-    return CommentsPage(list(rows), page, pages, total)
+    rows = (await session.execute(_COMMENTS_PAGE, parameters)).unique().all()
+    return CommentsPage(_threaded(rows), page, pages, total)
+
+
+async def comment_count(session: AsyncSession, photo_id: int) -> int:
+    return (await session.execute(_COMMENT_COUNT, {"photo_id": photo_id})).one()[0]
+
+
+async def thread_roots(session: AsyncSession, comment_ids: list[int]) -> dict[int, int]:
+    """The top-level comment of each comment's thread (a recursive walk up), in one query."""
+    if not comment_ids:
+        return {}
+    up = (
+        select(Comment.id.label("leaf"), Comment.id.label("id"), Comment.reply_to_id.label("parent"))
+        .where(Comment.id.in_(comment_ids))
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(select(up.c.leaf, Comment.id, Comment.reply_to_id).where(Comment.id == up.c.parent))
+    rows = await session.execute(select(up.c.leaf, up.c.id).where(up.c.parent.is_(None)))
+    return {leaf: root for leaf, root in rows.all()}
+
+
+async def thread_root(session: AsyncSession, comment: Comment) -> int:
+    """The thread ``comment`` sits in (needs ``comment.reply_to`` loaded); a query only for
+    replies to replies."""
+    if comment.reply_to is None:
+        return comment.id
+    if comment.reply_to.reply_to_id is None:
+        return comment.reply_to.id
+    return (await thread_roots(session, [comment.id]))[comment.id]
+
+
+async def page_of_thread(session: AsyncSession, photo: Photo, root_id: int) -> int:
+    """The page of comments that shows the thread of top-level comment ``root_id``."""
+    root = aliased(Comment)
+    before = (
+        select(func.count())
+        .select_from(Comment)
+        .join(root, root.id == root_id)
+        .where(
+            Comment.photo_id == photo.id,
+            Comment.reply_to_id.is_(None),
+            or_(Comment.created_at < root.created_at, and_(Comment.created_at == root.created_at, Comment.id < root.id)),
+        )
+    )
+    return (await session.execute(before)).scalar_one() // COMMENTS_PER_PAGE + 1
+
+
+async def comments_since(session: AsyncSession, photo: Photo, after_id: int, limit: int = 50) -> list[tuple[Comment, int]]:
+    """Comments on ``photo`` newer than ``after_id`` (oldest first, bounded), each with its
+    thread's top-level comment id: what an open photo page has not shown yet."""
+    rows = (
+        await session.execute(
+            select(Comment)
+            .options(joinedload(Comment.author), joinedload(Comment.reply_to).joinedload(Comment.author))
+            .where(Comment.photo_id == photo.id, Comment.id > after_id)
+            .order_by(Comment.id)
+            .limit(limit)
+        )
+    ).scalars().all()
+    roots = await thread_roots(session, [row.id for row in rows if row.reply_to is not None])
+    return [(row, roots.get(row.id, row.id)) for row in rows]
+
+
+async def newest_comment_id(session: AsyncSession, photo_id: int) -> int:
+    return (
+        await session.execute(select(func.coalesce(func.max(Comment.id), 0)).where(Comment.photo_id == photo_id))
+    ).scalar_one()
 
 
 async def comment_on_photo(session: AsyncSession, photo: Photo, comment_id: int) -> Comment:
@@ -450,6 +559,7 @@ async def delete_comment(session: AsyncSession, actor: User, photo: Photo, comme
     await check_may_delete_comment(session, actor, photo, comment)
     removed = await _thread_ids(session, comment.id)
     await session.execute(delete(Comment).where(Comment.id == comment.id))
+    comments_change_after_commit(session, photo.id, removed)  # open pages of the photo drop them
     if actor.id != comment.author_id:
         before = {"author_id": comment.author_id, "photo": photo.id, "body": comment.body[:500], "replies": len(removed) - 1}
         authority.audit(session, actor, "comment.delete", "comment", comment.id, before, None)

@@ -21,11 +21,12 @@ NOTIFICATION_TEMPLATE = "partials/notification.html"
 def notification_shown(group: notifications.Group) -> tuple[Any, ...]:
     """What one line of the list shows: its key in the fragment cache. Everything the template
     reads is here (tests/test_templating.py checks it); the token is a stand-in."""
-    latest, first, comment = group.latest, group.actors[0], group.latest.comment
+    latest, first, comment, photo = group.latest, group.actors[0], group.latest.comment, group.latest.photo
     return (
-        group.kind, group.unread, tuple(group.ids), len(group.actors), first.username, first.name,
+        group.kind, group.unread, tuple(group.ids), len(group.actors), first.username, first.name, first.avatar_medium,
         latest.id, latest.created_at, timeago(latest.created_at), latest.out_of_sight, latest.photo_id,
         latest.comment_id, comment.body if comment is not None else None,
+        (photo.id, photo.filename_small, photo.visibility, photo.alt) if photo is not None else None,
     )  # fmt: skip
 
 

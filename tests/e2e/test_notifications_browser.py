@@ -131,6 +131,12 @@ def test_a_follow_shows_up_on_the_followed_users_open_page(
     seen_after = time.monotonic() - followed_at
     print(f"\ntoast and bell on B's page {1000 * seen_after:.0f} ms after the follow's answer")
     expect(toast.get_by_role("link", name=a_name)).to_have_attribute("href", re.compile(r"/user/ada_"))
+    # A's avatar (decorative: the name is beside it), loaded; a follow is about no photo.
+    avatar = toast.locator("img.notification-avatar")
+    expect(avatar).to_have_attribute("alt", "")
+    expect(avatar).to_have_attribute("src", re.compile(r"/media/avatars/\w+\.png"))
+    assert avatar.evaluate("img => img.complete && img.naturalWidth > 0")
+    expect(toast.locator(".notification-photo")).to_have_count(0)
     # The name and the words after it read as one line of text, not as columns of a flex row.
     name_box, words_box = toast.evaluate(
         """toast => {

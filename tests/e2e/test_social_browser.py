@@ -38,10 +38,17 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
-from .conftest import ACTION_TIMEOUT, Outbox, Server
+from .conftest import ACTION_TIMEOUT, ARTIFACTS, Outbox, Server
 
 PASSWORD = "correct horse battery"
 HOVER_DELAY_MS = 300  # hx-trigger="mouseenter delay:300ms, focus delay:300ms"
+WITHIN_MS = 30_000  # a hang guard for what arrives over a stream (speed: bench/sse.py)
+# Set once the photo page's comment stream (#comments-live) is open.
+COMMENTS_STREAM_OPEN = """
+document.addEventListener("htmx:sseOpen", function (event) {
+    if (event.target.id === "comments-live") window.__commentsLive = true;
+});
+"""
 CARD_WITHIN_MS = 2_000  # how soon a card must show once the pointer rests on a name
 
 # Same pattern as hyperpics.media._MARKUP: the app refuses an image whose bytes look like markup.
@@ -371,7 +378,7 @@ def test_following_from_the_card(page: Page, server: Server, scene: Scene, shot:
 
 def test_commenting_without_reload(page: Page, scene: Scene, shot: Callable[[str], Path]) -> None:
     open_photo(page, scene.photo_id)
-    comments = page.locator("#comment-list li.comment")
+    comments = page.locator("#comment-list article.comment")
     count = page.locator("#comment-count")
     before = int(count.inner_text())
     form = page.locator("#comment-form")
@@ -431,27 +438,114 @@ def test_commenting_without_reload(page: Page, scene: Scene, shot: Callable[[str
     assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
 
 
-def test_the_reply_banner_keeps_cancel_beside_the_name(page: Page, cast: Cast, scene: Scene) -> None:
-    """A comments; B clicks Reply: the banner says to whom, with Cancel right beside the name,
-    not spread across the width of the form."""
+def test_replying_in_place_under_the_comment(page: Page, cast: Cast, scene: Scene, shot: Callable[[str], Path]) -> None:
+    """A comments; B clicks Reply under it: the form opens right under that comment, naming
+    whom it answers; the reply lands in that thread, under the comment, without a reload;
+    a second Reply elsewhere closes the first form; Cancel closes it."""
     author_page = cast.author_page
     open_photo(author_page, scene.photo_id)
-    author_page.locator("#comment-form textarea[name=body]").fill("Taken at low tide.")
-    author_page.locator("#comment-form").get_by_role("button", name="Comment").click()
-    expect(author_page.locator("#comment-list li.comment")).to_have_count(1)
+    for number, words in enumerate(("Taken at low tide.", "The boats came later."), start=1):
+        author_page.locator("#comment-form textarea[name=body]").fill(words)
+        author_page.locator("#comment-form").get_by_role("button", name="Comment").click()
+        expect(author_page.locator("#comment-list li.comment-thread")).to_have_count(number)
+        expect(author_page.locator("#comment-form textarea[name=body]")).to_have_value("")  # the fresh form is in
 
     open_photo(page, scene.photo_id)
-    page.locator("#comment-list li.comment").last.get_by_role("link", name="Reply").click()
-    banner = page.locator("#comment-form .reply-banner")
-    expect(banner).to_contain_text(f"Replying to {scene.author.name}")
-    name_box = banner.locator("strong").bounding_box()
-    cancel_box = banner.get_by_role("link", name="Cancel").bounding_box()
-    form_box = page.locator("#comment-form").bounding_box()
-    banner_box = banner.bounding_box()
-    assert name_box and cancel_box and form_box and banner_box
-    assert abs(name_box["y"] - cancel_box["y"]) < 8, (name_box, cancel_box)  # one line
-    assert 0 < cancel_box["x"] - (name_box["x"] + name_box["width"]) < 48, (name_box, cancel_box)
-    assert banner_box["width"] < 0.8 * form_box["width"], (banner_box, form_box)
+    mark_window(page)
+    threads = page.locator("#comment-list > li.comment-thread")
+    expect(threads).to_have_count(2)
+    first, second = threads.nth(0), threads.nth(1)
+    second.locator("article.comment").get_by_role("link", name="Reply").click()
+    expect(second.locator("#reply-form")).to_be_visible()
+    first.locator("article.comment").get_by_role("link", name="Reply").click()
+    form = first.locator("#reply-form")
+    expect(form).to_be_visible()
+    expect(page.locator("#reply-form")).to_have_count(1)  # the other one closed
+    expect(form).to_contain_text(f"Reply to {scene.author.name}")
+    # Right under the comment it answers, before the next thread.
+    comment_box = first.locator("article.comment").bounding_box()
+    form_box = form.bounding_box()
+    next_box = second.bounding_box()
+    assert comment_box and form_box and next_box
+    assert comment_box["y"] + comment_box["height"] <= form_box["y"] + 1 < next_box["y"], (comment_box, form_box, next_box)
+
+    form.locator("textarea[name=body]").fill("Which beach?")
+    with page.expect_response(lambda r: r.url.endswith(f"/_/photos/{scene.photo_id}/comments")) as answer:
+        form.get_by_role("button", name="Reply").click()
+    assert answer.value.status == 200
+    reply = first.locator("ol.comment-replies article.comment")
+    expect(reply).to_have_count(1)
+    expect(reply.locator(".comment-body")).to_have_text("Which beach?")
+    expect(page.locator("#reply-form")).to_have_count(0)
+    expect(page.locator("#comment-count")).to_have_text("3")
+    expect(second.locator("ol.comment-replies article.comment")).to_have_count(0)
+    shot("social-07-reply-in-its-thread")
+
+    # Cancel closes a reply form without a trace.
+    second.locator("article.comment").get_by_role("link", name="Reply").click()
+    expect(second.locator("#reply-form")).to_be_visible()
+    second.locator("#reply-form").get_by_role("link", name="Cancel").click()
+    expect(page.locator("#reply-form")).to_have_count(0)
+
+    # Deleting the thread's comment takes the thread, replies and all (A's own page).
+    open_photo(author_page, scene.photo_id)
+    author_thread = author_page.locator("#comment-list > li.comment-thread").first
+    expect(author_thread.locator("ol.comment-replies article.comment")).to_have_count(1)
+    author_page.once("dialog", lambda dialog: dialog.accept())
+    author_thread.locator("article.comment").first.get_by_role("link", name="Delete").click()
+    expect(author_page.locator("#comment-list > li.comment-thread")).to_have_count(1)
+    expect(author_page.locator("#comment-count")).to_have_text("1")
+    assert window_survived(page), "replying reloaded the page"
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
+
+
+def test_comments_appear_on_open_pages_and_the_owner_gets_a_toast_with_pictures(
+    page: Page, cast: Cast, scene: Scene, shot: Callable[[str], Path]
+) -> None:
+    """B has the photo open; A comments there: it appears in B's list without a reload. B
+    replies: it appears in A's thread, and A's toast shows B's avatar and the photo."""
+    author_page = cast.author_page
+    for tab in (page, author_page):
+        tab.context.add_init_script(COMMENTS_STREAM_OPEN)
+        open_photo(tab, scene.photo_id)
+        mark_window(tab)
+    for tab in (page, author_page):  # both pages' comment streams are open
+        tab.wait_for_function("window.__commentsLive === true", timeout=WITHIN_MS)
+    time.sleep(0.3)  # the server subscribes a stream right after its first line
+
+    author_page.locator("#comment-form textarea[name=body]").fill("Low tide, six in the morning.")
+    author_page.locator("#comment-form").get_by_role("button", name="Comment").click()
+    # On B's page, not reloaded: the comment, in a thread of its own, counted.
+    arrived = page.locator("#comment-list > li.comment-thread article.comment")
+    expect(arrived).to_have_count(1, timeout=WITHIN_MS)
+    expect(arrived.locator(".comment-body")).to_have_text("Low tide, six in the morning.")
+    expect(page.locator("#comment-count")).to_have_text("1")
+    # Drawn for B: B may reply and report, not delete A's comment.
+    expect(arrived.get_by_role("link", name="Reply")).to_be_visible()
+    expect(arrived.get_by_role("link", name="Delete")).to_have_count(0)
+    # A's own page has it once.
+    expect(author_page.locator("#comment-list article.comment")).to_have_count(1)
+
+    # B replies in place; it appears in the thread on A's page, and A gets a toast.
+    arrived.get_by_role("link", name="Reply").click()
+    page.locator("#reply-form textarea[name=body]").fill("Worth the alarm clock.")
+    page.locator("#reply-form").get_by_role("button", name="Reply").click()
+    replies = author_page.locator("#comment-list > li.comment-thread ol.comment-replies article.comment")
+    expect(replies).to_have_count(1, timeout=WITHIN_MS)
+    expect(replies.locator(".comment-body")).to_have_text("Worth the alarm clock.")
+    expect(page.locator("ol.comment-replies article.comment")).to_have_count(1)  # once on B's page too
+    toast = author_page.locator("#toasts .toast").last
+    expect(toast).to_contain_text(f"{scene.viewer.name} replied to your comment", timeout=WITHIN_MS)
+    avatar = toast.locator("img.notification-avatar")
+    expect(avatar).to_have_attribute("alt", "")
+    thumb = toast.locator(".notification-photo img")
+    expect(thumb).to_have_attribute("alt", re.compile(".+"))
+    expect(thumb).to_have_attribute("src", re.compile(r"/media/photos/\w+_s\.jpg"))
+    for picture in (avatar, thumb):  # really loaded
+        assert picture.evaluate("img => img.complete && img.naturalWidth > 0"), picture
+    shot("social-08-live-comment-and-reply")
+    author_page.screenshot(path=ARTIFACTS / "social-09-owner-toast.png", full_page=True)
+    assert window_survived(page) and window_survived(author_page), "a page was reloaded"
     assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
 
 
