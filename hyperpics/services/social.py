@@ -337,7 +337,7 @@ async def collections(
 
 
 @dataclass(frozen=True)
-class Thread:
+class CommentThread:
     """A top-level comment and every reply under it, in time order. Replies are one level
     deep, as on most photo sites: a reply to a reply joins the same thread and names whom
     it answers."""
@@ -351,7 +351,7 @@ class CommentsPage:
     """A page of threads. Pages count top-level comments, so a thread is never split;
     ``total`` counts every comment, replies included."""
 
-    threads: list[Thread]
+    threads: list[CommentThread]
     page: int
     pages: int
     total: int
@@ -395,11 +395,11 @@ def _threads_statement() -> Select[Any]:
 _COMMENTS_PAGE = _threads_statement()
 
 
-def _threaded(rows: Any) -> list[Thread]:
-    threads: dict[int, Thread] = {}
+def _threaded(rows: Any) -> list[CommentThread]:
+    threads: dict[int, CommentThread] = {}
     for comment, root_id in sorted(rows, key=lambda row: (row[0].created_at, row[0].id)):
         if comment.id == root_id:
-            threads[root_id] = Thread(comment, [])
+            threads[root_id] = CommentThread(comment, [])
         else:
             threads[root_id].replies.append(comment)  # time order: a reply comes after its root
     return list(threads.values())

@@ -5,12 +5,9 @@ screen has loaded: a broken image shows in a screenshot as an empty box nobody c
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .conftest import START_TIMEOUT, _answers, _free_port, _stop
+from .conftest import _free_port, server_env, serving
 
 PASSWORD = "demo pictures only"
 SIZES = ((1366, 900, 1), (390, 844, 2))
@@ -37,18 +34,8 @@ class DemoSite:
 def demo(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[DemoSite]:
     """A seeded site of its own (the shared server starts empty): a dozen people, four dozen photos."""
     root = tmp_path_factory.mktemp("hyperpics-look")
-    instance = root / "instance"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HYPERPICS_")}
-    env.update(
-        HYPERPICS_DATABASE_URL=f"sqlite+aiosqlite:///{instance / 'hyperpics.db'}",
-        HYPERPICS_MEDIA_DIR=str(instance / "media"),
-        HYPERPICS_BASE_URL=url,
-        HYPERPICS_SECRET_KEY=secrets.token_urlsafe(48),
-        HYPERPICS_RATE_LIMITS_ENABLED="0",
-        PYTHONUNBUFFERED="1",
-    )
+    url = f"http://127.0.0.1:{_free_port()}"
+    env = server_env(root, url)
     hyperpics = [sys.executable, "-m", "hyperpics.cli"]
     subprocess.run([*hyperpics, "db", "upgrade"], cwd=root, env=env, check=True, capture_output=True, timeout=SEED_TIMEOUT)
     seeded = subprocess.run(
@@ -59,20 +46,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     member = re.search(r"member\s+(\S+@\S+)\s+\((\w+)\)", seeded.stdout)
     assert member, seeded.stdout
-    log = root / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*hyperpics, "serve", "--port", str(port)], cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(url + "/"):
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
-            time.sleep(0.2)
+    with serving(root, artifacts, url=url, env=env, log_name="look-server.log"):
         yield DemoSite(url, member.group(1), member.group(2))
-    finally:
-        _stop(process)
 
 
 def _first_screen_images_loaded(page: Page) -> list[str]:
