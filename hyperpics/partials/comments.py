@@ -3,7 +3,6 @@ turning comments off. Each answer is a fragment for htmx and a 303 for a plain f
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,8 +16,7 @@ from ..broadcast import hub, removed_ids
 from ..db import database
 from ..server import shutdown_event
 from ..templating import render_template
-from ..wakeups import NOTIFICATION
-from .notifications_stream import PING_SECONDS, RETRY_MILLISECONDS, STREAM_LIFETIME, sse
+from .notifications_stream import RETRY_MILLISECONDS, event_stream, sse, wakes
 from ..auth import (
     current_user,
     login_required,
@@ -334,48 +332,20 @@ async def stream(photo_id: int) -> Response:
     @stream_with_context
     async def events() -> AsyncIterator[str]:
         nonlocal last
-        loop = asyncio.get_running_loop()
-        ends_at = loop.time() + STREAM_LIFETIME
         async with hub(app).subscribe_photo(photo_id) as wakeups:
             yield f"retry: {RETRY_MILLISECONDS}\nid: {last}\n\n"
-            stop_task = asyncio.ensure_future(stopping.wait())
-            wake_task: asyncio.Future[str] | None = None
-            try:
-                # Read once now that we are subscribed: a comment committed meanwhile woke nobody.
-                reason: str | None = NOTIFICATION
-                while True:
-                    if reason is not None:
-                        batch, last = await news(last, removed_ids(reason))
-                        if batch is None:
-                            return  # out of the viewer's sight now
-                        for event in batch:
-                            yield event
-                    remaining = ends_at - loop.time()
-                    if remaining <= 0:
-                        return
-                    wake_task = wake_task or asyncio.ensure_future(wakeups.get())
-                    done, _ = await asyncio.wait(
-                        {wake_task, stop_task}, timeout=min(PING_SECONDS, remaining), return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if stop_task in done:
-                        return
-                    if wake_task in done:
-                        reason, wake_task = wake_task.result(), None
+            async with contextlib.aclosing(wakes(wakeups, stopping)) as beats:
+                async for reason in beats:
+                    if reason is None:
+                        yield ": ping\n\n"
                         continue
-                    reason = None
-                    yield ": ping\n\n"
-            finally:
-                for task in (stop_task, wake_task):
-                    if task is not None:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+                    batch, last = await news(last, removed_ids(reason))
+                    if batch is None:
+                        return  # out of the viewer's sight now
+                    for event in batch:
+                        yield event
 
-    response = Response(events(), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    response.timeout = None  # Quart would cut the stream after 60 s
-    return response
+    return event_stream(events())
 
 
 stream.streams = True  # type: ignore[attr-defined]  # the policy test must not wait for it to end

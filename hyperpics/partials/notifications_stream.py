@@ -45,6 +45,47 @@ def sse(data: str, *, event: str | None = None, event_id: int | None = None) -> 
     return "\n".join(lines) + "\n\n"
 
 
+async def wakes(wakeups: asyncio.Queue[str], stopping: asyncio.Event) -> AsyncIterator[str | None]:
+    """A stream's beats: first ``NOTIFICATION`` (read once as soon as subscribed: what was
+    committed before woke nobody), then each wake-up's reason as it comes, and None every
+    ``PING_SECONDS`` of quiet (time for a ping). Ends on shutdown and after ``STREAM_LIFETIME``
+    (the browser reconnects, with Last-Event-ID). Use it in ``contextlib.aclosing``, so that
+    its waits are cancelled as soon as the stream ends."""
+    loop = asyncio.get_running_loop()
+    ends_at = loop.time() + STREAM_LIFETIME
+    stop_task = asyncio.ensure_future(stopping.wait())
+    wake_task: asyncio.Future[str] | None = None
+    try:
+        yield NOTIFICATION
+        while (remaining := ends_at - loop.time()) > 0:
+            wake_task = wake_task or asyncio.ensure_future(wakeups.get())
+            done, _ = await asyncio.wait(
+                {wake_task, stop_task}, timeout=min(PING_SECONDS, remaining), return_when=asyncio.FIRST_COMPLETED
+            )
+            if stop_task in done:
+                return
+            if wake_task in done:
+                reason, wake_task = wake_task.result(), None
+                yield reason
+            else:
+                yield None
+    finally:
+        for task in (stop_task, wake_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+def event_stream(events: AsyncIterator[str]) -> Response:
+    """The response carrying a stream of server-sent events."""
+    response = Response(events, mimetype="text/event-stream")  # a stream: see `streams` below
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # proxies must not hold events back
+    response.timeout = None  # Quart would cut the stream after 60 s
+    return response
+
+
 def _last_event_id() -> int | None:
     return numbers.event_id(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
 
@@ -90,60 +131,30 @@ async def stream() -> Response:
     @stream_with_context
     async def events() -> AsyncIterator[str]:
         nonlocal last
-        loop = asyncio.get_running_loop()
-        ends_at = loop.time() + STREAM_LIFETIME
         pings = 0
         async with hub(app).subscribe(user_id) as wakeups:
             # An id from the start: a browser that reconnects after a quiet stream still
             # says where it was (Last-Event-ID), so nothing made meanwhile is skipped.
             yield f"retry: {RETRY_MILLISECONDS}\nid: {last}\n\n"
-            stop_task = asyncio.ensure_future(stopping.wait())
-            wake_task: asyncio.Future[str] | None = None
-            try:
-                # Read once now that we are subscribed: a notification committed between
-                # the view and the subscription woke nobody.
-                reason: str | None = NOTIFICATION
-                while True:
-                    if reason is not None:
-                        # Every wake-up (a notification, a session that ended elsewhere)
-                        # first checks that this stream's own session still stands.
-                        if not await still_valid():
+            async with contextlib.aclosing(wakes(wakeups, stopping)) as beats:
+                async for reason in beats:
+                    if reason is None:
+                        pings += 1
+                        if pings % SESSION_CHECK_EVERY == 0 and not await still_valid():
                             yield sse(await render_template("partials/session_ended.html"), event="session-ended")
                             return
-                        batch, last = await news(last)
-                        for event in batch:
-                            yield event
-                    remaining = ends_at - loop.time()
-                    if remaining <= 0:
-                        return  # the browser reconnects, with Last-Event-ID
-                    wake_task = wake_task or asyncio.ensure_future(wakeups.get())
-                    done, _ = await asyncio.wait(
-                        {wake_task, stop_task}, timeout=min(PING_SECONDS, remaining), return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if stop_task in done:
-                        return
-                    if wake_task in done:
-                        reason = wake_task.result()
-                        wake_task = None
+                        yield ": ping\n\n"
                         continue
-                    reason = None
-                    pings += 1
-                    if pings % SESSION_CHECK_EVERY == 0 and not await still_valid():
+                    # Every wake-up (a notification, a session that ended elsewhere) first
+                    # checks that this stream's own session still stands.
+                    if not await still_valid():
                         yield sse(await render_template("partials/session_ended.html"), event="session-ended")
                         return
-                    yield ": ping\n\n"
-            finally:
-                for task in (stop_task, wake_task):
-                    if task is not None:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+                    batch, last = await news(last)
+                    for event in batch:
+                        yield event
 
-    response = Response(events(), mimetype="text/event-stream")  # a stream: see `streams` below
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"  # proxies must not hold events back
-    response.timeout = None  # Quart would cut the stream after 60 s
-    return response
+    return event_stream(events())
 
 
 # Tools that walk the URL map (the policy test) must not wait for this response to end.
