@@ -1,9 +1,11 @@
 """Who is asking: server-side login sessions on top of Quart-Auth, and the route guards.
 
 Quart-Auth keeps a signed cookie whose ``auth_id`` is a random token; the token's hash
-names an :class:`AuthSession` row. Every request loads that row with its user in one
-query, so revoking the row (logout elsewhere, password change, block) ends the session
-on its very next request. "Fresh" means a password login within ``FRESH_LOGIN_SECONDS``.
+names an :class:`AuthSession` row, loaded with its user in one query and kept between the
+member's requests while the tables it comes from are unchanged (commits through the app, in
+any worker, retire it; a change written by another program is seen within
+``VIEWER_KEEP_SECONDS``). So revoking the row (logout elsewhere, password change, block) ends
+the session on its very next request. "Fresh" means a password login within ``FRESH_LOGIN_SECONDS``.
 
 Every view declares who may use it with one of the guards below; the policy test walks
 the URL map and fails on a view without a declaration.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -29,6 +32,7 @@ from . import csrf, htmx
 from .cookies import BadSignature, VerifiedCookies
 from .db import session as db_session
 from .models import AuthSession, Notification, Permission, User, utcnow
+from .page_cache import table_versions, value_cache
 from .wakeups import SESSION, wake_after_commit
 
 P = ParamSpec("P")
@@ -95,6 +99,49 @@ def _viewer_query() -> Select[Any]:
 
 
 _VIEWER_QUERY = _viewer_query()
+# What the viewer's row is made from: a commit to any of them retires every kept viewer.
+VIEWER_TABLES = ("auth_sessions", "users", "roles", "notifications")
+# How long a kept viewer may serve at most: what bounds a change written to the database by
+# another program (commits through the app retire it at once, in every worker).
+VIEWER_KEEP_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class _KeptViewer:
+    """A member's session row, user (with role) and unread count, as loaded: detached, never
+    modified. Each request works on its own copies (:func:`_viewer_of`)."""
+
+    auth_session: AuthSession
+    user: User
+    unread: int
+
+
+async def _kept_viewer(session: AsyncSession, token_hash: str) -> _KeptViewer | None:
+    """The viewer named by ``token_hash``, kept between their requests while the tables it is
+    made from are unchanged: the one query every member's request made, most often for
+    nothing new. None: no such session."""
+    cache, key = value_cache(), ("viewer", token_hash)
+    seconds = min(cache.seconds, VIEWER_KEEP_SECONDS)
+    versions = await table_versions(VIEWER_TABLES) if seconds > 0 else None
+    if versions is not None and (entry := cache.get(key, versions, seconds)) is not None:
+        return entry.value  # type: ignore[no-any-return]
+    row = (await session.execute(_VIEWER_QUERY, {"token_hash": token_hash})).first()
+    if row is None:
+        return None
+    kept = _KeptViewer(row.AuthSession, row.User, row.unread)
+    # Out of this request's session: what the request changes is its own copy, never these.
+    for instance in (kept.auth_session, kept.user, kept.user.role):
+        session.sync_session.expunge(instance)
+    if versions is not None:
+        cache.put(key, versions, kept, 1)
+    return kept
+
+
+def _viewer_of(session: AsyncSession, kept: _KeptViewer) -> tuple[AuthSession, User]:
+    """This request's own session row and user: copies of the kept ones, in its session
+    as if loaded (no query), so that what a view changes on them is written as usual."""
+    sync = session.sync_session
+    return sync.merge(kept.auth_session, load=False), sync.merge(kept.user, load=False)
 
 
 async def _load_viewer() -> None:
@@ -104,20 +151,18 @@ async def _load_viewer() -> None:
     if not auth_id:
         return
     session = await db_session()
-    row = (await session.execute(_VIEWER_QUERY, {"token_hash": hash_token(auth_id)})).first()
-    if row is not None and not row.User.active:
+    kept = await _kept_viewer(session, hash_token(auth_id))
+    if kept is not None and not kept.user.active:
         # Blocking revokes the rows too; this also covers a block made by hand in the database.
         _forget_cookie()
         await flash("Your account is blocked.", "danger")
         return
-    if row is None or row.AuthSession.revoked_at is not None:
+    if kept is None or kept.auth_session.revoked_at is not None:
         _forget_cookie()
         await flash("You have been signed out. Please log in again.", "info")
         return
-    auth_session, user = row.AuthSession, row.User
-    g.user = user
-    g.auth_session = auth_session
-    g.unread_count = row.unread
+    g.auth_session, g.user = _viewer_of(session, kept)
+    g.unread_count = kept.unread
 
 
 def _forget_cookie() -> None:

@@ -35,7 +35,8 @@ import logging
 import re
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, event, exc, select
@@ -512,7 +513,7 @@ def _request_globals() -> _AppCtxGlobals:
     return g  # type: ignore[return-value]
 
 
-def _request_session() -> AsyncSession | None:
+def request_session() -> AsyncSession | None:
     """The request's session if one is open (None outside a request, as in commands)."""
     from quart import has_app_context
 
@@ -541,6 +542,19 @@ async def session() -> AsyncSession:
         existing = database().session(read_only=safe)
         _request_globals()._db_session = existing
     return existing
+
+
+@asynccontextmanager
+async def detached_reads(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A session for reads on ``session``'s own connection and transaction, with an identity
+    map of its own: what it loads leaves it at the end, loaded and detached, to be kept and
+    shared between requests (page_cache.keep) without ever being one of ``session``'s objects
+    (the viewer's own user, say, which the request may change)."""
+    reader = AsyncSession(bind=await session.connection())
+    try:
+        yield reader
+    finally:
+        await reader.close()
 
 
 def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
@@ -577,7 +591,7 @@ async def end_writes() -> None:
     each statement left under the lock cost a trip round the event loop, and under load the
     writers queued behind those trips. PostgreSQL locks rows, not the database: its commit
     stays at the edge."""
-    current = _request_session()
+    current = request_session()
     if current is None or not is_writing(current) or current.get_bind().dialect.name != "sqlite":
         return
     await current.flush()
@@ -645,7 +659,7 @@ async def before_slow_work(what: str) -> None:
     """Called before work that takes a while (hashing, Pillow, mail): hand the request's
     connection back to the pool, ending its read snapshot, so that the slow part holds no
     connection and no lock. Doing it while the request is already writing is a bug."""
-    current = _request_session()
+    current = request_session()
     if current is None or not current.in_transaction():
         return
     # Several pieces of slow work may start at once (the photos of one upload).
@@ -664,7 +678,7 @@ async def before_slow_work(what: str) -> None:
 async def end_write_phase(status: int) -> None:
     """Before rendering: commit what the request wrote, or roll it back for an error answer,
     so that no lock is held while a template renders."""
-    current = _request_session()
+    current = request_session()
     if current is None or not is_writing(current):
         return
     if status < 400:
@@ -678,7 +692,7 @@ async def end_write_phase(status: int) -> None:
 
 def check_not_writing(what: str) -> None:
     """The rendering guard: ``what`` must not run while this request holds a write transaction."""
-    current = _request_session()
+    current = request_session()
     if current is not None and is_writing(current):
         _breach(f"{what} inside a write transaction")
 

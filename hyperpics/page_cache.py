@@ -24,7 +24,7 @@ import asyncio
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, ParamSpec
@@ -71,11 +71,14 @@ class PageCache:
         self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
         self._bytes = 0
 
-    def get(self, key: tuple[Any, ...], versions: Versions) -> Entry | None:
+    def get(self, key: tuple[Any, ...], versions: Versions, seconds: float | None = None) -> Entry | None:
+        """The entry for ``key`` while it was made from ``versions``, and at most ``seconds``
+        old (the cache's own limit unless given)."""
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry.versions != versions or time.monotonic() - entry.stored_at > self.seconds:
+        age = time.monotonic() - entry.stored_at
+        if entry.versions != versions or age > (self.seconds if seconds is None else seconds):
             self._drop(key)
             return None
         return entry
@@ -101,6 +104,18 @@ class PageCache:
 
 def page_cache(app: Quart | None = None) -> PageCache:
     return (app or current_app).extensions["hyperpics_page_cache"]
+
+
+def value_cache(app: Quart | None = None) -> PageCache:
+    """Values kept between requests: each member's viewer (auth.py) and reads shared by all
+    (:func:`recall`): apart from the pages, so that many of them cannot push the pages out."""
+    return (app or current_app).extensions["hyperpics_value_cache"]
+
+
+def forget_all(app: Quart | None = None) -> None:
+    """Drop every kept page and value (tests count a page's own statements)."""
+    page_cache(app).clear()
+    value_cache(app).clear()
 
 
 def _table_key(table: str) -> str:
@@ -143,16 +158,33 @@ async def table_versions(tables: tuple[str, ...]) -> Versions | None:
     return None if any(version is None for version in found) else tuple(found)  # type: ignore[arg-type]
 
 
-async def remember(name: str, tables: tuple[str, ...], make: Callable[[], Awaitable[Any]], size: int = 1) -> Any:
+async def recall(name: Hashable, tables: tuple[str, ...]) -> tuple[Any, Versions | None]:
+    """The value kept under ``name`` while ``tables`` are unchanged (None if there is none),
+    and the versions to :func:`keep` a new one with: read before the caller reads the database.
+    Nothing is kept or recalled in a request that has written: it would read its own changes,
+    not yet committed, and an old value would miss them."""
+    cache, key = value_cache(), ("value", name)
+    current = db.request_session()
+    writing = current is not None and db.is_writing(current)
+    versions = await table_versions(tables) if cache.seconds > 0 and not writing else None
+    entry = cache.get(key, versions) if versions is not None else None
+    return (entry.value if entry is not None else None), versions
+
+
+def keep(name: Hashable, versions: Versions | None, value: Any, size: int = 1) -> None:
+    """Keep ``value`` under ``name``, made from tables at ``versions`` (from :func:`recall`).
+    It is shared by every request: the same for everyone, and never mutated."""
+    if versions is not None:
+        value_cache().put(("value", name), versions, value, size)
+
+
+async def remember(name: Hashable, tables: tuple[str, ...], make: Callable[[], Awaitable[Any]], size: int = 1) -> Any:
     """``make()``'s value, kept while ``tables`` are unchanged (and PAGE_CACHE_SECONDS at most).
     The value is shared by every request: it must be the same for everyone, and not mutated."""
-    cache, key = page_cache(), ("value", name)
-    versions = await table_versions(tables) if cache.seconds > 0 else None
-    if versions is not None and (entry := cache.get(key, versions)) is not None:
-        return entry.value
-    value = await make()
-    if versions is not None:
-        cache.put(key, versions, value, size)
+    value, versions = await recall(name, tables)
+    if value is None:
+        value = await make()
+        keep(name, versions, value, size)
     return value
 
 
@@ -223,6 +255,7 @@ def _keepable(response: Response) -> bool:
 
 def init_app(app: Quart) -> None:
     app.extensions["hyperpics_page_cache"] = PageCache(float(app.config["PAGE_CACHE_SECONDS"]))
+    app.extensions["hyperpics_value_cache"] = PageCache(float(app.config["PAGE_CACHE_SECONDS"]), max_entries=20_000)
     app.extensions["hyperpics_page_versions_lock"] = asyncio.Lock()
 
     async def _after_commit(_info: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from quart import Quart
 from sqlalchemy import event, select
 
 from hyperpics.db import database
-from hyperpics.page_cache import page_cache
+from hyperpics.page_cache import forget_all
 from hyperpics.models import User
 
 from .conftest import Tab, make_user
@@ -68,7 +68,7 @@ def counting(app: Quart, *, forget_pages: bool = True) -> Iterator[list[str]]:
     statements: list[str] = []
     engine = database(app).engine.sync_engine
     if forget_pages:
-        page_cache(app).clear()
+        forget_all(app)
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")):

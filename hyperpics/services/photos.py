@@ -205,42 +205,88 @@ async def get_visible(session: AsyncSession, viewer: User | None, photo_id: int,
 # --- pages --------------------------------------------------------------------------------
 
 
+# What a photo page shows that is the same for every viewer is made from these tables: while
+# they are unchanged, the view keeps it (page_cache.recall) and asks only what is the viewer's.
+PHOTO_SHOWN_TABLES = ("photos", "users", "roles", "tags", "photo_tags", "collects", "comments")
+
+
 @dataclass(frozen=True)
-class PhotoPage:
+class PhotoShown:
+    """The part of a photo page that is the same for everyone: the photo (author and tags
+    loaded) and its counts."""
+
     photo: Photo
     collects: int
     comments: int
+
+
+@dataclass(frozen=True)
+class PhotoPage:
+    shown: PhotoShown
     collected: bool  # by the viewer
     newer_id: int | None
     older_id: int | None
+
+    @property
+    def photo(self) -> Photo:
+        return self.shown.photo
+
+    @property
+    def collects(self) -> int:
+        return self.shown.collects
+
+    @property
+    def comments(self) -> int:
+        return self.shown.comments
+
+
+def _viewers_columns(kind: str) -> tuple[Any, ...]:
+    """Whether the viewer (parameter VIEWER_ID) collected the photo, and its neighbours within
+    the author's photos that a viewer of rule ``kind`` may see."""
+    other = aliased(Photo)
+    same_author = and_(other.author_id == Photo.author_id, visible_for(kind, other))
+    return (
+        exists().where(Collect.photo_id == Photo.id, Collect.user_id == bindparam(VIEWER_ID, type_=Integer)),
+        select(func.min(other.id)).where(same_author, other.id > Photo.id).scalar_subquery(),
+        select(func.max(other.id)).where(same_author, other.id < Photo.id).scalar_subquery(),
+    )
 
 
 @cache
 def _photo_page_statement(kind: str) -> Select[Any]:
     """The photo page's one query for viewers of rule ``kind`` (parameters photo_id, viewer_id).
     Built once: building it took longer than running it."""
-    other = aliased(Photo)
-    same_author = and_(other.author_id == Photo.author_id, visible_for(kind, other))
     return (
         _cards_select(visible_for(kind))
-        .add_columns(
-            exists().where(Collect.photo_id == Photo.id, Collect.user_id == bindparam(VIEWER_ID, type_=Integer)),
-            # Previous/next within the author's photos that this viewer may see.
-            select(func.min(other.id)).where(same_author, other.id > Photo.id).scalar_subquery(),
-            select(func.max(other.id)).where(same_author, other.id < Photo.id).scalar_subquery(),
-        )
+        .add_columns(*_viewers_columns(kind))
         .options(selectinload(Photo.tags))
         .where(Photo.id == bindparam("photo_id", type_=Integer))
     )
 
 
-async def photo_page(session: AsyncSession, viewer: User | None, photo_id: int) -> PhotoPage:
-    """The photo with its counts, the viewer's collect and its neighbours, in one query."""
-    statement = _photo_page_statement(sight(viewer))
-    row = (await session.execute(statement, {"photo_id": photo_id, **viewer_params(viewer)})).first()
+@cache
+def _viewers_part_statement(kind: str) -> Select[Any]:
+    """What is the viewer's on a photo page whose shared part is known: a row only if a viewer
+    of rule ``kind`` may see the photo."""
+    return select(*_viewers_columns(kind)).where(Photo.id == bindparam("photo_id", type_=Integer), visible_for(kind))
+
+
+async def photo_page(
+    session: AsyncSession, viewer: User | None, photo_id: int, shown: PhotoShown | None = None
+) -> PhotoPage:
+    """The photo with its counts, the viewer's collect and its neighbours, in one query; with
+    ``shown`` (this photo's shared part, kept from an earlier look), only the viewer's part,
+    in one query of plain columns."""
+    parameters = {"photo_id": photo_id, **viewer_params(viewer)}
+    if shown is not None:
+        mine = (await session.execute(_viewers_part_statement(sight(viewer)), parameters)).first()
+        if mine is None:
+            raise PhotoError("This photo does not exist, or you cannot see it.", 404)
+        return PhotoPage(shown, bool(mine[0]), newer_id=mine[1], older_id=mine[2])
+    row = (await session.execute(_photo_page_statement(sight(viewer)), parameters)).first()
     if row is None:
         raise PhotoError("This photo does not exist, or you cannot see it.", 404)
-    return PhotoPage(row[0], row[1], row[2], bool(row[3]), newer_id=row[4], older_id=row[5])
+    return PhotoPage(PhotoShown(row[0], row[1], row[2]), bool(row[3]), newer_id=row[4], older_id=row[5])
 
 
 LATEST_CURSOR_SECONDS = 4_102_444_800  # 2100-01-01: later is no photo's time

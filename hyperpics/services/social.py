@@ -405,6 +405,10 @@ def _threaded(rows: Any) -> list[CommentThread]:
     return list(threads.values())
 
 
+# What a page of comments is made from (page_cache keeps it while they are unchanged).
+COMMENTS_TABLES = ("comments", "users", "roles")
+
+
 async def comments(session: AsyncSession, photo: Photo, page: int | None) -> CommentsPage:
     """A page of threads, oldest first; ``page=None`` means the last (latest) page."""
     total, replies = (await session.execute(_COMMENT_COUNT, {"photo_id": photo.id})).one()

@@ -17,6 +17,7 @@ from quart import (
 )
 
 from .. import db, htmx, media, numbers, ratelimit, responses
+from .. import page_cache
 from ..page_cache import shared_for_anonymous
 from ..auth import (
     current_user,
@@ -125,12 +126,8 @@ async def render_photo_page(photo_id: int, *, status: int = 200, comments: dict[
     """The photo page; ``comments`` replaces the comments section's context (a failed post)."""
     from ..partials.comments import comments_context, page_argument
 
-    session = await db.session()
     viewer = current_user()
-    try:
-        page = await photos.photo_page(session, viewer, photo_id)
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    page = await _photo_page(photo_id)
     return await responses.page(
         "photos/show.html",
         status,
@@ -150,11 +147,26 @@ async def render_photo_page(photo_id: int, *, status: int = 200, comments: dict[
 @shared_for_anonymous
 async def viewer(photo_id: int) -> Response:
     """The photo alone, full screen, with the author's newer and older ones a key away."""
+    page = await _photo_page(photo_id)
+    return await responses.page("photos/viewer.html", photo=page.photo, page=page)
+
+
+async def _photo_page(photo_id: int) -> photos.PhotoPage:
+    """The photo page's data for the viewer (404 if they may not see it). The part that is
+    the same for everyone is kept while the tables it comes from are unchanged; the viewer's
+    own part (their collect, the neighbours they may see, whether they may see it at all)
+    is asked each time."""
+    session, name = await db.session(), ("photo shown", photo_id)
+    shown, versions = await page_cache.recall(name, photos.PHOTO_SHOWN_TABLES)
     try:
-        page = await photos.photo_page(await db.session(), current_user(), photo_id)
+        if shown is not None:
+            return await photos.photo_page(session, current_user(), photo_id, shown)
+        async with db.detached_reads(session) as reader:
+            page = await photos.photo_page(reader, current_user(), photo_id)
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
-    return await responses.page("photos/viewer.html", photo=page.photo, page=page)
+    page_cache.keep(name, versions, page.shown)
+    return page
 
 
 @bp.route("/photo/<int:photo_id>/collectors")

@@ -1,0 +1,102 @@
+"""What a photo page shows everyone (the photo, its counts, a page of comments) is read once
+and kept while the tables it comes from are unchanged (page_cache.recall/keep); what is the
+viewer's own (their collect, the neighbours they may see, whether they may see it at all) is
+asked on every look. These tests hold both halves to account."""
+
+from __future__ import annotations
+
+from quart import Quart
+
+from hyperpics import db, page_cache
+from hyperpics.models import Collect, Follow, Photo, Tag, Visibility, utcnow
+
+from .builders import add_comment, add_photo
+from .conftest import Tab, make_user
+from .helpers import counting, user_ids
+
+COMMENTS_PAGE = "WITH RECURSIVE"  # the page of threads is one recursive statement
+TAGS_OF_PHOTOS = "photo_tags"
+
+
+async def _people(app: Quart, tab: Tab, new_tab) -> tuple[Tab, Tab]:  # type: ignore[no-untyped-def]
+    """ana and bob looking, carl posting."""
+    await make_user(app, tab, "ana")
+    bob = await make_user(app, new_tab(), "bob")
+    await make_user(app, new_tab(), "carl")
+    return tab, bob
+
+
+async def test_a_second_member_reads_only_their_own_part(app, tab: Tab, new_tab) -> None:  # type: ignore[no-untyped-def]
+    ana, bob = await _people(app, tab, new_tab)
+    photo = await add_photo(app, "carl", tags=["sea"])
+    await add_comment(app, "ana", photo, "lovely light")
+    with counting(app) as first:
+        assert (await ana.get(f"/photo/{photo}")).status == 200
+    await bob.get("/")  # bob's own viewer kept, so only the photo page is counted below
+    with counting(app, forget_pages=False) as second:
+        page = await bob.get(f"/photo/{photo}")
+    assert page.status == 200 and "lovely light" in page.text and "#sea" in page.text
+    assert sum(COMMENTS_PAGE in statement for statement in first) == 1
+    assert any(TAGS_OF_PHOTOS in statement for statement in first)
+    assert not any(COMMENTS_PAGE in statement or TAGS_OF_PHOTOS in statement for statement in second)
+    assert not any("FROM comments" in statement and "count(" in statement for statement in second)
+    assert len(second) == 1, second  # the viewer's part: collect, neighbours, may see
+
+
+async def test_the_viewers_part_stays_their_own(app, tab: Tab, new_tab) -> None:  # type: ignore[no-untyped-def]
+    ana, bob = await _people(app, tab, new_tab)
+    ids = await user_ids(app)
+    photo = await add_photo(app, "carl", minutes_ago=10)
+    newer = await add_photo(app, "carl", Visibility.FOLLOWERS)
+    async with db.database(app).session(write=True) as session:
+        session.add_all([Collect(user_id=ids["bob"], photo_id=photo), Follow(follower_id=ids["bob"], followed_id=ids["carl"])])
+        await session.commit()
+    for _ in range(2):  # the second time from the kept part
+        anas, bobs = (await ana.get(f"/photo/{photo}")).text, (await bob.get(f"/photo/{photo}")).text
+        assert 'aria-pressed="false"' in anas and 'aria-pressed="true"' in bobs
+        assert f'href="/photo/{newer}" rel="prev"' in bobs and f'href="/photo/{newer}"' not in anas
+        assert ">Newest</span>" in anas
+
+
+async def test_a_change_shows_on_the_next_look(app, tab: Tab, new_tab) -> None:  # type: ignore[no-untyped-def]
+    ana, bob = await _people(app, tab, new_tab)
+    photo = await add_photo(app, "carl", description="before the edit")
+    assert "before the edit" in (await ana.get(f"/photo/{photo}")).text
+    await add_comment(app, "bob", photo, "a new remark")
+    async with db.database(app).session(write=True) as session:
+        (await session.get(Photo, photo)).description = "after the edit"  # type: ignore[union-attr]
+        await session.commit()
+    page = (await ana.get(f"/photo/{photo}")).text
+    assert "after the edit" in page and "before the edit" not in page and "a new remark" in page
+    async with db.database(app).session(write=True) as session:
+        (await session.get(Photo, photo)).visibility = Visibility.PRIVATE  # type: ignore[union-attr]
+        await session.commit()
+    assert (await ana.get(f"/photo/{photo}")).status == 404
+    assert (await bob.get(f"/photo/{photo}/view")).status == 404
+
+
+async def test_a_photo_hidden_from_one_member_is_hidden_even_when_kept(app, tab: Tab, new_tab) -> None:  # type: ignore[no-untyped-def]
+    ana, bob = await _people(app, tab, new_tab)
+    ids = await user_ids(app)
+    photo = await add_photo(app, "carl", Visibility.FOLLOWERS)
+    async with db.database(app).session(write=True) as session:
+        session.add(Follow(follower_id=ids["bob"], followed_id=ids["carl"]))
+        await session.commit()
+    assert (await bob.get(f"/photo/{photo}")).status == 200  # kept now
+    assert (await ana.get(f"/photo/{photo}")).status == 404
+    assert (await ana.get(f"/photo/{photo}/view")).status == 404
+
+
+async def test_nothing_is_kept_or_recalled_in_a_request_that_wrote(app: Quart) -> None:
+    async with app.test_request_context("/", method="POST"):
+        _, versions = await page_cache.recall("probe", ("tags",))
+        assert versions is not None  # a reading request may keep
+        session = await db.session()
+        session.add(Tag(name="uncommitted", created_at=utcnow()))
+        await session.flush()
+        value, versions = await page_cache.recall("probe", ("tags",))
+        assert value is None and versions is None
+        page_cache.keep("probe", versions, ["uncommitted"])
+        await db.rollback()
+    async with app.test_request_context("/"):
+        assert (await page_cache.recall("probe", ("tags",)))[0] is None
