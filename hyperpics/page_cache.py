@@ -27,15 +27,17 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
 from quart import Quart, Response, current_app, g, has_request_context, request, session
 from quart.wrappers.response import DataBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import db, shared
 from .models import Base
 
 P = ParamSpec("P")
+T = TypeVar("T")
 View = Callable[P, Awaitable[Response]]
 
 # What anonymous pages are made from (notifications, reports, the audit log and login
@@ -176,6 +178,18 @@ def keep(name: Hashable, versions: Versions | None, value: Any, size: int = 1) -
     It is shared by every request: the same for everyone, and never mutated."""
     if versions is not None:
         value_cache().put(("value", name), versions, value, size)
+
+
+async def kept_read(name: Hashable, tables: tuple[str, ...], read: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """``read(session)``'s value, kept for every request while ``tables`` are unchanged.
+    It reads on a session of its own (db.detached_reads), so what it loads is detached and
+    never one of the request's own objects; it must be the same whoever asks."""
+    value, versions = await recall(name, tables)
+    if value is None:
+        async with db.detached_reads(await db.session()) as reader:
+            value = await read(reader)
+        keep(name, versions, value)
+    return value  # type: ignore[no-any-return]
 
 
 async def remember(name: Hashable, tables: tuple[str, ...], make: Callable[[], Awaitable[Any]], size: int = 1) -> Any:

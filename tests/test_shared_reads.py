@@ -8,7 +8,7 @@ from __future__ import annotations
 from quart import Quart
 
 from hyperpics import db, page_cache
-from hyperpics.models import Collect, Follow, Photo, Tag, Visibility, utcnow
+from hyperpics.models import Collect, Follow, Photo, Tag, User, Visibility, utcnow
 
 from .builders import add_comment, add_photo
 from .conftest import Tab, make_user
@@ -100,3 +100,59 @@ async def test_nothing_is_kept_or_recalled_in_a_request_that_wrote(app: Quart) -
         await db.rollback()
     async with app.test_request_context("/"):
         assert (await page_cache.recall("probe", ("tags",)))[0] is None
+
+
+async def test_a_fresh_explore_is_a_drawing_kept_for_members_too(app, tab: Tab, new_tab, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from hyperpics.views import main
+
+    monkeypatch.setattr(main, "EXPLORE_SAMPLES", 1)
+    ana, bob = await _people(app, tab, new_tab)
+    photo = await add_photo(app, "carl", description="only public one")
+    with counting(app) as first:
+        assert f'href="/photo/{photo}"' in (await ana.get("/explore")).text
+    await bob.get("/")
+    with counting(app, forget_pages=False) as second:
+        assert f'href="/photo/{photo}"' in (await bob.get("/explore")).text
+    assert any("shuffle_key" in statement for statement in first)
+    assert not any("shuffle_key" in statement for statement in second)
+    async with db.database(app).session(write=True) as session:
+        (await session.get(Photo, photo)).visibility = Visibility.PRIVATE  # type: ignore[union-attr]
+        await session.commit()
+    assert f'href="/photo/{photo}"' not in (await ana.get("/explore")).text
+
+
+async def test_an_authors_photos_are_shared_by_rule_never_across_rules(app, tab: Tab, new_tab) -> None:  # type: ignore[no-untyped-def]
+    ana, bob = await _people(app, tab, new_tab)
+    dora = await make_user(app, new_tab(), "dora")
+    carl = await make_user(app, new_tab(), "carl2")
+    mod = await make_user(app, new_tab(), "mo", role="Moderator")
+    ids = await user_ids(app)
+    public = await add_photo(app, "carl2", minutes_ago=3)
+    followers = await add_photo(app, "carl2", Visibility.FOLLOWERS, minutes_ago=2)
+    private = await add_photo(app, "carl2", Visibility.PRIVATE, minutes_ago=1)
+    async with db.database(app).session(write=True) as session:
+        session.add_all([Follow(follower_id=ids[who], followed_id=ids["carl2"]) for who in ("bob", "dora")])
+        await session.commit()
+    expected = {
+        "bob": {public, followers}, "dora": {public, followers}, "ana": {public},
+        "carl2": {public, followers, private}, "mo": {public, followers, private},
+    }  # fmt: skip
+    tabs = {"bob": bob, "dora": dora, "ana": ana, "carl2": carl, "mo": mod}
+    for who in ("bob", "dora", "ana", "carl2", "mo", "bob", "ana"):
+        page = (await tabs[who].get("/user/carl2")).text
+        shown = {photo for photo in (public, followers, private) if f'href="/photo/{photo}"' in page}
+        assert shown == expected[who], who
+    await dora.get("/")
+    with counting(app, forget_pages=False) as kept:
+        assert (await dora.get("/user/carl2")).status == 200
+    assert len(kept) == 1, kept  # the profile's numbers, which are dora's own
+
+
+async def test_a_renamed_account_is_found_by_its_new_name_at_once(app, tab: Tab, new_tab) -> None:  # type: ignore[no-untyped-def]
+    ana, _ = await _people(app, tab, new_tab)
+    assert (await ana.get("/user/carl")).status == 200
+    async with db.database(app).session(write=True) as session:
+        (await session.get(User, (await user_ids(app))["carl"])).username = "carlos"  # type: ignore[union-attr]
+        await session.commit()
+    assert (await ana.get("/user/carl")).status == 404
+    assert (await ana.get("/user/Carlos")).status == 200

@@ -10,7 +10,6 @@ from typing import Any
 from markupsafe import Markup
 from quart import Blueprint, Response, abort, current_app, flash, g, request, stream_with_context, url_for
 from quart.blueprints import BlueprintSetupState
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import db, htmx, numbers, page_cache, responses, timeago
 from ..broadcast import hub, removed_ids
@@ -139,23 +138,19 @@ async def comments_context(
             pass  # deleted since: the latest page
         else:
             page = await social.page_of_thread(session, photo, await social.thread_root(session, shown))
-    listing = await _comments_page(session, photo, page)
+    listing = await _comments_page(photo, page)
     return {
         "photo": photo, "listing": listing, "form": form or CommentForm(), "reply_to": reply_to,
         "thread_id": thread_id, "reply_form": reply_form or CommentForm(), "report_form": ReportForm(),
     }  # fmt: skip
 
 
-async def _comments_page(session: AsyncSession, photo: Photo, page: int | None) -> social.CommentsPage:
+async def _comments_page(photo: Photo, page: int | None) -> social.CommentsPage:
     """A page of threads, kept for everyone while the comments and their authors are unchanged
     (what the viewer may do with each is worked out as it is drawn: comment_item)."""
-    name = ("comments", photo.id, page)
-    listing, versions = await page_cache.recall(name, social.COMMENTS_TABLES)
-    if listing is None:
-        async with db.detached_reads(session) as reader:
-            listing = await social.comments(reader, photo, page)
-        page_cache.keep(name, versions, listing)
-    return listing  # type: ignore[no-any-return]
+    return await page_cache.kept_read(
+        ("comments", photo.id, page), social.COMMENTS_TABLES, lambda reader: social.comments(reader, photo, page)
+    )
 
 
 @bp.route("/photos/<int:photo_id>/comments")

@@ -77,6 +77,9 @@ class Card:
     comments: int
 
 
+CARD_TABLES = ("photos", "users", "roles", "collects", "comments")  # what a card is made from
+
+
 @dataclass(frozen=True)
 class FeedPage:
     cards: list[Card]
@@ -99,6 +102,9 @@ EDIT_REFUSAL = "Only the photo's author can change its description, tags or who 
 
 
 ANONYMOUS, MODERATOR, MEMBER = "anonymous", "moderator", "member"  # what a viewer may see
+# Within one author's photos, what a follower of that author sees (public and followers-only):
+# the same for all of them, so such a listing is shared (see author_sight).
+FOLLOWER = "follower"
 VIEWER_ID = "viewer_id"  # the bound parameter naming the viewer in prebuilt statements
 
 
@@ -107,6 +113,15 @@ def sight(viewer: User | None) -> str:
     if viewer is None:
         return ANONYMOUS
     return MODERATOR if viewer.can(Permission.MODERATE) else MEMBER
+
+
+def author_sight(viewer: User | None, author_id: int, follows_author: bool) -> str:
+    """The rule for which of one author's photos ``viewer`` may see, as a rule that needs no
+    viewer: all of them (the author, moderators), public and followers-only ones (a follower),
+    public ones (anyone else). What it shows is then the same for everyone under that rule."""
+    if viewer is not None and (viewer.id == author_id or viewer.can(Permission.MODERATE)):
+        return MODERATOR
+    return FOLLOWER if viewer is not None and follows_author else ANONYMOUS
 
 
 def viewer_params(viewer: User | None) -> dict[str, int]:
@@ -138,6 +153,8 @@ def visible_for(
         return visibility == Visibility.PUBLIC.value
     if kind == MODERATOR:
         return true()
+    if kind == FOLLOWER:
+        return visibility.in_((Visibility.PUBLIC.value, Visibility.FOLLOWERS.value))
     me = bindparam(VIEWER_ID, viewer_id, type_=Integer)
     follows_author = exists().where(Follow.follower_id == me, Follow.followed_id == photo.author_id)
     return or_(
@@ -207,7 +224,7 @@ async def get_visible(session: AsyncSession, viewer: User | None, photo_id: int,
 
 # What a photo page shows that is the same for every viewer is made from these tables: while
 # they are unchanged, the view keeps it (page_cache.recall) and asks only what is the viewer's.
-PHOTO_SHOWN_TABLES = ("photos", "users", "roles", "tags", "photo_tags", "collects", "comments")
+PHOTO_SHOWN_TABLES = (*CARD_TABLES, "tags", "photo_tags")
 
 
 @dataclass(frozen=True)
@@ -381,10 +398,18 @@ def _keyset_statement(listing: str, kind: str, after_cursor: bool) -> Select[Any
 
 
 async def _keyset(
-    session: AsyncSession, viewer: User | None, listing: str, cursor: str | None, per_page: int, **parameters: int
+    session: AsyncSession,
+    viewer: User | None,
+    listing: str,
+    cursor: str | None,
+    per_page: int,
+    *,
+    kind: str | None = None,
+    **parameters: int,
 ) -> FeedPage:
+    """A page of ``listing`` for ``viewer`` (under rule ``kind``, when given, instead of theirs)."""
     position = decode_cursor(cursor)
-    statement = _keyset_statement(listing, sight(viewer), position is not None)
+    statement = _keyset_statement(listing, kind or sight(viewer), position is not None)
     # The page and one more (is there a next page?); the feed's bound is the newest-but-that-many.
     parameters.update(viewer_params(viewer), limit=per_page + 1, bound_offset=per_page)
     if position is not None:
@@ -472,18 +497,12 @@ async def explore(
     return ExplorePage(cards, start, cards[-1].photo.shuffle_key if more and cards else None)
 
 
-async def user_photos(
-    session: AsyncSession, viewer: User | None, author: User, cursor: str | None, per_page: int = PER_PAGE
+async def author_photos(
+    session: AsyncSession, kind: str, author_id: int, cursor: str | None, per_page: int = PER_PAGE
 ) -> FeedPage:
-    return await _keyset(session, viewer, BY_AUTHOR, cursor, per_page, author_id=author.id)
-
-
-async def count_user_photos(session: AsyncSession, viewer: User | None, author: User) -> int:
-    return (
-        await session.execute(
-            select(func.count()).select_from(Photo).where(Photo.author_id == author.id, visible_to(viewer))
-        )
-    ).scalar_one()
+    """One author's photos under an :func:`author_sight` rule: no viewer in it, so the page
+    can be shared by everyone the rule covers."""
+    return await _keyset(session, None, BY_AUTHOR, cursor, per_page, kind=kind, author_id=author_id)
 
 
 TAG_ORDERS = ("by_time", "by_collects")

@@ -57,6 +57,9 @@ class SocialError(PhotoError):
 # --- people -------------------------------------------------------------------------------
 
 
+USER_TABLES = ("users", "roles")  # what a user row (with its role) is made from
+
+
 async def user_named(session: AsyncSession, username: str) -> User:
     user = (
         await session.execute(select(User).where(func.lower(User.username) == username.strip().lower()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from quart import Blueprint, Response, abort, request
 
 from .. import db, numbers, page_cache, responses
@@ -42,7 +44,13 @@ async def explore() -> Response:
     start, after = _walk_position("from"), _walk_position("after")
     if after is not None and start is None:
         abort(400, description="This explore link is incomplete: it says where to go on, not where it began.")
-    page = await photos.explore(await db.session(), start, after)
+    if start is None:
+        # A fresh walk: one of the drawings kept for everyone (members too; their page differs
+        # only in its layout). Going on with a walk reads its next page.
+        drawing = ("explore drawing", random.randrange(EXPLORE_SAMPLES))
+        page = await page_cache.kept_read(drawing, photos.CARD_TABLES, photos.explore)
+    else:
+        page = await photos.explore(await db.session(), start, after)
     # "Load more" asks for the next cards only; Shuffle for the whole grid again.
     block = "explore_items" if after is not None else "grid"
     return await responses.page("main/explore.html", block=block, page=page)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, flash, request, url_for
 
-from .. import db, htmx, numbers, responses
+from .. import db, htmx, numbers, page_cache, responses
 from ..auth import current_user, permission_required, public, require_user
 from ..page_cache import shared_for_anonymous
 from ..forms.photos import ReportForm
@@ -24,8 +24,9 @@ TABS = ("photos", "collections", "following", "followers")
 async def _render(username: str, tab: str) -> Response:
     session = await db.session()
     viewer = current_user()
+    name = username.strip().lower()
     try:
-        user = await social.user_named(session, username)
+        user = await page_cache.kept_read(("user named", name), social.USER_TABLES, lambda reader: social.user_named(reader, name))
     except social.SocialError as error:
         abort(error.status, description=error.message)
     profile = await social.profile(session, viewer, user)
@@ -33,7 +34,14 @@ async def _render(username: str, tab: str) -> Response:
     cursor = request.args.get("before")
     try:
         if tab == "photos":
-            context["feed"] = await photos.user_photos(session, viewer, user, cursor)
+            # One of three listings shared by everyone (see photos.author_sight), by what the
+            # viewer may see of this author's photos.
+            kind = photos.author_sight(viewer, user.id, profile.relationship.following)
+            context["feed"] = await page_cache.kept_read(
+                ("author photos", user.id, kind, cursor),
+                photos.CARD_TABLES,
+                lambda reader: photos.author_photos(reader, kind, user.id, cursor),
+            )
         elif tab == "collections":
             if social.collections_visible(viewer, user):
                 context["feed"] = await social.collections(session, viewer, user, cursor)
