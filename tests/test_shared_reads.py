@@ -156,3 +156,27 @@ async def test_a_renamed_account_is_found_by_its_new_name_at_once(app, tab: Tab,
         await session.commit()
     assert (await ana.get("/user/carl")).status == 404
     assert (await ana.get("/user/Carlos")).status == 200
+
+
+async def test_a_tag_page_is_shared_only_while_everyone_would_see_the_same(app, tab: Tab, new_tab) -> None:  # type: ignore[no-untyped-def]
+    ana, bob = await _people(app, tab, new_tab)
+    mod = await make_user(app, new_tab(), "mo", role="Moderator")
+    ids = await user_ids(app)
+    public = await add_photo(app, "carl", tags=["dunes"], minutes_ago=2)
+    page = (await ana.get(f"/photo/{public}")).text
+    tag = page.split('href="/tag/', 1)[1].split('"', 1)[0]
+    assert f'href="/photo/{public}"' in (await ana.get(f"/tag/{tag}")).text
+    await bob.get("/")
+    with counting(app, forget_pages=False) as kept:
+        assert f'href="/photo/{public}"' in (await bob.get(f"/tag/{tag}")).text
+    assert kept == []  # every photo under it is public: the page everyone sees
+    followers = await add_photo(app, "carl", Visibility.FOLLOWERS, tags=["dunes"], minutes_ago=1)
+    private = await add_photo(app, "carl", Visibility.PRIVATE, tags=["dunes"])
+    async with db.database(app).session(write=True) as session:
+        session.add(Follow(follower_id=ids["bob"], followed_id=ids["carl"]))
+        await session.commit()
+    expected = {"bob": {public, followers}, "ana": {public}, "mo": {public, followers, private}}
+    tabs = {"bob": bob, "ana": ana, "mo": mod}
+    for who in ("bob", "ana", "mo", "ana", "bob", "mo"):
+        text = (await tabs[who].get(f"/tag/{tag}")).text
+        assert {photo for photo in expected["mo"] if f'href="/photo/{photo}"' in text} == expected[who], who

@@ -548,7 +548,14 @@ def _tag_page_statement(kind: str, order: str) -> Select[Any]:
 
 
 async def tag_page(
-    session: AsyncSession, viewer: User | None, tag: Tag, order: str, page: int, per_page: int = PER_PAGE
+    session: AsyncSession,
+    viewer: User | None,
+    tag: Tag,
+    order: str,
+    page: int,
+    per_page: int = PER_PAGE,
+    *,
+    kind: str | None = None,
 ) -> NumberedPage:
     """A tag's photos, newest first or most collected first, a numbered page at a time.
 
@@ -558,7 +565,7 @@ async def tag_page(
     """
     if order not in TAG_ORDERS:
         raise PhotoError("Unknown order.", 404)
-    kind, parameters = sight(viewer), {"tag_id": tag.id, **viewer_params(viewer)}
+    kind, parameters = kind or sight(viewer), {"tag_id": tag.id, **viewer_params(viewer)}
     counted = (await session.execute(_tag_count_statement(kind), parameters)).scalar_one()
     more = counted > TAG_COUNT_CAP
     total = min(counted, TAG_COUNT_CAP)
@@ -571,16 +578,50 @@ async def tag_page(
     return NumberedPage(_cards(rows), page, pages, total, more)
 
 
+def _on_a_photo(kind: str) -> ColumnElement[bool]:
+    return exists().where(photo_tags.c.tag_id == Tag.id, photo_tags.c.photo_id == Photo.id, visible_for(kind))
+
+
+@cache
+def _tag_statement(kind: str) -> Select[Any]:
+    return select(Tag).where(Tag.id == bindparam("tag_id", type_=Integer), _on_a_photo(kind))
+
+
 async def get_tag(session: AsyncSession, viewer: User | None, tag_id: int) -> Tag:
     """The tag, if it is on a photo ``viewer`` may see: a tag found only on private or
     followers-only photos names something the viewer may not know of (search hides it too)."""
-    on_a_visible_photo = exists().where(
-        photo_tags.c.tag_id == Tag.id, photo_tags.c.photo_id == Photo.id, visible_to(viewer)
-    )
-    tag = (await session.execute(select(Tag).where(Tag.id == tag_id, on_a_visible_photo))).scalar_one_or_none()
+    parameters = {"tag_id": tag_id, **viewer_params(viewer)}
+    tag = (await session.execute(_tag_statement(sight(viewer)), parameters)).scalar_one_or_none()
     if tag is None:
         raise PhotoError("There is no such tag.", 404)
     return tag
+
+
+TAG_TABLES = ("tags", "photo_tags", "photos")  # what a tag's existence and reach are made from
+
+
+@dataclass(frozen=True)
+class PublicTag:
+    """A tag on at least one public photo: everyone may see it. ``only_public``: every photo
+    carrying it is public, so every viewer sees the same photos under it (shared pages)."""
+
+    tag: Tag
+    only_public: bool
+
+
+_NOT_ONLY_PUBLIC = exists().where(
+    photo_tags.c.tag_id == Tag.id,
+    photo_tags.c.photo_id == Photo.id,
+    db.unindexed(Photo.visibility) != Visibility.PUBLIC.value,
+)
+_PUBLIC_TAG = select(Tag, ~_NOT_ONLY_PUBLIC).where(Tag.id == bindparam("tag_id", type_=Integer), _on_a_photo(ANONYMOUS))
+
+
+async def public_tag(session: AsyncSession, tag_id: int) -> PublicTag | None:
+    """The tag if it is on a public photo (None: it is not, or there is no such tag), and
+    whether all of its photos are public."""
+    row = (await session.execute(_PUBLIC_TAG, {"tag_id": tag_id})).first()
+    return None if row is None else PublicTag(row[0], bool(row[1]))
 
 
 class TagCount(NamedTuple):

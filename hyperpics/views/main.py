@@ -72,10 +72,23 @@ def _walk_position(name: str) -> float | None:
 @public
 @page_cache.shared_for_anonymous
 async def tag(tag_id: int, order: str) -> Response:
-    session = await db.session()
+    session, viewer = await db.session(), current_user()
+    number = numbers.page_number(request.args.get("page"))
     try:
-        found = await photos.get_tag(session, current_user(), tag_id)
-        page = await photos.tag_page(session, current_user(), found, order, numbers.page_number(request.args.get("page")))
+        public = await page_cache.kept_read(("public tag", tag_id), photos.TAG_TABLES, lambda reader: photos.public_tag(reader, tag_id))
+        kind = photos.sight(viewer)
+        if public is not None and (kind != photos.MEMBER or public.only_public):
+            # What everyone under the viewer's rule sees (a member sees the public photos when
+            # there are no others): one page shared by all of them.
+            found = public.tag
+            page = await page_cache.kept_read(
+                ("tag page", tag_id, kind, order, number),
+                (*photos.CARD_TABLES, *photos.TAG_TABLES),
+                lambda reader: photos.tag_page(reader, None, found, order, number, kind=kind),
+            )
+        else:
+            found = public.tag if public is not None else await photos.get_tag(session, viewer, tag_id)
+            page = await photos.tag_page(session, viewer, found, order, number)
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
     return await responses.page("tags/show.html", block="results", tag=found, order=order, page=page)
