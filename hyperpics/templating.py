@@ -111,13 +111,16 @@ class FragmentCache:
             if len(self._kept) >= self._size:
                 self._kept.clear()  # simpler than LRU, and a full refill costs one render per fragment
             state = g._get_current_object() if g else None
+            # A kept fragment may draw others (a thread, its comments): the outer one is still
+            # shared when an inner one is done.
+            outer = state is not None and state.get("rendering_shared", False)
             if state is not None:
                 state.rendering_shared = True
             try:
                 html = Markup(self._env.get_template(self._template).render(context()))
             finally:
                 if state is not None:
-                    state.rendering_shared = False
+                    state.rendering_shared = outer
             kept = self._kept[key] = (html, SLOT_MARK in html)
         html, has_slots = kept
         if has_slots:
@@ -177,11 +180,15 @@ def fill_slots(html: str) -> str:
     template would have escaped them)."""
     if not g or not g.pop("slots_used", False):
         return html
-    for name, value in _slot_values.items():
-        stand_in = f"{SLOT_MARK}{name}{SLOT_MARK}"
-        if stand_in in html:
-            html = html.replace(stand_in, str(escape(value())))
-    return html
+    # One pass over the page: between the marks, every other piece is a slot's name.
+    pieces = html.split(SLOT_MARK)
+    values: dict[str, str] = {}
+    for index in range(1, len(pieces), 2):
+        name = pieces[index]
+        if name not in values:
+            values[name] = str(escape(_slot_values[name]()))
+        pieces[index] = values[name]
+    return "".join(pieces)
 
 
 class UrlBuilder:

@@ -35,6 +35,7 @@ from ..templating import FragmentCache
 bp = Blueprint("comments", __name__, url_prefix="/_")
 
 COMMENT_TEMPLATE = "partials/comment.html"
+THREAD_TEMPLATE = "partials/comment_thread.html"
 
 
 def comment_shown(comment: Comment, photo: Photo, viewer: User | None) -> tuple[Any, ...]:
@@ -70,7 +71,17 @@ def _comment_items(state: BlueprintSetupState) -> None:
             },
         )  # fmt: skip
 
+    threads = FragmentCache(state.app.jinja_env, THREAD_TEMPLATE)
+
+    def comment_thread(thread: social.CommentThread, photo: Photo) -> Markup:
+        """``comment_thread(thread, photo)`` in templates: a whole thread with no reply form
+        open, kept by what each of its comments shows this viewer."""
+        viewer = current_user()
+        key = tuple(comment_shown(comment, photo, viewer) for comment in (thread.comment, *thread.replies))
+        return threads.get(key, lambda: {"thread": thread, "photo": photo, "reply_to": None})
+
     state.app.jinja_env.globals["comment_item"] = comment_item
+    state.app.jinja_env.globals["comment_thread"] = comment_thread
 
 
 async def _photo(photo_id: int) -> Photo:
