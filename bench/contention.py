@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import io
 import json
 import os
@@ -53,7 +55,7 @@ import time
 import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,21 +111,13 @@ def log(message: str) -> None:
 def stop_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15) -> None:
     """Signal the process group started with ``start_new_session``; SIGKILL if it lingers."""
     if process.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(process.pid, sig)
             process.wait(timeout=timeout)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # stragglers of the group (workers, backends)
-    except ProcessLookupError:
-        pass
-    try:
+    with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def as_postgres_user() -> list[str]:
@@ -152,19 +146,53 @@ def start_postgres(folder: Path, stack: ExitStack) -> str:
         shutil.chown(pgdir, "postgres", "postgres")
     logfile = folder / "postgres.log"
     initdb = subprocess.run(
-        [*as_postgres_user(), str(PG_BIN / "initdb"), "-D", str(pgdir / "data"), "-A", "trust", "-U", "postgres",
-         "-E", "UTF8", "--no-locale", "--no-sync"],
-        cwd=pgdir, capture_output=True, text=True,
+        [
+            *as_postgres_user(),
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(pgdir / "data"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ],
+        cwd=pgdir,
+        capture_output=True,
+        text=True,
     )
     if initdb.returncode:
         raise SetupError(f"initdb failed: {initdb.stderr.strip() or initdb.stdout.strip()}")
     port = free_port()
     with logfile.open("wb") as out:
         process = subprocess.Popen(
-            [*as_postgres_user(), str(PG_BIN / "postgres"), "-D", str(pgdir / "data"), "-p", str(port),
-             "-k", str(pgdir), "-c", f"listen_addresses={HOST}", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=200"],
-            cwd=pgdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                *as_postgres_user(),
+                str(PG_BIN / "postgres"),
+                "-D",
+                str(pgdir / "data"),
+                "-p",
+                str(port),
+                "-k",
+                str(pgdir),
+                "-c",
+                f"listen_addresses={HOST}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ],
+            cwd=pgdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     stack.callback(stop_group, process, signal.SIGINT)  # SIGINT: PostgreSQL's fast shutdown
     wait_for_port(port, process, "PostgreSQL", logfile)
@@ -185,9 +213,22 @@ def start_redis(folder: Path, stack: ExitStack) -> str:
     logfile = folder / "redis.log"
     with logfile.open("wb") as out:
         process = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no",
-             "--dir", str(folder)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     stack.callback(stop_group, process)
     wait_for_port(port, process, "redis-server", logfile)
@@ -294,20 +335,29 @@ class Target:
     def command(self, *arguments: str, timeout: float = 120) -> str:
         """``hyperpics <arguments>`` from ``--root``; its output, or SetupError."""
         done = subprocess.run(
-            [sys.executable, "-m", "hyperpics.cli", *arguments], cwd=self.folder, env=self.env(),
-            capture_output=True, text=True, timeout=timeout,
+            [sys.executable, "-m", "hyperpics.cli", *arguments],
+            cwd=self.folder,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if done.returncode:
-            raise SetupError(f"`hyperpics {' '.join(arguments[:2])}` failed ({done.returncode}):\n"
-                             f"{(done.stdout + done.stderr)[-3000:]}")
+            raise SetupError(
+                f"`hyperpics {' '.join(arguments[:2])}` failed ({done.returncode}):\n"
+                f"{(done.stdout + done.stderr)[-3000:]}"
+            )
         return done.stdout + done.stderr
 
 
 def check_import(target: Target) -> str:
     """The server must import ``hyperpics`` from ``--root``, not from the virtualenv's install."""
     done = subprocess.run(
-        [sys.executable, "-c", "import hyperpics; print(hyperpics.__file__)"], cwd=target.folder,
-        env=target.env(), capture_output=True, text=True,
+        [sys.executable, "-c", "import hyperpics; print(hyperpics.__file__)"],
+        cwd=target.folder,
+        env=target.env(),
+        capture_output=True,
+        text=True,
     )
     found = done.stdout.strip()
     if done.returncode or not Path(found).resolve().is_relative_to(target.root.resolve()):
@@ -387,7 +437,9 @@ async def timed(load: Load, kind: str, send: Callable[[], object]) -> httpx.Resp
     try:
         answer: httpx.Response = await send()  # type: ignore[misc]
     except (httpx.HTTPError, OSError) as error:
-        load.calls.append(Call(kind, started, time.perf_counter() - started, None, f"{type(error).__name__}: {error}"[:200]))
+        load.calls.append(
+            Call(kind, started, time.perf_counter() - started, None, f"{type(error).__name__}: {error}"[:200])
+        )
         return None
     load.calls.append(Call(kind, started, time.perf_counter() - started, answer.status_code))
     return answer
@@ -409,7 +461,9 @@ async def log_in(member: Member, base_url: str) -> None:
     # Idle connections are dropped after 2 s, before hypercorn's 5 s keep-alive timeout closes
     # them under us (a request sent on a closing connection would count as "no answer").
     member.client = httpx.AsyncClient(
-        base_url=base_url, timeout=httpx.Timeout(120), follow_redirects=False,
+        base_url=base_url,
+        timeout=httpx.Timeout(120),
+        follow_redirects=False,
         limits=httpx.Limits(max_connections=4, keepalive_expiry=2.0),
     )
     token = await csrf_token(member.client, "/auth/login")
@@ -428,10 +482,15 @@ async def log_in(member: Member, base_url: str) -> None:
 async def uploader(load: Load, member: Member, picture: bytes, end: float) -> None:
     assert member.client is not None
     while time.perf_counter() < end:
-        answer = await timed(load, "upload", lambda: member.client.post(  # type: ignore[union-attr]
-            "/upload", headers=htmx_headers(member.token),
-            files={"photos": ("contention.jpg", picture, "image/jpeg")},
-        ))
+        answer = await timed(
+            load,
+            "upload",
+            lambda: member.client.post(  # type: ignore[union-attr]
+                "/upload",
+                headers=htmx_headers(member.token),
+                files={"photos": ("contention.jpg", picture, "image/jpeg")},
+            ),
+        )
         status = answer.status_code if answer is not None else None
         ids = {int(i) for i in PHOTO_LINK.findall(answer.text)} if answer is not None else set()
         load.uploads.append((member.id, acknowledged(status), ids))
@@ -470,7 +529,7 @@ async def writer(
             count += 1
             marker = f"{COMMENT_PREFIX} {tag}-{member.id}-{count}"
             kind, url, data, table = "comment", f"/_/photos/{target}/comments", {"body": marker}, None
-        answer = await timed(load, kind, lambda: member.client.post(url, headers=headers, data=data))  # type: ignore[union-attr]
+        answer = await timed(load, kind, functools.partial(member.client.post, url, headers=headers, data=data))  # type: ignore[union-attr]
         status = answer.status_code if answer is not None else None
         if table is None:
             load.comments[marker] = (member.id, target, acknowledged(status))
@@ -483,7 +542,9 @@ async def writer(
             await asyncio.sleep(0.2)  # a refused connection: do not spin
 
 
-async def failed_logins(load: Load, base_url: str, emails: list[str], end: float, seed: int, tls: ssl.SSLContext) -> None:
+async def failed_logins(
+    load: Load, base_url: str, emails: list[str], end: float, seed: int, tls: ssl.SSLContext
+) -> None:
     """A fresh anonymous client per attempt: the login page (for its CSRF token), then a bad POST."""
     rng = random.Random(seed)
     attempt = 0
@@ -499,9 +560,16 @@ async def failed_logins(load: Load, base_url: str, emails: list[str], end: float
                 email, password = f"nobody-{seed}-{attempt}@example.com", PASSWORD
             else:
                 email, password = rng.choice(emails), PASSWORD + "-wrong"
-            await timed(load, "failed login", lambda: client.post(
-                "/auth/login", headers=htmx_headers(match.group(1)), data={"email": email, "password": password}
-            ))
+            await timed(
+                load,
+                "failed login",
+                functools.partial(
+                    client.post,
+                    "/auth/login",
+                    headers=htmx_headers(match.group(1)),
+                    data={"email": email, "password": password},
+                ),
+            )
 
 
 async def trickle(load: Load, member: Member, port: int, picture: bytes, seconds: float, chunks: int = 60) -> None:
@@ -509,9 +577,13 @@ async def trickle(load: Load, member: Member, port: int, picture: bytes, seconds
     assert member.client is not None
     boundary = "contention" + secrets.token_hex(8)
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"trickle.jpg\"\r\n"
-        f"Content-Type: image/jpeg\r\n\r\n"
-    ).encode() + picture + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="trickle.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + picture
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     cookies = "; ".join(f"{name}={value}" for name, value in member.client.cookies.items())
     head = (
         f"POST /upload HTTP/1.1\r\nHost: {HOST}:{port}\r\nCookie: {cookies}\r\nHX-Request: true\r\n"
@@ -551,8 +623,14 @@ async def trickle(load: Load, member: Member, port: int, picture: bytes, seconds
     load.uploads.append((member.id, acknowledged(status), set(result.get("photo_ids", []))))  # type: ignore[arg-type]
 
 
-async def run_load(target: Target, args: argparse.Namespace, members: list[Member], photos: list[tuple[int, int]],
-                   big: bytes, small: bytes) -> Load:
+async def run_load(
+    target: Target,
+    args: argparse.Namespace,
+    members: list[Member],
+    photos: list[tuple[int, int]],
+    big: bytes,
+    small: bytes,
+) -> Load:
     load = Load()
     log(f"logging {len(members)} members in")
     gate = asyncio.Semaphore(4)
@@ -570,8 +648,10 @@ async def run_load(target: Target, args: argparse.Namespace, members: list[Membe
         emails = [member.email for member in members]
         tag = secrets.token_hex(3)
         tls = ssl.create_default_context()  # shared: a new client per failed login needs no new context
-        log(f"load for {args.duration:.0f} s: {len(uploaders)} uploaders, {len(writers)} small writers, "
-            f"{args.login_clients} failed-login clients, 1 trickled upload over {args.trickle_seconds:.0f} s")
+        log(
+            f"load for {args.duration:.0f} s: {len(uploaders)} uploaders, {len(writers)} small writers, "
+            f"{args.login_clients} failed-login clients, 1 trickled upload over {args.trickle_seconds:.0f} s"
+        )
         started = load.started = time.perf_counter()
         end = started + args.duration
         tasks = [trickle(load, trickler, target.port, small, args.trickle_seconds)]
@@ -580,7 +660,9 @@ async def run_load(target: Target, args: argparse.Namespace, members: list[Membe
             writer(load, member, [i for i in everyone if i != member.id], photos, end, tag, args.seed * 1000 + n)
             for n, member in enumerate(writers)
         ]
-        tasks += [failed_logins(load, target.url, emails, end, args.seed * 1000 + n, tls) for n in range(args.login_clients)]
+        tasks += [
+            failed_logins(load, target.url, emails, end, args.seed * 1000 + n, tls) for n in range(args.login_clients)
+        ]
         await asyncio.gather(*tasks)
         log(f"load done in {time.perf_counter() - started:.1f} s (in-flight requests included)")
     finally:
@@ -611,8 +693,10 @@ def check_toggles(what: str, pairs: dict[tuple[int, int], Toggle], rows: set[tup
         if present not in allowed:
             result.lost += 1
             if len(result.examples) < 3:
-                result.examples.append(f"{what} {pair}: acknowledged {'present' if state.acked else 'absent'}, "
-                                       f"database {'present' if present else 'absent'}")
+                result.examples.append(
+                    f"{what} {pair}: acknowledged {'present' if state.acked else 'absent'}, "
+                    f"database {'present' if present else 'absent'}"
+                )
         elif present != state.acked:
             result.applied_unacknowledged += 1
     strays = rows - set(pairs)
@@ -635,8 +719,9 @@ def check(target: Target, load: Load, seeded_photo_max: int) -> tuple[list[Lost]
     photos = {
         pid: (author, names)
         for pid, author, *names in fetch(
-            url, f"SELECT id, author_id, filename_original, filename_medium, filename_small FROM photos "
-            f"WHERE id > {seeded_photo_max}"
+            url,
+            f"SELECT id, author_id, filename_original, filename_medium, filename_small FROM photos "
+            f"WHERE id > {seeded_photo_max}",
         )
     }
     results = [check_toggles("follows", load.follows, follows), check_toggles("collects", load.collects, collects)]
@@ -678,12 +763,20 @@ def check(target: Target, load: Load, seeded_photo_max: int) -> tuple[list[Lost]
 
     # Media files no photo row names (a failed upload must take its files back).
     named = {name for _, names in photos.values() for name in names}
-    named |= {name for row in fetch(url, f"SELECT filename_original, filename_medium, filename_small FROM photos "
-                                         f"WHERE id <= {seeded_photo_max}") for name in row}
+    named |= {
+        name
+        for row in fetch(
+            url, f"SELECT filename_original, filename_medium, filename_small FROM photos WHERE id <= {seeded_photo_max}"
+        )
+        for name in row
+    }
     folder = target.folder / "media" / "photos"
     files = {path.name for path in folder.iterdir()} if folder.is_dir() else set()
-    extra = {"orphan media files": len(files - named), "missing media files": len(named - files),
-             "new photos in the database": len(photos)}
+    extra = {
+        "orphan media files": len(files - named),
+        "missing media files": len(named - files),
+        "new photos in the database": len(photos),
+    }
     return results, extra
 
 
@@ -714,9 +807,14 @@ def server_errors(text: str) -> tuple[Counter[str], Counter[str]]:
             if index < len(lines):
                 chain.append(lines[index].strip())
                 index += 1
-            while index < len(lines) and not lines[index].startswith("Traceback") and (
-                lines[index].startswith(("[SQL", "[parameters", "(Background", " ")) or not lines[index].strip()
-                or lines[index].startswith(("The above exception", "During handling"))
+            while (
+                index < len(lines)
+                and not lines[index].startswith("Traceback")
+                and (
+                    lines[index].startswith(("[SQL", "[parameters", "(Background", " "))
+                    or not lines[index].strip()
+                    or lines[index].startswith(("The above exception", "During handling"))
+                )
             ):
                 if lines[index].startswith("[SQL: ") and not sql:
                     sql = " ".join(lines[index][6:].split())[:80].rstrip("]")
@@ -757,10 +855,12 @@ class Outcome:
 
 def git_state(root: Path) -> str:
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True,
-                               check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "not a git checkout"
     return commit + (" dirty" if dirty else "")
@@ -782,29 +882,60 @@ def run_engine(engine: str, args: argparse.Namespace, big: bytes, small: bytes) 
             database_url = fresh_database(server_url, stack, args.keep)
             broadcast = args.redis_url or start_redis(folder, stack)
             workers = args.workers
-            server = (f"`hyperpics serve --workers {workers}`, PostgreSQL 15"
-                      f"{' (--database-url)' if args.database_url else ' (throwaway cluster, fsync off)'}, redis broadcast")
+            server = (
+                f"`hyperpics serve --workers {workers}`, PostgreSQL 15"
+                f"{' (--database-url)' if args.database_url else ' (throwaway cluster, fsync off)'}, redis broadcast"
+            )
         target = Target(engine, root, folder, database_url, broadcast, workers)
         log(f"{engine}: code from {check_import(target)}; database {redact(database_url)}")
         target.command("db", "upgrade")
-        target.command("seed", "--users", "40", "--photos", "40", "--tags", "10", "--follows", "0", "--collects", "0",
-                       "--comments", "0", "--reports", "0", "--seed", "1", "--password", PASSWORD, "--yes",
-                       "--workers", "2")
-        rows = fetch(database_url,
-                     "SELECT u.id, u.email FROM users u JOIN roles r ON r.id = u.role_id "
-                     "WHERE r.name = 'User' AND u.confirmed AND u.active AND NOT u.locked ORDER BY u.id")
+        target.command(
+            "seed",
+            "--users",
+            "40",
+            "--photos",
+            "40",
+            "--tags",
+            "10",
+            "--follows",
+            "0",
+            "--collects",
+            "0",
+            "--comments",
+            "0",
+            "--reports",
+            "0",
+            "--seed",
+            "1",
+            "--password",
+            PASSWORD,
+            "--yes",
+            "--workers",
+            "2",
+        )
+        rows = fetch(
+            database_url,
+            "SELECT u.id, u.email FROM users u JOIN roles r ON r.id = u.role_id "
+            "WHERE r.name = 'User' AND u.confirmed AND u.active AND NOT u.locked ORDER BY u.id",
+        )
         needed = args.writers + 1
         if len(rows) < needed:
             raise SetupError(f"the seed made {len(rows)} confirmed, active, unlocked members; {needed} are needed")
         members = [Member(uid, email) for uid, email in rows[:needed]]
-        photos = [(pid, author) for pid, author in fetch(
-            database_url,
-            "SELECT p.id, p.author_id FROM photos p JOIN users u ON u.id = p.author_id "
-            "WHERE p.visibility = 'public' AND p.can_comment AND u.active ORDER BY p.id")]
+        photos = [
+            (pid, author)
+            for pid, author in fetch(
+                database_url,
+                "SELECT p.id, p.author_id FROM photos p JOIN users u ON u.id = p.author_id "
+                "WHERE p.visibility = 'public' AND p.can_comment AND u.active ORDER BY p.id",
+            )
+        ]
         seeded_max = fetch(database_url, "SELECT COALESCE(MAX(id), 0) FROM photos")[0][0]
         start_server(target, stack)
-        log(f"{engine}: server up at {target.url} (pid {target.process.pid}, {workers} worker(s)); "
-            f"{len(members)} members, {len(photos)} public photos")
+        log(
+            f"{engine}: server up at {target.url} (pid {target.process.pid}, {workers} worker(s)); "
+            f"{len(members)} members, {len(photos)} public photos"
+        )
         load = asyncio.run(run_load(target, args, members, photos, big, small))
         assert target.process is not None
         stop_group(target.process)  # every transaction has ended before the database is read
@@ -814,10 +945,21 @@ def run_engine(engine: str, args: argparse.Namespace, big: bytes, small: bytes) 
         if args.keep:
             log(f"{engine}: server log {target.log}")
         return Outcome(
-            engine=engine, label=args.label, root=str(root), commit=git_state(root),
-            when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), duration=args.duration, server=server,
-            calls=load.calls, lost=lost, extra=extra, trickle=load.trickle, exceptions=exceptions,
-            failing_requests=failing, log_path=str(target.log), load_started=load.started,
+            engine=engine,
+            label=args.label,
+            root=str(root),
+            commit=git_state(root),
+            when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            duration=args.duration,
+            server=server,
+            calls=load.calls,
+            lost=lost,
+            extra=extra,
+            trickle=load.trickle,
+            exceptions=exceptions,
+            failing_requests=failing,
+            log_path=str(target.log),
+            load_started=load.started,
         )
     raise AssertionError("unreachable")
 
@@ -848,8 +990,11 @@ def row(kind: str, calls: list[Call]) -> dict[str, object]:
         "5xx_by_code": ", ".join(f"{n} x {s}" for s, n in sorted(five.items())),
         "429": statuses.get(429, 0),
         "other": sum(n for s, n in statuses.items() if s is not None and s not in expected and s < 500 and s != 429),
-        "other_codes": ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items(), key=lambda i: i[0] or 0)
-                                 if s is not None and s not in expected and s < 500 and s != 429),
+        "other_codes": ", ".join(
+            f"{n} x {s}"
+            for s, n in sorted(statuses.items(), key=lambda i: i[0] or 0)
+            if s is not None and s not in expected and s < 500 and s != 429
+        ),
         "errors": statuses.get(None, 0),
         "p50": pct(seconds, 50),
         "p99": pct(seconds, 99),
@@ -917,8 +1062,10 @@ def seconds(value: object) -> str:
 
 
 def verdict(s: dict[str, object]) -> str:
-    return (f"{s['engine']}{' (' + str(s['label']) + ')' if s['label'] else ''}: {s['5xx']} x 5xx, "
-            f"{s['lost']} lost writes, small-write p99 {seconds(s['small_p99'])} s")
+    return (
+        f"{s['engine']}{' (' + str(s['label']) + ')' if s['label'] else ''}: {s['5xx']} x 5xx, "
+        f"{s['lost']} lost writes, small-write p99 {seconds(s['small_p99'])} s"
+    )
 
 
 def tables(outcome: Outcome) -> str:
@@ -933,12 +1080,19 @@ def tables(outcome: Outcome) -> str:
         name = f"**{kind}**" if kind == "small writes" else kind
         five = f"{r['5xx']}" + (f" ({r['5xx_by_code']})" if r["5xx"] else "")
         other = f"{r['other']}" + (f" ({r['other_codes']})" if r["other"] else "")
-        lines.append(f"| {name} | {r['count']} | {r['expected']} | {five} | {r['429']} | {other} | {r['errors']} "
-                     f"| {seconds(r['p50'])} | {seconds(r['p99'])} | {seconds(r['max'])} |")
-    lines += ["", "| written | acknowledged requests | rows checked | lost | applied without an acknowledgement |",
-              "|---|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {name} | {r['count']} | {r['expected']} | {five} | {r['429']} | {other} | {r['errors']} "
+            f"| {seconds(r['p50'])} | {seconds(r['p99'])} | {seconds(r['max'])} |"
+        )
+    lines += [
+        "",
+        "| written | acknowledged requests | rows checked | lost | applied without an acknowledgement |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for item in outcome.lost:
-        lines.append(f"| {item.what} | {item.acknowledged} | {item.checked} | {item.lost} | {item.applied_unacknowledged} |")
+        lines.append(
+            f"| {item.what} | {item.acknowledged} | {item.checked} | {item.lost} | {item.applied_unacknowledged} |"
+        )
     return "\n".join(lines)
 
 
@@ -946,13 +1100,18 @@ def details(outcome: Outcome) -> list[str]:
     notes = []
     t = outcome.trickle
     if t:
-        notes.append(f"Trickled upload ({t.get('bytes')} bytes over {outcome_trickle_seconds(t)}): status "
-                     f"{t.get('status')}, {float(t.get('seconds', 0)):.1f} s from the first byte to the answer"  # type: ignore[arg-type]
-                     + (f", photo {t.get('photo_ids')}" if t.get("photo_ids") else "")
-                     + (f", {t.get('error')}" if t.get("error") else "") + ".")
+        notes.append(
+            f"Trickled upload ({t.get('bytes')} bytes over {outcome_trickle_seconds(t)}): status "
+            f"{t.get('status')}, {float(t.get('seconds', 0)):.1f} s from the first byte to the answer"  # type: ignore[arg-type]
+            + (f", photo {t.get('photo_ids')}" if t.get("photo_ids") else "")
+            + (f", {t.get('error')}" if t.get("error") else "")
+            + "."
+        )
     stall, at = longest_stall(outcome)
-    notes.append(f"Longest time without any write acknowledged (small writes, uploads): {seconds(stall)} s, "
-                 f"from {at:.1f} s into the load.")
+    notes.append(
+        f"Longest time without any write acknowledged (small writes, uploads): {seconds(stall)} s, "
+        f"from {at:.1f} s into the load."
+    )
     extra = ", ".join(f"{name} {count}" for name, count in outcome.extra.items())
     notes.append(f"Afterwards: {extra}.")
     for item in outcome.lost:
@@ -965,8 +1124,10 @@ def details(outcome: Outcome) -> list[str]:
         notes.append(f"Server log: {sum(outcome.exceptions.values())} tracebacks:")
         notes += [f"  - {n} x `{text}`" for text, n in outcome.exceptions.most_common(8)]
         if outcome.failing_requests:
-            notes.append("  - 5xx in the access log: " + ", ".join(
-                f"{request} ({n})" for request, n in outcome.failing_requests.most_common(8)))
+            notes.append(
+                "  - 5xx in the access log: "
+                + ", ".join(f"{request} ({n})" for request, n in outcome.failing_requests.most_common(8))
+            )
     else:
         notes.append("Server log: no tracebacks.")
     return notes
@@ -995,12 +1156,12 @@ def block(outcome: Outcome, args: argparse.Namespace) -> str:
     notes = "\n".join(f"- {note}" if not note.startswith("  ") else note for note in details(outcome))
     return f"""<!-- contention block: {key} -->
 <!-- summary {json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in s.items()})} -->
-### {outcome.label or 'unlabelled'}: {outcome.engine}
+### {outcome.label or "unlabelled"}: {outcome.engine}
 
 - Run {outcome.when} on {os.cpu_count()} CPUs (nproc); code `{outcome.root}` at `{outcome.commit}`.
 - Server: {outcome.server}.
-- Load for {outcome.duration:.0f} s: {args.uploaders} uploaders, {args.writers} small writers, {args.login_clients} failed-login
-  clients, 1 trickled upload over {args.trickle_seconds:.0f} s.
+- Load for {outcome.duration:.0f} s: {args.uploaders} uploaders, {args.writers} small writers,
+  {args.login_clients} failed-login clients, 1 trickled upload over {args.trickle_seconds:.0f} s.
 
 **{verdict(s)}**
 
@@ -1035,9 +1196,11 @@ def section(blocks: dict[tuple[str, str], str]) -> str:
                 five = f"{s['5xx']}" + (f" ({s['5xx_by_code']})" if s["5xx"] else "")
                 summary_rows.append(
                     f"| {label or 'unlabelled'} | {engine} | `{s['commit']}` | {five} | {s['429']} | {s['other']} "
-                    f"| {s['errors']} | {s['lost']} | {s['small']} | {seconds(s['small_p50'])} / {seconds(s['small_p99'])}"
+                    f"| {s['errors']} | {s['lost']} | {s['small']} "
+                    f"| {seconds(s['small_p50'])} / {seconds(s['small_p99'])}"
                     f" / {seconds(s['small_max'])} | {s['uploads_ok']} / {s['uploads']} "
-                    f"| {seconds(s['login_p50'])} / {seconds(s['login_p99'])} | {s['trickle']} | {seconds(s.get('stall', 'nan'))} |"
+                    f"| {seconds(s['login_p50'])} / {seconds(s['login_p99'])} | {s['trickle']} "
+                    f"| {seconds(s.get('stall', 'nan'))} |"
                 )
     return f"""{SECTION_START}
 # Writes under mixed load (contention)
@@ -1080,16 +1243,23 @@ def existing_blocks() -> dict[tuple[str, str], str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=[*ENGINES, "both"], default="both", help="default: both, SQLite first")
-    parser.add_argument("--root", default=str(DEFAULT_ROOT), help="checkout whose code the server runs (default: this one)")
+    parser.add_argument(
+        "--root", default=str(DEFAULT_ROOT), help="checkout whose code the server runs (default: this one)"
+    )
     parser.add_argument("--label", default=None, help="names this run's block in RESULTS.md (default: the commit)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (default 30)")
-    parser.add_argument("--trickle-seconds", type=float, default=30.0, help="the trickled upload's send time (default 30)")
+    parser.add_argument(
+        "--trickle-seconds", type=float, default=30.0, help="the trickled upload's send time (default 30)"
+    )
     parser.add_argument("--uploaders", type=int, default=8, help="members uploading 24 MP JPEGs (default 8)")
     parser.add_argument("--writers", type=int, default=32, help="members doing small writes (default 32)")
     parser.add_argument("--login-clients", type=int, default=24, help="clients sending failed logins (default 24)")
     parser.add_argument("--workers", type=int, default=2, help="server processes with PostgreSQL (default 2)")
-    parser.add_argument("--database-url", help="postgresql+asyncpg://... of an existing server: a new database is "
-                        "created there for the run and dropped afterwards")
+    parser.add_argument(
+        "--database-url",
+        help="postgresql+asyncpg://... of an existing server: a new database is "
+        "created there for the run and dropped afterwards",
+    )
     parser.add_argument("--redis-url", help="redis://host:port of an existing Redis for the broadcast")
     parser.add_argument("--seed", type=int, default=1, help="the client's random choices (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs (database, server log)")

@@ -68,7 +68,8 @@ def photo_like(width: int = 4000, height: int = 3000, seed: int = 1) -> bytes:
     rng = random.Random(seed)
     ramp = Image.linear_gradient("L").resize((width, height))
     base = Image.merge(
-        "RGB", [ramp.point(lambda v: 60 + v // 2), ramp.point(lambda v: 100 + v // 3), Image.new("L", (width, height), 170)]
+        "RGB",
+        [ramp.point(lambda v: 60 + v // 2), ramp.point(lambda v: 100 + v // 3), Image.new("L", (width, height), 170)],
     )
     draw = ImageDraw.Draw(base)
     for _ in range(60):
@@ -162,7 +163,8 @@ def old_markup(html: str) -> str:
 ON_SCREEN = """() => [...document.querySelectorAll('img')]
   .filter(img => img.currentSrc.includes('/media/photos/'))
   .map(img => { const r = img.getBoundingClientRect();
-    return {src: img.currentSrc, visible: r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth && r.width > 0,
+    return {src: img.currentSrc,
+            visible: r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth && r.width > 0,
             main: img.closest('.photo-frame') !== null}; })"""
 
 
@@ -277,7 +279,9 @@ def main() -> None:
     options = parser.parse_args()
     lines, what = run(options.photos)
     start, end = markers("images.py")
-    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    git = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     text = "\n".join([
         start,
         "## Images: bytes of the first screen (bench/images.py)",

@@ -2,7 +2,7 @@
 
 Run from the project root:
 
-    .venv/bin/python bench/pages.py                        # both sizes, 1 and 2 workers (~15 min); writes bench/RESULTS.md
+    .venv/bin/python bench/pages.py      # both sizes, 1 and 2 workers (~15 min); writes bench/RESULTS.md
     .venv/bin/python bench/pages.py --sizes small --workers 2 --no-write
     .venv/bin/python bench/pages.py --pages photo,explore --seconds 3 --no-write
     .venv/bin/python bench/pages.py --profile              # also py-spy on the slowest page (1 worker)
@@ -67,7 +67,15 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 LOGGED_IN_MARK = "user-menu"  # the nav's menu, only for a member
 NOW = "2026-06-01T12:00:00"
 SIZES = {
-    "small": {"users": 50, "photos": 500, "tags": 30, "follows": 300, "collects": 1000, "comments": 2000, "reports": 20},
+    "small": {
+        "users": 50,
+        "photos": 500,
+        "tags": 30,
+        "follows": 300,
+        "collects": 1000,
+        "comments": 2000,
+        "reports": 20,
+    },
     "large": {
         "users": 5000,
         "photos": 100_000,
@@ -115,9 +123,25 @@ def seed_small(root: Path, site: Site) -> None:
     sizes = SIZES["small"]
     arguments = [f"--{name}={count}" for name, count in sizes.items()]
     done = subprocess.run(
-        [sys.executable, "-m", "hyperpics.cli", "seed", *arguments, "--seed", "1", "--password", PASSWORD,
-         "--now", NOW, "--yes"],
-        cwd=site.folder, env=_command_env(root, site), capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "hyperpics.cli",
+            "seed",
+            *arguments,
+            "--seed",
+            "1",
+            "--password",
+            PASSWORD,
+            "--now",
+            NOW,
+            "--yes",
+        ],
+        cwd=site.folder,
+        env=_command_env(root, site),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if done.returncode:
         raise SetupError(f"hyperpics seed failed:\n{(done.stdout + done.stderr)[-3000:]}")
@@ -301,18 +325,30 @@ def start_site_server(
     port = free_port()
     logfile = site.folder / f"server-{workers}.log"
     env = _command_env(
-        root, site,
+        root,
+        site,
         HYPERPICS_ENV="production",
         HYPERPICS_SECRET_KEY="pages-" + secrets.token_urlsafe(32),
         HYPERPICS_BASE_URL=f"http://{HOST}:{port}",
         HYPERPICS_BROADCAST_URL=broadcast,
         **{f"HYPERPICS_{key}": value for key, value in (settings or {}).items()},
     )
-    command = [sys.executable, "-m", "hyperpics.cli", "serve", "--host", HOST, "--port", str(port),
-               "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "hyperpics.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     with logfile.open("wb") as out:
-        process = subprocess.Popen(command, cwd=site.folder, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=site.folder, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Server(process, port, logfile)
     stack.callback(stop_group, process)
     _wait_until_answering(server)
@@ -325,7 +361,10 @@ def start_floor_server(folder: Path, workers: int, stack: ExitStack) -> Server:
     with logfile.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, str(HERE / "floor.py"), "--host", HOST, "--port", str(port), "--workers", str(workers)],
-            cwd=folder, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = Server(process, port, logfile)
     stack.callback(stop_group, process)
@@ -344,8 +383,9 @@ def _cookies(headers: list[tuple[str, str]], jar: dict[str, str]) -> None:
             jar[name.strip()] = rest.split(";", 1)[0]
 
 
-def _request(url: str, jar: dict[str, str], data: dict[str, str] | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, str]:
+def _request(
+    url: str, jar: dict[str, str], data: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, str]:
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: object, **kwargs: object) -> None:
             return None
@@ -416,7 +456,10 @@ def _wrk(url: str, seconds: float, headers: dict[str, str]) -> tuple[int, float,
     kinds = [(sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out)), "non-2xx")]
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if errors:
-        kinds += [(int(n), f"{kind} error") for n, kind in zip(errors.groups(), ("connect", "read", "write", "timeout"), strict=True)]
+        kinds += [
+            (int(n), f"{kind} error")
+            for n, kind in zip(errors.groups(), ("connect", "read", "write", "timeout"), strict=True)
+        ]
     detail = ", ".join(f"{count} {kind}" for count, kind in kinds if count)
     return int(served.group(1)), duration, rps, p99_ms, detail
 
@@ -465,8 +508,15 @@ class Run:
     rows: list[Row] = field(default_factory=list)
 
 
-def run_pages(server: Server, floor: Server, pages: list[Page], cookies: dict[str, str], seconds: float,
-              floor_seconds: float, run: Run) -> None:
+def run_pages(
+    server: Server,
+    floor: Server,
+    pages: list[Page],
+    cookies: dict[str, str],
+    seconds: float,
+    floor_seconds: float,
+    run: Run,
+) -> None:
     for page in pages:
         headers = headers_for(page, cookies)
         floor_result = measure(floor, "/", floor_seconds, {})
@@ -480,9 +530,11 @@ def run_pages(server: Server, floor: Server, pages: list[Page], cookies: dict[st
         result = measure(server, page.path, seconds, headers)
         row = Row(page, result, floor_result)
         run.rows.append(row)
-        log(f"  {page.name:<14} {page.who:<9} {result.rps:8.0f} req/s  p99 {result.p99_ms:7.1f} ms  "
+        log(
+            f"  {page.name:<14} {page.who:<9} {result.rps:8.0f} req/s  p99 {result.p99_ms:7.1f} ms  "
             f"floor {floor_result.rps:6.0f}  {100 * row.share:5.1f} %  {result.cpu_ms:6.2f} ms CPU/req"
-            + (f"  BAD: {result.bad_detail}" if result.bad else ""))
+            + (f"  BAD: {result.bad_detail}" if result.bad else "")
+        )
 
 
 # --- profiling ----------------------------------------------------------------------------------
@@ -492,9 +544,24 @@ def profile(server: Server, page: Page, cookies: dict[str, str], seconds: float,
     """py-spy on the one-worker server (the thread holding the GIL) while wrk asks for ``page``."""
     raw = out.with_suffix(".folded")
     spy = subprocess.Popen(
-        [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.process.pid), "--gil", "--rate", "250", "--format", "raw",
-         "--duration", str(int(seconds)), "--output", str(raw), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--gil",
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--duration",
+            str(int(seconds)),
+            "--output",
+            str(raw),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     time.sleep(1)
     _wrk(server.url + page.path, seconds - 1, headers_for(page, cookies))
@@ -545,23 +612,29 @@ def summarise_profile(folded: str, title: str) -> str:
         if not frames:
             continue
         total += count
-        root = next((frame for frame in frames if not frame.startswith(("_bootstrap", "Thread.run", "<module>"))), frames[0])
+        root = next(
+            (frame for frame in frames if not frame.startswith(("_bootstrap", "Thread.run", "<module>"))), frames[0]
+        )
         roots[root] = roots.get(root, 0) + count
         leaf = frames[-1]
         own[leaf] = own.get(leaf, 0) + count
         areas[_area(leaf)] = areas.get(_area(leaf), 0) + count
         for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + count
-    lines = [f"py-spy (--gil: the thread holding the GIL), {title}: {total} samples", "",
-             "Where the time goes (own samples, by package):"]
+    lines = [
+        f"py-spy (--gil: the thread holding the GIL), {title}: {total} samples",
+        "",
+        "Where the time goes (own samples, by package):",
+    ]
     lines += [f"  {100 * n / total:5.1f} %  {area}" for area, n in sorted(areas.items(), key=lambda kv: -kv[1])]
     lines += ["", "By thread (where its stack starts):"]
     lines += [f"  {100 * n / total:5.1f} %  {root}" for root, n in sorted(roots.items(), key=lambda kv: -kv[1])[:8]]
     lines += ["", "Top 25 functions by own samples:"]
     lines += [f"  {100 * n / total:5.1f} %  {frame}" for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:25]]
     lines += ["", "Top 40 functions including what they call:"]
-    lines += [f"  {100 * n / total:5.1f} %  {frame}"
-              for frame, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:40]]
+    lines += [
+        f"  {100 * n / total:5.1f} %  {frame}" for frame, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:40]
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -583,8 +656,10 @@ def table(run: Run, small: Run | None) -> str:
     lines = [head, rule]
     small_cpu = {(row.page.name, row.page.who): row.result.cpu_ms for row in small.rows} if small else {}
     for row in run.rows:
-        line = (f"| {row.page.name} | {row.page.who} | {row.result.rps:,.0f} | {row.result.p99_ms:.1f} | "
-                f"{row.floor.rps:,.0f} | {100 * row.share:.1f} % | {row.result.cpu_ms:.2f} |")
+        line = (
+            f"| {row.page.name} | {row.page.who} | {row.result.rps:,.0f} | {row.result.p99_ms:.1f} | "
+            f"{row.floor.rps:,.0f} | {100 * row.share:.1f} % | {row.result.cpu_ms:.2f} |"
+        )
         if small is not None:
             base = small_cpu.get((row.page.name, row.page.who))
             line += f" {row.result.cpu_ms / base:.2f}x |" if base else " |"
@@ -600,11 +675,15 @@ def table(run: Run, small: Run | None) -> str:
     lines += [
         "",
         f"Share of the floor: geometric mean {100 * geometric_mean(shares):.1f} %; lowest anonymous "
-        f"{100 * min(anonymous, default=math.nan):.1f} %, lowest logged in {100 * min(logged_in, default=math.nan):.1f} %.",
+        f"{100 * min(anonymous, default=math.nan):.1f} %, "
+        f"lowest logged in {100 * min(logged_in, default=math.nan):.1f} %.",
     ]
     if small is not None:
-        ratios = [row.result.cpu_ms / small_cpu[key] for row in run.rows
-                  if (key := (row.page.name, row.page.who)) in small_cpu and row.result.requests]
+        ratios = [
+            row.result.cpu_ms / small_cpu[key]
+            for row in run.rows
+            if (key := (row.page.name, row.page.who)) in small_cpu and row.result.requests
+        ]
         if ratios:
             lines.append(f"CPU per request against the small site: at most {max(ratios):.2f}x.")
     return "\n".join(lines)
@@ -612,14 +691,21 @@ def table(run: Run, small: Run | None) -> str:
 
 def git_state(root: Path) -> str:
     head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "hyperpics", "db"],
-                           capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--", "hyperpics", "db"], capture_output=True, text=True
+    )
     return (head.stdout.strip() or "unknown") + (" + uncommitted changes" if dirty.stdout.strip() else "")
 
 
 def block(label: str, code: str, runs: list[Run], args: argparse.Namespace) -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     lines = [
         f"### {label}",
         "",
@@ -643,8 +729,10 @@ def write_results(label: str, text: str) -> None:
         for name, body in BLOCK.findall(existing.split(start, 1)[1].split(end, 1)[0]):
             blocks[name] = body
     blocks[label] = text
-    body = "".join(f"<!-- bench/pages.py block: {name} -->\n{value}<!-- bench/pages.py block end -->\n"
-                   for name, value in blocks.items())
+    body = "".join(
+        f"<!-- bench/pages.py block: {name} -->\n{value}<!-- bench/pages.py block end -->\n"
+        for name, value in blocks.items()
+    )
     write_section("pages.py", f"{start}\n# Page benchmark (bench/pages.py)\n\n{body}{end}\n")
 
 
@@ -669,12 +757,22 @@ def main() -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="The checkout to serve (default: this one).")
     parser.add_argument("--label", default="", help="Name of this block in RESULTS.md (default: the commit).")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "hyperpics-bench-pages")
-    parser.add_argument("--profile", nargs="?", const="slowest", default="",
-                        help="py-spy on one worker: the slowest page, or the one named 'page/who'.")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="slowest",
+        default="",
+        help="py-spy on one worker: the slowest page, or the one named 'page/who'.",
+    )
     parser.add_argument("--profile-seconds", type=float, default=15)
     parser.add_argument("--keep", action="store_true", help="Keep the temp dir (databases, server logs).")
-    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
-                        help="A HYPERPICS_ setting for the server (e.g. DB_POOL_SIZE=4); may repeat.")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="A HYPERPICS_ setting for the server (e.g. DB_POOL_SIZE=4); may repeat.",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     ensure_wrk()
@@ -689,8 +787,11 @@ def main() -> int:
             for size in args.sizes.split(","):
                 site = make_site(size, args.root, folder / size, args.cache)
                 pages, emails = choose_pages(site)
-                pages = [page for page in pages if (not wanted or page.name in wanted)
-                         and (not args.who or page.who == args.who)]
+                pages = [
+                    page
+                    for page in pages
+                    if (not wanted or page.name in wanted) and (not args.who or page.who == args.who)
+                ]
                 for workers in (int(n) for n in args.workers.split(",")):
                     log(f"{size} site, {workers} worker(s)")
                     with ExitStack() as stack:
@@ -705,8 +806,9 @@ def main() -> int:
                         if args.profile and workers == 1:
                             slowest = min(run.rows, key=lambda row: row.share).page
                             if args.profile != "slowest":
-                                slowest = next(row.page for row in run.rows
-                                               if f"{row.page.name}/{row.page.who}" == args.profile)
+                                slowest = next(
+                                    row.page for row in run.rows if f"{row.page.name}/{row.page.who}" == args.profile
+                                )
                             slug = re.sub(r"[^a-z0-9]+", "-", f"{size} {slowest.name} {slowest.who} {label}".lower())
                             out = HERE / "profiles" / f"pages-{slug.strip('-')}.txt"
                             out.parent.mkdir(exist_ok=True)

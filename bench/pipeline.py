@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import platform
@@ -221,7 +222,10 @@ async def stage_breakdown(data: bytes) -> list[Stage]:
     helpers, so it is skipped if they change.
     """
     steps = [
-        ("open + checks (_open: header, metadata and trailer scan)", lambda state: state.update(image=media._open(data))),
+        (
+            "open + checks (_open: header, metadata and trailer scan)",
+            lambda state: state.update(image=media._open(data)),
+        ),
         ("decode + upright (_decode)", lambda state: state.update(image=media._decode(state["image"]))),
         ("to RGB (_normalise_mode)", lambda state: state.update(image=media._normalise_mode(state["image"]))),
         ("cap to 3000 px", lambda state: state.update(image=media._cap_edge(state["image"], media.ORIGINAL_MAX_EDGE))),
@@ -301,12 +305,16 @@ def main() -> None:
             stages = []
 
     rows = [threaded, inline]
-    header = f"| {'run':<36} | {'wall ms':>8} | {'ticks':>5} | {'lag max ms':>10} | {'lag p99 ms':>10} | {'lag median ms':>13} |"
+    header = (
+        f"| {'run':<36} | {'wall ms':>8} | {'ticks':>5} | {'lag max ms':>10} | {'lag p99 ms':>10} "
+        f"| {'lag median ms':>13} |"
+    )
     line = "|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|"
     table = [header, line]
     for row in rows:
         table.append(
-            f"| {row.label:<36} | {row.wall_ms:>8.0f} | {row.ticks:>5} | {row.max_ms:>10.1f} | {row.p99_ms:>10.1f} | {row.median_ms:>13.1f} |"
+            f"| {row.label:<36} | {row.wall_ms:>8.0f} | {row.ticks:>5} | {row.max_ms:>10.1f} | {row.p99_ms:>10.1f} "
+            f"| {row.median_ms:>13.1f} |"
         )
     print()
     print("\n".join(table))
@@ -318,7 +326,9 @@ def main() -> None:
         ]
         for stage in stages:
             holds = "yes" if stage.max_lag_ms > 0.5 * stage.wall_ms and stage.wall_ms > 20 else "no"
-            stage_table.append(f"| {stage.name:<37} | {stage.wall_ms:>7.0f} | {stage.max_lag_ms:>15.1f} | {holds:<14} |")
+            stage_table.append(
+                f"| {stage.name:<37} | {stage.wall_ms:>7.0f} | {stage.max_lag_ms:>15.1f} | {holds:<14} |"
+            )
         print()
         print("\n".join(stage_table))
     total = time.perf_counter() - started
@@ -328,10 +338,8 @@ def main() -> None:
         return
     now = datetime.now(UTC).astimezone()
     nproc = os.cpu_count()
-    try:
+    with contextlib.suppress(AttributeError):  # not Linux
         nproc = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        pass
     text = f"""<!-- bench/pipeline.py: start -->
 # Pipeline benchmark results
 

@@ -68,22 +68,152 @@ VOCABULARY = 3_000
 PER_PAGE = 20
 
 ACCENTED = [
-    "café", "crème", "São", "brûlée", "façade", "naïve", "jalapeño", "piñata", "über", "smörgåsbord",
-    "fiancée", "résumé", "déjà", "garçon", "Zürich", "Málaga", "Kraków", "Reykjavík", "Ålesund", "Łódź",
-    "crêpe", "pâté", "soufflé", "entrée", "rosé", "château", "forêt", "plongée", "señora", "mañana",
-    "açaí", "Bogotá", "Curaçao", "Île", "Genève", "Köln", "Düsseldorf", "Göteborg", "Tromsø", "Åre",
+    "café",
+    "crème",
+    "São",
+    "brûlée",
+    "façade",
+    "naïve",
+    "jalapeño",
+    "piñata",
+    "über",
+    "smörgåsbord",
+    "fiancée",
+    "résumé",
+    "déjà",
+    "garçon",
+    "Zürich",
+    "Málaga",
+    "Kraków",
+    "Reykjavík",
+    "Ålesund",
+    "Łódź",
+    "crêpe",
+    "pâté",
+    "soufflé",
+    "entrée",
+    "rosé",
+    "château",
+    "forêt",
+    "plongée",
+    "señora",
+    "mañana",
+    "açaí",
+    "Bogotá",
+    "Curaçao",
+    "Île",
+    "Genève",
+    "Köln",
+    "Düsseldorf",
+    "Göteborg",
+    "Tromsø",
+    "Åre",
 ]
 SYLLABLES = [
-    "ba", "be", "bi", "bo", "ca", "co", "da", "de", "di", "do", "fa", "fe", "ga", "go", "ha", "he",
-    "ka", "ki", "la", "le", "li", "lo", "lu", "ma", "me", "mi", "mo", "na", "ne", "ni", "no", "pa",
-    "pe", "pi", "po", "ra", "re", "ri", "ro", "ru", "sa", "se", "si", "so", "ta", "te", "ti", "to",
-    "va", "ve", "vi", "za", "zo", "ar", "en", "il", "on", "ur", "st", "tr", "sh", "ch",
+    "ba",
+    "be",
+    "bi",
+    "bo",
+    "ca",
+    "co",
+    "da",
+    "de",
+    "di",
+    "do",
+    "fa",
+    "fe",
+    "ga",
+    "go",
+    "ha",
+    "he",
+    "ka",
+    "ki",
+    "la",
+    "le",
+    "li",
+    "lo",
+    "lu",
+    "ma",
+    "me",
+    "mi",
+    "mo",
+    "na",
+    "ne",
+    "ni",
+    "no",
+    "pa",
+    "pe",
+    "pi",
+    "po",
+    "ra",
+    "re",
+    "ri",
+    "ro",
+    "ru",
+    "sa",
+    "se",
+    "si",
+    "so",
+    "ta",
+    "te",
+    "ti",
+    "to",
+    "va",
+    "ve",
+    "vi",
+    "za",
+    "zo",
+    "ar",
+    "en",
+    "il",
+    "on",
+    "ur",
+    "st",
+    "tr",
+    "sh",
+    "ch",
 ]
 COMMON = [
-    "sunset", "beach", "mountain", "river", "city", "street", "night", "morning", "harbour", "boat",
-    "forest", "snow", "rain", "light", "shadow", "bridge", "market", "portrait", "cat", "dog",
-    "flower", "garden", "train", "station", "coffee", "window", "door", "sky", "cloud", "field",
-    "lake", "sea", "wave", "rock", "tree", "leaf", "autumn", "summer", "winter", "spring",
+    "sunset",
+    "beach",
+    "mountain",
+    "river",
+    "city",
+    "street",
+    "night",
+    "morning",
+    "harbour",
+    "boat",
+    "forest",
+    "snow",
+    "rain",
+    "light",
+    "shadow",
+    "bridge",
+    "market",
+    "portrait",
+    "cat",
+    "dog",
+    "flower",
+    "garden",
+    "train",
+    "station",
+    "coffee",
+    "window",
+    "door",
+    "sky",
+    "cloud",
+    "field",
+    "lake",
+    "sea",
+    "wave",
+    "rock",
+    "tree",
+    "leaf",
+    "autumn",
+    "summer",
+    "winter",
+    "spring",
 ]
 
 
@@ -140,59 +270,109 @@ def load(path: Path, seed: int) -> tuple[dict[str, float], list[str]]:
     for i in range(1, USERS + 1):
         first, last = rng.choice(words).capitalize(), rng.choice(words).capitalize()
         username = f"{fold(first).lower()[:12]}{i}"
-        users.append((
-            i, username, f"{username}@example.com", f"{first} {last}"[:30], "bench-not-a-real-hash",
-            text(3, 10)[:120], "", rng.choice(words)[:50], stamp(now - timedelta(minutes=i)),
-            1, 0, 1, 1, 1, 1, 1, role_id,
-        ))
-    timed("users", "INSERT INTO users (id, username, email, name, password_hash, bio, website, location, member_since, "
-          "confirmed, locked, active, public_collections, receive_comment_notification, receive_follow_notification, "
-          "receive_collect_notification, role_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", users)
+        users.append(
+            (
+                i,
+                username,
+                f"{username}@example.com",
+                f"{first} {last}"[:30],
+                "bench-not-a-real-hash",
+                text(3, 10)[:120],
+                "",
+                rng.choice(words)[:50],
+                stamp(now - timedelta(minutes=i)),
+                1,
+                0,
+                1,
+                1,
+                1,
+                1,
+                1,
+                role_id,
+            )
+        )
+    timed(
+        "users",
+        "INSERT INTO users (id, username, email, name, password_hash, bio, website, location, member_since, "
+        "confirmed, locked, active, public_collections, receive_comment_notification, receive_follow_notification, "
+        "receive_collect_notification, role_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        users,
+    )
 
     tag_names: list[str] = []
     seen_tags: set[str] = set()
     while len(tag_names) < TAGS:
-        name = fold(rng.choice(words)).lower() if rng.random() < 0.5 else (
-            fold(rng.choice(words)).lower() + fold(rng.choice(words)).lower())
+        name = (
+            fold(rng.choice(words)).lower()
+            if rng.random() < 0.5
+            else (fold(rng.choice(words)).lower() + fold(rng.choice(words)).lower())
+        )
         if name not in seen_tags:
             seen_tags.add(name)
             tag_names.append(name[:64])
-    timed("tags", "INSERT INTO tags (id, name, created_at) VALUES (?,?,?)",
-          [(i + 1, name, stamp(now)) for i, name in enumerate(tag_names)])
+    timed(
+        "tags",
+        "INSERT INTO tags (id, name, created_at) VALUES (?,?,?)",
+        [(i + 1, name, stamp(now)) for i, name in enumerate(tag_names)],
+    )
 
     visibilities = ["public"] * 80 + ["followers"] * 12 + ["private"] * 8
     photos = []
     for i in range(1, PHOTOS + 1):
-        photos.append((
-            i, rng.randint(1, USERS), text(8, 20), text(8, 20), rng.choice(visibilities),
-            f"{i:08x}-o.jpg", f"{i:08x}-m.jpg", f"{i:08x}-s.jpg", 1600, 1200, 1,
-            stamp(now - timedelta(seconds=PHOTOS - i)),
-        ))
-    timed("photos (+ photos_fts trigger)", "INSERT INTO photos (id, author_id, description, alt_text, visibility, "
-          "filename_original, filename_medium, filename_small, width, height, can_comment, created_at) "
-          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", photos)
+        photos.append(
+            (
+                i,
+                rng.randint(1, USERS),
+                text(8, 20),
+                text(8, 20),
+                rng.choice(visibilities),
+                f"{i:08x}-o.jpg",
+                f"{i:08x}-m.jpg",
+                f"{i:08x}-s.jpg",
+                1600,
+                1200,
+                1,
+                stamp(now - timedelta(seconds=PHOTOS - i)),
+            )
+        )
+    timed(
+        "photos (+ photos_fts trigger)",
+        "INSERT INTO photos (id, author_id, description, alt_text, visibility, "
+        "filename_original, filename_medium, filename_small, width, height, can_comment, created_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        photos,
+    )
 
     pairs = []
     for photo_id in range(1, PHOTOS + 1):
         for tag_id in rng.sample(range(1, TAGS + 1), TAGS_PER_PHOTO):
             pairs.append((photo_id, tag_id))
-    timed("photo_tags (+ trigger rewriting photos_fts.tags)",
-          "INSERT INTO photo_tags (photo_id, tag_id) VALUES (?,?)", pairs)
+    timed(
+        "photo_tags (+ trigger rewriting photos_fts.tags)",
+        "INSERT INTO photo_tags (photo_id, tag_id) VALUES (?,?)",
+        pairs,
+    )
 
     follows = set()
     while len(follows) < FOLLOWS:
         a, b = rng.randint(1, USERS), rng.randint(1, USERS)
         if a != b:
             follows.add((a, b))
-    timed("follows", "INSERT INTO follows (follower_id, followed_id, created_at) VALUES (?,?,?)",
-          [(a, b, stamp(now)) for a, b in follows])
+    timed(
+        "follows",
+        "INSERT INTO follows (follower_id, followed_id, created_at) VALUES (?,?,?)",
+        [(a, b, stamp(now)) for a, b in follows],
+    )
 
     started = time.perf_counter()
     connection.execute("INSERT INTO photos_fts(photos_fts) VALUES ('optimize')")
     connection.execute("ANALYZE")
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     timings["optimize + analyze + checkpoint"] = time.perf_counter() - started
-    counts = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("photos_fts", "users_fts", "tags_fts")}
+    counts = {
+        t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("photos_fts", "users_fts", "tags_fts")
+    }
     tagged = connection.execute("SELECT count(*) FROM photos_fts WHERE tags != ''").fetchone()[0]
     connection.close()
     assert counts == {"photos_fts": PHOTOS, "users_fts": USERS, "tags_fts": TAGS}, counts
@@ -244,14 +424,24 @@ async def run_searches(url: str, queries: list[str], viewer_id: int) -> tuple[li
                     totals.append(results.total)
                 slowest = max(range(len(times)), key=times.__getitem__)
                 examples[(viewer_name, category)] = (queries[slowest], times[slowest], totals[slowest])
-                rows.append({
-                    "viewer": viewer_name, "category": category, "n": len(times),
-                    "p50": statistics.median(times), "p99": percentile(times, 99), "max": max(times),
-                    "hits_median": statistics.median(totals), "empty": sum(1 for t in totals if t == 0),
-                })
+                rows.append(
+                    {
+                        "viewer": viewer_name,
+                        "category": category,
+                        "n": len(times),
+                        "p50": statistics.median(times),
+                        "p99": percentile(times, 99),
+                        "max": max(times),
+                        "hits_median": statistics.median(totals),
+                        "empty": sum(1 for t in totals if t == 0),
+                    }
+                )
                 r = rows[-1]
-                print(f"  {viewer_name:9} {category:5}: p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
-                      f"max {r['max']:.1f} ms (median {r['hits_median']:.0f} hits)", flush=True)
+                print(
+                    f"  {viewer_name:9} {category:5}: p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
+                    f"max {r['max']:.1f} ms (median {r['hits_median']:.0f} hits)",
+                    flush=True,
+                )
     finally:
         await database.dispose()
     return rows, examples
@@ -260,8 +450,9 @@ async def run_searches(url: str, queries: list[str], viewer_id: int) -> tuple[li
 # --- the report ---------------------------------------------------------------------------
 
 
-def section(timings: dict[str, float], size: int, rows: list[dict], examples: dict, args: argparse.Namespace,
-            migrate_s: float) -> str:
+def section(
+    timings: dict[str, float], size: int, rows: list[dict], examples: dict, args: argparse.Namespace, migrate_s: float
+) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     import sqlalchemy
 

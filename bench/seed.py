@@ -161,7 +161,8 @@ def machine() -> list[str]:
     import PIL
 
     return [
-        f"- Machine: {len(os.sched_getaffinity(0))} CPUs available (nproc), {cpu}, {platform.system()} {platform.release()}",
+        f"- Machine: {len(os.sched_getaffinity(0))} CPUs available (nproc), {cpu}, "
+        f"{platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}, Pillow {PIL.__version__}, SQLite {sqlite3.sqlite_version}",
     ]
 
@@ -197,8 +198,10 @@ def albumy_section(runs: list[Run], workers: int | None) -> list[str]:
     lines += [
         "",
         (
-            f"Median command wall time **{statistics.median(walls):.2f} s** (min {min(walls):.2f}, max {max(walls):.2f}). "
-            f"Database {median.db_bytes / 2**20:.1f} MiB, media {median.media_bytes / 2**20:.1f} MiB in {median.files:,} files."
+            f"Median command wall time **{statistics.median(walls):.2f} s** "
+            f"(min {min(walls):.2f}, max {max(walls):.2f}). "
+            f"Database {median.db_bytes / 2**20:.1f} MiB, "
+            f"media {median.media_bytes / 2**20:.1f} MiB in {median.files:,} files."
         ),
         "",
         "Stages of the median run:",
@@ -233,7 +236,8 @@ def large_section(run: Run, workers: int | None) -> list[str]:
         "",
         (
             f"Database {run.db_bytes / 2**20:,.0f} MiB; media {run.media_bytes / 2**30:.2f} GiB in {run.files:,} files "
-            f"({run.media_bytes / max(1, LARGE['photos']) / 1024:.0f} KiB per photo with its two copies, avatars included)."
+            f"({run.media_bytes / max(1, LARGE['photos']) / 1024:.0f} KiB per photo "
+            "with its two copies, avatars included)."
         ),
         LARGE_END,
     ]

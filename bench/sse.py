@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import platform
@@ -134,7 +135,9 @@ def start_server(folder: Path) -> Server:
     log = folder / "server.log"
     command = [sys.executable, "-m", "hyperpics.cli", "serve", "--host", HOST, "--port", str(port)]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -171,14 +174,11 @@ def seed(server: Server, receivers: int) -> tuple[list[int], list[str], int, str
             " VALUES (?, ?, ?, ?, '', '', '', ?, ?, 0, 1, 1, 1, 1, 1, ?)",
             [(name, f"{name}@example.com", name[:30], PASSWORD_HASH, now, 1, role) for name in names],
         )
-        ids = dict(
-            connection.execute(
-                "SELECT username, id FROM users WHERE username LIKE ?", (f"%{tag}%",)
-            ).fetchall()
-        )
+        ids = dict(connection.execute("SELECT username, id FROM users WHERE username LIKE ?", (f"%{tag}%",)).fetchall())
         tokens = {name: secrets.token_urlsafe(32) for name in names}
         connection.executemany(
-            "INSERT INTO auth_sessions (token_hash, user_id, created_at, last_fresh_at, revoked_at, remember, user_agent)"
+            "INSERT INTO auth_sessions"
+            " (token_hash, user_id, created_at, last_fresh_at, revoked_at, remember, user_agent)"
             " VALUES (?, ?, ?, ?, NULL, 0, 'bench/sse.py')",
             [(hashlib.sha256(tokens[name].encode()).hexdigest(), ids[name], now, now) for name in names],
         )
@@ -264,16 +264,12 @@ class Stream:
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await self.writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
         if self.task is not None:
             self.task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
-            except (asyncio.CancelledError, Exception):
-                pass
 
 
 async def open_all(streams: list[Stream], port: int, concurrency: int) -> list[str]:
@@ -329,7 +325,9 @@ async def run(n: int, deliveries: int, concurrency: int, warmup: int) -> Result:
         try:
             receiver_ids, cookies, _sender_id, sender_cookie = seed(server, n)
             limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-            async with httpx.AsyncClient(base_url=server.url, cookies={AUTH_COOKIE: sender_cookie}, limits=limits, timeout=30) as sender:
+            async with httpx.AsyncClient(
+                base_url=server.url, cookies={AUTH_COOKIE: sender_cookie}, limits=limits, timeout=30
+            ) as sender:
                 page = await sender.get("/")
                 match = CSRF_META.search(page.text)
                 assert page.status_code == 200 and match, (page.status_code, page.text[:500])
@@ -375,7 +373,9 @@ async def run(n: int, deliveries: int, concurrency: int, warmup: int) -> Result:
                         arrived = await asyncio.wait_for(asyncio.shield(arrival), timeout=DELIVERY_TIMEOUT)
                     except TimeoutError:
                         lost += 1
-                        errors.append(f"no event for user {stream.user_id} within {DELIVERY_TIMEOUT:.0f} s ({stream.error})")
+                        errors.append(
+                            f"no event for user {stream.user_id} within {DELIVERY_TIMEOUT:.0f} s ({stream.error})"
+                        )
                         continue
                     finally:
                         stream.waiting = None
@@ -432,7 +432,8 @@ def table(results: list[Result]) -> str:
     ]
     for r in results:
         rows.append(
-            f"| {r.n} | {r.open_seconds:.1f} | {r.open_errors} | {r.rss_before_kb / 1024:.1f} | {r.rss_after_kb / 1024:.1f} "
+            f"| {r.n} | {r.open_seconds:.1f} | {r.open_errors} "
+            f"| {r.rss_before_kb / 1024:.1f} | {r.rss_after_kb / 1024:.1f} "
             f"| {r.per_connection_kb:.1f} | {r.deliveries} | {r.lost} | {pct(r.after_answer_ms, 50):.1f} "
             f"| {pct(r.after_answer_ms, 99):.1f} | {max(r.after_answer_ms, default=float('nan')):.1f} "
             f"| {pct(r.after_send_ms, 50):.1f} / {pct(r.after_send_ms, 99):.1f} | {pct(r.post_ms, 50):.1f} |"
@@ -446,10 +447,8 @@ def versions() -> str:
     names = ("quart", "hypercorn", "broadcaster", "sqlalchemy", "aiosqlite")
     found = []
     for name in names:
-        try:
+        with contextlib.suppress(Exception):
             found.append(f"{name} {version(name)}")
-        except Exception:  # noqa: BLE001
-            pass
     return ", ".join(found)
 
 
@@ -502,7 +501,9 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=200, help="measured deliveries per N (default 200)")
     parser.add_argument("--warmup", type=int, default=5, help="unrecorded deliveries first (default 5)")
     parser.add_argument(
-        "--open-concurrency", type=int, default=10,
+        "--open-concurrency",
+        type=int,
+        default=10,
         help="streams connecting at once (default 10; 16 or more deadlock the SQLite pool, see bench/README.md)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")

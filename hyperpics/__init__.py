@@ -149,7 +149,7 @@ def _configure_templates(app: Quart) -> None:
 
 
 def timeago(value: datetime | None, now: datetime | None = None) -> str:
-    """"3 minutes ago" style text; the exact time goes in a <time datetime> beside it."""
+    """ "3 minutes ago" style text; the exact time goes in a <time datetime> beside it."""
     from .models import utcnow
 
     if value is None:
@@ -169,7 +169,9 @@ def photo_src(photo: Any, size: str = "small") -> str:
     URLs, and the public one (cached for a year) stops answering (views/photos.photo_file)."""
     from quart import current_app
 
-    filename = {"small": photo.filename_small, "medium": photo.filename_medium, "original": photo.filename_original}[size]
+    filename = {"small": photo.filename_small, "medium": photo.filename_medium, "original": photo.filename_original}[
+        size
+    ]
     url_for = current_app.jinja_env.globals["url_for"]  # templating.UrlBuilder: a grid asks a dozen times
     return url_for("photos.photo_file", filename=filename, v=photo.visibility.value)
 

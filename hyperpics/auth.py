@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 from quart import Quart, abort, current_app, flash, g, redirect, request, url_for
 from quart_auth import Action, AuthUser, QuartAuth
-from werkzeug.exceptions import Forbidden
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from werkzeug.exceptions import Forbidden
 
 from . import csrf, htmx
 from .cookies import BadSignature, VerifiedCookies
@@ -252,13 +252,13 @@ async def _to_login() -> Any:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def public(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def public[**P, R](view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Anyone may use this view."""
     _declare(view, "public")
     return view
 
 
-def anonymous_only(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def anonymous_only[**P, R](view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Logged-in users are sent home (login, register, password reset)."""
 
     @wraps(view)
@@ -271,7 +271,7 @@ def anonymous_only(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
     return wrapper
 
 
-def login_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def login_required[**P, R](view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
         if current_user() is None:
@@ -293,7 +293,7 @@ class ConfirmationNeeded(Forbidden):
         super().__init__(description=CONFIRM_FIRST)
 
 
-def confirmed_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def confirmed_required[**P, R](view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
         user = current_user()
@@ -347,7 +347,7 @@ def permission_denied_message(user: User, permission: Permission) -> str:
     return "You don't have permission to do this."
 
 
-def fresh_login_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def fresh_login_required[**P, R](view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Login, and a password login within the last few minutes (sensitive changes)."""
 
     @wraps(view)

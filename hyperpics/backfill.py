@@ -45,7 +45,9 @@ class BackfillReport:
     def summary(self) -> str:
         if not self.behind:
             return "Media backfill: every photo has its copies and colour already; nothing to do."
-        line = f"Media backfill: {self.done:,} of {self.behind:,} photos brought up to date ({self.files:,} files written)"
+        line = (
+            f"Media backfill: {self.done:,} of {self.behind:,} photos brought up to date ({self.files:,} files written)"
+        )
         if self.gone:
             line += f", {self.gone:,} deleted meanwhile"
         if self.failed:

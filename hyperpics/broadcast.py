@@ -22,11 +22,11 @@ import logging
 import secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator
-
 from typing import Any
 
 from broadcaster import Broadcast
 from quart import Quart
+
 from . import db
 from .wakeups import COMMENTS_KEY, NOTIFICATION, RESYNC, WAKE_KEY
 
@@ -37,7 +37,6 @@ QUEUE_SIZE = 8
 HEARTBEAT_SECONDS = 2.0
 HEARTBEAT_TIMEOUT = 3.0
 RECONNECT_BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0)
-
 
 
 class Hub:
@@ -245,12 +244,11 @@ def comments_reason(removed: list[int]) -> str:
 def removed_ids(reason: str) -> list[int]:
     if not reason.startswith(REMOVED_PREFIX):
         return []
-    return [int(i) for i in reason[len(REMOVED_PREFIX):].split(",") if i.isdigit()]
+    return [int(i) for i in reason[len(REMOVED_PREFIX) :].split(",") if i.isdigit()]
 
 
 def _backoff():  # type: ignore[no-untyped-def]
-    for delay in RECONNECT_BACKOFF:
-        yield delay
+    yield from RECONNECT_BACKOFF
     while True:
         yield RECONNECT_BACKOFF[-1]
 

@@ -158,6 +158,4 @@ def validate(config: dict[str, Any]) -> None:
         )
     url = str(config["DATABASE_URL"])
     if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
-        raise ConfigError(
-            f"{PREFIX}DATABASE_URL must use sqlite+aiosqlite:// or postgresql+asyncpg://, not {url!r}"
-        )
+        raise ConfigError(f"{PREFIX}DATABASE_URL must use sqlite+aiosqlite:// or postgresql+asyncpg://, not {url!r}")

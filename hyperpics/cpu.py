@@ -45,7 +45,7 @@ def pool() -> ThreadPoolExecutor:
         return _pool
 
 
-async def run(what: str, function: Callable[..., T], *args: Any) -> T:
+async def run[T](what: str, function: Callable[..., T], *args: Any) -> T:
     """Run ``function(*args)`` in the CPU pool, holding no connection and no lock meanwhile."""
     await before_slow_work(what)
     return await asyncio.get_running_loop().run_in_executor(pool(), lambda: function(*args))

@@ -249,7 +249,7 @@ def _install_sqlite_pragmas(sync_engine: Engine, lock_timeout: float) -> None:
         cursor.close()
 
 
-def long_read(statement: E) -> E:
+def long_read[E: Executable](statement: E) -> E:
     """``statement``, marked as one that takes a while (a full-text search): on SQLite it goes
     to the connection's thread at once rather than being tried in place first (sqlite_driver)."""
     return statement.execution_options(**{LONG_READ_OPTION: True})
@@ -350,7 +350,9 @@ def make_engine(
 
 
 @event.listens_for(Session, "after_begin")
-def _track_connection_of_transaction(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+def _track_connection_of_transaction(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
     session.info[CONNECTION_INFO_KEY] = connection.info
 
 
@@ -425,7 +427,7 @@ async def begin_write(session: AsyncSession) -> None:
     await connection.run_sync(_begin_write_if_reading)
 
 
-async def lock(
+async def lock[M](
     session: AsyncSession,
     entity: type[M],
     *conditions: ColumnElement[bool],
@@ -459,7 +461,7 @@ async def lock(
     return list((await session.execute(fresh.execution_options(populate_existing=True))).unique().scalars())
 
 
-async def lock_one(
+async def lock_one[M](
     session: AsyncSession, entity: type[M], *conditions: ColumnElement[bool], load: Sequence[ExecutableOption] = ()
 ) -> M | None:
     """:func:`lock` for one row (None: it is not there, or no longer)."""
@@ -497,7 +499,9 @@ def classify(error: BaseException) -> Problem | None:
         if sqlstate in _BUSY_SQLSTATES:
             return "busy"
         message = str(error.orig).lower()
-        if isinstance(error, exc.OperationalError) and ("database is locked" in message or "database is busy" in message):
+        if isinstance(error, exc.OperationalError) and (
+            "database is locked" in message or "database is busy" in message
+        ):
             return "busy"
     return None
 

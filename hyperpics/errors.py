@@ -75,7 +75,9 @@ async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
         headers["HX-Retarget"] = "#flashes"
         headers["HX-Reswap"] = "afterbegin"
     else:
-        body = await render_template("errors/error.html", code=code, title=title, message=message, confirm_first=confirm_first)
+        body = await render_template(
+            "errors/error.html", code=code, title=title, message=message, confirm_first=confirm_first
+        )
     headers["Vary"] = "HX-Request"
     return body, code, headers
 

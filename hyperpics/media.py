@@ -80,7 +80,9 @@ PENDING_SUFFIX = ".pending"
 
 # Markup that makes a file a polyglot: harmless to us (we re-encode) but never wanted.
 _MARKUP = re.compile(rb"<\s*(?:!doctype|html|script|body|iframe|svg|object|embed)\b|javascript:", re.IGNORECASE)
-_SVG_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+svg|svg)\b", re.IGNORECASE | re.DOTALL)
+_SVG_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+svg|svg)\b", re.IGNORECASE | re.DOTALL
+)
 
 DAMAGED_MESSAGE = "This image is damaged or incomplete."
 
@@ -105,7 +107,10 @@ class StoredPhoto:
     derivatives: int = DERIVATIVES
 
     def files(self) -> list[str]:
-        return [self.original, *(copy.name for copy in photo_copies(self.original, self.width, self.height, self.derivatives))]
+        return [
+            self.original,
+            *(copy.name for copy in photo_copies(self.original, self.width, self.height, self.derivatives)),
+        ]
 
 
 @dataclass(frozen=True)
@@ -174,9 +179,7 @@ def _open(data: bytes) -> Image.Image:
     except (OSError, ValueError, SyntaxError):
         raise RejectedImage("damaged", DAMAGED_MESSAGE) from None
     if _format_of(image) not in ACCEPTED_FORMATS:
-        raise RejectedImage(
-            "unsupported-format", f"{image.format} images are not accepted; use {FORMAT_NAMES}."
-        )
+        raise RejectedImage("unsupported-format", f"{image.format} images are not accepted; use {FORMAT_NAMES}.")
     # Checked from the header alone: refusing must cost far less than decoding would.
     width, height = image.size
     if width * height > MAX_PIXELS:

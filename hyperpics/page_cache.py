@@ -180,7 +180,7 @@ def keep(name: Hashable, versions: Versions | None, value: Any, size: int = 1) -
         value_cache().put(("value", name), versions, value, size)
 
 
-async def kept_read(name: Hashable, tables: tuple[str, ...], read: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def kept_read[T](name: Hashable, tables: tuple[str, ...], read: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """``read(session)``'s value, kept for every request while ``tables`` are unchanged.
     It reads on a session of its own (db.detached_reads), so what it loads is detached and
     never one of the request's own objects; it must be the same whoever asks."""
@@ -215,7 +215,7 @@ def _eligible() -> bool:
     )
 
 
-def shared_for_anonymous(view: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable[Response]]:
+def shared_for_anonymous[**P](view: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable[Response]]:
     """Serve this view's page to anonymous visitors from the cache (see the module's notes)."""
     return _shared(view, samples=1)
 
@@ -227,7 +227,7 @@ def sampled_for_anonymous(samples: int) -> Callable[[View[P]], View[P]]:
     return lambda view: _shared(view, samples=samples)
 
 
-def _shared(view: Callable[P, Awaitable[Response]], samples: int) -> Callable[P, Awaitable[Response]]:
+def _shared[**P](view: Callable[P, Awaitable[Response]], samples: int) -> Callable[P, Awaitable[Response]]:
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
         if not _eligible():

@@ -76,7 +76,10 @@ def _weakness(lowered: str, stem: str) -> str | None:
     if lowered in common_passwords():
         return "This password is too common: it is on a list of the most used passwords. Choose another."
     if stem in common_passwords():
-        return "This password is too common: it is one of the most used passwords with digits or symbols added. Choose another."
+        return (
+            "This password is too common: it is one of the most used passwords with digits or symbols added. "
+            "Choose another."
+        )
     if len(set(lowered)) < 3:
         return "Use more than two different characters."
     if _repeats_short_unit(lowered):

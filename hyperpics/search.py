@@ -201,8 +201,12 @@ def _kind(category: str, sees: str) -> _Kind:
         return _Kind(
             # Filters: the matches lead (with the active-users index in reach, SQLite went
             # through every active user's photos to count a common word's).
-            "photo", Photo, [visible_for(sees), db.unindexed(User.active).is_(True)], Photo.id.desc(),
-            joins=[Photo.author], options=[joinedload(Photo.author)],
+            "photo",
+            Photo,
+            [visible_for(sees), db.unindexed(User.active).is_(True)],
+            Photo.id.desc(),
+            joins=[Photo.author],
+            options=[joinedload(Photo.author)],
         )
     if category == "user":
         return _Kind("user", User, [User.active.is_(True)], User.id)  # blocked people are not found
@@ -474,7 +478,11 @@ class PostgresSearch(_IndexSearch):
         """Rebuild the three tables of documents from the tables (``hyperpics reindex``)."""
         # The document functions are the triggers' own (migration 0003).
         sources = {
-            "photos": (search_photos, Photo.id, func.search_photo_document(Photo.id, Photo.description, Photo.alt_text)),
+            "photos": (
+                search_photos,
+                Photo.id,
+                func.search_photo_document(Photo.id, Photo.description, Photo.alt_text),
+            ),
             "users": (search_users, User.id, func.search_user_document(User.username, User.name, User.bio)),
             "tags": (search_tags, Tag.id, func.search_tag_document(Tag.name)),
         }

@@ -14,6 +14,7 @@ forwards SIGTERM/SIGINT and waits; if a worker dies on its own, it stops the oth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import multiprocessing
@@ -52,7 +53,9 @@ def hypercorn_config(host: str, port: int) -> Config:
 def _hypercorn_logger(name: str, stream: TextIO) -> logging.Logger:
     logger = logging.getLogger(name)
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] [%(levelname)s] %(message)s", "[%Y-%m-%d %H:%M:%S %z]"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s [%(process)d] [%(levelname)s] %(message)s", "[%Y-%m-%d %H:%M:%S %z]")
+    )
     logger.handlers = [handler]
     logger.setLevel(logging.INFO)
     logger.propagate = False
@@ -186,7 +189,12 @@ def _worker(sock: socket.socket, host: str, port: int, number: int, workers: int
 
 
 def run_workers(
-    host: str, port: int, workers: int, *, factory: str = "hyperpics:create_app", sockets: list[socket.socket] | None = None
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    factory: str = "hyperpics:create_app",
+    sockets: list[socket.socket] | None = None,
 ) -> int:
     """Serve with ``workers`` processes; returns the exit status (0 after a clean stop).
 
@@ -196,7 +204,9 @@ def run_workers(
         sockets = listening_sockets(host, port, workers)
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=_worker, args=(sock, host, port, number, workers, factory), name=f"hyperpics-worker-{number}")
+        context.Process(
+            target=_worker, args=(sock, host, port, number, workers, factory), name=f"hyperpics-worker-{number}"
+        )
         for number, sock in enumerate(sockets, start=1)
     ]
     stopping = False
@@ -206,10 +216,8 @@ def run_workers(
         stopping = True
         for process in processes:
             if process.pid is not None and process.exitcode is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):  # it has just exited
                     os.kill(process.pid, signum)
-                except ProcessLookupError:
-                    pass  # it has just exited
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -196,8 +196,9 @@ class UrlBuilder:
 
     Quart's searches the URL map for the endpoint's rule on every call; here an endpoint
     with a single rule is built by that rule directly (werkzeug's own compiled builder, so the
-    URL is the same, query string included), once per endpoint and values. Anything else goes to Quart's: blueprint-relative
-    names, ``_external`` and the other options, an app mounted below ``/``, URL defaults.
+    URL is the same, query string included), once per endpoint and values. Anything else goes
+    to Quart's: blueprint-relative names, ``_external`` and the other options, an app mounted
+    below ``/``, URL defaults.
     """
 
     KEPT = 50_000  # URLs kept by endpoint and values: the same links recur on every page
@@ -258,7 +259,8 @@ def settle_context_processors(app: Quart) -> None:
         processors[:] = [
             processor
             for processor in processors
-            if processor is not flask_default and getattr(processor, "__func__", None) is not QuartAuth._template_context
+            if processor is not flask_default
+            and getattr(processor, "__func__", None) is not QuartAuth._template_context
         ]
 
 

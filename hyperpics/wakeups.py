@@ -33,7 +33,9 @@ def wake_after_commit(session: Session | AsyncSession, user_id: int, reason: str
         wakes[user_id] = reason
 
 
-def comments_change_after_commit(session: Session | AsyncSession, photo_id: int, removed: list[int] | None = None) -> None:
+def comments_change_after_commit(
+    session: Session | AsyncSession, photo_id: int, removed: list[int] | None = None
+) -> None:
     """The comments of ``photo_id`` change once this commits: open photo pages read what is new
     (and drop the ``removed`` ids)."""
     changes: dict[int, list[int]] = session.info.setdefault(COMMENTS_KEY, {})

@@ -49,8 +49,7 @@ STATEMENTS = [
     f"CREATE VIRTUAL TABLE photos_fts USING fts5(description, alt_text, tags, tokenize='{TOKENIZER}')",
     "CREATE TRIGGER photos_fts_insert AFTER INSERT ON photos BEGIN "
     "INSERT INTO photos_fts(rowid, description, alt_text, tags) VALUES (new.id, new.description, new.alt_text, ''); END",
-    "CREATE TRIGGER photos_fts_delete AFTER DELETE ON photos BEGIN "
-    "DELETE FROM photos_fts WHERE rowid = old.id; END",
+    "CREATE TRIGGER photos_fts_delete AFTER DELETE ON photos BEGIN DELETE FROM photos_fts WHERE rowid = old.id; END",
     "CREATE TRIGGER photos_fts_update AFTER UPDATE OF description, alt_text ON photos BEGIN "
     "UPDATE photos_fts SET description = new.description, alt_text = new.alt_text WHERE rowid = new.id; END",
     "CREATE TRIGGER photo_tags_fts_insert AFTER INSERT ON photo_tags BEGIN "
@@ -65,10 +64,17 @@ STATEMENTS = [
 ]
 
 TRIGGERS = [
-    "users_fts_insert", "users_fts_delete", "users_fts_update",
-    "tags_fts_insert", "tags_fts_delete", "tags_fts_update",
-    "photos_fts_insert", "photos_fts_delete", "photos_fts_update",
-    "photo_tags_fts_insert", "photo_tags_fts_delete",
+    "users_fts_insert",
+    "users_fts_delete",
+    "users_fts_update",
+    "tags_fts_insert",
+    "tags_fts_delete",
+    "tags_fts_update",
+    "photos_fts_insert",
+    "photos_fts_delete",
+    "photos_fts_update",
+    "photo_tags_fts_insert",
+    "photo_tags_fts_delete",
 ]
 
 

@@ -74,7 +74,7 @@ STATEMENTS = [
     "CREATE FUNCTION search_text(body text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE "
     # ("\\:" because op.execute would read ":punct" as a bind parameter)
     "AS $$ SELECT regexp_replace(body, '[[\\:punct\\:]]', ' ', 'g') $$",
-    "CREATE FUNCTION search_vector(body text, weight \"char\") RETURNS tsvector LANGUAGE sql STABLE PARALLEL SAFE "
+    'CREATE FUNCTION search_vector(body text, weight "char") RETURNS tsvector LANGUAGE sql STABLE PARALLEL SAFE '
     f"AS $$ SELECT setweight(to_tsvector('{CONFIG}', search_text(coalesce(body, ''))), weight) $$",
     # PL/pgSQL keeps its plan: an SQL function with a sub-select is not inlined, and would be
     # planned again at every trigger firing.
@@ -143,14 +143,23 @@ END $$""",
 ]
 
 TRIGGERS = {
-    "search_photos_insert": "photos", "search_photos_update": "photos", "search_photos_tagged": "photo_tags",
-    "search_users_insert": "users", "search_users_update": "users",
-    "search_tags_insert": "tags", "search_tags_update": "tags",
+    "search_photos_insert": "photos",
+    "search_photos_update": "photos",
+    "search_photos_tagged": "photo_tags",
+    "search_users_insert": "users",
+    "search_users_update": "users",
+    "search_tags_insert": "tags",
+    "search_tags_update": "tags",
 }
 FUNCTIONS = [
-    "search_photos_on_photo()", "search_photos_on_photo_tag()", "search_users_on_user()", "search_tags_on_tag()",
+    "search_photos_on_photo()",
+    "search_photos_on_photo_tag()",
+    "search_users_on_user()",
+    "search_tags_on_tag()",
     "search_photo_document(integer, text, text)",
-    "search_user_document(text, text, text)", "search_tag_document(text)", "search_vector(text, \"char\")",
+    "search_user_document(text, text, text)",
+    "search_tag_document(text)",
+    'search_vector(text, "char")',
     "search_text(text)",
 ]
 

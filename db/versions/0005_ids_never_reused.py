@@ -82,10 +82,14 @@ def _rebuild_with_autoincrement(table: str) -> None:
     create = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar()
     if "AUTOINCREMENT" in create:
         return
-    others = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL",
-        (table,),
-    ).scalars().all()
+    others = (
+        bind.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+            (table,),
+        )
+        .scalars()
+        .all()
+    )
     # "id INTEGER NOT NULL, ... CONSTRAINT pk_x PRIMARY KEY (id)" -> the key on the column itself.
     rebuilt, with_key = re.subn(
         rf"^CREATE TABLE {table} \(\s*id INTEGER NOT NULL,",
@@ -95,9 +99,7 @@ def _rebuild_with_autoincrement(table: str) -> None:
     rebuilt, without_old_key = re.subn(rf",\s*CONSTRAINT pk_{table} PRIMARY KEY \(id\)", "", rebuilt)
     if (with_key, without_old_key) != (1, 1):
         raise RuntimeError(f"0005: unexpected schema for {table}: {create}")
-    columns = ", ".join(
-        f'"{row[1]}"' for row in bind.exec_driver_sql(f"PRAGMA table_info({table})").fetchall()
-    )
+    columns = ", ".join(f'"{row[1]}"' for row in bind.exec_driver_sql(f"PRAGMA table_info({table})").fetchall())
     op.execute(rebuilt)
     op.execute(f"INSERT INTO {table}_rebuilt ({columns}) SELECT {columns} FROM {table}")  # sets sqlite_sequence
     op.execute(f"DROP TABLE {table}")

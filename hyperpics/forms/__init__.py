@@ -13,7 +13,7 @@ class BaseForm(Form):
     """A form bound to the request's posted data (or empty on GET)."""
 
     @classmethod
-    async def from_request(cls, **kwargs: Any) -> "BaseForm":
+    async def from_request(cls, **kwargs: Any) -> BaseForm:
         formdata: MultiDict[str, Any] | None = None
         if request.method == "POST":  # a HEAD with a body is still a GET: its body is ignored
             formdata = await request.form

@@ -52,7 +52,10 @@ def _new_password_fields() -> tuple[PasswordField, PasswordField]:
     password = PasswordField(
         "Password",
         validators=[DataRequired("Choose a password.")],
-        description=f"At least {passwords.MIN_LENGTH} characters; not a common password, nor one made from your username or email.",
+        description=(
+            f"At least {passwords.MIN_LENGTH} characters; "
+            "not a common password, nor one made from your username or email."
+        ),
     )
     password2 = PasswordField(
         "Repeat password",

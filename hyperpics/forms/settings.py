@@ -50,8 +50,12 @@ class ProfileForm(BaseForm):
         validators=[Optional(), Length(max=255, message="At most 255 characters.")],
         description="An http:// or https:// address.",
     )
-    location = StringField("Location", filters=[_strip], validators=[Optional(), Length(max=50, message="At most 50 characters.")])
-    bio = TextAreaField("Bio", filters=[_strip], validators=[Optional(), Length(max=120, message="At most 120 characters.")])
+    location = StringField(
+        "Location", filters=[_strip], validators=[Optional(), Length(max=50, message="At most 50 characters.")]
+    )
+    bio = TextAreaField(
+        "Bio", filters=[_strip], validators=[Optional(), Length(max=120, message="At most 120 characters.")]
+    )
 
     def validate_website(self, field: StringField) -> None:
         """Only web links: a javascript: or data: URL would run when clicked."""

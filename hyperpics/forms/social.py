@@ -5,8 +5,8 @@ from __future__ import annotations
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..services.social import COMMENT_MAX_LENGTH
 from .. import numbers
+from ..services.social import COMMENT_MAX_LENGTH
 from . import BaseForm
 
 

@@ -8,10 +8,10 @@ from .social import Collect, Comment, Follow
 from .users import (
     CONFIRMED_ONLY,
     ROLE_PERMISSIONS,
+    THEMES,
     AuthSession,
     Permission,
     Role,
-    THEMES,
     RoleName,
     User,
 )

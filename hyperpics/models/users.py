@@ -46,7 +46,12 @@ ROLE_PERMISSIONS: dict[RoleName, Permission] = {
 
 # Permissions that also need a confirmed email address: all of them.
 CONFIRMED_ONLY = (
-    Permission.FOLLOW | Permission.COLLECT | Permission.COMMENT | Permission.UPLOAD | Permission.MODERATE | Permission.ADMINISTER
+    Permission.FOLLOW
+    | Permission.COLLECT
+    | Permission.COMMENT
+    | Permission.UPLOAD
+    | Permission.MODERATE
+    | Permission.ADMINISTER
 )
 
 
@@ -111,9 +116,7 @@ class User(Base):
         """Whether this user may do ``permission`` now (role, block and confirmation)."""
         if not self.active or not self.role.grants(permission):
             return False
-        if permission & CONFIRMED_ONLY and not self.confirmed:
-            return False
-        return True
+        return not (permission & CONFIRMED_ONLY and not self.confirmed)
 
     @property
     def is_admin(self) -> bool:

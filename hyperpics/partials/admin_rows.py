@@ -101,8 +101,10 @@ async def user_action(user_id: int, action: str) -> Response:
             reason = moderation.refusal(require_user(), target, action)
             if reason:
                 raise moderation.ModerationError(reason)
-            what = "They cannot upload or comment until unlocked." if action == "lock" else (
-                "They are logged out everywhere at once and cannot log in until unblocked."
+            what = (
+                "They cannot upload or comment until unlocked."
+                if action == "lock"
+                else ("They are logged out everywhere at once and cannot log in until unblocked.")
             )
             return await _ask_first(f"{action.capitalize()} {target.username}?", what, action.capitalize(), [], "users")
         note = await moderation.moderate_user(session, require_user(), target, action)
@@ -171,7 +173,9 @@ async def report_action(target_type: str, target_id: int, action: str) -> Respon
             "reports",
         )
     try:
-        note, files = await moderation.settle_reports(await db.session(), require_user(), target_type, target_id, action)
+        note, files = await moderation.settle_reports(
+            await db.session(), require_user(), target_type, target_id, action
+        )
     except moderation.ModerationError as error:
         _refused(error)
     _remove_after_commit(files)

@@ -12,11 +12,6 @@ from quart import Blueprint, Response, abort, current_app, flash, g, request, st
 from quart.blueprints import BlueprintSetupState
 
 from .. import db, htmx, numbers, page_cache, responses, timeago
-from ..broadcast import hub, removed_ids
-from ..db import database
-from ..server import shutdown_event
-from ..templating import render_template
-from .notifications_stream import RETRY_MILLISECONDS, event_stream, sse, wakes
 from ..auth import (
     current_user,
     login_required,
@@ -24,13 +19,16 @@ from ..auth import (
     public,
     require_user,
 )
+from ..broadcast import hub, removed_ids
+from ..db import database
 from ..forms.photos import ReportForm
 from ..forms.social import CommentForm
 from ..models import Comment, Permission, Photo, ReportTarget, User
 from ..reports import FILED, file_report
+from ..server import shutdown_event
 from ..services import photos, social
-from ..templating import FragmentCache
-
+from ..templating import FragmentCache, render_template
+from .notifications_stream import RETRY_MILLISECONDS, event_stream, sse, wakes
 
 bp = Blueprint("comments", __name__, url_prefix="/_")
 
@@ -43,13 +41,12 @@ def comment_shown(comment: Comment, photo: Photo, viewer: User | None) -> tuple[
     template reads is here (tests/test_templating.py checks it)."""
     author, reply_to = comment.author, comment.reply_to
     mine = viewer is not None and viewer.id == comment.author_id
-    can_reply = (
-        viewer is not None and not mine and photo.can_comment and viewer.can(Permission.COMMENT)
-    )
+    can_reply = viewer is not None and not mine and photo.can_comment and viewer.can(Permission.COMMENT)
     return (
         comment.id, comment.body, comment.created_at, timeago(comment.created_at),
         author.id, author.username, author.name, author.avatar_medium, reply_to is not None,
-        reply_to.author.name if reply_to is not None else None, reply_to is not None and reply_to.reply_to_id is not None,
+        reply_to.author.name if reply_to is not None else None,
+        reply_to is not None and reply_to.reply_to_id is not None,
         photo.id, comment.author_id == photo.author_id,
         can_reply, social.can_delete_comment(viewer, comment, photo), viewer is not None and not mine,
     )  # fmt: skip
@@ -123,10 +120,11 @@ async def comments_context(
 ) -> dict[str, Any]:
     """What the comments section needs; the photo page includes the same section.
 
-    ``?comment=<id>`` opens the page that shows that comment's thread. ``?reply=<id>`` (or a refused reply, ``reply_form``) opens the reply form under that
-    comment, on the page that shows its thread unless a page is asked for. A reply id that is
-    not a comment of this photo is a 404 when asked for (``strict``), and simply dropped when
-    re-showing a refused post.
+    ``?comment=<id>`` opens the page that shows that comment's thread. ``?reply=<id>`` (or a
+    refused reply, ``reply_form``) opens the reply form under that comment, on the page that
+    shows its thread unless a page is asked for. A reply id that is not a comment of this
+    photo is a 404 when asked for (``strict``), and simply dropped when re-showing a refused
+    post.
     """
     session = await db.session()
     reply_id = reply_form.reply_to_id() if reply_form is not None else numbers.row_id(request.args.get("reply"))
@@ -141,7 +139,9 @@ async def comments_context(
             thread_id = await social.thread_root(session, reply_to)
             if page is None and request.args.get("page") is None:
                 page = await social.page_of_thread(session, photo, thread_id)
-    elif page is None and request.args.get("page") is None and (shown_id := numbers.row_id(request.args.get("comment"))):
+    elif (
+        page is None and request.args.get("page") is None and (shown_id := numbers.row_id(request.args.get("comment")))
+    ):
         # ?comment=<id> (a notification's link): the page that shows that comment's thread.
         try:
             shown = await social.comment_on_photo(session, photo, shown_id)
@@ -288,12 +288,17 @@ async def report(comment_id: int) -> Response:
     status = await file_report(form, require_user(), ReportTarget.COMMENT, comment.id, comment.author_id)
     if status == FILED:
         if htmx.wants_fragment():
-            return await responses.fragment("partials/report_done.html", form_id=f"report-comment-{comment.id}", what="comment")
+            return await responses.fragment(
+                "partials/report_done.html", form_id=f"report-comment-{comment.id}", what="comment"
+            )
         await flash("Thanks: a moderator will look at this comment.", "success")
         return await responses.back(url_for("photos.show", photo_id=photo.id))
     if htmx.wants_fragment():
         return await responses.fragment(
-            "partials/report_form.html", status, form=form, form_id=f"report-comment-{comment.id}",
+            "partials/report_form.html",
+            status,
+            form=form,
+            form_id=f"report-comment-{comment.id}",
             action=url_for("comments.report", comment_id=comment.id),
         )
     await flash(" ".join(form.form_errors) or "Choose a reason for the report.", "danger")

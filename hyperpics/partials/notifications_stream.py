@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator
 from quart import Blueprint, Response, current_app, request, stream_with_context
 from sqlalchemy import select
 
+from .. import db, numbers
 from ..auth import current_auth_session, current_user, public
 from ..broadcast import hub
-from .. import db, numbers
 from ..db import database
 from ..models import AuthSession, User
 from ..server import shutdown_event

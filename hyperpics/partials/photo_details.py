@@ -19,6 +19,4 @@ async def show(photo_id: int) -> Response:
         photo = await photos.get_visible(await db.session(), viewer, photo_id)
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
-    return await responses.fragment(
-        "partials/photo_details.html", photo=photo, can_edit=photos.can_edit(viewer, photo)
-    )
+    return await responses.fragment("partials/photo_details.html", photo=photo, can_edit=photos.can_edit(viewer, photo))

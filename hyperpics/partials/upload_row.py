@@ -36,7 +36,9 @@ async def upload() -> Response:
     sent = [item for item in (await request.files).getlist("photos") if item.filename or item.content_length]
     name = (sent[0].filename or "") if sent else ""
     if len(sent) != 1:
-        return await _refused(form, number, name, "no-file" if not sent else "several-files", NO_FILE if not sent else ONE_FILE)
+        return await _refused(
+            form, number, name, "no-file" if not sent else "several-files", NO_FILE if not sent else ONE_FILE
+        )
     # The shared fields are checked before the image is decoded: a mistake there costs nothing.
     details = checked_details(form)
     if details is None:

@@ -384,7 +384,9 @@ async def run_batches[Item, Result](
         for future, start in in_flight.items():
             if not future.cancelled() and future.exception() is None:
                 by_start[start] = future.result()
-        remove_pending(media_dir, [name for batch in by_start.values() for result in batch for name in files_of(result)])
+        remove_pending(
+            media_dir, [name for batch in by_start.values() for result in batch for name in files_of(result)]
+        )
         raise
     for start in sorted(by_start):
         results += by_start[start]

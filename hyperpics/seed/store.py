@@ -100,9 +100,7 @@ async def first_ids(session: AsyncSession) -> FirstIds:
         if dialect == "sqlite":
             found = await session.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name})
             return found.scalar() or 0
-        sequence = (
-            await session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
-        ).scalar()
+        sequence = (await session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})).scalar()
         if sequence is None:
             return 0
         # The name comes from the catalog. A sequence set with is_called false has not issued last_value yet.

@@ -316,7 +316,9 @@ async def lock_with_the_administrators(session: AsyncSession, user_id: int) -> N
     everyone: no deadlock), and the second one finds the first no longer active.
     """
     administrators = (
-        select(User.id).join(Role, Role.id == User.role_id).where(Role.name == RoleName.ADMINISTRATOR, User.active.is_(True))
+        select(User.id)
+        .join(Role, Role.id == User.role_id)
+        .where(Role.name == RoleName.ADMINISTRATOR, User.active.is_(True))
     )
     await db.lock(
         session, User, or_(User.id == user_id, User.id.in_(administrators)), load=[joinedload(User.role_before_lock)]

@@ -186,8 +186,22 @@ USERS = TableSpec(
     },
     per_page=30,
     ascending_first=("username",),
-    columns=(("username", "Member"), (None, "Role"), (None, "Status"), ("photos", "Photos"), ("reports", "Reports"), ("joined", "Joined"), (None, "Actions")),
-    bulk=(("confirm", "Confirm email"), ("lock", "Lock"), ("unlock", "Unlock"), ("block", "Block"), ("unblock", "Unblock")),
+    columns=(
+        ("username", "Member"),
+        (None, "Role"),
+        (None, "Status"),
+        ("photos", "Photos"),
+        ("reports", "Reports"),
+        ("joined", "Joined"),
+        (None, "Actions"),
+    ),
+    bulk=(
+        ("confirm", "Confirm email"),
+        ("lock", "Lock"),
+        ("unlock", "Unlock"),
+        ("block", "Block"),
+        ("unblock", "Unblock"),
+    ),
 )
 
 
@@ -216,7 +230,13 @@ async def users(session: AsyncSession, query: TableQuery, *, only_ids: Sequence[
     if role:
         where.append(User.role_id == select(Role.id).where(Role.name == role).scalar_subquery())
     if query.text:
-        where.append(or_(_contains(User.username, query.text), _contains(User.name, query.text), _contains(User.email, query.text)))
+        where.append(
+            or_(
+                _contains(User.username, query.text),
+                _contains(User.name, query.text),
+                _contains(User.email, query.text),
+            )
+        )
     if only_ids is not None:
         where.append(User.id.in_(only_ids))
     sort = {
@@ -243,7 +263,17 @@ PHOTOS = TableSpec(
     filters={"status": ("", "reported"), "visibility": ("", "public", "followers", "private")},
     per_page=20,
     ascending_first=("author",),
-    columns=((None, "Photo"), (None, "Description"), ("author", "Author"), (None, "Visible to"), ("collects", "Collects"), (None, "Comments"), ("reports", "Reports"), ("uploaded", "Uploaded"), (None, "Actions")),
+    columns=(
+        (None, "Photo"),
+        (None, "Description"),
+        ("author", "Author"),
+        (None, "Visible to"),
+        ("collects", "Collects"),
+        (None, "Comments"),
+        ("reports", "Reports"),
+        ("uploaded", "Uploaded"),
+        (None, "Actions"),
+    ),
     bulk=(("delete", "Delete"),),
 )
 
@@ -300,7 +330,14 @@ COMMENTS = TableSpec(
     filters={"status": ("", "reported", "replies")},
     per_page=30,
     ascending_first=("author",),
-    columns=((None, "Comment"), ("author", "Author"), (None, "On"), ("reports", "Reports"), ("posted", "Posted"), (None, "Actions")),
+    columns=(
+        (None, "Comment"),
+        ("author", "Author"),
+        (None, "On"),
+        ("reports", "Reports"),
+        ("posted", "Posted"),
+        (None, "Actions"),
+    ),
     bulk=(("delete", "Delete"),),
 )
 
@@ -358,7 +395,11 @@ class TagRow:
 
 async def tags(session: AsyncSession, query: TableQuery, *, only_ids: Sequence[int] | None = None) -> TablePage:
     photo_count = (
-        select(func.count()).select_from(photo_tags).where(photo_tags.c.tag_id == Tag.id).correlate(Tag).scalar_subquery()
+        select(func.count())
+        .select_from(photo_tags)
+        .where(photo_tags.c.tag_id == Tag.id)
+        .correlate(Tag)
+        .scalar_subquery()
     )
     where: list[ColumnElement[bool]] = []
     if query.text:
@@ -380,7 +421,14 @@ REPORTS = TableSpec(
     filters={"status": ("", "closed"), "target": ("", *(target.value for target in ReportTarget))},
     per_page=20,
     searchable=False,
-    columns=((None, "Reported"), ("reports", "Reports"), (None, "Reasons"), (None, "Notes"), ("oldest", "First reported"), (None, "Actions")),
+    columns=(
+        (None, "Reported"),
+        ("reports", "Reports"),
+        (None, "Reasons"),
+        (None, "Notes"),
+        ("oldest", "First reported"),
+        (None, "Actions"),
+    ),
     bulk=(("dismiss", "Dismiss"), ("resolve", "Resolve (delete or block)")),
 )
 
@@ -403,9 +451,7 @@ class ReportGroup:
         return f"{self.target_type.value}-{self.target_id}"
 
 
-async def reports(
-    session: AsyncSession, query: TableQuery, *, only: tuple[str, int] | None = None
-) -> TablePage:
+async def reports(session: AsyncSession, query: TableQuery, *, only: tuple[str, int] | None = None) -> TablePage:
     closed = query.filters["status"] == "closed"
     where: list[ColumnElement[bool]] = [
         Report.status != ReportStatus.OPEN if closed else Report.status == ReportStatus.OPEN
@@ -473,7 +519,9 @@ async def _fill_groups(session: AsyncSession, groups: list[ReportGroup], where: 
     for kind, target_id in by_key:
         wanted.setdefault(kind, []).append(target_id)
     loaders = {
-        ReportTarget.PHOTO: select(Photo).options(joinedload(Photo.author)).where(Photo.id.in_(wanted.get(ReportTarget.PHOTO, []))),
+        ReportTarget.PHOTO: select(Photo)
+        .options(joinedload(Photo.author))
+        .where(Photo.id.in_(wanted.get(ReportTarget.PHOTO, []))),
         ReportTarget.COMMENT: select(Comment)
         .options(joinedload(Comment.author))
         .where(Comment.id.in_(wanted.get(ReportTarget.COMMENT, []))),

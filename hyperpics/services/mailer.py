@@ -46,7 +46,9 @@ async def _in_request(user: User, purpose: tokens.Purpose, endpoint: str, **extr
 
 async def send_confirmation(user: User) -> bool:
     fresh, link = await _in_request(user, tokens.Purpose.CONFIRM, "auth.confirm")
-    return await mail.send(await mail.build(fresh.email, "Confirm your email address", "confirm", user=fresh, link=link))
+    return await mail.send(
+        await mail.build(fresh.email, "Confirm your email address", "confirm", user=fresh, link=link)
+    )
 
 
 async def send_email_changed_notice(user: User, old_email: str) -> bool:
@@ -104,8 +106,14 @@ def email_change_later(user_id: int, new_email: str) -> None:
 
 async def _address_has_an_account(email: str, template: str, subject: str) -> None:
     try:
-        message = await mail.build(email, subject, template, email=email,
-                                   login=absolute("/auth/login"), reset=absolute("/auth/forget-password"))
+        message = await mail.build(
+            email,
+            subject,
+            template,
+            email=email,
+            login=absolute("/auth/login"),
+            reset=absolute("/auth/forget-password"),
+        )
         await mail.send(message)
     except Exception:
         log.exception("could not send the %s mail", template)

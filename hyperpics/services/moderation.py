@@ -36,7 +36,8 @@ from ..models import (
     utcnow,
 )
 from . import accounts
-from .authority import audit, refusal as content_refusal
+from .authority import audit
+from .authority import refusal as content_refusal
 from .photos import delete_unused_tags, tag_ids_of_photos
 
 
@@ -81,9 +82,15 @@ async def user_for_moderation(session: AsyncSession, user_id: int) -> User:
 
 
 async def _ensure_not_last_admin(session: AsyncSession, target: User, doing: str) -> None:
-    if target.is_admin and target.active and target.confirmed and await accounts.other_active_admins(session, target) == 0:
+    if (
+        target.is_admin
+        and target.active
+        and target.confirmed
+        and await accounts.other_active_admins(session, target) == 0
+    ):
         raise ModerationError(
-            f"{target.username} is the last administrator and cannot be {doing}: make someone else an administrator first.",
+            f"{target.username} is the last administrator and cannot be {doing}: "
+            "make someone else an administrator first.",
             409,
         )
 

@@ -130,9 +130,9 @@ def group(rows: list[Notification]) -> list[Group]:
 async def unread_count(session: AsyncSession, user_id: int) -> int:
     return (
         await session.execute(
-            select(func.count()).select_from(Notification).where(
-                Notification.receiver_id == user_id, Notification.read_at.is_(None)
-            )
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.receiver_id == user_id, Notification.read_at.is_(None))
         )
     ).scalar_one()
 
@@ -141,7 +141,9 @@ _RECEIVER, _LIMIT, _OFFSET = "receiver_id", "page_limit", "page_offset"
 
 
 @cache
-def _listing_statements(unread_only: bool, sees: str) -> tuple[Select[tuple[int, int]], Select[tuple[Notification, bool]]]:
+def _listing_statements(
+    unread_only: bool, sees: str
+) -> tuple[Select[tuple[int, int]], Select[tuple[Notification, bool]]]:
     """The list's two statements (its counts, then a page of rows), built once per filter and
     visibility rule: building them cost more than running them. The receiver, the viewer and
     the page are parameters."""
@@ -171,7 +173,9 @@ async def mark_read(session: AsyncSession, user: User, notification_ids: list[in
     """Mark the user's own notifications read; others' ids are ignored (never revealed)."""
     result = await session.execute(
         update(Notification)
-        .where(Notification.id.in_(notification_ids), Notification.receiver_id == user.id, Notification.read_at.is_(None))
+        .where(
+            Notification.id.in_(notification_ids), Notification.receiver_id == user.id, Notification.read_at.is_(None)
+        )
         .values(read_at=utcnow())
     )
     return result.rowcount or 0
@@ -189,7 +193,9 @@ async def mark_all_read(session: AsyncSession, user: User) -> int:
 
 async def newest_id(session: AsyncSession, user_id: int) -> int:
     return (
-        await session.execute(select(func.coalesce(func.max(Notification.id), 0)).where(Notification.receiver_id == user_id))
+        await session.execute(
+            select(func.coalesce(func.max(Notification.id), 0)).where(Notification.receiver_id == user_id)
+        )
     ).scalar_one()
 
 
@@ -210,7 +216,9 @@ async def group_of(session: AsyncSession, user: User, ids: list[int]) -> Group |
     """The user's notifications with these ids, as one line again (after marking them read)."""
     rows = await _sighted(
         session,
-        _loaded(user).where(Notification.id.in_(ids), Notification.receiver_id == user.id).order_by(Notification.id.desc()),
+        _loaded(user)
+        .where(Notification.id.in_(ids), Notification.receiver_id == user.id)
+        .order_by(Notification.id.desc()),
         viewer_params(user),
     )
     groups = group(rows)

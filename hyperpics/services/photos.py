@@ -11,9 +11,9 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
@@ -842,4 +842,3 @@ async def photo_by_file(session: AsyncSession, filename: str) -> Photo | None:
         await session.execute(select(Photo).where(Photo.filename_original.in_([f"{stem}.jpg", f"{stem}.png"])))
     ).scalar_one_or_none()
     return photo if photo is not None and filename in photo.files() else None
-

@@ -78,7 +78,12 @@ async def user_with_id(session: AsyncSession, user_id: int) -> User:
 
 def _follows(follower: ColumnElement[int] | int, followed: ColumnElement[int] | int) -> ColumnElement[bool]:
     # Never correlate the follows table itself: listings of followers join it too.
-    return select(Follow.follower_id).where(Follow.follower_id == follower, Follow.followed_id == followed).correlate_except(Follow).exists()
+    return (
+        select(Follow.follower_id)
+        .where(Follow.follower_id == follower, Follow.followed_id == followed)
+        .correlate_except(Follow)
+        .exists()
+    )
 
 
 @dataclass(frozen=True)
@@ -320,12 +325,12 @@ async def collections(
     query = _cards_query(viewer).join(Collect, and_(Collect.photo_id == Photo.id, Collect.user_id == owner.id))
     if position is not None:
         created, photo_id = position
-        query = query.where(
-            or_(Collect.created_at < created, and_(Collect.created_at == created, Photo.id < photo_id))
-        )
+        query = query.where(or_(Collect.created_at < created, and_(Collect.created_at == created, Photo.id < photo_id)))
     rows = (
         await session.execute(
-            query.add_columns(Collect.created_at).order_by(Collect.created_at.desc(), Photo.id.desc()).limit(per_page + 1)
+            query.add_columns(Collect.created_at)
+            .order_by(Collect.created_at.desc(), Photo.id.desc())
+            .limit(per_page + 1)
         )
     ).all()
     cards = _cards(rows[:per_page])
@@ -460,24 +465,32 @@ async def page_of_thread(session: AsyncSession, photo: Photo, root_id: int) -> i
         .where(
             Comment.photo_id == photo.id,
             Comment.reply_to_id.is_(None),
-            or_(Comment.created_at < root.created_at, and_(Comment.created_at == root.created_at, Comment.id < root.id)),
+            or_(
+                Comment.created_at < root.created_at, and_(Comment.created_at == root.created_at, Comment.id < root.id)
+            ),
         )
     )
     return (await session.execute(before)).scalar_one() // COMMENTS_PER_PAGE + 1
 
 
-async def comments_since(session: AsyncSession, photo: Photo, after_id: int, limit: int = 50) -> list[tuple[Comment, int]]:
+async def comments_since(
+    session: AsyncSession, photo: Photo, after_id: int, limit: int = 50
+) -> list[tuple[Comment, int]]:
     """Comments on ``photo`` newer than ``after_id`` (oldest first, bounded), each with its
     thread's top-level comment id: what an open photo page has not shown yet."""
     rows = (
-        await session.execute(
-            select(Comment)
-            .options(joinedload(Comment.author), joinedload(Comment.reply_to).joinedload(Comment.author))
-            .where(Comment.photo_id == photo.id, Comment.id > after_id)
-            .order_by(Comment.id)
-            .limit(limit)
+        (
+            await session.execute(
+                select(Comment)
+                .options(joinedload(Comment.author), joinedload(Comment.reply_to).joinedload(Comment.author))
+                .where(Comment.photo_id == photo.id, Comment.id > after_id)
+                .order_by(Comment.id)
+                .limit(limit)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     roots = await thread_roots(session, [row.id for row in rows if row.reply_to is not None])
     return [(row, roots.get(row.id, row.id)) for row in rows]
 
@@ -524,18 +537,32 @@ async def add_comment(
         except SocialError:
             raise SocialError("You can only reply to a comment on this photo.", 422, "body") from None
     comment = Comment(
-        photo_id=photo.id, author_id=actor.id, body=text, reply_to_id=reply_to.id if reply_to else None, created_at=utcnow()
+        photo_id=photo.id,
+        author_id=actor.id,
+        body=text,
+        reply_to_id=reply_to.id if reply_to else None,
+        created_at=utcnow(),
     )
     session.add(comment)
     await session.flush()
     # One notification per person: a reply to the photo's author counts as the reply.
     if reply_to is not None:
         notifications.notify(
-            session, NotificationKind.REPLY, receiver=reply_to.author, actor=actor, photo_id=photo.id, comment_id=comment.id
+            session,
+            NotificationKind.REPLY,
+            receiver=reply_to.author,
+            actor=actor,
+            photo_id=photo.id,
+            comment_id=comment.id,
         )
     if reply_to is None or reply_to.author_id != photo.author_id:
         notifications.notify(
-            session, NotificationKind.COMMENT, receiver=photo.author, actor=actor, photo_id=photo.id, comment_id=comment.id
+            session,
+            NotificationKind.COMMENT,
+            receiver=photo.author,
+            actor=actor,
+            photo_id=photo.id,
+            comment_id=comment.id,
         )
     return comment
 
@@ -568,7 +595,12 @@ async def delete_comment(session: AsyncSession, actor: User, photo: Photo, comme
     await session.execute(delete(Comment).where(Comment.id == comment.id))
     comments_change_after_commit(session, photo.id, removed)  # open pages of the photo drop them
     if actor.id != comment.author_id:
-        before = {"author_id": comment.author_id, "photo": photo.id, "body": comment.body[:500], "replies": len(removed) - 1}
+        before = {
+            "author_id": comment.author_id,
+            "photo": photo.id,
+            "body": comment.body[:500],
+            "replies": len(removed) - 1,
+        }
         authority.audit(session, actor, "comment.delete", "comment", comment.id, before, None)
     return removed
 
@@ -621,4 +653,3 @@ async def collected_ids(session: AsyncSession, viewer: User | None, cards: list[
         select(Collect.photo_id).where(Collect.user_id == viewer.id, Collect.photo_id.in_(ids))
     )
     return set(rows.scalars())
-

@@ -86,6 +86,9 @@ def _process(upload: Upload, media_dir: str, max_bytes: int) -> media.StoredPhot
     return media.process_photo(upload.stream.read(), media_dir, upload.file_name)
 
 
+NO_DETAILS = photos.NewDetails()  # an upload that says nothing about its photos
+
+
 async def save_uploads(
     session: AsyncSession,
     author: User,
@@ -94,7 +97,7 @@ async def save_uploads(
     media_dir: str,
     max_bytes: int,
     max_files: int,
-    details: photos.NewDetails = photos.NewDetails(),
+    details: photos.NewDetails = NO_DETAILS,
 ) -> UploadResult:
     """Process every file (in threads) and add a Photo row for each accepted one, carrying
     ``details`` (checked beforehand with :func:`photos.new_details`).

@@ -18,9 +18,9 @@ from .. import db, htmx, responses, timeago
 from ..auth import permission_required, require_user
 from ..forms.admin import AdminProfileForm
 from ..models import Permission, User
-from ..templating import FragmentCache
 from ..services import accounts, moderation
 from ..services import admin_tables as tables
+from ..templating import FragmentCache
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

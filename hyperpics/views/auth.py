@@ -41,7 +41,10 @@ async def register() -> Response:
                 user = await accounts.register(
                     session,
                     accounts.Registration(
-                        name=form.name.data, email=form.email.data, username=form.username.data, password=form.password.data
+                        name=form.name.data,
+                        email=form.email.data,
+                        username=form.username.data,
+                        password=form.password.data,
                     ),
                     media_dir=current_app.config["MEDIA_DIR"],
                 )
@@ -125,9 +128,7 @@ async def confirm(token: str) -> Response:
     """GET shows the button (link scanners must not use the token up); POST confirms."""
     session = await db.session()
     try:
-        user, _ = await accounts.user_for_token(
-            session, token, tokens.Purpose.CONFIRM, lock=request.method == "POST"
-        )
+        user, _ = await accounts.user_for_token(session, token, tokens.Purpose.CONFIRM, lock=request.method == "POST")
     except tokens.TokenError as error:
         viewer = current_user()
         if viewer is not None and viewer.confirmed:

@@ -13,7 +13,6 @@ from ..services import photos
 bp = Blueprint("main", __name__)
 
 
-
 @bp.route("/")
 @public
 @page_cache.shared_for_anonymous
@@ -75,7 +74,9 @@ async def tag(tag_id: int, order: str) -> Response:
     session, viewer = await db.session(), current_user()
     number = numbers.page_number(request.args.get("page"))
     try:
-        public = await page_cache.kept_read(("public tag", tag_id), photos.TAG_TABLES, lambda reader: photos.public_tag(reader, tag_id))
+        public = await page_cache.kept_read(
+            ("public tag", tag_id), photos.TAG_TABLES, lambda reader: photos.public_tag(reader, tag_id)
+        )
         kind = photos.sight(viewer)
         if public is not None and (kind != photos.MEMBER or public.only_public):
             # What everyone under the viewer's rule sees (a member sees the public photos when

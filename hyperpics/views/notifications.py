@@ -41,10 +41,11 @@ def _notification_items(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals["notification_item"] = notification_item
 
 
-
 async def _listing_context() -> dict[str, object]:
     unread_only = request.args.get("filter") == "unread"
-    listing = await notifications.listing(await db.session(), require_user(), unread_only=unread_only, page=numbers.page_number(request.args.get("page")))
+    listing = await notifications.listing(
+        await db.session(), require_user(), unread_only=unread_only, page=numbers.page_number(request.args.get("page"))
+    )
     return {"listing": listing, "filter": "unread" if unread_only else "all"}
 
 

@@ -16,9 +16,7 @@ from quart import (
     url_for,
 )
 
-from .. import db, htmx, media, numbers, ratelimit, responses
-from .. import page_cache
-from ..page_cache import shared_for_anonymous
+from .. import db, htmx, media, numbers, page_cache, ratelimit, responses
 from ..auth import (
     current_user,
     login_required,
@@ -28,6 +26,7 @@ from ..auth import (
 )
 from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
 from ..models import Permission, ReportTarget, Visibility
+from ..page_cache import shared_for_anonymous
 from ..reports import FILED, file_report
 from ..request_limits import large_body, photos_upload_limit
 from ..services import authority, photos, social, uploads
@@ -65,7 +64,11 @@ def first_error(form: UploadDetailsForm) -> str:
 
 def row_forms(result: uploads.UploadResult) -> dict[int, PhotoDetailsForm]:
     """Each accepted photo's details form, filled with what it carries."""
-    return {item.photo.id: PhotoDetailsForm(data=PhotoDetailsForm.current(item.photo)) for item in result.accepted if item.photo}
+    return {
+        item.photo.id: PhotoDetailsForm(data=PhotoDetailsForm.current(item.photo))
+        for item in result.accepted
+        if item.photo
+    }
 
 
 async def _photo_or_404(photo_id: int):  # type: ignore[no-untyped-def]
@@ -85,7 +88,9 @@ async def upload() -> Response:
     if request.method != "POST":
         return await responses.page("photos/upload.html", **context)
     files = (await request.files).getlist("photos")
-    chosen = [uploads.Upload(item.filename or "", item.stream) for item in files if item.filename or item.content_length]
+    chosen = [
+        uploads.Upload(item.filename or "", item.stream) for item in files if item.filename or item.content_length
+    ]
     if not chosen:
         return await responses.page(
             "photos/upload.html", 422, block="results", error="Choose at least one photo to upload.", **context
@@ -174,9 +179,10 @@ async def _photo_page(photo_id: int) -> photos.PhotoPage:
 @shared_for_anonymous
 async def collectors(photo_id: int) -> Response:
     photo = await _photo_or_404(photo_id)
-    people = await social.collectors(await db.session(), current_user(), photo, numbers.page_number(request.args.get("page")))
+    people = await social.collectors(
+        await db.session(), current_user(), photo, numbers.page_number(request.args.get("page"))
+    )
     return await responses.page("photos/collectors.html", block="people", photo=photo, people=people)
-
 
 
 @bp.route("/photo/<int:photo_id>/edit", methods=["GET", "POST"])
@@ -190,7 +196,9 @@ async def edit(photo_id: int) -> Response:
     form = await PhotoDetailsForm.from_request(data=PhotoDetailsForm.current(photo))
     if request.method != "POST":
         if htmx.wants_fragment():
-            return await responses.fragment("partials/photo_details.html", photo=photo, form=form, editing=True, can_edit=True)
+            return await responses.fragment(
+                "partials/photo_details.html", photo=photo, form=form, editing=True, can_edit=True
+            )
         return await responses.page("photos/edit.html", photo=photo, form=form)
     row = request.args.get("row") == "1"  # the compact form on the upload results
     if form.validate():
@@ -235,7 +243,11 @@ async def delete(photo_id: int) -> Response:
     reason = (await request.form).get("reason", "").strip()
     if user.id != photo.author_id and not reason:
         return await responses.page(
-            "photos/delete.html", 422, photo=photo, moderating=True, error="Say why: the reason goes in the moderation log."
+            "photos/delete.html",
+            422,
+            photo=photo,
+            moderating=True,
+            error="Say why: the reason goes in the moderation log.",
         )
     try:
         files = await photos.delete_photo(session, user, photo, reason=reason)
@@ -244,7 +256,9 @@ async def delete(photo_id: int) -> Response:
     media_dir = current_app.config["MEDIA_DIR"]
     db.after_commit(lambda: remove_media_files(media_dir, files))
     await flash("Photo deleted.", "success")
-    target = url_for("users.show", username=photo.author.username) if "users.show" in current_app.view_functions else "/"
+    target = (
+        url_for("users.show", username=photo.author.username) if "users.show" in current_app.view_functions else "/"
+    )
     return await responses.see_other(target)
 
 
@@ -316,7 +330,5 @@ async def _send(folder: str, filename: str, *, public: bool) -> Response:
         # Streamed from disk in chunks (aiofiles); 304 and 206 answered from the file's ETag.
         response = await send_file(path, conditional=True)
     # File names are random and never reused, so the content behind a URL never changes.
-    response.headers["Cache-Control"] = (
-        "public, max-age=31536000, immutable" if public else "private, max-age=3600"
-    )
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if public else "private, max-age=3600"
     return responses.without_body_for_head(response)

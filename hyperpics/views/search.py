@@ -45,7 +45,6 @@ def _search_hits(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals["search_hit"] = search_hit
 
 
-
 def _query() -> tuple[str, str | None]:
     """The query as typed (trimmed), and a message when it cannot be searched as given."""
     query = request.args.get("q", "").strip()
@@ -64,7 +63,9 @@ async def index() -> Response:
         category = "photo"
     results = None
     if query:
-        results = await search_index().search(await db.session(), current_user(), query, category, numbers.page_number(request.args.get("page")))
+        results = await search_index().search(
+            await db.session(), current_user(), query, category, numbers.page_number(request.args.get("page"))
+        )
     return await responses.page(
         "search/index.html", block="results", query=query, category=category, results=results, notice=notice
     )

@@ -24,8 +24,8 @@ from ..forms.settings import (
     ProfileForm,
 )
 from ..request_limits import large_body, one_picture_limit
-from ..storage import commit_with_files, remove_media_files
 from ..services import accounts, mailer
+from ..storage import commit_with_files, remove_media_files
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 

@@ -9,9 +9,9 @@ from quart import Blueprint, Response, abort, flash, request, url_for
 
 from .. import db, htmx, numbers, page_cache, responses
 from ..auth import current_user, permission_required, public, require_user
-from ..page_cache import shared_for_anonymous
 from ..forms.photos import ReportForm
 from ..models import Permission, ReportTarget
+from ..page_cache import shared_for_anonymous
 from ..reports import FILED, file_report
 from ..services import photos, social
 
@@ -20,13 +20,14 @@ bp = Blueprint("users", __name__, url_prefix="/user")
 TABS = ("photos", "collections", "following", "followers")
 
 
-
 async def _render(username: str, tab: str) -> Response:
     session = await db.session()
     viewer = current_user()
     name = username.strip().lower()
     try:
-        user = await page_cache.kept_read(("user named", name), social.USER_TABLES, lambda reader: social.user_named(reader, name))
+        user = await page_cache.kept_read(
+            ("user named", name), social.USER_TABLES, lambda reader: social.user_named(reader, name)
+        )
     except social.SocialError as error:
         abort(error.status, description=error.message)
     profile = await social.profile(session, viewer, user)
@@ -46,9 +47,13 @@ async def _render(username: str, tab: str) -> Response:
             if social.collections_visible(viewer, user):
                 context["feed"] = await social.collections(session, viewer, user, cursor)
         elif tab == "followers":
-            context["people"] = await social.followers(session, viewer, user, numbers.page_number(request.args.get("page")))
+            context["people"] = await social.followers(
+                session, viewer, user, numbers.page_number(request.args.get("page"))
+            )
         else:
-            context["people"] = await social.following(session, viewer, user, numbers.page_number(request.args.get("page")))
+            context["people"] = await social.following(
+                session, viewer, user, numbers.page_number(request.args.get("page"))
+            )
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
     # "Load more" wants the next items only; a tab link wants the whole tab.
@@ -104,5 +109,7 @@ async def report(username: str) -> Response:
             await flash("Thanks: a moderator will look at this member.", "success")
             return await responses.see_other(url_for("users.show", username=user.username))
         if htmx.wants_fragment():
-            return await responses.fragment("partials/report_form.html", status, form=form, form_id=form_id, action=action)
+            return await responses.fragment(
+                "partials/report_form.html", status, form=form, form_id=form_id, action=action
+            )
     return await responses.page("users/report.html", status, user=user, form=form, form_id=form_id, action=action)
