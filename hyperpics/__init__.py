@@ -7,8 +7,6 @@ page (``hyperpics seed``, the seed's picture workers) start without it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +131,7 @@ def _configure_cookies(app: Quart) -> None:
 def _configure_templates(app: Quart) -> None:
     from . import templating
     from .search import TAG_COUNT_SHOWN
+    from .template_helpers import page_path, photo_image, photo_src, timeago
 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -148,109 +147,12 @@ def _configure_templates(app: Quart) -> None:
     app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
 
 
-def timeago(value: datetime | None, now: datetime | None = None) -> str:
-    """ "3 minutes ago" style text; the exact time goes in a <time datetime> beside it."""
-    from .models import utcnow
-
-    if value is None:
-        return ""
-    seconds = int(((now or utcnow()) - value).total_seconds())
-    if seconds < 45:
-        return "just now"
-    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds >= size:
-            count = round(seconds / size) if unit == "minute" else seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "just now"
-
-
-def photo_src(photo: Any, size: str = "small") -> str:
-    """A photo file's URL, naming the visibility it is for: a photo made private gets new
-    URLs, and the public one (cached for a year) stops answering (views/photos.photo_file)."""
-    from quart import current_app
-
-    filename = {"small": photo.filename_small, "medium": photo.filename_medium, "original": photo.filename_original}[
-        size
-    ]
-    url_for = current_app.jinja_env.globals["url_for"]  # templating.UrlBuilder: a grid asks a dozen times
-    return url_for("photos.photo_file", filename=filename, v=photo.visibility.value)
-
-
-@dataclass(frozen=True, slots=True)
-class PhotoImage:
-    """What templates/partials/picture.html needs for one photo besides its row."""
-
-    webp: str  # srcset of the WebP copies ("" when the row has none yet)
-    fallback: str  # srcset of the JPEG (or PNG) copies
-    colour: str  # classes naming the placeholder colour ("" when there is none)
-
-
-# Placeholder colour steps per channel: the strict CSP allows no style attribute, so a colour
-# is three classes from app.css ("Photo placeholders"), 3 x 32 rules for 32,768 colours.
-COLOUR_STEPS = 32
-
-
-def photo_image(photo: Any) -> PhotoImage:
-    """The srcsets (each width once) and the placeholder classes of a photo's <picture>."""
-    from quart import current_app
-
-    url_for = current_app.jinja_env.globals["url_for"]
-    visibility = photo.visibility.value
-    srcsets: dict[bool, dict[int, str]] = {True: {}, False: {}}
-    for copy in photo.copies():
-        url = url_for("photos.photo_file", filename=copy.name, v=visibility)
-        srcsets[copy.mimetype == "image/webp"].setdefault(copy.width, f"{url} {copy.width}w")
-    colour = ""
-    if photo.colour:
-        channels = (int(photo.colour[i : i + 2], 16) for i in (1, 3, 5))
-        colour = " ".join(
-            f"ph-{name}{round(value * (COLOUR_STEPS - 1) / 255)}" for name, value in zip("rgb", channels, strict=True)
-        )
-    return PhotoImage(", ".join(srcsets[True].values()), ", ".join(srcsets[False].values()), colour)
-
-
-def page_path() -> str:
-    """The path of the page the person is looking at, also while rendering a fragment for it
-    (in a fragment kept for everyone, a stand-in filled when the page is done)."""
-    from urllib.parse import urlsplit
-
-    from quart import request
-
-    from . import templating
-    from .htmx import is_htmx
-
-    if (stand_in := templating.slot("page_path")) is not None:
-        return stand_in
-
-    if is_htmx() and request.headers.get("HX-Current-URL"):
-        parts = urlsplit(request.headers["HX-Current-URL"])
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-    return request.full_path.rstrip("?")
-
-
 def _register_blueprints(app: Quart) -> None:
-    from .views import admin, main, notifications, photos, search, settings, users
+    from .partials import collect, follow, notifications_stream, photo_details, user_card
+    from .views import admin, admin_rows, comments, main, notifications, photos, search, settings, upload_row, users
     from .views import auth as auth_views
 
-    app.register_blueprint(main.bp)
-    app.register_blueprint(auth_views.bp)
-    app.register_blueprint(settings.bp)
-    app.register_blueprint(photos.bp)
-    app.register_blueprint(users.bp)
-    app.register_blueprint(notifications.bp)
-    app.register_blueprint(search.bp)
-    app.register_blueprint(admin.bp)
-
-    from .partials import (
-        admin_rows,
-        collect,
-        comments,
-        follow,
-        notifications_stream,
-        photo_details,
-        upload_row,
-        user_card,
-    )
-
-    for partial in (photo_details, follow, collect, comments, user_card, notifications_stream, admin_rows, upload_row):
-        app.register_blueprint(partial.bp)
+    pages = (main, auth_views, settings, photos, users, notifications, search, admin)
+    parts = (photo_details, follow, collect, comments, user_card, notifications_stream, admin_rows, upload_row)
+    for module in (*pages, *parts):
+        app.register_blueprint(module.bp)

@@ -376,10 +376,8 @@ async def _to_reauthenticate() -> Any:
 
 def htmx_current_path() -> str:
     """The page the user is on when htmx asked (HX-Current-URL), as a local path."""
-    current = request.headers.get("HX-Current-URL", "")
-    parts = urlsplit(current)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return safe_next(path or request.path)
+    path, query = htmx.current_url()
+    return safe_next(path + (f"?{query}" if query else "") or request.path)
 
 
 def init_app(app: Quart) -> None:

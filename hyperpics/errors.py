@@ -72,13 +72,12 @@ async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     if htmx.is_htmx():
         body = await render_template("partials/error.html", code=code, title=title, message=message)
         # Errors show in the message region, whatever the request meant to swap.
-        headers["HX-Retarget"] = "#flashes"
-        headers["HX-Reswap"] = "afterbegin"
+        headers.update(htmx.retarget_headers("#flashes", "afterbegin"))
     else:
         body = await render_template(
             "errors/error.html", code=code, title=title, message=message, confirm_first=confirm_first
         )
-    headers["Vary"] = "HX-Request"
+    headers["Vary"] = htmx.VARY
     return body, code, headers
 
 

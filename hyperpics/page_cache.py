@@ -33,7 +33,7 @@ from quart import Quart, Response, current_app, g, has_request_context, request,
 from quart.wrappers.response import DataBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import db, shared
+from . import db, htmx, shared
 from .models import Base
 
 P = ParamSpec("P")
@@ -47,8 +47,6 @@ ANY_TABLE = "*"  # a statement whose table could not be told (db.WRITTEN_TABLES_
 ALL_TABLES = tuple(sorted(Base.metadata.tables))
 MAX_ENTRIES = 2_000
 MAX_BYTES = 64 * 1024 * 1024
-# What makes htmx ask for another rendering of the same URL (a block, links back to a page).
-_HTMX_HEADERS = ("HX-Request", "HX-Boosted", "HX-Target", "HX-Current-URL", "HX-History-Restore-Request")
 
 
 Versions = tuple[int, ...]
@@ -203,7 +201,7 @@ async def remember(name: Hashable, tables: tuple[str, ...], make: Callable[[], A
 
 
 def _key() -> tuple[Any, ...]:
-    return ("page", request.path, request.query_string, *(request.headers.get(name) for name in _HTMX_HEADERS))
+    return ("page", request.path, request.query_string, *htmx.rendering_headers())
 
 
 def _eligible() -> bool:

@@ -137,11 +137,6 @@ async def serve(
     await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)
 
 
-def shutdown_event(app: Quart) -> asyncio.Event:
-    """Set when the server is stopping; long-lived responses end when it is."""
-    return app.extensions.setdefault("shutdown_event", asyncio.Event())
-
-
 # --- several worker processes on one port ---------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from hyperpics.broadcast import hub
 from hyperpics.db import database
 from hyperpics.models import Photo, Visibility
-from hyperpics.server import shutdown_event
+from hyperpics.event_streams import shutdown_event
 
 from .builders import add_comment, add_photo
 from .conftest import Tab, make_user

@@ -16,13 +16,14 @@ from quart import Blueprint, abort
 from sqlalchemy import func, select, update
 
 import hyperpics.broadcast as broadcast_module
-import hyperpics.partials.notifications_stream as stream_module
+import hyperpics.event_streams as stream_module
+import hyperpics.partials.notifications_stream as notification_stream
 from hyperpics import create_app, db
 from hyperpics.auth import public
 from hyperpics.broadcast import hub
 from hyperpics.db import database
 from hyperpics.models import AuthSession, Comment, Notification, NotificationKind, User, utcnow
-from hyperpics.server import shutdown_event
+from hyperpics.event_streams import shutdown_event
 
 from .builders import add_photo
 from .conftest import PASSWORD, Tab, login, make_user, set_user
@@ -591,7 +592,7 @@ async def test_a_blocked_users_stream_ends_at_the_next_wake_up(world: World, rev
 @pytest.mark.parametrize("revoke", [True, False], ids=["revoked", "inactive-only"])
 async def test_a_blocked_users_stream_ends_at_the_periodic_check(world: World, monkeypatch, revoke: bool) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(stream_module, "PING_SECONDS", 0.1)
-    monkeypatch.setattr(stream_module, "SESSION_CHECK_EVERY", 3)
+    monkeypatch.setattr(notification_stream, "SESSION_CHECK_EVERY", 3)
     async with open_stream(world.bob) as bob:
         await _block(world.app, "bob", revoke=revoke)
         events = await bob.end()

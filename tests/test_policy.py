@@ -200,3 +200,17 @@ def test_next_parameter_stays_on_this_site() -> None:
     hostile = ("https://evil.example/", "//evil.example", "javascript:alert(1)", "evil", "/\\evil.example", "/\tevil")
     for target in hostile:
         assert safe_next(target) == "/", target
+
+
+def test_htmx_headers_are_spelled_only_in_htmx_py() -> None:
+    """htmx's request and response headers are named in one module; any other that spells one
+    reads or writes it by hand (and misses what htmx.py knows, such as Vary)."""
+    package = Path(__file__).resolve().parent.parent / "hyperpics"
+    spelled = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "htmx.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"""["']HX-[A-Za-z-]+["']""", line)
+    ]
+    assert spelled == []

@@ -152,7 +152,7 @@ async def test_a_cached_comment_shows_only_what_its_key_holds(app: Quart) -> Non
     """comment_item keeps a comment by comment_shown: every value the comment's template
     reads must be in it, or a change would leave the old comment on the page."""
     from hyperpics.forms.photos import ReportForm
-    from hyperpics.partials.comments import COMMENT_TEMPLATE, comment_shown
+    from hyperpics.views.comments import COMMENT_TEMPLATE, comment_shown
 
     def render(comment, photo) -> str:  # type: ignore[no-untyped-def]
         can_reply, can_delete, can_report = comment_shown(comment, photo, None)[-3:]

@@ -160,6 +160,19 @@ async def revoke_sessions(session: AsyncSession, user_id: int, *, keep_id: int |
 # --- links sent by mail -------------------------------------------------------------------
 
 
+async def session_stands(session: AsyncSession, session_id: int) -> bool:
+    """Whether login session ``session_id`` still stands: not revoked, its user not blocked
+    (what an open stream checks when woken, and now and then)."""
+    found = (
+        await session.execute(
+            select(AuthSession.revoked_at, User.active)
+            .join(User, User.id == AuthSession.user_id)
+            .where(AuthSession.id == session_id)
+        )
+    ).first()
+    return found is not None and found.revoked_at is None and bool(found.active)
+
+
 async def user_for_token(
     session: AsyncSession, token: str, purpose: tokens.Purpose, *, lock: bool = False
 ) -> tuple[User, dict]:
@@ -194,11 +207,9 @@ async def address_proven(session: AsyncSession, user: User, *, admin_email: str 
         return
     if user.role.name != RoleName.USER or user.locked or not user.active:
         return  # a moderator's or a locked member's role stays as moderation left it
-    from .moderation import user_state  # moderation builds on this module
-
-    before = user_state(user)
+    before = authority.user_state(user)
     user.role = await role_named(session, RoleName.ADMINISTRATOR)
-    authority.audit(session, user, "user.role", "user", user.id, before, user_state(user))
+    authority.audit(session, user, "user.role", "user", user.id, before, authority.user_state(user))
 
 
 async def reset_password(session: AsyncSession, token: str, new_password: str, *, admin_email: str | None) -> User:

@@ -53,6 +53,17 @@ def may_show_delete(viewer: User | None, author: User, *, owner_ids: tuple[int, 
     return viewer.can(Permission.MODERATE) and (viewer.is_admin or not author.is_moderator)
 
 
+def user_state(user: User) -> dict[str, Any]:
+    # The username is kept so the log still names the member after a rename or deletion.
+    return {
+        "username": user.username,
+        "role": user.role.name,
+        "locked": user.locked,
+        "active": user.active,
+        "confirmed": user.confirmed,
+    }
+
+
 def audit(
     session: AsyncSession,
     actor: User,

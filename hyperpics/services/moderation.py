@@ -35,7 +35,7 @@ from ..models import (
     photo_tags,
     utcnow,
 )
-from . import accounts
+from . import accounts, authority
 from .authority import audit
 from .authority import refusal as content_refusal
 from .photos import delete_unused_tags, tag_ids_of_photos
@@ -59,17 +59,6 @@ PAST_TENSE = {
     "block": "blocked",
     "unblock": "unblocked",
 }
-
-
-def user_state(user: User) -> dict[str, Any]:
-    # The username is kept so the log still names the member after a rename or deletion.
-    return {
-        "username": user.username,
-        "role": user.role.name,
-        "locked": user.locked,
-        "active": user.active,
-        "confirmed": user.confirmed,
-    }
 
 
 async def user_for_moderation(session: AsyncSession, user_id: int) -> User:
@@ -115,7 +104,7 @@ async def moderate_user(session: AsyncSession, actor: User, target: User, action
     reason = refusal(actor, target, action)
     if reason:
         raise ModerationError(reason, 403)
-    before = user_state(target)
+    before = authority.user_state(target)
     if action == "confirm":
         if target.confirmed:
             raise ModerationError(f"{target.username} has already confirmed their email.", 409)
@@ -141,7 +130,7 @@ async def moderate_user(session: AsyncSession, actor: User, target: User, action
             raise ModerationError(f"{target.username} is not blocked.", 409)
         target.active = True
     await session.flush()
-    audit(session, actor, f"user.{action}", "user", target.id, before, user_state(target))
+    audit(session, actor, f"user.{action}", "user", target.id, before, authority.user_state(target))
     message = f"{PAST_TENSE[action].capitalize()} {target.username}."
     if action == "unlock":
         message = f"Unlocked {target.username}: their role is {target.role.name} again."
@@ -173,7 +162,7 @@ async def set_role(session: AsyncSession, actor: User, target: User, role_name: 
         raise ModerationError(f"{target.username} is already {wanted.value}.", 409)
     if wanted != RoleName.ADMINISTRATOR:
         await _ensure_not_last_admin(session, target, "demoted")
-    before = user_state(target)
+    before = authority.user_state(target)
     if wanted == RoleName.LOCKED:
         await _lock(session, target)
     else:
@@ -181,7 +170,7 @@ async def set_role(session: AsyncSession, actor: User, target: User, role_name: 
         target.role_before_lock = None
         target.locked = False
     await session.flush()
-    audit(session, actor, "user.role", "user", target.id, before, user_state(target))
+    audit(session, actor, "user.role", "user", target.id, before, authority.user_state(target))
     return f"{target.username} is now {wanted.value}."
 
 

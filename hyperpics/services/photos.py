@@ -190,7 +190,9 @@ def _comment_count() -> ColumnElement[int]:
     )
 
 
-def _cards_query(viewer: User | None, *, by_visibility: bool = False):  # type: ignore[no-untyped-def]
+def cards_query(viewer: User | None, *, by_visibility: bool = False):  # type: ignore[no-untyped-def]
+    """The cards ``viewer`` may see (photo, author, counts): a statement for a listing to narrow
+    and order; :func:`cards_of` makes its rows cards."""
     return _cards_select(visible_to(viewer, by_visibility=by_visibility))
 
 
@@ -203,7 +205,7 @@ def _cards_select(visible: ColumnElement[bool]):  # type: ignore[no-untyped-def]
     )
 
 
-def _cards(rows: Sequence) -> list[Card]:  # type: ignore[type-arg]
+def cards_of(rows: Sequence) -> list[Card]:  # type: ignore[type-arg]
     return [Card(row[0], row[1], row[2]) for row in rows]
 
 
@@ -415,7 +417,7 @@ async def _keyset(
     if position is not None:
         parameters.update(before_time=position[0], before_id=position[1])  # type: ignore[arg-type]
     rows = (await session.execute(statement, parameters)).all()
-    cards = _cards(rows[:per_page])
+    cards = cards_of(rows[:per_page])
     next_cursor = encode_cursor(cards[-1].photo) if len(rows) > per_page and cards else None
     return FeedPage(cards, next_cursor)
 
@@ -428,10 +430,10 @@ async def home_feed(session: AsyncSession, viewer: User, cursor: str | None, per
 async def recent_public(session: AsyncSession, limit: int = PER_PAGE) -> list[Card]:
     rows = (
         await session.execute(
-            _cards_query(None, by_visibility=True).order_by(Photo.created_at.desc(), Photo.id.desc()).limit(limit)
+            cards_query(None, by_visibility=True).order_by(Photo.created_at.desc(), Photo.id.desc()).limit(limit)
         )
     ).all()
-    return _cards(rows)
+    return cards_of(rows)
 
 
 EXPLORE_PER_PAGE = 18
@@ -464,7 +466,7 @@ def _explore_statement() -> Select[Any]:
     ahead = run(key("after", type_=Float), key("upto", type_=Float)).subquery("ahead")
     wrapped = run(literal(-1.0), key("wrap_upto", type_=Float)).subquery("wrapped")
     chosen = union_all(select(ahead.c.id), select(wrapped.c.id))
-    return _cards_query(None).where(Photo.id.in_(chosen))
+    return cards_query(None).where(Photo.id.in_(chosen))
 
 
 _EXPLORE = _explore_statement()  # built once: building costs more than running
@@ -489,7 +491,7 @@ async def explore(
         parameters = {"after": low, "upto": 2.0, "wrap_upto": start}
     parameters["limit"] = per_page + 1
     rows = (await session.execute(_EXPLORE, parameters)).all()
-    cards = _cards(rows)
+    cards = cards_of(rows)
     # Ahead of ``low`` first (up to 1), then the part after wrapping to 0.
     cards.sort(key=lambda card: (card.photo.shuffle_key <= low, card.photo.shuffle_key))
     more = len(cards) > per_page
@@ -575,7 +577,7 @@ async def tag_page(
     rows = (await session.execute(_tag_page_statement(kind, order), parameters)).all()
     if more and order == "by_time":
         pages = max(pages, page + (1 if len(rows) == per_page else 0))
-    return NumberedPage(_cards(rows), page, pages, total, more)
+    return NumberedPage(cards_of(rows), page, pages, total, more)
 
 
 def _on_a_photo(kind: str) -> ColumnElement[bool]:

@@ -37,8 +37,8 @@ from .photos import (
     Card,
     FeedPage,
     PhotoError,
-    _cards,
-    _cards_query,
+    cards_of,
+    cards_query,
     decode_cursor,
     sight,
     viewer_params,
@@ -322,7 +322,7 @@ async def collections(
     if not collections_visible(viewer, owner):
         raise SocialError(f"{owner.name} keeps their collections private.", 403)
     position = decode_cursor(cursor)
-    query = _cards_query(viewer).join(Collect, and_(Collect.photo_id == Photo.id, Collect.user_id == owner.id))
+    query = cards_query(viewer).join(Collect, and_(Collect.photo_id == Photo.id, Collect.user_id == owner.id))
     if position is not None:
         created, photo_id = position
         query = query.where(or_(Collect.created_at < created, and_(Collect.created_at == created, Photo.id < photo_id)))
@@ -333,7 +333,7 @@ async def collections(
             .limit(per_page + 1)
         )
     ).all()
-    cards = _cards(rows[:per_page])
+    cards = cards_of(rows[:per_page])
     next_cursor = None
     if len(rows) > per_page and cards:
         last = rows[per_page - 1]

@@ -14,12 +14,13 @@ from markupsafe import Markup
 from quart import Blueprint, Response, abort, flash, request, url_for
 from quart.blueprints import BlueprintSetupState
 
-from .. import db, htmx, responses, timeago
+from .. import db, htmx, responses
 from ..auth import permission_required, require_user
 from ..forms.admin import AdminProfileForm
 from ..models import Permission, User
 from ..services import accounts, moderation
 from ..services import admin_tables as tables
+from ..template_helpers import timeago
 from ..templating import FragmentCache
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, current_app, flash, request, url_for
 
-from .. import db, htmx, ratelimit, responses, tokens
+from .. import account_mail, db, htmx, ratelimit, responses, tokens
 from ..auth import (
     anonymous_only,
     current_user,
@@ -18,8 +18,7 @@ from ..auth import (
     start_session,
 )
 from ..forms.auth import ForgotPasswordForm, LoginForm, ReauthenticateForm, RegisterForm, ResetPasswordForm
-from ..services import accounts, mailer
-from ..services.mailer import send_confirmation
+from ..services import accounts
 from ..storage import commit_with_files
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -49,7 +48,7 @@ async def register() -> Response:
                     media_dir=current_app.config["MEDIA_DIR"],
                 )
             except accounts.EmailTaken:
-                mailer.already_registered_later(email)  # the address's owner is told, nobody else
+                account_mail.already_registered_later(email)  # the address's owner is told, nobody else
                 return await _check_your_mail(email)
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
@@ -58,7 +57,7 @@ async def register() -> Response:
                 await commit_with_files(
                     db.commit, current_app.config["MEDIA_DIR"], accounts.avatar_paths(user.avatar_files())
                 )
-                mailer.confirmation_later(user.id)
+                account_mail.confirmation_later(user.id)
                 return await _check_your_mail(email)
         return await responses.page("auth/register.html", 422, block="form", form=form)
     return await responses.page("auth/register.html", form=form)
@@ -150,7 +149,7 @@ async def resend_confirmation() -> Response:
         await flash("Your email address is already confirmed.", "info")
     else:
         await ratelimit.hit(ratelimit.MAIL, f"confirm|{user.id}")
-        if await send_confirmation(user):
+        if await account_mail.send_confirmation(user):
             await flash(f"We sent a new confirmation link to {user.email}.", "success")
         else:
             await flash("We could not send the email just now. Please try again in a few minutes.", "danger")
@@ -167,7 +166,7 @@ async def forget_password() -> Response:
             await ratelimit.hit(ratelimit.MAIL, f"reset|{email}")
             # Looked up after the response: the same answer, in the same time, whether or not
             # the address has an account.
-            mailer.password_reset_later(email)
+            account_mail.password_reset_later(email)
             await flash(
                 "If an account uses that address, a link to choose a new password is on its way. "
                 "It works for one hour.",

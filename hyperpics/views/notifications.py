@@ -8,9 +8,10 @@ from markupsafe import Markup
 from quart import Blueprint, Response, abort, flash, request, url_for
 from quart.blueprints import BlueprintSetupState
 
-from .. import db, htmx, numbers, responses, timeago
+from .. import db, htmx, numbers, responses
 from ..auth import login_required, require_user
 from ..services import notifications
+from ..template_helpers import timeago
 from ..templating import FragmentCache
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")

@@ -16,7 +16,7 @@ from quart import (
     url_for,
 )
 
-from .. import db, htmx, media, numbers, page_cache, ratelimit, responses
+from .. import db, htmx, media, numbers, ratelimit, responses
 from ..auth import (
     current_user,
     login_required,
@@ -31,6 +31,7 @@ from ..reports import FILED, file_report
 from ..request_limits import large_body, photos_upload_limit
 from ..services import authority, photos, social, uploads
 from ..storage import commit_with_files, media_path, remove_media_files
+from . import photo_page
 
 bp = Blueprint("photos", __name__)
 
@@ -124,27 +125,7 @@ async def upload() -> Response:
 @public
 @shared_for_anonymous
 async def show(photo_id: int) -> Response:
-    return await render_photo_page(photo_id)
-
-
-async def render_photo_page(photo_id: int, *, status: int = 200, comments: dict[str, Any] | None = None) -> Response:
-    """The photo page; ``comments`` replaces the comments section's context (a failed post)."""
-    from ..partials.comments import comments_context, page_argument
-
-    viewer = current_user()
-    page = await _photo_page(photo_id)
-    return await responses.page(
-        "photos/show.html",
-        status,
-        page=page,
-        photo=page.photo,
-        can_edit=photos.can_edit(viewer, page.photo),
-        can_delete=photos.can_delete(viewer, page.photo),
-        state=social.CollectState(photo_id, page.collected, page.collects),
-        comments=comments or await comments_context(page.photo, page_argument()),
-        report_form=ReportForm(),
-        permalink=current_app.config["BASE_URL"].rstrip("/") + url_for("photos.show", photo_id=photo_id),
-    )
+    return await photo_page.render(photo_id)
 
 
 @bp.route("/photo/<int:photo_id>/view")
@@ -152,26 +133,8 @@ async def render_photo_page(photo_id: int, *, status: int = 200, comments: dict[
 @shared_for_anonymous
 async def viewer(photo_id: int) -> Response:
     """The photo alone, full screen, with the author's newer and older ones a key away."""
-    page = await _photo_page(photo_id)
+    page = await photo_page.photo_page(photo_id)
     return await responses.page("photos/viewer.html", photo=page.photo, page=page)
-
-
-async def _photo_page(photo_id: int) -> photos.PhotoPage:
-    """The photo page's data for the viewer (404 if they may not see it). The part that is
-    the same for everyone is kept while the tables it comes from are unchanged; the viewer's
-    own part (their collect, the neighbours they may see, whether they may see it at all)
-    is asked each time."""
-    session, name = await db.session(), ("photo shown", photo_id)
-    shown, versions = await page_cache.recall(name, photos.PHOTO_SHOWN_TABLES)
-    try:
-        if shown is not None:
-            return await photos.photo_page(session, current_user(), photo_id, shown)
-        async with db.detached_reads(session) as reader:
-            page = await photos.photo_page(reader, current_user(), photo_id)
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
-    page_cache.keep(name, versions, page.shown)
-    return page
 
 
 @bp.route("/photo/<int:photo_id>/collectors")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 
-from .. import cpu, db, htmx, media, ratelimit, responses, tokens
+from .. import account_mail, cpu, db, htmx, media, ratelimit, responses, tokens
 from ..auth import (
     confirmed_required,
     current_auth_session,
@@ -24,7 +24,7 @@ from ..forms.settings import (
     ProfileForm,
 )
 from ..request_limits import large_body, one_picture_limit
-from ..services import accounts, mailer
+from ..services import accounts
 from ..storage import commit_with_files, remove_media_files
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -180,12 +180,12 @@ async def email() -> Response:
                 new_email = await accounts.start_email_change(session, user, form.email.data)
             except accounts.EmailTaken as taken:
                 # The same answer as for a free address: whose an address is stays unsaid.
-                mailer.address_in_use_later(taken.email)
+                account_mail.address_in_use_later(taken.email)
                 return await _link_sent(taken.email)
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
             else:
-                mailer.email_change_later(user.id, new_email)
+                account_mail.email_change_later(user.id, new_email)
                 return await _link_sent(new_email)
         return await responses.page("settings/email.html", 422, block="form", form=form)
     return await responses.page("settings/email.html", form=form)
@@ -212,7 +212,7 @@ async def confirm_email(token: str) -> Response:
         except tokens.TokenError as error:
             return await responses.page("auth/token_invalid.html", 400, message=error.message)
         await db.commit()  # the notice says it is done: it must be
-        current_app.add_background_task(mailer.send_email_changed_notice, user, old_email)
+        current_app.add_background_task(account_mail.send_email_changed_notice, user, old_email)
         await flash(f"Your email address is now {user.email}.", "success")
         return await responses.see_other(url_for("main.index"))
     return await responses.page("settings/confirm_email.html", user=user, new_email=payload.get("email"), token=token)

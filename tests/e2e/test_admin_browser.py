@@ -17,7 +17,7 @@ database):
 Victor and mona join last, so the default sort (joined, newest first) is not A to Z.
 
 What is under test (hyperpics/templates/admin/_table.html, admin/users.html,
-partials/admin_rows.html, hyperpics/views/admin.py, hyperpics/partials/admin_rows.py):
+partials/admin_rows.html, hyperpics/views/admin.py, hyperpics/views/admin_rows.py):
 
 * a sort header is a link that htmx GETs into ``#admin-table`` (outerHTML) and whose URL is
   pushed: no page load, the address bar says ``sort=username&dir=asc``; clicking it again

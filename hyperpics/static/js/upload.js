@@ -2,7 +2,7 @@
 // batch, each shown as a tile (preview, name, size, a Remove button); Upload sends them.
 // Without this script the page is a plain multi-file form.
 //
-// Each file goes in a request of its own to the form's data-upload-url (partials/upload_row.py),
+// Each file goes in a request of its own to the form's data-upload-url (views/upload_row.py),
 // a few at a time, rather than all in one body (or one body answered by a stream of events):
 // so each file has its own progress, its own answer (201, or 413/415/422 with the server's
 // reason) and can be retried alone; a file over a limit costs nobody else; no body is larger

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from quart import Blueprint, Response, abort, current_app, flash, request, url_for
 from werkzeug.datastructures import MultiDict
@@ -21,7 +21,7 @@ from ..models import Permission, RoleName
 from ..services import admin_tables as tables
 from ..services import moderation
 from ..storage import remove_media_files
-from ..views.admin import TABLES, render_table, table_context
+from .admin import TABLES, render_table, table_context
 
 bp = Blueprint("admin_rows", __name__, url_prefix="/_/admin")
 
@@ -244,5 +244,4 @@ async def bulk(table: str) -> Response:
     if not htmx.wants_fragment():
         return await responses.back(url_for(f"admin.{table}"))
     # Redraw the table the person is looking at, with its sort, filters and page.
-    current = urlsplit(request.headers.get("HX-Current-URL", ""))
-    return await render_table(table, dict(parse_qsl(current.query)))
+    return await render_table(table, dict(parse_qsl(htmx.current_url()[1])))

@@ -18,7 +18,7 @@ from ..models import Permission
 from ..request_limits import large_body, one_picture_limit
 from ..services import uploads
 from ..storage import commit_with_files
-from ..views.photos import checked_details, first_error, row_forms, upload_context
+from .photos import checked_details, first_error, row_forms, upload_context
 
 bp = Blueprint("upload_row", __name__)
 

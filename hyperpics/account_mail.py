@@ -13,11 +13,11 @@ from quart import current_app
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from .. import db, mail, tokens
-from ..models import User
-from . import accounts
+from . import db, mail, tokens
+from .models import User
+from .services import accounts
 
-log = logging.getLogger("hyperpics.mailer")
+log = logging.getLogger("hyperpics.account_mail")
 
 
 def absolute(path: str) -> str:

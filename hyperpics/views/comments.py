@@ -11,7 +11,7 @@ from markupsafe import Markup
 from quart import Blueprint, Response, abort, current_app, flash, g, request, stream_with_context, url_for
 from quart.blueprints import BlueprintSetupState
 
-from .. import db, htmx, numbers, page_cache, responses, timeago
+from .. import db, htmx, numbers, responses
 from ..auth import (
     current_user,
     login_required,
@@ -21,14 +21,15 @@ from ..auth import (
 )
 from ..broadcast import hub, removed_ids
 from ..db import database
+from ..event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
 from ..forms.photos import ReportForm
 from ..forms.social import CommentForm
 from ..models import Comment, Permission, Photo, ReportTarget, User
 from ..reports import FILED, file_report
-from ..server import shutdown_event
 from ..services import photos, social
+from ..template_helpers import timeago
 from ..templating import FragmentCache, render_template
-from .notifications_stream import RETRY_MILLISECONDS, event_stream, sse, wakes
+from . import photo_page
 
 bp = Blueprint("comments", __name__, url_prefix="/_")
 
@@ -104,71 +105,13 @@ async def _comment_and_photo(comment_id: int):  # type: ignore[no-untyped-def]
     return photo, await _comment(photo, comment_id)
 
 
-def page_argument() -> int | None:
-    """``?page=N``; missing or "latest" means the last page."""
-    value = request.args.get("page", "latest")
-    return None if value == "latest" else numbers.whole_number(value, low=1, high=numbers.MAX_PAGE)
-
-
-async def comments_context(
-    photo: Photo,
-    page: int | None,
-    form: CommentForm | None = None,
-    *,
-    reply_form: CommentForm | None = None,
-    strict: bool = False,
-) -> dict[str, Any]:
-    """What the comments section needs; the photo page includes the same section.
-
-    ``?comment=<id>`` opens the page that shows that comment's thread. ``?reply=<id>`` (or a
-    refused reply, ``reply_form``) opens the reply form under that comment, on the page that
-    shows its thread unless a page is asked for. A reply id that is not a comment of this
-    photo is a 404 when asked for (``strict``), and simply dropped when re-showing a refused
-    post.
-    """
-    session = await db.session()
-    reply_id = reply_form.reply_to_id() if reply_form is not None else numbers.row_id(request.args.get("reply"))
-    reply_to, thread_id = None, None
-    if reply_id:
-        try:
-            reply_to = await social.comment_on_photo(session, photo, reply_id)
-        except social.SocialError as error:
-            if strict:
-                abort(error.status, description=error.message)
-        else:
-            thread_id = await social.thread_root(session, reply_to)
-            if page is None and request.args.get("page") is None:
-                page = await social.page_of_thread(session, photo, thread_id)
-    elif (
-        page is None and request.args.get("page") is None and (shown_id := numbers.row_id(request.args.get("comment")))
-    ):
-        # ?comment=<id> (a notification's link): the page that shows that comment's thread.
-        try:
-            shown = await social.comment_on_photo(session, photo, shown_id)
-        except social.SocialError:
-            pass  # deleted since: the latest page
-        else:
-            page = await social.page_of_thread(session, photo, await social.thread_root(session, shown))
-    listing = await _comments_page(photo, page)
-    return {
-        "photo": photo, "listing": listing, "form": form or CommentForm(), "reply_to": reply_to,
-        "thread_id": thread_id, "reply_form": reply_form or CommentForm(), "report_form": ReportForm(),
-    }  # fmt: skip
-
-
-async def _comments_page(photo: Photo, page: int | None) -> social.CommentsPage:
-    """A page of threads, kept for everyone while the comments and their authors are unchanged
-    (what the viewer may do with each is worked out as it is drawn: comment_item)."""
-    return await page_cache.kept_read(
-        ("comments", photo.id, page), social.COMMENTS_TABLES, lambda reader: social.comments(reader, photo, page)
-    )
-
-
 @bp.route("/photos/<int:photo_id>/comments")
 @public
 async def listing(photo_id: int) -> Response:
     photo = await _photo(photo_id)
-    return await responses.fragment("partials/comments.html", **await comments_context(photo, page_argument()))
+    return await responses.fragment(
+        "partials/comments.html", **await photo_page.comments_context(photo, photo_page.page_argument())
+    )
 
 
 @bp.route("/photos/<int:photo_id>/comment-form")
@@ -223,22 +166,20 @@ async def add(photo_id: int) -> Response:
                 url_for("photos.show", photo_id=photo.id, page=page, _anchor=f"comment-{comment.id}")
             )
     if replying:
-        context = await comments_context(photo, None, reply_form=form)
+        context = await photo_page.comments_context(photo, None, reply_form=form)
         if context["reply_to"] is None:  # what it answered is gone: say so at the main form
             form.reply_to.data = ""
             context.update(form=form, reply_form=CommentForm())
             replying = False
     else:
-        context = await comments_context(photo, None, form)
+        context = await photo_page.comments_context(photo, None, form)
     if htmx.wants_fragment():
         if replying:
             response = await responses.fragment("partials/reply_form.html", 422, **{**context, "form": form})
             return htmx.retarget(response, "#reply-form", "outerHTML")
         response = await responses.fragment("partials/comment_form.html", 422, **context)
         return htmx.retarget(response, "#comment-form", "outerHTML")
-    from ..views.photos import render_photo_page
-
-    return await render_photo_page(photo.id, status=422, comments=context)
+    return await photo_page.render(photo.id, status=422, comments=context)
 
 
 @bp.route("/comments/<int:comment_id>/delete", methods=["GET", "POST"])
@@ -275,7 +216,9 @@ async def toggle(photo_id: int) -> Response:
     except social.SocialError as error:
         abort(error.status, description=error.message)
     if htmx.wants_fragment():
-        return await responses.fragment("partials/comments.html", **await comments_context(photo, page_argument()))
+        return await responses.fragment(
+            "partials/comments.html", **await photo_page.comments_context(photo, photo_page.page_argument())
+        )
     await flash("Comments are on." if photo.can_comment else "Comments are off.", "success")
     return await responses.back(url_for("photos.show", photo_id=photo.id))
 
