@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
 
-class BaseForm(Form):
+class BaseForm(Form):  # type: ignore[misc]  # wtforms is untyped (Any) until types-WTForms is pinned
     """A form bound to the request's posted data (or empty on GET)."""
 
     @classmethod
