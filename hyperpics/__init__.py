@@ -10,10 +10,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from quart import Quart, Response
+
+    from .templating import UrlBuilder
 
 __all__ = ["create_app"]
 
@@ -144,7 +146,7 @@ def _configure_templates(app: Quart) -> None:
     app.jinja_env.globals["photo_src"] = photo_src
     app.jinja_env.globals["photo_image"] = photo_image
     app.jinja_env.globals["TAG_COUNT_SHOWN"] = TAG_COUNT_SHOWN  # a found tag's photos are counted up to it
-    vendored = sorted((Path(app.static_folder) / "vendor").glob("pico-*.min.css"))
+    vendored = sorted((Path(cast(str, app.static_folder)) / "vendor").glob("pico-*.min.css"))
     app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
 
 
@@ -172,7 +174,7 @@ def photo_src(photo: Any, size: str = "small") -> str:
     filename = {"small": photo.filename_small, "medium": photo.filename_medium, "original": photo.filename_original}[
         size
     ]
-    url_for = current_app.jinja_env.globals["url_for"]  # templating.UrlBuilder: a grid asks a dozen times
+    url_for = cast("UrlBuilder", current_app.jinja_env.globals["url_for"])  # a grid asks a dozen times
     return url_for("photos.photo_file", filename=filename, v=photo.visibility.value)
 
 
@@ -194,7 +196,7 @@ def photo_image(photo: Any) -> PhotoImage:
     """The srcsets (each width once) and the placeholder classes of a photo's <picture>."""
     from quart import current_app
 
-    url_for = current_app.jinja_env.globals["url_for"]
+    url_for = cast("UrlBuilder", current_app.jinja_env.globals["url_for"])
     visibility = photo.visibility.value
     srcsets: dict[bool, dict[int, str]] = {True: {}, False: {}}
     for copy in photo.copies():

@@ -23,10 +23,10 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing.connection import wait as wait_for_exit
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
@@ -139,7 +139,7 @@ async def serve(
 
 def shutdown_event(app: Quart) -> asyncio.Event:
     """Set when the server is stopping; long-lived responses end when it is."""
-    return app.extensions.setdefault("shutdown_event", asyncio.Event())
+    return cast(asyncio.Event, app.extensions.setdefault("shutdown_event", asyncio.Event()))
 
 
 # --- several worker processes on one port ---------------------------------------------------
@@ -232,7 +232,10 @@ def run_workers(
 
 
 def _wait(
-    processes: list[multiprocessing.process.BaseProcess], *, is_stopping: Callable[[], bool], stop: Callable[[], None]
+    processes: Sequence[multiprocessing.process.BaseProcess],
+    *,
+    is_stopping: Callable[[], bool],
+    stop: Callable[[], None],
 ) -> int:
     """Wait for every worker; one that exits on its own brings the others down (status 1)."""
     running = list(processes)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 from quart import Blueprint, Response, current_app, request, stream_with_context
 from sqlalchemy import select
@@ -45,7 +46,7 @@ def sse(data: str, *, event: str | None = None, event_id: int | None = None) -> 
     return "\n".join(lines) + "\n\n"
 
 
-async def wakes(wakeups: asyncio.Queue[str], stopping: asyncio.Event) -> AsyncIterator[str | None]:
+async def wakes(wakeups: asyncio.Queue[str], stopping: asyncio.Event) -> AsyncGenerator[str | None]:
     """A stream's beats: first ``NOTIFICATION`` (read once as soon as subscribed: what was
     committed before woke nobody), then each wake-up's reason as it comes, and None every
     ``PING_SECONDS`` of quiet (time for a ping). Ends on shutdown and after ``STREAM_LIFETIME``
@@ -53,7 +54,7 @@ async def wakes(wakeups: asyncio.Queue[str], stopping: asyncio.Event) -> AsyncIt
     its waits are cancelled as soon as the stream ends."""
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + STREAM_LIFETIME
-    stop_task = asyncio.ensure_future(stopping.wait())
+    stop_task: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
     wake_task: asyncio.Future[str] | None = None
     try:
         yield NOTIFICATION
@@ -96,13 +97,14 @@ async def stream() -> Response:
     user, row = current_user(), current_auth_session()
     if user is None or row is None:
         return Response("", status=401)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()
     database_ = database(app)
-    last = _last_event_id()
-    if last is None:
+    asked = _last_event_id()
+    if asked is None:
         # The request's own session: a second connection per stream request would let a
         # burst of reconnecting tabs take the whole pool and wait on each other.
-        last = await notifications.newest_id(await db.session(), user.id)
+        asked = await notifications.newest_id(await db.session(), user.id)
+    last = asked  # an int from here on (the streams below move it along)
     user_id, session_id = user.id, row.id
     stopping = shutdown_event(app)
 

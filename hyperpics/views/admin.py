@@ -102,7 +102,7 @@ async def index() -> Response:
     )
 
 
-def _table_page(name: str):  # type: ignore[no-untyped-def]
+def _table_page(name: str) -> Callable[[], Awaitable[Response]]:
     async def view() -> Response:
         return await render_table(name, request.args, push=True)
 

@@ -25,7 +25,7 @@ from ..auth import (
     require_user,
 )
 from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
-from ..models import Permission, ReportTarget, Visibility
+from ..models import Permission, Photo, ReportTarget, Visibility
 from ..page_cache import shared_for_anonymous
 from ..reports import FILED, file_report
 from ..request_limits import large_body, photos_upload_limit
@@ -71,7 +71,7 @@ def row_forms(result: uploads.UploadResult) -> dict[int, PhotoDetailsForm]:
     }
 
 
-async def _photo_or_404(photo_id: int):  # type: ignore[no-untyped-def]
+async def _photo_or_404(photo_id: int) -> Photo:
     try:
         return await photos.get_visible(await db.session(), current_user(), photo_id)
     except photos.PhotoError as error:
