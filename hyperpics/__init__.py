@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from quart import Quart, Response
+
 
 __all__ = ["create_app"]
 
@@ -143,7 +144,7 @@ def _configure_templates(app: Quart) -> None:
     app.jinja_env.globals["photo_src"] = photo_src
     app.jinja_env.globals["photo_image"] = photo_image
     app.jinja_env.globals["TAG_COUNT_SHOWN"] = TAG_COUNT_SHOWN  # a found tag's photos are counted up to it
-    vendored = sorted((Path(app.static_folder) / "vendor").glob("pico-*.min.css"))
+    vendored = sorted((Path(cast(str, app.static_folder)) / "vendor").glob("pico-*.min.css"))
     app.jinja_env.globals["PICO_CSS"] = vendored[-1].name if vendored else "pico.min.css"
 
 

@@ -8,6 +8,7 @@ page never tells who has an account here, only the mailbox's owner learns it.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from quart import current_app
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ log = logging.getLogger("hyperpics.account_mail")
 
 def absolute(path: str) -> str:
     """Links in mail point at the public address (``BASE_URL``), not at whatever Host was used."""
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    return cast(str, current_app.config["BASE_URL"]).rstrip("/") + path
 
 
 def _link(endpoint: str, token: str) -> str:

@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
-from quart import Quart, abort, current_app, flash, g, redirect, request, url_for
+from quart import Quart, Response, abort, current_app, flash, g, redirect, request, url_for
 from quart_auth import Action, AuthUser, QuartAuth
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,13 +52,17 @@ class _QuartAuth(QuartAuth):
         app = app or current_app
         keys = [*(app.config.get("SECRET_KEY_FALLBACKS") or []), app.secret_key]
         try:
-            return self._verified.loads(token, self.duration, lambda: self.serializer_class(keys, self.salt))  # type: ignore[no-any-return]
+            # Quart-Auth's salt is None only until init_app sets it.
+            return cast(
+                str | None,
+                self._verified.loads(token, self.duration, lambda: self.serializer_class(keys, cast(str, self.salt))),
+            )
         except BadSignature:  # SignatureExpired among them
             return None
 
 
 def _auth() -> QuartAuth:
-    return current_app.extensions["hyperpics_auth"]
+    return cast(QuartAuth, current_app.extensions["hyperpics_auth"])
 
 
 def hash_token(token: str) -> str:
@@ -67,11 +71,11 @@ def hash_token(token: str) -> str:
 
 def current_user() -> User | None:
     """The logged-in user of this request, or None. Loaded once before the view runs."""
-    return g.get("user")
+    return cast(User | None, g.get("user"))
 
 
 def current_auth_session() -> AuthSession | None:
-    return g.get("auth_session")
+    return cast(AuthSession | None, g.get("auth_session"))
 
 
 def require_user() -> User:
@@ -124,7 +128,7 @@ async def _kept_viewer(session: AsyncSession, token_hash: str) -> _KeptViewer | 
     seconds = min(cache.seconds, VIEWER_KEEP_SECONDS)
     versions = await table_versions(VIEWER_TABLES) if seconds > 0 else None
     if versions is not None and (entry := cache.get(key, versions, seconds)) is not None:
-        return entry.value  # type: ignore[no-any-return]
+        return cast(_KeptViewer, entry.value)
     row = (await session.execute(_VIEWER_QUERY, {"token_hash": token_hash})).first()
     if row is None:
         return None
@@ -247,7 +251,7 @@ async def _to_login() -> Any:
     await flash("Please log in to access this page.", "warning")
     if htmx.is_htmx():
         # A fragment cannot show a login form: send the whole tab there, then back.
-        response = await current_app.make_response(("", 204))
+        response = cast(Response, await current_app.make_response(("", 204)))
         return htmx.redirect(response, url_for("auth.login", next=htmx_current_path()))
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
@@ -364,7 +368,7 @@ def fresh_login_required[**P, R](view: Callable[P, Awaitable[R]]) -> Callable[P,
 
 async def _to_reauthenticate() -> Any:
     if htmx.is_htmx():
-        response = await current_app.make_response(("", 204))
+        response = cast(Response, await current_app.make_response(("", 204)))
         return htmx.redirect(response, url_for("auth.reauthenticate", next=htmx_current_path()))
     await flash("Please enter your password again to continue.", "info")
     back_to = request.full_path.rstrip("?")

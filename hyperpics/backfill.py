@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from PIL import UnidentifiedImageError
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Row, func, select, update
 
 from . import media, storage
 from .db import Database
@@ -113,7 +114,13 @@ async def backfill(
     return report
 
 
-async def _record(database: Database, media_dir: str, rows: list, made: list, report: BackfillReport) -> None:  # type: ignore[type-arg]
+async def _record(
+    database: Database,
+    media_dir: str,
+    rows: Sequence[Row[int, str, int]],
+    made: list[media.Backfilled | str],
+    report: BackfillReport,
+) -> None:
     """One short write transaction for the batch, then its files published."""
     written = [(row, result) for row, result in zip(rows, made, strict=True) if isinstance(result, media.Backfilled)]
     for row, result in zip(rows, made, strict=True):
@@ -132,8 +139,8 @@ async def _record(database: Database, media_dir: str, rows: list, made: list, re
                     .where(Photo.id == row.id, Photo.derivatives == row.derivatives)
                     .values(derivatives=media.DERIVATIVES, colour=result.colour)
                 )
-                (kept if changed.rowcount else dropped).extend(result.files)  # type: ignore[attr-defined]
-                if changed.rowcount:  # type: ignore[attr-defined]
+                (kept if cast(CursorResult[Any], changed).rowcount else dropped).extend(result.files)
+                if cast(CursorResult[Any], changed).rowcount:
                     report.done += 1
                 else:
                     report.gone += 1

@@ -21,8 +21,8 @@ import json
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, cast
 
 from broadcaster import Broadcast
 from quart import Quart
@@ -247,14 +247,14 @@ def removed_ids(reason: str) -> list[int]:
     return [int(i) for i in reason[len(REMOVED_PREFIX) :].split(",") if i.isdigit()]
 
 
-def _backoff():  # type: ignore[no-untyped-def]
+def _backoff() -> Iterator[float]:
     yield from RECONNECT_BACKOFF
     while True:
         yield RECONNECT_BACKOFF[-1]
 
 
 def hub(app: Quart) -> Hub:
-    return app.extensions["hyperpics_hub"]
+    return cast(Hub, app.extensions["hyperpics_hub"])
 
 
 def init_app(app: Quart) -> None:

@@ -10,7 +10,7 @@ import secrets
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,10 +19,13 @@ from .seed.plan import SeedOptions
 from .sweep import GRACE
 
 if TYPE_CHECKING:
+    from click.decorators import FC
+    from quart import Quart
+
     from .seed import Summary
 
 
-def _load_app():  # type: ignore[no-untyped-def]
+def _load_app() -> Quart:
     from . import create_app
 
     try:
@@ -31,7 +34,7 @@ def _load_app():  # type: ignore[no-untyped-def]
         raise click.ClickException(str(error)) from None
 
 
-def _load_settings() -> dict:  # type: ignore[type-arg]
+def _load_settings() -> dict[str, Any]:
     """The HYPERPICS_* settings, checked, for commands that need no app."""
     from pathlib import Path
 
@@ -189,7 +192,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _count(name: str, default: int, what: str):  # type: ignore[no-untyped-def]
+def _count(name: str, default: int, what: str) -> Callable[[FC], FC]:
     return click.option(
         f"--{name}", default=default, show_default=True, type=click.IntRange(min=0), help=f"How many {what}."
     )

@@ -33,7 +33,8 @@ class VerifiedCookies:
             if max_age is None or time.time() - signed_at <= max_age:
                 return payload
             del self._kept[value]  # too old now: checked in full, and refused, below
-        payload, signed = serializer().loads(value, max_age=max_age, return_timestamp=True)
+        # itsdangerous compares max_age with a float age: its ``int`` annotation is too narrow.
+        payload, signed = serializer().loads(value, max_age=max_age, return_timestamp=True)  # type: ignore[arg-type]
         if len(self._kept) >= self._size:
             self._kept.clear()
         self._kept[value] = (payload, signed.timestamp())

@@ -37,7 +37,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from sqlalchemy import ColumnElement, event, exc, select
 from sqlalchemy.engine import Connection, Engine
@@ -98,7 +98,7 @@ class WriteLockTimeout(exc.OperationalError):
     """SQLite's write lock (or this process's turn to ask for it) did not come in time."""
 
     def __init__(self, error: BaseException) -> None:
-        super().__init__("BEGIN IMMEDIATE", None, error)  # type: ignore[arg-type]
+        super().__init__("BEGIN IMMEDIATE", None, error)
 
 
 class TransactionPolicyError(RuntimeError):
@@ -475,6 +475,7 @@ def insert_unless_present(session: AsyncSession, model: type[Any], **values: Any
     its ``rowcount`` says whether the row is new."""
     from sqlalchemy.dialects import postgresql, sqlite
 
+    assert session.bind is not None  # a session of Database.session: always bound
     dialect = session.bind.dialect.name
     insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     return insert(model).values(**values).on_conflict_do_nothing()
@@ -514,7 +515,7 @@ def _request_globals() -> _AppCtxGlobals:
     without the web framework."""
     from quart import g
 
-    return g  # type: ignore[return-value]
+    return g
 
 
 def request_session() -> AsyncSession | None:
@@ -523,13 +524,13 @@ def request_session() -> AsyncSession | None:
 
     if not has_app_context():
         return None
-    return _request_globals().get("_db_session")
+    return cast("AsyncSession | None", _request_globals().get("_db_session"))
 
 
 def database(app: Quart | None = None) -> Database:
     from quart import current_app
 
-    return (app or current_app).extensions["hyperpics_db"]
+    return cast(Database, (app or current_app).extensions["hyperpics_db"])
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from quart import Quart, Response, current_app, request
 from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, MethodNotAllowed, ServiceUnavailable
@@ -83,20 +84,20 @@ async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
 
 def init_app(app: Quart) -> None:
     @app.errorhandler(HTTPException)
-    async def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    async def _http_error(error: HTTPException) -> HTTPException | tuple[str, int, dict[str, str]]:
         if error.code is None or error.code < 400:
             return error
         return await render_error(error)
 
     @app.errorhandler(db.WriteOnSafeMethod)
-    async def _write_on_safe_method(error: db.WriteOnSafeMethod):  # type: ignore[no-untyped-def]
+    async def _write_on_safe_method(error: db.WriteOnSafeMethod) -> tuple[str, int, dict[str, str]]:
         # A view bug, refused before anything changed: say so in the log, and to the client
         # that only a form sent with POST changes anything here.
         log.error("refused a write during %s %s", request.method, request.path, exc_info=error)
         return await render_error(MethodNotAllowed(description="Only a form sent with POST can change anything here."))
 
     @app.errorhandler(Exception)
-    async def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    async def _unexpected(error: Exception) -> tuple[str, int, dict[str, str]]:
         problem = db.classify(error)
         if problem is not None:
             log.warning("database %s: %s", problem, error)
@@ -111,4 +112,4 @@ def _problem_error(problem: db.Problem) -> HTTPException:
 
 async def database_problem_response(problem: db.Problem) -> Response:
     """The answer that replaces a commit which failed for a reason the person can act on."""
-    return await current_app.make_response(await render_error(_problem_error(problem)))
+    return cast(Response, await current_app.make_response(await render_error(_problem_error(problem))))

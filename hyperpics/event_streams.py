@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, cast
 
 from quart import Quart, Response
 
@@ -28,7 +29,7 @@ def sse(data: str, *, event: str | None = None, event_id: int | None = None) -> 
     return "\n".join(lines) + "\n\n"
 
 
-async def wakes(wakeups: asyncio.Queue[str], stopping: asyncio.Event) -> AsyncIterator[str | None]:
+async def wakes(wakeups: asyncio.Queue[str], stopping: asyncio.Event) -> AsyncGenerator[str | None]:
     """A stream's beats: first ``NOTIFICATION`` (read once as soon as subscribed: what was
     committed before woke nobody), then each wake-up's reason as it comes, and None every
     ``PING_SECONDS`` of quiet (time for a ping). Ends on shutdown and after ``STREAM_LIFETIME``
@@ -36,7 +37,7 @@ async def wakes(wakeups: asyncio.Queue[str], stopping: asyncio.Event) -> AsyncIt
     its waits are cancelled as soon as the stream ends."""
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + STREAM_LIFETIME
-    stop_task = asyncio.ensure_future(stopping.wait())
+    stop_task: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
     wake_task: asyncio.Future[str] | None = None
     try:
         yield NOTIFICATION
@@ -72,4 +73,4 @@ def event_stream(events: AsyncIterator[str]) -> Response:
 def shutdown_event(app: Quart) -> asyncio.Event:
     """Set when the server is stopping (server.serve sets it on a signal): long-lived
     responses end when it is."""
-    return app.extensions.setdefault("shutdown_event", asyncio.Event())
+    return cast(asyncio.Event, app.extensions.setdefault("shutdown_event", asyncio.Event()))

@@ -22,6 +22,7 @@ import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from PIL import Image, ImageDraw, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -368,7 +369,7 @@ def _encode_webp(image: Image.Image, method: int) -> bytes:
 def average_colour(image: Image.Image) -> str | None:
     """The mean colour as ``#rrggbb`` (the placeholder shown while the photo loads); None for
     a picture with transparent parts, where a placeholder would show through once loaded."""
-    if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] < 255:
+    if image.mode == "RGBA" and cast(tuple[int, int], image.getchannel("A").getextrema())[0] < 255:
         return None
     red, green, blue = image.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))  # type: ignore[misc]
     return f"#{red:02x}{green:02x}{blue:02x}"

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from quart import Quart, Response, current_app, g, has_request_context, request, session
 from quart.wrappers.response import DataBody
@@ -103,13 +103,13 @@ class PageCache:
 
 
 def page_cache(app: Quart | None = None) -> PageCache:
-    return (app or current_app).extensions["hyperpics_page_cache"]
+    return cast(PageCache, (app or current_app).extensions["hyperpics_page_cache"])
 
 
 def value_cache(app: Quart | None = None) -> PageCache:
     """Values kept between requests: each member's viewer (auth.py) and reads shared by all
     (:func:`recall`): apart from the pages, so that many of them cannot push the pages out."""
-    return (app or current_app).extensions["hyperpics_value_cache"]
+    return cast(PageCache, (app or current_app).extensions["hyperpics_value_cache"])
 
 
 def forget_all(app: Quart | None = None) -> None:
@@ -145,7 +145,7 @@ async def table_versions(tables: tuple[str, ...]) -> Versions | None:
     Redis, a round trip and a sixth of a millisecond of the worker's CPU each), and goes on with
     those: an entry stored with versions older than what it was made from is only retired
     sooner. A commit of the request's own reads them again (announce_changes)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()
     await announce_changes(app)
     in_request = has_request_context()
     known: dict[str, int | None] | None = g.get(_VERSIONS_READ) if in_request else None
@@ -155,7 +155,7 @@ async def table_versions(tables: tuple[str, ...]) -> Versions | None:
         if in_request:
             setattr(g, _VERSIONS_READ, known)
     found = [known[table] for table in tables]
-    return None if any(version is None for version in found) else tuple(found)  # type: ignore[arg-type]
+    return None if any(version is None for version in found) else tuple(cast(list[int], found))
 
 
 async def recall(name: Hashable, tables: tuple[str, ...]) -> tuple[Any, Versions | None]:
@@ -187,7 +187,7 @@ async def kept_read[T](name: Hashable, tables: tuple[str, ...], read: Callable[[
         async with db.detached_reads(await db.session()) as reader:
             value = await read(reader)
         keep(name, versions, value)
-    return value  # type: ignore[no-any-return]
+    return cast(T, value)
 
 
 async def remember(name: Hashable, tables: tuple[str, ...], make: Callable[[], Awaitable[Any]], size: int = 1) -> Any:
@@ -236,11 +236,11 @@ def _shared[**P](view: Callable[P, Awaitable[Response]], samples: int) -> Callab
         versions = await table_versions(PAGE_TABLES)
         if versions is not None and (entry := cache.get(key, versions)) is not None:
             body, headers = entry.value
-            response = await current_app.make_response((body, 200, headers))
+            response = cast(Response, await current_app.make_response((body, 200, headers)))
             response.headers["X-Page-Cache"] = "hit"
             return response
         g.shared_page = True  # the layout leaves out the session's token
-        response = await current_app.make_response(await view(*args, **kwargs))
+        response = cast(Response, await current_app.make_response(await view(*args, **kwargs)))
         if versions is not None and _keepable(response):
             body = await response.get_data()
             headers = [(name, value) for name, value in response.headers.items() if name.lower() != "set-cookie"]

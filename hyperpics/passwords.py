@@ -9,6 +9,7 @@ from __future__ import annotations
 import string
 from functools import cache
 from importlib import resources
+from typing import TypedDict
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,9 +19,16 @@ from . import cpu
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 
+
+class _Cost(TypedDict, total=False):
+    time_cost: int
+    memory_cost: int
+    parallelism: int
+
+
 # "standard": argon2-cffi's defaults (RFC 9106's second recommendation, ~0.1-0.2 s here).
 # "fast": a tiny cost for test suites, refused in production by the configuration check.
-PROFILES: dict[str, dict[str, int]] = {
+PROFILES: dict[str, _Cost] = {
     "standard": {},
     "fast": {"time_cost": 1, "memory_cost": 64, "parallelism": 1},
 }

@@ -11,7 +11,7 @@ dropped as it arrives, never kept.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from quart import Quart
 from quart.asgi import ASGIHTTPConnection
@@ -31,11 +31,11 @@ BodyLimit = Callable[[Mapping[str, Any]], int]
 
 def photos_upload_limit(config: Mapping[str, Any]) -> int:
     """MAX_UPLOAD_FILES photos of MAX_UPLOAD_MB each, plus room for the form around them."""
-    return (config["MAX_UPLOAD_MB"] * config["MAX_UPLOAD_FILES"] + 1) * MIB
+    return (cast(int, config["MAX_UPLOAD_MB"]) * cast(int, config["MAX_UPLOAD_FILES"]) + 1) * MIB
 
 
 def one_picture_limit(config: Mapping[str, Any]) -> int:
-    return (config["MAX_UPLOAD_MB"] + 1) * MIB
+    return (cast(int, config["MAX_UPLOAD_MB"]) + 1) * MIB
 
 
 def large_body(limit: BodyLimit) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
@@ -112,6 +112,6 @@ def _view_for(app: Quart, request: Any) -> Callable[..., Any] | None:
 
 
 def init_app(app: Quart) -> None:
-    app.asgi_http_class = LimitedHTTPConnection  # type: ignore[assignment]
+    app.asgi_http_class = LimitedHTTPConnection
     # Quart's own fallback when a request has no limit of its own: the largest route's.
     app.config["MAX_CONTENT_LENGTH"] = photos_upload_limit(app.config)

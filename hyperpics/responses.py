@@ -11,7 +11,7 @@ is held while a template renders.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 from quart import Quart, Response, current_app, get_flashed_messages, redirect, request
 from quart.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
@@ -35,14 +35,14 @@ async def fragment(template: str, status: int = 200, **context: Any) -> Response
     """A fragment template, plus any pending flash messages swapped in out of band."""
     await db.end_write_phase(status)
     body = await render_template(template, **context) + await _oob_flashes()
-    return htmx.add_vary(await current_app.make_response((body, status)))
+    return htmx.add_vary(cast(Response, await current_app.make_response((body, status))))
 
 
 async def fragment_html(html: str, status: int = 200) -> Response:
     """An already rendered fragment (from a cache), with pending flashes out of band."""
     await db.end_write_phase(status)
     body = html + await _oob_flashes()
-    return htmx.add_vary(await current_app.make_response((body, status)))
+    return htmx.add_vary(cast(Response, await current_app.make_response((body, status))))
 
 
 async def page(template: str, status: int = 200, *, block: str | None = None, **context: Any) -> Response:
@@ -52,7 +52,7 @@ async def page(template: str, status: int = 200, *, block: str | None = None, **
         body = await render_block(template, block, **context) + await _oob_flashes()
     else:
         body = await render_template(template, **context)
-    return htmx.add_vary(await current_app.make_response((body, status)))
+    return htmx.add_vary(cast(Response, await current_app.make_response((body, status))))
 
 
 async def back(default: str) -> Response:
@@ -69,14 +69,14 @@ async def back(default: str) -> Response:
     referer_path = ""
     if referer.netloc == request.host:
         referer_path = referer.path + (f"?{referer.query}" if referer.query else "")
-    return redirect(safe_next(form.get("next") or referer_path, default), 303)
+    return cast(Response, redirect(safe_next(form.get("next") or referer_path, default), 303))
 
 
 async def see_other(url: str) -> Response:
     """After a successful post: 303 for a browser, a client-side redirect for htmx."""
     if htmx.is_htmx():
-        return htmx.redirect(await current_app.make_response(("", 200)), url)
-    return redirect(url, 303)
+        return htmx.redirect(cast(Response, await current_app.make_response(("", 200))), url)
+    return cast(Response, redirect(url, 303))
 
 
 def without_body_for_head(response: Response) -> Response:

@@ -33,10 +33,12 @@ from markupsafe import Markup, escape
 from sqlalchemy import (
     REAL,
     Column,
+    ColumnClause,
     ColumnElement,
     Integer,
     MetaData,
     Select,
+    SQLColumnExpression,
     String,
     Subquery,
     Table,
@@ -178,7 +180,7 @@ class _Kind:
     category: str
     entity: type[Photo] | type[User] | type[Tag]
     where: Sequence[ColumnElement[bool]]
-    tie: ColumnElement[Any]
+    tie: SQLColumnExpression[Any]
     joins: Sequence[Any] = ()
     extra: Sequence[ColumnElement[Any]] = ()
     options: Sequence[LoaderOption] = ()
@@ -340,7 +342,7 @@ def _fts5(table: str, rank: str, snippet: str) -> _Match:
         # snippet for the page's rows alone (the ``+`` keeps the ids a filter, not 20 separate
         # searches). A search per row rebuilt a prefix's list of matches every time: 1.2 ms
         # a row for a word on 15,000 photos.
-        rowid = literal_column("rowid")
+        rowid: ColumnClause[int] = literal_column("rowid")
         snippets = (
             matching(rowid.label("id"), literal_column(marked).label("snippet"))
             .where(
@@ -450,7 +452,7 @@ class PostgresSearch(_IndexSearch):
         def match(table: Table, weights: Sequence[float], snippet: Callable[[Any], ColumnElement[Any]]) -> _Match:
             return _Match(found(table, weights), snippet, ids(table), ids(table, SEARCH_WINDOW))
 
-        def headline(body: ColumnElement[str], **options: object) -> Callable[[Subquery], ColumnElement[Any]]:
+        def headline(body: SQLColumnExpression[str], **options: object) -> Callable[[Subquery], ColumnElement[Any]]:
             """ts_headline over ``body`` (a column of the page's rows), "<" kept as typed."""
             marked = func.ts_headline(_CONFIG, func.replace(body, "<", _LT), query, _headline_options(**options))
             return lambda page: func.replace(marked, _LT, "<")

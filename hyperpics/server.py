@@ -23,7 +23,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing.connection import wait as wait_for_exit
 from types import FrameType
 from typing import Any, TextIO
@@ -227,7 +227,10 @@ def run_workers(
 
 
 def _wait(
-    processes: list[multiprocessing.process.BaseProcess], *, is_stopping: Callable[[], bool], stop: Callable[[], None]
+    processes: Sequence[multiprocessing.process.BaseProcess],
+    *,
+    is_stopping: Callable[[], bool],
+    stop: Callable[[], None],
 ) -> int:
     """Wait for every worker; one that exits on its own brings the others down (status 1)."""
     running = list(processes)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from quart import Quart, current_app
 
@@ -201,7 +201,7 @@ class RedisStore:
 
 
 def store(app: Quart | None = None) -> Store:
-    return (app or current_app).extensions["hyperpics_shared"]
+    return cast(Store, (app or current_app).extensions["hyperpics_shared"])
 
 
 def card_key(user_id: int) -> str:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiosqlite
+from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
@@ -116,7 +117,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     __slots__ = ("_description", "_lastrowid", "_rowcount", "in_thread")
 
-    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:  # no trip to make one
+    def __init__(self, adapt_connection: AsyncAdapt_dbapi_connection) -> None:  # no trip to make one
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
         self._cursor = None  # type: ignore[assignment]
@@ -185,7 +186,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         async with adapted._execute_mutex:
             # The sqlite3 connection is read in the thread: it exists once connected.
             job = adapted.counted(lambda: function(connection._conn, operation, parameters))
-            outcome = await connection._execute(job)
+            outcome = await connection._execute(job)  # type: ignore[no-untyped-call]  # aiosqlite's private, unannotated
         self._keep(outcome)
 
     async def _async_soft_close(self) -> None:

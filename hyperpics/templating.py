@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, MutableMapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jinja2 import Environment as JinjaEnvironment
 from jinja2 import Template, nodes
@@ -269,7 +269,7 @@ async def _context(context: dict[str, Any]) -> JinjaEnvironment:
 
     Quart's ``update_template_context``, except that a synchronous processor is called
     in place rather than in a thread: a context processor only gathers values."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()
     names: list[str | None] = [None]
     if has_request_context():
         names.extend(reversed(request.blueprints))
@@ -280,7 +280,7 @@ async def _context(context: dict[str, Any]) -> JinjaEnvironment:
             added.update(await values if inspect.isawaitable(values) else values)
     for key, value in added.items():
         context.setdefault(key, value)
-    return app.jinja_env  # type: ignore[no-any-return]
+    return app.jinja_env
 
 
 async def render_template(name: str, **context: Any) -> str:
@@ -305,7 +305,7 @@ async def render_block(template: str, block: str, **context: Any) -> str:
     if block not in render_context.blocks:
         raise BlockNotFoundError(block, template)
     try:
-        return fill_slots(env.concat(render_context.blocks[block][0](render_context)))  # type: ignore[attr-defined]
+        return fill_slots(env.concat(render_context.blocks[block][0](render_context)))
     except Exception:
         return env.handle_exception()
 
@@ -315,7 +315,7 @@ def _parent_name(env: JinjaEnvironment, name: str) -> str | None:
     source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
     for extends in env.parse(source).find_all(nodes.Extends):
         if isinstance(extends.template, nodes.Const):
-            return extends.template.value
+            return cast(str, extends.template.value)  # a template's name
     return None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from typing import Any
+from typing import Any, cast
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from quart import current_app
@@ -41,7 +41,7 @@ class TokenError(Exception):
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=f"hyperpics-{purpose.value}")
+    return URLSafeTimedSerializer(cast(str | bytes, current_app.secret_key), salt=f"hyperpics-{purpose.value}")
 
 
 def serial(user: User, purpose: Purpose) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from quart import request
 from werkzeug.datastructures import MultiDict
@@ -13,7 +13,7 @@ class BaseForm(Form):
     """A form bound to the request's posted data (or empty on GET)."""
 
     @classmethod
-    async def from_request(cls, **kwargs: Any) -> BaseForm:
+    async def from_request(cls, **kwargs: Any) -> Self:
         formdata: MultiDict[str, Any] | None = None
         if request.method == "POST":  # a HEAD with a body is still a GET: its body is ignored
             formdata = await request.form

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, SelectChoice, SelectField
+from wtforms import BooleanField, SelectField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3's; types-WTForms 3.2 lacks it
 
 from ..models import RoleName
 from .auth import _email_field

@@ -65,11 +65,15 @@ def _new_password_fields() -> tuple[PasswordField, PasswordField]:
 
 
 class NewPasswordMixin:
-    """Applies the password rules, knowing the username and email when the form has them."""
+    """Applies the password rules, knowing the username and email when the form has them
+    (a form without those fields is told them: ``known_username``, ``known_email``)."""
+
+    known_username: str = ""
+    known_email: str = ""
 
     def validate_password(self, field: PasswordField) -> None:
-        username = getattr(getattr(self, "username", None), "data", "") or getattr(self, "known_username", "")
-        email = getattr(getattr(self, "email", None), "data", "") or getattr(self, "known_email", "")
+        username = getattr(getattr(self, "username", None), "data", "") or self.known_username
+        email = getattr(getattr(self, "email", None), "data", "") or self.known_email
         problems = passwords.problems(field.data or "", username=username or "", email=email or "")
         if problems:
             raise ValidationError(" ".join(problems))

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm.base import NO_VALUE
-from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3's; types-WTForms 3.2 lacks it
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..models import Photo, ReportReason, Visibility

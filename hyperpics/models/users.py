@@ -105,7 +105,8 @@ class User(Base):
     # A user is never shown without their role, and it is one small row: always joined.
     # "unnested": under an outer join (a photo's author) it chains another outer join; a
     # nested "(users JOIN roles)" made SQLite scan every user to build it for each query.
-    role: Mapped[Role] = relationship(foreign_keys=[role_id], lazy="joined", innerjoin="unnested")
+    # SQLAlchemy documents innerjoin="unnested"; its annotation says bool only.
+    role: Mapped[Role] = relationship(foreign_keys=[role_id], lazy="joined", innerjoin="unnested")  # type: ignore[arg-type]
     # Only moderation needs it (who may unlock whom), and it loads it explicitly.
     role_before_lock: Mapped[Role | None] = relationship(foreign_keys=[role_before_lock_id], lazy="raise")
     sessions: Mapped[list[AuthSession]] = relationship(

@@ -6,20 +6,20 @@ from quart import Blueprint, Response, abort, flash, url_for
 
 from .. import db, htmx, responses
 from ..auth import current_user, login_required, permission_required, require_user
-from ..models import Permission
+from ..models import Permission, Photo
 from ..services import photos, social
 
 bp = Blueprint("collect", __name__, url_prefix="/_/photos")
 
 
-async def _photo(photo_id: int):  # type: ignore[no-untyped-def]
+async def _photo(photo_id: int) -> Photo:
     try:
         return await photos.get_visible(await db.session(), current_user(), photo_id, with_tags=False)
     except photos.PhotoError as error:
         abort(error.status, description=error.message)
 
 
-async def _answer(photo, message: str) -> Response:  # type: ignore[no-untyped-def]
+async def _answer(photo: Photo, message: str) -> Response:
     await db.end_writes()  # the answer only reads: other writers need not wait for it
     if htmx.wants_fragment():
         state = await social.collect_state(await db.session(), current_user(), photo.id)

@@ -6,20 +6,20 @@ from quart import Blueprint, Response, abort, flash, request, url_for
 
 from .. import db, htmx, responses
 from ..auth import current_user, login_required, permission_required, require_user
-from ..models import Permission
+from ..models import Permission, User
 from ..services import social
 
 bp = Blueprint("follow", __name__, url_prefix="/_/users")
 
 
-async def _target(user_id: int):  # type: ignore[no-untyped-def]
+async def _target(user_id: int) -> User:
     try:
         return await social.user_with_id(await db.session(), user_id)
     except social.SocialError as error:
         abort(error.status, description=error.message)
 
 
-async def _answer(target, message: str) -> Response:  # type: ignore[no-untyped-def]
+async def _answer(target: User, message: str) -> Response:
     await db.end_writes()  # the answer only reads: other writers need not wait for it
     session = await db.session()
     if htmx.wants_fragment():

@@ -38,13 +38,14 @@ async def stream() -> Response:
     user, row = current_user(), current_auth_session()
     if user is None or row is None:
         return Response("", status=401)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()
     database_ = database(app)
-    last = _last_event_id()
-    if last is None:
+    asked = _last_event_id()
+    if asked is None:
         # The request's own session: a second connection per stream request would let a
         # burst of reconnecting tabs take the whole pool and wait on each other.
-        last = await notifications.newest_id(await db.session(), user.id)
+        asked = await notifications.newest_id(await db.session(), user.id)
+    last = asked  # an int from here on (the streams below move it along)
     user_id, session_id = user.id, row.id
     stopping = shutdown_event(app)
 

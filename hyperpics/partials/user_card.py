@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from typing import cast
 
 from quart import Blueprint, Quart, Response, abort, current_app
 
@@ -48,7 +49,7 @@ class CardCache:
 
 
 def card_cache(app: Quart | None = None) -> CardCache:
-    return (app or current_app).extensions.setdefault("hyperpics_card_cache", CardCache())
+    return cast(CardCache, (app or current_app).extensions.setdefault("hyperpics_card_cache", CardCache()))
 
 
 @bp.route("/<int:user_id>/card")

@@ -20,6 +20,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -212,7 +213,7 @@ async def run(
 
 
 async def _store_pictures(
-    pool: pictures.ProcessPoolExecutor,
+    pool: ProcessPoolExecutor,
     plan: Plan,
     media_dir: str,
     workers: int,

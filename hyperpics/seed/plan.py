@@ -491,10 +491,10 @@ def _tag_photos(rng: random.Random, photos: list[PhotoRow], names: list[str]) ->
     used = {tag for chosen in carried for tag in chosen}
     for tag in range(len(names)):
         if tag not in used:
-            photo = rng.randrange(len(photos))
-            while len(carried[photo]) >= MAX_TAGS:
-                photo = (photo + 1) % len(photos)
-            carried[photo].append(tag)
+            photo_index = rng.randrange(len(photos))
+            while len(carried[photo_index]) >= MAX_TAGS:
+                photo_index = (photo_index + 1) % len(photos)
+            carried[photo_index].append(tag)
     first_use = [0] * len(names)
     for photo, chosen in zip(reversed(photos), reversed(carried), strict=True):
         for tag in chosen:
@@ -708,12 +708,12 @@ def _notifications(
         NotificationKind.REPLY: [person.receive_comment for person in people],
     }
     rows = []
-    for kind, receiver, actor, photo, comment, created in sorted(events, key=lambda event: event[5]):
+    for kind, receiver, actor, photo, comment_index, created in sorted(events, key=lambda event: event[5]):
         if receiver == actor or not wants[kind][receiver]:
             continue
         read = _chance(rng, 0.9 if now - created > 3 * DAY else 0.35)
         read_at = _between(rng, min(created + 60, now), now, skew=3.0) if read else None
-        rows.append(NotificationRow(kind, receiver, actor, photo, comment, created, read_at))
+        rows.append(NotificationRow(kind, receiver, actor, photo, comment_index, created, read_at))
     return rows
 
 
@@ -875,7 +875,7 @@ def _settle(
             report.status, report.resolved_by, report.resolved_at = status, actor, when
         action = "report.resolve" if status == ReportStatus.RESOLVED else "report.dismiss"
         before = {"status": ReportStatus.OPEN.value, "reports": len(found)}
-        after: dict[str, object] = {"status": status.value, "reports": len(found)}
+        after = {"status": status.value, "reports": len(found)}
         if status == ReportStatus.RESOLVED:
             after["outcome"] = outcome
         audit.append(AuditRow(actor, action, kind.value, target, before, after, when))

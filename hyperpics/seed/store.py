@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,8 +41,7 @@ from .plan import Plan
 CHUNK = 5_000
 # Tables whose ids this module hands out (PostgreSQL's sequences must hear of them).
 _ID_TABLES: tuple[Table, ...] = tuple(
-    model.__table__
-    for model in (User, Tag, Photo, Comment, Notification, Report, AuditEntry)  # type: ignore[misc]
+    cast(Table, model.__table__) for model in (User, Tag, Photo, Comment, Notification, Report, AuditEntry)
 )
 KEPT_TABLES = {"roles"}  # written by the first migration; everything else is site content
 
@@ -105,10 +104,10 @@ async def first_ids(session: AsyncSession) -> FirstIds:
             return 0
         # The name comes from the catalog. A sequence set with is_called false has not issued last_value yet.
         last, called = (await session.execute(text(f"SELECT last_value, is_called FROM {sequence}"))).one()
-        return last if called else last - 1
+        return cast(int, last if called else last - 1)
 
     async def after(table: Table) -> int:
-        largest = (await session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()
+        largest: int = (await session.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()
         return max(largest, await issued(table)) + 1
 
     return FirstIds(*[await after(table) for table in _ID_TABLES])
@@ -307,16 +306,16 @@ async def write(
     roles = {name: role_id for role_id, name in (await session.execute(select(Role.id, Role.name))).all()}
     ids = await first_ids(session)
     steps: list[tuple[Table, Iterator[dict[str, Any]]]] = [
-        (User.__table__, _users(plan, ids, roles, avatars, password_hash)),  # type: ignore[arg-type]
-        (Tag.__table__, _tags(plan, ids)),  # type: ignore[arg-type]
-        (Photo.__table__, _photos(plan, ids, photos)),  # type: ignore[arg-type]
+        (cast(Table, User.__table__), _users(plan, ids, roles, avatars, password_hash)),
+        (cast(Table, Tag.__table__), _tags(plan, ids)),
+        (cast(Table, Photo.__table__), _photos(plan, ids, photos)),
         (photo_tags, _photo_tags(plan, ids)),
-        (Follow.__table__, _follows(plan, ids)),  # type: ignore[arg-type]
-        (Collect.__table__, _collects(plan, ids)),  # type: ignore[arg-type]
-        (Comment.__table__, _comments(plan, ids)),  # type: ignore[arg-type]
-        (Notification.__table__, _notifications(plan, ids)),  # type: ignore[arg-type]
-        (Report.__table__, _reports(plan, ids)),  # type: ignore[arg-type]
-        (AuditEntry.__table__, _audit(plan, ids)),  # type: ignore[arg-type]
+        (cast(Table, Follow.__table__), _follows(plan, ids)),
+        (cast(Table, Collect.__table__), _collects(plan, ids)),
+        (cast(Table, Comment.__table__), _comments(plan, ids)),
+        (cast(Table, Notification.__table__), _notifications(plan, ids)),
+        (cast(Table, Report.__table__), _reports(plan, ids)),
+        (cast(Table, AuditEntry.__table__), _audit(plan, ids)),
     ]
     written: list[Written] = []
     for table, rows in steps:

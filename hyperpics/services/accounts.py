@@ -6,6 +6,7 @@ Functions take the request's session and never commit; the edge does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -175,7 +176,7 @@ async def session_stands(session: AsyncSession, session_id: int) -> bool:
 
 async def user_for_token(
     session: AsyncSession, token: str, purpose: tokens.Purpose, *, lock: bool = False
-) -> tuple[User, dict]:
+) -> tuple[User, dict[str, Any]]:
     """The user a still-valid, unused token is for; raises TokenError otherwise.
 
     With ``lock`` (the request is about to use the token up) the account's row is read fresh

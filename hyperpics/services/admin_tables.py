@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -138,11 +138,11 @@ class TablePage:
         return min(self.total, self.query.page * self.query.spec.per_page)
 
 
-def _contains(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
+def _contains(column: SQLColumnExpression[str], text: str) -> ColumnElement[bool]:
     return func.lower(column).contains(text.lower(), autoescape=True)
 
 
-def _order(expression: ColumnElement[Any], query: TableQuery, tiebreak: ColumnElement[Any]) -> list[Any]:
+def _order(expression: SQLColumnExpression[Any], query: TableQuery, tiebreak: SQLColumnExpression[Any]) -> list[Any]:
     if query.descending:
         return [expression.desc(), tiebreak.desc()]
     return [expression.asc(), tiebreak.asc()]
@@ -151,7 +151,7 @@ def _order(expression: ColumnElement[Any], query: TableQuery, tiebreak: ColumnEl
 async def _page(
     session: AsyncSession,
     query: TableQuery,
-    statement: Select[Any],
+    statement: Select[*tuple[Any, ...]],
     count_from: Any,
     where: Sequence[ColumnElement[bool]],
 ) -> tuple[list[Any], int, TableQuery]:
@@ -165,7 +165,7 @@ async def _page(
     return list(rows), total, query
 
 
-def _open_reports_on(target: ReportTarget, target_id: ColumnElement[int]) -> ColumnElement[int]:
+def _open_reports_on(target: ReportTarget, target_id: SQLColumnExpression[int]) -> ColumnElement[int]:
     return (
         select(func.count())
         .select_from(Report)
@@ -465,7 +465,8 @@ async def reports(session: AsyncSession, query: TableQuery, *, only: tuple[str, 
     last_at = func.max(Report.created_at).label("last_at")
     # A closed group shows how it ended; all its reports were closed by one action.
     status = func.max(Report.status).label("status")
-    sort = {"reports": count, "latest": last_at, "oldest": first_at}[query.sort]
+    sorts: dict[str, ColumnElement[Any]] = {"reports": count, "latest": last_at, "oldest": first_at}
+    sort = sorts[query.sort]
     descending = query.descending if query.sort != "oldest" else not query.descending
     groups = select(Report.target_type, Report.target_id).where(*where).group_by(Report.target_type, Report.target_id)
     total = (await session.execute(select(func.count()).select_from(groups.subquery()))).scalar_one()
@@ -486,7 +487,7 @@ async def reports(session: AsyncSession, query: TableQuery, *, only: tuple[str, 
         ReportGroup(
             ReportTarget(row.target_type),
             row.target_id,
-            row.count,
+            row.count,  # type: ignore[arg-type]  # the "count" column: typing sees Row's tuple.count method
             row.first_at,
             row.last_at,
             ReportStatus(row.status) if closed else None,
@@ -518,7 +519,7 @@ async def _fill_groups(session: AsyncSession, groups: list[ReportGroup], where: 
     wanted: dict[ReportTarget, list[int]] = {}
     for kind, target_id in by_key:
         wanted.setdefault(kind, []).append(target_id)
-    loaders = {
+    loaders: dict[ReportTarget, Select[Photo] | Select[Comment] | Select[User]] = {
         ReportTarget.PHOTO: select(Photo)
         .options(joinedload(Photo.author))
         .where(Photo.id.in_(wanted.get(ReportTarget.PHOTO, []))),

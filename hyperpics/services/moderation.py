@@ -14,9 +14,9 @@ The rules (enforced here, whatever page or button asked):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -251,7 +251,7 @@ async def _close_reports(
         .where(Report.target_type == target, Report.target_id == target_id, Report.status == ReportStatus.OPEN)
         .values(status=status, resolved_by_id=actor.id, resolved_at=utcnow())
     )
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 async def delete_photo(session: AsyncSession, actor: User, photo_id: int) -> tuple[str, list[str]]:

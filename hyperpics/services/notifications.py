@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Integer, Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -78,13 +78,13 @@ class NotificationsPage:
     unread: int
 
 
-def _loaded(viewer: User) -> Select[tuple[Notification, bool]]:
+def _loaded(viewer: User) -> Select[Notification, bool]:
     """Notifications with their actor, photo and comment, and whether the viewer may still see
     the photo, all in one statement."""
     return _loaded_for(sight(viewer))
 
 
-def _loaded_for(sees: str) -> Select[tuple[Notification, bool]]:
+def _loaded_for(sees: str) -> Select[Notification, bool]:
     """:func:`_loaded` by visibility rule; the viewer is a parameter (photos.viewer_params)."""
     return select(Notification, _in_sight(sees)).options(
         joinedload(Notification.actor), joinedload(Notification.photo), joinedload(Notification.comment)
@@ -99,7 +99,7 @@ def _in_sight(sees: str) -> ColumnElement[bool]:
 
 
 async def _sighted(
-    session: AsyncSession, statement: Select[tuple[Notification, bool]], params: dict[str, Any] | None = None
+    session: AsyncSession, statement: Select[Notification, bool], params: dict[str, Any] | None = None
 ) -> list[Notification]:
     """The rows of ``statement``, each marked with whether its photo is out of the viewer's sight."""
     rows = []
@@ -141,9 +141,7 @@ _RECEIVER, _LIMIT, _OFFSET = "receiver_id", "page_limit", "page_offset"
 
 
 @cache
-def _listing_statements(
-    unread_only: bool, sees: str
-) -> tuple[Select[tuple[int, int]], Select[tuple[Notification, bool]]]:
+def _listing_statements(unread_only: bool, sees: str) -> tuple[Select[int, int], Select[Notification, bool]]:
     """The list's two statements (its counts, then a page of rows), built once per filter and
     visibility rule: building them cost more than running them. The receiver, the viewer and
     the page are parameters."""
@@ -178,7 +176,7 @@ async def mark_read(session: AsyncSession, user: User, notification_ids: list[in
         )
         .values(read_at=utcnow())
     )
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 async def mark_all_read(session: AsyncSession, user: User) -> int:
@@ -188,7 +186,7 @@ async def mark_all_read(session: AsyncSession, user: User) -> int:
         .where(Notification.receiver_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 async def newest_id(session: AsyncSession, user_id: int) -> int:

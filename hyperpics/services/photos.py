@@ -19,7 +19,9 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    Row,
     Select,
+    UnaryExpression,
     and_,
     bindparam,
     delete,
@@ -190,13 +192,13 @@ def _comment_count() -> ColumnElement[int]:
     )
 
 
-def cards_query(viewer: User | None, *, by_visibility: bool = False):  # type: ignore[no-untyped-def]
+def cards_query(viewer: User | None, *, by_visibility: bool = False) -> Select[Photo, int, int]:
     """The cards ``viewer`` may see (photo, author, counts): a statement for a listing to narrow
     and order; :func:`cards_of` makes its rows cards."""
     return _cards_select(visible_to(viewer, by_visibility=by_visibility))
 
 
-def _cards_select(visible: ColumnElement[bool]):  # type: ignore[no-untyped-def]
+def _cards_select(visible: ColumnElement[bool]) -> Select[Photo, int, int]:
     return (
         select(Photo, _collect_count().label("collects"), _comment_count().label("comments"))
         .join(Photo.author)
@@ -205,7 +207,7 @@ def _cards_select(visible: ColumnElement[bool]):  # type: ignore[no-untyped-def]
     )
 
 
-def cards_of(rows: Sequence) -> list[Card]:  # type: ignore[type-arg]
+def cards_of(rows: Sequence[Row[Photo, int, int]]) -> list[Card]:
     return [Card(row[0], row[1], row[2]) for row in rows]
 
 
@@ -272,7 +274,7 @@ def _viewers_columns(kind: str) -> tuple[Any, ...]:
 
 
 @cache
-def _photo_page_statement(kind: str) -> Select[Any]:
+def _photo_page_statement(kind: str) -> Select[*tuple[Any, ...]]:
     """The photo page's one query for viewers of rule ``kind`` (parameters photo_id, viewer_id).
     Built once: building it took longer than running it."""
     return (
@@ -334,7 +336,7 @@ EVER = datetime(1970, 1, 1, tzinfo=UTC)  # older than any photo
 
 
 @cache
-def _keyset_statement(listing: str, kind: str, after_cursor: bool) -> Select[Any]:
+def _keyset_statement(listing: str, kind: str, after_cursor: bool) -> Select[Photo, int, int]:
     """A page of ``listing`` (the viewer's feed, or one author's photos: ``author_id``) for
     viewers of rule ``kind``, newest first, ``limit`` of them, after ``(before_time,
     before_id)`` when ``after_cursor``. Built once per shape: building took longer than running.
@@ -407,7 +409,7 @@ async def _keyset(
     per_page: int,
     *,
     kind: str | None = None,
-    **parameters: int,
+    **parameters: int | datetime,
 ) -> FeedPage:
     """A page of ``listing`` for ``viewer`` (under rule ``kind``, when given, instead of theirs)."""
     position = decode_cursor(cursor)
@@ -415,7 +417,7 @@ async def _keyset(
     # The page and one more (is there a next page?); the feed's bound is the newest-but-that-many.
     parameters.update(viewer_params(viewer), limit=per_page + 1, bound_offset=per_page)
     if position is not None:
-        parameters.update(before_time=position[0], before_id=position[1])  # type: ignore[arg-type]
+        parameters.update(before_time=position[0], before_id=position[1])
     rows = (await session.execute(statement, parameters)).all()
     cards = cards_of(rows[:per_page])
     next_cursor = encode_cursor(cards[-1].photo) if len(rows) > per_page and cards else None
@@ -448,7 +450,7 @@ class ExplorePage:
     next_after: float | None
 
 
-def _explore_statement() -> Select[Any]:
+def _explore_statement() -> Select[Photo, int, int]:
     """The next ``limit`` public photos of the walk, in one statement: a seek in
     ``ix_photos_visibility_shuffle`` after ``after`` up to ``upto``, then, if the walk has not
     wrapped yet, from 0 up to ``start`` (``wrap_upto``; -1 once it has)."""
@@ -527,7 +529,7 @@ def _tag_count_statement(kind: str) -> Select[Any]:
 
 
 @cache
-def _tag_page_statement(kind: str, order: str) -> Select[Any]:
+def _tag_page_statement(kind: str, order: str) -> Select[Photo, int, int]:
     """A page (``limit``, ``offset``) of ``tag_id``'s photos in ``order`` for viewers of rule
     ``kind``. Built once per shape: building took longer than running."""
     tagged, newest = _tagged(kind), photo_tags.c.photo_id.desc()
@@ -542,7 +544,7 @@ def _tag_page_statement(kind: str, order: str) -> Select[Any]:
             .limit(page[0])
             .offset(page[1])
         )
-        ordering = (literal_column("collects").desc(), Photo.id.desc())
+        ordering: tuple[UnaryExpression[Any], ...] = (literal_column("collects").desc(), Photo.id.desc())
     else:
         chosen = tagged.order_by(newest).limit(page[0]).offset(page[1])
         ordering = (Photo.id.desc(),)
@@ -585,7 +587,7 @@ def _on_a_photo(kind: str) -> ColumnElement[bool]:
 
 
 @cache
-def _tag_statement(kind: str) -> Select[Any]:
+def _tag_statement(kind: str) -> Select[Tag]:
     return select(Tag).where(Tag.id == bindparam("tag_id", type_=Integer), _on_a_photo(kind))
 
 

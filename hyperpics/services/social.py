@@ -10,9 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, delete, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Integer,
+    Select,
+    SQLColumnExpression,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
@@ -76,7 +89,7 @@ async def user_with_id(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-def _follows(follower: ColumnElement[int] | int, followed: ColumnElement[int] | int) -> ColumnElement[bool]:
+def _follows(follower: SQLColumnExpression[int] | int, followed: SQLColumnExpression[int] | int) -> ColumnElement[bool]:
     # Never correlate the follows table itself: listings of followers join it too.
     return (
         select(Follow.follower_id)
@@ -165,7 +178,7 @@ async def follow(session: AsyncSession, actor: User, target: User) -> bool:
     added = await session.execute(
         db.insert_unless_present(session, Follow, follower_id=actor.id, followed_id=target.id, created_at=utcnow())
     )
-    if not added.rowcount:
+    if not cast(CursorResult[Any], added).rowcount:
         return False  # already following (or a double click racing itself)
     cards_change_after_commit(session, actor.id, target.id)
     notifications.notify(session, NotificationKind.FOLLOW, receiver=target, actor=actor)
@@ -176,9 +189,9 @@ async def unfollow(session: AsyncSession, actor: User, target: User) -> bool:
     result = await session.execute(
         delete(Follow).where(Follow.follower_id == actor.id, Follow.followed_id == target.id)
     )
-    if result.rowcount:
+    if cast(CursorResult[Any], result).rowcount:
         cards_change_after_commit(session, actor.id, target.id)
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 @dataclass(frozen=True)
@@ -200,8 +213,8 @@ class PeoplePage:
 async def _people(
     session: AsyncSession,
     viewer: User | None,
-    query,  # type: ignore[no-untyped-def]
-    total_query,  # type: ignore[no-untyped-def]
+    query: Select[User, datetime],
+    total_query: Select[int],
     page: int,
     per_page: int,
 ) -> PeoplePage:
@@ -271,7 +284,7 @@ async def collect(session: AsyncSession, actor: User, photo: Photo) -> bool:
     added = await session.execute(
         db.insert_unless_present(session, Collect, user_id=actor.id, photo_id=photo.id, created_at=utcnow())
     )
-    if not added.rowcount:
+    if not cast(CursorResult[Any], added).rowcount:
         return False
     notifications.notify(session, NotificationKind.COLLECT, receiver=photo.author, actor=actor, photo_id=photo.id)
     return True
@@ -279,7 +292,7 @@ async def collect(session: AsyncSession, actor: User, photo: Photo) -> bool:
 
 async def uncollect(session: AsyncSession, actor: User, photo: Photo) -> bool:
     result = await session.execute(delete(Collect).where(Collect.user_id == actor.id, Collect.photo_id == photo.id))
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def collect_state(session: AsyncSession, viewer: User | None, photo_id: int) -> CollectState:

@@ -103,7 +103,7 @@ async def index() -> Response:
     )
 
 
-def _table_page(name: str):  # type: ignore[no-untyped-def]
+def _table_page(name: str) -> Callable[[], Awaitable[Response]]:
     async def view() -> Response:
         return await render_table(name, request.args, push=True)
 
@@ -130,9 +130,9 @@ async def edit_user(user_id: int) -> Response:
         return await responses.page("admin/edit_user.html", form=form, target=target)
     if form.validate():
         edit = moderation.ProfileEdit(
-            name=form.name.data,
-            username=form.username.data,
-            email=form.email.data,
+            name=form.name.data or "",
+            username=form.username.data or "",
+            email=form.email.data or "",
             website=form.website.data or "",
             location=form.location.data or "",
             bio=form.bio.data or "",

@@ -35,15 +35,15 @@ async def register() -> Response:
         await ratelimit.hit(ratelimit.REGISTER)
         if form.validate():
             session = await db.session()
-            email = accounts.normalise_email(form.email.data)
+            email = accounts.normalise_email(form.email.data or "")
             try:
                 user = await accounts.register(
                     session,
                     accounts.Registration(
-                        name=form.name.data,
-                        email=form.email.data,
-                        username=form.username.data,
-                        password=form.password.data,
+                        name=form.name.data or "",
+                        email=form.email.data or "",
+                        username=form.username.data or "",
+                        password=form.password.data or "",
                     ),
                     media_dir=current_app.config["MEDIA_DIR"],
                 )
@@ -84,7 +84,7 @@ async def check_registration() -> Response:
     form.validate()
     message = form.error_for(field_name)
     if not message and field_name == "username":  # never the email: whose it is stays unsaid
-        message = await accounts.username_problem(await db.session(), form.username.data) or ""
+        message = await accounts.username_problem(await db.session(), form.username.data or "") or ""
     # Untouched fields stay quiet: only report on what has been typed.
     if not (form[field_name].data or "").strip() and field_name != "password2":
         message = ""
@@ -98,10 +98,10 @@ async def login() -> Response:
     next_url = safe_next(request.args.get("next"))
     if request.method == "POST":
         if form.validate():
-            counted = await ratelimit.hit_all(ratelimit.login_limits(accounts.normalise_email(form.email.data)))
+            counted = await ratelimit.hit_all(ratelimit.login_limits(accounts.normalise_email(form.email.data or "")))
             session = await db.session()
             try:
-                user = await accounts.authenticate(session, form.email.data, form.password.data)
+                user = await accounts.authenticate(session, form.email.data or "", form.password.data or "")
             except accounts.AccountError as error:
                 form.add_error(None, error.message)
             else:
@@ -162,7 +162,7 @@ async def forget_password() -> Response:
     form = await ForgotPasswordForm.from_request()
     if request.method == "POST":
         if form.validate():
-            email = accounts.normalise_email(form.email.data)
+            email = accounts.normalise_email(form.email.data or "")
             await ratelimit.hit(ratelimit.MAIL, f"reset|{email}")
             # Looked up after the response: the same answer, in the same time, whether or not
             # the address has an account.
@@ -191,7 +191,7 @@ async def reset_password(token: str) -> Response:
         if form.validate():
             try:
                 await accounts.reset_password(
-                    session, token, form.password.data, admin_email=current_app.config["ADMIN_EMAIL"]
+                    session, token, form.password.data or "", admin_email=current_app.config["ADMIN_EMAIL"]
                 )
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
@@ -215,7 +215,7 @@ async def reauthenticate() -> Response:
     if request.method == "POST":
         if form.validate():
             counted = await ratelimit.hit_all(ratelimit.login_limits(user.email))
-            if await accounts.check_password(await db.session(), user, form.password.data):
+            if await accounts.check_password(await db.session(), user, form.password.data or ""):
                 await ratelimit.give_back(counted)
                 mark_fresh()
                 return await responses.see_other(next_url)

@@ -89,14 +89,14 @@ async def _photo(photo_id: int) -> Photo:
         abort(error.status, description=error.message)
 
 
-async def _comment(photo: Photo, comment_id: int):  # type: ignore[no-untyped-def]
+async def _comment(photo: Photo, comment_id: int) -> Comment:
     try:
         return await social.comment_on_photo(await db.session(), photo, comment_id)
     except social.SocialError as error:
         abort(error.status, description=error.message)
 
 
-async def _comment_and_photo(comment_id: int):  # type: ignore[no-untyped-def]
+async def _comment_and_photo(comment_id: int) -> tuple[Photo, Comment]:
     """A comment by id, with its photo, if the viewer may see that photo (else 404)."""
     photo_id = await social.photo_id_of_comment(await db.session(), comment_id)
     if photo_id is None:
@@ -144,7 +144,9 @@ async def add(photo_id: int) -> Response:
     replying = form.reply_to_id() is not None
     if form.validate():
         try:
-            comment = await social.add_comment(await db.session(), user, photo, form.body.data, form.reply_to_id())
+            comment = await social.add_comment(
+                await db.session(), user, photo, form.body.data or "", form.reply_to_id()
+            )
         except social.SocialError as error:
             if error.status != 422:
                 abort(error.status, description=error.message)
@@ -200,9 +202,9 @@ async def delete(comment_id: int) -> Response:
     except social.SocialError as error:
         abort(error.status, description=error.message)
     if htmx.wants_fragment():
-        replies = [identifier for identifier in removed if identifier != comment_id]
+        reply_ids = [identifier for identifier in removed if identifier != comment_id]
         total = await social.comment_count(session, photo.id)
-        return await responses.fragment("partials/comment_deleted.html", replies=replies, total=total)
+        return await responses.fragment("partials/comment_deleted.html", replies=reply_ids, total=total)
     await flash("Comment deleted.", "success")
     return await responses.back(url_for("photos.show", photo_id=photo.id))
 
@@ -263,11 +265,12 @@ async def stream(photo_id: int) -> Response:
     photo = await _photo(photo_id)
     viewer = current_user()
     latest = request.args.get("latest") == "1"
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()
     database_ = database(app)
-    last = numbers.event_id(request.headers.get("Last-Event-ID"))
-    if last is None:
-        last = await social.newest_comment_id(await db.session(), photo.id)
+    asked = numbers.event_id(request.headers.get("Last-Event-ID"))
+    if asked is None:
+        asked = await social.newest_comment_id(await db.session(), photo.id)
+    last = asked  # an int from here on (the stream below moves it along)
     stopping = shutdown_event(app)
 
     async def news(after: int, removed: list[int]) -> tuple[list[str] | None, int]:

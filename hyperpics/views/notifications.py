@@ -42,7 +42,7 @@ def _notification_items(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals["notification_item"] = notification_item
 
 
-async def _listing_context() -> dict[str, object]:
+async def _listing_context() -> dict[str, Any]:
     unread_only = request.args.get("filter") == "unread"
     listing = await notifications.listing(
         await db.session(), require_user(), unread_only=unread_only, page=numbers.page_number(request.args.get("page"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from typing import Any
+from typing import Any, cast
 
 from quart import (
     Blueprint,
@@ -25,7 +25,7 @@ from ..auth import (
     require_user,
 )
 from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
-from ..models import Permission, ReportTarget, Visibility
+from ..models import Permission, Photo, ReportTarget, Visibility
 from ..page_cache import shared_for_anonymous
 from ..reports import FILED, file_report
 from ..request_limits import large_body, photos_upload_limit
@@ -60,7 +60,8 @@ def checked_details(form: UploadDetailsForm) -> photos.NewDetails | None:
 
 
 def first_error(form: UploadDetailsForm) -> str:
-    return next((errors[0] for errors in form.errors.values() if errors), "")
+    messages = cast(dict[str, list[str]], form.errors)  # plain fields: a list of messages each
+    return next((errors[0] for errors in messages.values() if errors), "")
 
 
 def row_forms(result: uploads.UploadResult) -> dict[int, PhotoDetailsForm]:
@@ -72,7 +73,7 @@ def row_forms(result: uploads.UploadResult) -> dict[int, PhotoDetailsForm]:
     }
 
 
-async def _photo_or_404(photo_id: int):  # type: ignore[no-untyped-def]
+async def _photo_or_404(photo_id: int) -> Photo:
     try:
         return await photos.get_visible(await db.session(), current_user(), photo_id)
     except photos.PhotoError as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from markupsafe import Markup
 from quart import Blueprint, Response, request
@@ -10,6 +10,7 @@ from quart.blueprints import BlueprintSetupState
 
 from .. import db, numbers, responses
 from ..auth import current_user, public
+from ..models import Photo, User
 from ..page_cache import shared_for_anonymous
 from ..search import CATEGORIES, MAX_QUERY_LENGTH, Hit, search_index
 from ..templating import FragmentCache
@@ -23,14 +24,16 @@ HIT_TEMPLATES = {"photo": "partials/search_photo_hit.html", "user": "partials/se
 def search_hit_shown(hit: Hit, category: str) -> tuple[Any, ...]:
     """What one photo or person found shows: its key in the fragment cache. Everything the
     templates read is here (tests/test_templating.py checks it); nothing depends on who asks."""
+    shown: tuple[Any, ...]
     if category == "photo":
-        photo, person = hit.item, hit.item.author  # type: ignore[attr-defined]
+        photo = cast(Photo, hit.item)
+        person = photo.author
         shown = (
             photo.id, photo.visibility, photo.filename_original, photo.filename_small, photo.width, photo.height,
             photo.derivatives, photo.colour, photo.alt,
         )  # fmt: skip
     else:
-        person, shown = hit.item, ()
+        person, shown = cast(User, hit.item), ()
     return (category, *shown, person.id, person.username, person.name, person.avatar_medium, str(hit.snippet))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import IO, cast
+
 from quart import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 
 from .. import account_mail, cpu, db, htmx, media, ratelimit, responses, tokens
@@ -14,6 +16,7 @@ from ..auth import (
     public,
     require_user,
 )
+from ..forms import BaseForm
 from ..forms.settings import (
     AvatarForm,
     ChangeEmailForm,
@@ -33,7 +36,7 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 @bp.route("/")
 @login_required
 async def index() -> Response:
-    return redirect(url_for("settings.profile"))
+    return cast(Response, redirect(url_for("settings.profile")))
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -48,8 +51,8 @@ async def profile() -> Response:
                     await db.session(),
                     user,
                     accounts.ProfileChange(
-                        name=form.name.data,
-                        username=form.username.data,
+                        name=form.name.data or "",
+                        username=form.username.data or "",
                         website=form.website.data or "",
                         location=form.location.data or "",
                         bio=form.bio.data or "",
@@ -64,7 +67,7 @@ async def profile() -> Response:
     return await responses.page("settings/profile.html", form=form)
 
 
-async def _preferences(template: str, form_class: type, message: str) -> Response:  # type: ignore[type-arg]
+async def _preferences(template: str, form_class: type[BaseForm], message: str) -> Response:
     """Notification opt-outs and privacy: a few switches, saved together."""
     user = require_user()
     form = await form_class.from_request(obj=user)
@@ -102,7 +105,7 @@ async def theme() -> Response:
     except accounts.AccountError as error:
         abort(422, description=error.message)
     if htmx.is_htmx():
-        return htmx.trigger(await current_app.make_response(("", 204)), "theme-changed", chosen)
+        return htmx.trigger(cast(Response, await current_app.make_response(("", 204))), "theme-changed", chosen)
     return await responses.back(url_for("settings.profile"))
 
 
@@ -137,7 +140,9 @@ async def avatar() -> Response:
     return await responses.page("settings/avatar.html", form=form)
 
 
-def _store_avatar(stream, media_dir, crop, file_name, max_bytes):  # type: ignore[no-untyped-def]
+def _store_avatar(
+    stream: IO[bytes], media_dir: str, crop: tuple[float, float, float] | None, file_name: str | None, max_bytes: int
+) -> media.StoredAvatar:
     """In a worker thread: size check, then the Pillow work."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -155,7 +160,7 @@ async def password() -> Response:
         if form.validate():
             session = await db.session()
             try:
-                await accounts.change_password(session, user, form.old_password.data, form.password.data)
+                await accounts.change_password(session, user, form.old_password.data or "", form.password.data or "")
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
             else:
@@ -177,7 +182,7 @@ async def email() -> Response:
             session = await db.session()
             await ratelimit.hit(ratelimit.MAIL, f"email|{user.id}")
             try:
-                new_email = await accounts.start_email_change(session, user, form.email.data)
+                new_email = await accounts.start_email_change(session, user, form.email.data or "")
             except accounts.EmailTaken as taken:
                 # The same answer as for a free address: whose an address is stays unsaid.
                 account_mail.address_in_use_later(taken.email)
@@ -227,7 +232,7 @@ async def account() -> Response:
         if form.validate():
             session = await db.session()
             try:
-                files = await accounts.delete_account(session, user, form.username.data)
+                files = await accounts.delete_account(session, user, form.username.data or "")
             except accounts.AccountError as error:
                 form.add_error(error.field, error.message)
             else:

@@ -5,6 +5,8 @@ Each tab is a full page at its own URL; htmx swaps only the tab block and pushes
 
 from __future__ import annotations
 
+from typing import Any
+
 from quart import Blueprint, Response, abort, flash, request, url_for
 
 from .. import db, htmx, numbers, page_cache, responses
@@ -31,7 +33,7 @@ async def _render(username: str, tab: str) -> Response:
     except social.SocialError as error:
         abort(error.status, description=error.message)
     profile = await social.profile(session, viewer, user)
-    context: dict[str, object] = {"profile": profile, "user": user, "tab": tab}
+    context: dict[str, Any] = {"profile": profile, "user": user, "tab": tab}
     cursor = request.args.get("before")
     try:
         if tab == "photos":
