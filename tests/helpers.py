@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 
 from hyperpics.db import database
 from hyperpics.page_cache import page_cache
-from hyperpics.models import User
+from hyperpics.models import Photo, User
 
 from .conftest import Tab, make_user
 
@@ -37,6 +37,25 @@ async def visitor(app: Quart, kind: str) -> Tab:
     confirmed = bool(values.pop("confirmed", True))
     await make_user(app, tab, kind, confirmed=confirmed, **values)
     return tab
+
+
+async def logged_in(app: Quart, *names: str, roles: dict[str, str] | None = None) -> dict[str, Tab]:
+    """Members ``names``, each logged in on a tab of their own (``roles``: by name, for the
+    few who are not plain members): the cast most social tests start from."""
+    tabs: dict[str, Tab] = {}
+    for name in names:
+        tabs[name] = Tab(app)
+        role = (roles or {}).get(name)
+        await make_user(app, tabs[name], name, **({"role": role} if role else {}))
+    return tabs
+
+
+async def fetch_photo(app: Quart, photo_id: int) -> Photo:
+    """A photo row as the database has it now."""
+    async with database(app).session(write=False) as session:
+        photo = await session.get(Photo, photo_id)
+        assert photo is not None, photo_id
+        return photo
 
 
 async def user_ids(app: Quart) -> dict[str, int]:

@@ -4,7 +4,6 @@ the reports queue, the audit log, the tables' sorting/filtering/paging and their
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,6 @@ from hyperpics.models import (
     ReportReason,
     ReportStatus,
     ReportTarget,
-    Role,
     Tag,
     User,
     photo_tags,
@@ -33,8 +31,8 @@ from hyperpics.models import (
 )
 
 from . import images
-from .builders import add_comment, add_report
 from .conftest import Tab, login, make_user, set_user
+from .factories import add_comment, add_members, add_photo, add_photos, add_report
 from .helpers import counting, text_of, user_ids
 
 # --- a small site -------------------------------------------------------------------------
@@ -69,55 +67,6 @@ async def site(app: Quart) -> Site:
     await make_user(app, bob, "bob")
     await add_members(app, ["cyd", "dee"])
     return Site(app, admin, moderator, bob, await user_ids(app))
-
-
-async def add_members(app: Quart, names: list[str], *, role: str = "User", **columns: Any) -> None:
-    """Members inserted directly (registering hashes a password: too slow for many)."""
-    async with database(app).session(write=True) as session:
-        role_id = (await session.execute(select(Role.id).where(Role.name == role))).scalar_one()
-        now = utcnow()
-        await session.execute(
-            insert(User),
-            [
-                {
-                    "username": name,
-                    "email": f"{name}@example.com",
-                    "name": name.title(),
-                    "password_hash": "x",
-                    "confirmed": True,
-                    "role_id": role_id,
-                    "member_since": now - timedelta(minutes=index),
-                    **columns,
-                }
-                for index, name in enumerate(names)
-            ],
-        )
-        await session.commit()
-
-
-async def add_photos(app: Quart, author: str, count: int, *, tag: str | None = None) -> list[int]:
-    async with database(app).session(write=True) as session:
-        author_id = (await session.execute(select(User.id).where(User.username == author))).scalar_one()
-        ids = []
-        for index in range(count):
-            stem = secrets.token_hex(16)
-            photo = Photo(
-                author_id=author_id, filename_original=f"{stem}.jpg", filename_medium=f"{stem}_m.jpg",
-                filename_small=f"{stem}_s.jpg", width=800, height=600, description=f"photo {index} by {author}",
-                created_at=utcnow() - timedelta(seconds=index),
-            )
-            session.add(photo)
-            await session.flush()
-            ids.append(photo.id)
-            if tag:
-                tag_row = (await session.execute(select(Tag).where(Tag.name == tag))).scalar_one_or_none()
-                if tag_row is None:
-                    tag_row = Tag(name=tag, created_at=utcnow())
-                    session.add(tag_row)
-                    await session.flush()
-                await session.execute(insert(photo_tags).values(photo_id=photo.id, tag_id=tag_row.id))
-        await session.commit()
-        return ids
 
 
 async def upload_photo(site: Site, tab: Tab, description: str = "") -> int:
@@ -319,7 +268,7 @@ async def test_every_row_action_works_as_a_plain_form(site: Site, path: str, ask
     await set_user(site.app, "cyd", confirmed=False)
     await add_members(site.app, ["lou"], role="Locked", locked=True)
     await add_members(site.app, ["bea"], active=False)
-    photo = (await add_photos(site.app, "bob", 1, tag="dusk"))[0]
+    photo = (await add_photos(site.app, "bob", 1, tags=["dusk"]))[0]
     comment = await add_comment(site.app, "dee", photo, "nice")
     await add_report(site.app, "dee", ReportTarget.PHOTO, photo)
     url = "/_/admin/" + path.format(
@@ -587,7 +536,7 @@ async def test_deleting_a_comment_takes_its_replies(site: Site) -> None:
 
 
 async def test_deleting_a_tag_removes_it_from_every_photo(site: Site) -> None:
-    await add_photos(site.app, "bob", 2, tag="sunset")
+    await add_photos(site.app, "bob", 2, tags=["sunset"])
     tag_id = await site.scalar(select(Tag.id).where(Tag.name == "sunset"))
     table = await site.moderator.get("/admin/tags?q=sun")
     assert "#sunset" in table.text and re.search(r'<td class="num">2</td>', table.text)
@@ -797,18 +746,12 @@ async def _statements(site: Site, path: str) -> int:
 async def _fill(site: Site, rows: int) -> None:
     names = [f"p{index:03d}" for index in range(rows)]
     await add_members(site.app, names)
-    photo_ids = await add_photos(site.app, "bob", rows, tag=None)
-    for index, photo_id in enumerate(photo_ids):
-        comment_id = await add_comment(site.app, names[index], photo_id, f"comment {index}")
-        await add_report(site.app, names[index], ReportTarget.PHOTO, photo_id, note="look")
-        await add_report(site.app, names[index], ReportTarget.COMMENT, comment_id)
-        await add_report(site.app, names[index], ReportTarget.USER, site.ids["cyd"])
-        async with database(site.app).session(write=True) as session:
-            tag = Tag(name=f"tag{index}", created_at=utcnow())
-            session.add(tag)
-            await session.flush()
-            await session.execute(insert(photo_tags).values(photo_id=photo_id, tag_id=tag.id))
-            await session.commit()
+    for index, name in enumerate(names):
+        photo_id = await add_photo(site.app, "bob", tags=[f"tag{index}"])
+        comment_id = await add_comment(site.app, name, photo_id, f"comment {index}")
+        await add_report(site.app, name, ReportTarget.PHOTO, photo_id, note="look")
+        await add_report(site.app, name, ReportTarget.COMMENT, comment_id)
+        await add_report(site.app, name, ReportTarget.USER, site.ids["cyd"])
         await site.moderator.post(f"/_/admin/users/{site.ids['cyd']}/{'lock' if index % 2 == 0 else 'unlock'}", {"confirmed": "1"}, htmx=True)
 
 

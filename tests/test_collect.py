@@ -4,17 +4,16 @@ collect what, the collectors page, a user's collections tab, and private collect
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Collect, Follow, User, Visibility, utcnow
+from hyperpics.models import Collect, Visibility
 
-from .builders import add_photo
 from .conftest import Tab, fetch_user, make_user
-from .helpers import VISITORS, people_on, user_ids, visitor
+from .factories import add_collects, add_follows, add_members, add_photo
+from .helpers import VISITORS, logged_in, people_on, user_ids, visitor
 
 MAY_COLLECT = {"locked", "user", "moderator", "administrator"}
 LOGGED_OUT = {"anonymous", "blocked"}
@@ -26,15 +25,6 @@ LOGGED_OUT = {"anonymous", "blocked"}
 async def collect_rows(app) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
     async with database(app).session(write=False) as session:
         return {(row.user_id, row.photo_id) for row in (await session.execute(select(Collect))).scalars()}
-
-
-async def add_collects(app, pairs: list[tuple[int, int, int]]) -> None:  # type: ignore[no-untyped-def]
-    """(user id, photo id, minutes after a fixed start) rows, inserted as given."""
-    start = utcnow() - timedelta(days=1)
-    async with database(app).session(write=True) as session:
-        for user_id, photo_id, minutes in pairs:
-            session.add(Collect(user_id=user_id, photo_id=photo_id, created_at=start + timedelta(minutes=minutes)))
-        await session.commit()
 
 
 def cards_on(text: str) -> list[int]:
@@ -50,12 +40,8 @@ def collectors_count(text: str) -> int:
 @pytest.fixture
 async def world(app):  # type: ignore[no-untyped-def]
     """owner (with a public photo), ana and bruno, each logged in in their own tab."""
-    tabs = {}
-    for name in ("owner", "ana", "bruno"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name)
-    photo = await add_photo(app, "owner")
-    return tabs, await user_ids(app), photo
+    tabs = await logged_in(app, "owner", "ana", "bruno")
+    return tabs, await user_ids(app), await add_photo(app, "owner")
 
 
 # --- who may collect ----------------------------------------------------------------------
@@ -98,7 +84,7 @@ async def test_collect_permission_matrix(app, kind: str) -> None:
 
 async def test_anonymous_cannot_uncollect(app, world) -> None:
     tabs, ids, photo = world
-    await add_collects(app, [(ids["ana"], photo, 0)])
+    await add_collects(app, *[(ids["ana"], photo, 0)])
     page = await Tab(app).post(f"/_/photos/{photo}/uncollect")
     assert page.status == 302 and page.location == f"/auth/login?next=/_/photos/{photo}/uncollect"
     assert await collect_rows(app) == {(ids["ana"], photo)}
@@ -121,7 +107,7 @@ async def test_htmx_collect_swaps_the_button_with_the_live_count(app, world) -> 
     assert '<span class="count">1</span> collector</a>' in first.text
 
     second = await tabs["bruno"].post(f"/_/photos/{photo}/collect", htmx=True)
-    assert '<span class="count">2</span> collectors</a>' in second.text
+    assert collectors_count(second.text) == 2  # "2 collectors"
 
     undone = await tabs["ana"].post(f"/_/photos/{photo}/uncollect", htmx=True)
     assert undone.status == 200 and undone.root_id() == f"collect-{photo}" and undone.is_fragment()
@@ -176,9 +162,7 @@ async def test_photos_the_viewer_cannot_see_are_404(app, world) -> None:
     assert (await tabs["ana"].get(f"/photo/{private}/collectors")).status == 404
     assert await collect_rows(app) == set()
     # A follower may collect the followers-only photo; the author may collect the private one.
-    async with database(app).session(write=True) as session:
-        session.add(Follow(follower_id=ids["ana"], followed_id=ids["owner"], created_at=utcnow()))
-        await session.commit()
+    await add_follows(app, ("ana", "owner"))
     assert (await tabs["ana"].post(f"/_/photos/{for_followers}/collect")).status == 303
     assert (await tabs["owner"].post(f"/_/photos/{private}/collect")).status == 303
     assert await collect_rows(app) == {(ids["ana"], for_followers), (ids["owner"], private)}
@@ -190,7 +174,7 @@ async def test_photos_the_viewer_cannot_see_are_404(app, world) -> None:
 async def test_collectors_page_lists_oldest_first(app, world) -> None:
     tabs, ids, photo = world
     # Inserted out of time order: bruno first (minute 30), then ana (10), then owner (20).
-    await add_collects(app, [(ids["bruno"], photo, 30), (ids["ana"], photo, 10), (ids["owner"], photo, 20)])
+    await add_collects(app, *[(ids["bruno"], photo, 30), (ids["ana"], photo, 10), (ids["owner"], photo, 20)])
     page = await Tab(app).get(f"/photo/{photo}/collectors")
     assert page.status == 200 and "<html" in page.text
     assert people_on(page.text) == [ids["ana"], ids["owner"], ids["bruno"]]
@@ -206,7 +190,7 @@ async def test_collections_tab_lists_newest_collected_first(app, world) -> None:
     tabs, ids, _ = world
     # Photos made oldest first; collected in another order, so the tab must sort by collect time.
     photos = [await add_photo(app, "owner", minutes_ago=60 - index) for index in range(3)]
-    await add_collects(app, [(ids["ana"], photos[0], 50), (ids["ana"], photos[2], 10), (ids["ana"], photos[1], 30)])
+    await add_collects(app, *[(ids["ana"], photos[0], 50), (ids["ana"], photos[2], 10), (ids["ana"], photos[1], 30)])
     page = await Tab(app).get("/user/ana/collections")
     assert page.status == 200
     assert cards_on(page.text) == [photos[0], photos[1], photos[2]]
@@ -216,7 +200,7 @@ async def test_collections_tab_lists_newest_collected_first(app, world) -> None:
     assert cards_on(fragment.text) == [photos[0], photos[1], photos[2]]
     # A photo the viewer cannot see is left out of the tab.
     hidden = await add_photo(app, "owner", Visibility.PRIVATE)
-    await add_collects(app, [(ids["ana"], hidden, 55)])
+    await add_collects(app, *[(ids["ana"], hidden, 55)])
     assert cards_on((await tabs["bruno"].get("/user/ana/collections")).text) == [photos[0], photos[1], photos[2]]
     assert cards_on((await tabs["owner"].get("/user/ana/collections")).text) == [hidden, photos[0], photos[1], photos[2]]
 
@@ -225,7 +209,7 @@ async def test_collections_tab_loads_more_by_collect_time(app, world) -> None:
     tabs, ids, _ = world
     photos = [await add_photo(app, "owner") for _ in range(14)]
     # Collected in reverse photo order: the newest collect is of the oldest photo.
-    await add_collects(app, [(ids["ana"], photo, index) for index, photo in enumerate(reversed(photos))])
+    await add_collects(app, *[(ids["ana"], photo, index) for index, photo in enumerate(reversed(photos))])
     page = await tabs["bruno"].get("/user/ana/collections")
     expected = photos  # the last collected (minute 13) is photos[0]
     assert cards_on(page.text) == expected[:12]
@@ -239,7 +223,7 @@ async def test_collections_tab_loads_more_by_collect_time(app, world) -> None:
 
 async def test_private_collections(app, world) -> None:
     tabs, ids, photo = world
-    await add_collects(app, [(ids["ana"], photo, 1), (ids["bruno"], photo, 2)])
+    await add_collects(app, *[(ids["ana"], photo, 1), (ids["bruno"], photo, 2)])
 
     # ana turns public collections off (the checkbox left unticked).
     await tabs["ana"].get("/settings/privacy")
@@ -274,21 +258,8 @@ async def test_private_collections(app, world) -> None:
 
 async def test_collectors_page_is_paginated(app, world) -> None:
     tabs, ids, photo = world
-    from hyperpics.models import RoleName
-    from hyperpics.services.accounts import role_named
-
-    async with database(app).session(write=True) as session:
-        role = await role_named(session, RoleName.USER)
-        people = [
-            User(username=f"fan{index:02d}", email=f"fan{index:02d}@example.com", name=f"Fan {index:02d}",
-                 password_hash="!", role=role, confirmed=True, member_since=utcnow())
-            for index in range(23)
-        ]
-        session.add_all(people)
-        await session.flush()
-        fans = [person.id for person in people]
-        await session.commit()
-    await add_collects(app, [(fan, photo, index) for index, fan in enumerate(fans)])
+    fans = await add_members(app, [f"fan{index:02d}" for index in range(23)])
+    await add_collects(app, *[(fan, photo, index) for index, fan in enumerate(fans)])
     first = await Tab(app).get(f"/photo/{photo}/collectors")
     assert people_on(first.text) == fans[:20]
     assert f'href="/photo/{photo}/collectors?page=2"' in first.text
@@ -298,7 +269,7 @@ async def test_collectors_page_is_paginated(app, world) -> None:
 
 async def test_load_more_of_private_collections_shows_nothing(app, world) -> None:
     tabs, ids, photo = world
-    await add_collects(app, [(ids["ana"], photo, 1)])
+    await add_collects(app, *[(ids["ana"], photo, 1)])
     await tabs["ana"].get("/settings/privacy")
     assert (await tabs["ana"].post("/settings/privacy", {})).status == 303
     # A "Load more" link (infinite scroll) of the tab, followed after ana made her collections private.
@@ -309,7 +280,7 @@ async def test_load_more_of_private_collections_shows_nothing(app, world) -> Non
 
 async def test_load_more_of_private_collections_without_javascript(app, world) -> None:
     tabs, ids, photo = world
-    await add_collects(app, [(ids["ana"], photo, 1)])
+    await add_collects(app, *[(ids["ana"], photo, 1)])
     await tabs["ana"].get("/settings/privacy")
     assert (await tabs["ana"].post("/settings/privacy", {})).status == 303
     page = await tabs["bruno"].get("/user/ana/collections?before=4102444800.000000_999999")

@@ -18,9 +18,9 @@ from hyperpics.db import database
 from hyperpics.models import Photo, Visibility
 from hyperpics.server import shutdown_event
 
-from .builders import add_comment, add_photo
-from .conftest import Tab, make_user
-from .helpers import user_ids
+from .conftest import Tab
+from .factories import add_comment, add_photo
+from .helpers import logged_in, user_ids
 from .test_notification_stream import Stream
 
 
@@ -45,10 +45,7 @@ async def open_page_stream(tab: Tab, photo: int, *, latest: bool = True, last_ev
 @pytest.fixture
 async def world(app):  # type: ignore[no-untyped-def]
     """owner (with a public photo), ana, bruno and a moderator, each in their own tab."""
-    tabs = {}
-    for name in ("owner", "ana", "bruno", "mod"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name, **({"role": "Moderator"} if name == "mod" else {}))
+    tabs = await logged_in(app, "owner", "ana", "bruno", "mod", roles={"mod": "Moderator"})
     return tabs, await user_ids(app), await add_photo(app, "owner")
 
 

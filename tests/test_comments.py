@@ -12,7 +12,6 @@ from hyperpics.db import database
 from hyperpics.models import (
     Comment,
     Notification,
-    Photo,
     Report,
     ReportReason,
     ReportStatus,
@@ -20,10 +19,10 @@ from hyperpics.models import (
     Visibility,
 )
 
-from . import builders
-from .builders import add_photo
+from . import factories
 from .conftest import Tab, make_user
-from .helpers import VISITORS, user_ids, visitor
+from .factories import add_photo
+from .helpers import VISITORS, fetch_photo, logged_in, user_ids, visitor
 
 MAY_COMMENT = {"user", "moderator", "administrator"}
 LOGGED_OUT = {"anonymous", "blocked"}
@@ -34,17 +33,12 @@ LOGGED_OUT = {"anonymous", "blocked"}
 
 async def add_comment(app, photo_id: int, author_id: int, body: str, *, minutes: int = 0, reply_to: int | None = None) -> int:  # type: ignore[no-untyped-def]
     """Comments here are a day old, ``minutes`` apart, so that their order is known."""
-    return await builders.add_comment(app, author_id, photo_id, body, reply_to, minutes_ago=24 * 60 - minutes)
+    return await factories.add_comment(app, author_id, photo_id, body, reply_to, minutes_ago=24 * 60 - minutes)
 
 
 async def comments_in_db(app) -> list[Comment]:  # type: ignore[no-untyped-def]
     async with database(app).session(write=False) as session:
         return list((await session.execute(select(Comment).order_by(Comment.id))).scalars())
-
-
-async def photo_row(app, photo_id: int) -> Photo:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=False) as session:
-        return await session.get(Photo, photo_id)
 
 
 def heading(text: str) -> str:
@@ -75,12 +69,8 @@ def replies_of(text: str, root: int) -> list[int]:
 @pytest.fixture
 async def world(app):  # type: ignore[no-untyped-def]
     """owner (with a public photo), ana, bruno and a moderator, each in their own tab."""
-    tabs = {}
-    for name in ("owner", "ana", "bruno", "mod"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name, **({"role": "Moderator"} if name == "mod" else {}))
-    photo = await add_photo(app, "owner")
-    return tabs, await user_ids(app), photo
+    tabs = await logged_in(app, "owner", "ana", "bruno", "mod", roles={"mod": "Moderator"})
+    return tabs, await user_ids(app), await add_photo(app, "owner")
 
 
 # --- who may comment ----------------------------------------------------------------------
@@ -497,7 +487,7 @@ async def test_the_author_turns_comments_off_and_on(app, world) -> None:
     assert off.status == 200 and off.root_id() == "comments" and off.is_fragment()
     assert ">Turn comments on</button>" in off.text
     assert "The author has turned comments off." in off.text and 'name="body"' not in off.text
-    assert (await photo_row(app, photo)).can_comment is False
+    assert (await fetch_photo(app, photo)).can_comment is False
 
     # Posting while off: 403, saying why; nothing written.
     refused = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "hello?"})
@@ -512,7 +502,7 @@ async def test_the_author_turns_comments_off_and_on(app, world) -> None:
     # On again, through a plain form.
     on = await tabs["owner"].post(f"/_/photos/{photo}/comments/toggle", {"next": f"/photo/{photo}"})
     assert on.status == 303 and on.location == f"/photo/{photo}"
-    assert (await photo_row(app, photo)).can_comment is True
+    assert (await fetch_photo(app, photo)).can_comment is True
     assert (await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "hello!"})).status == 303
 
 
@@ -523,11 +513,11 @@ async def test_only_the_author_may_toggle_comments(app, world, who: str) -> None
     assert page.status == 403
     assert "author can turn comments on or off." in page.text
     assert (await tabs[who].post(f"/_/photos/{photo}/comments/toggle", htmx=True)).status == 403
-    assert (await photo_row(app, photo)).can_comment is True
+    assert (await fetch_photo(app, photo)).can_comment is True
     assert "Turn comments off" not in (await tabs[who].get(f"/photo/{photo}")).text
     anonymous = await Tab(app).post(f"/_/photos/{photo}/comments/toggle")
     assert anonymous.status == 302 and anonymous.location.startswith("/auth/login?next=")
-    assert (await photo_row(app, photo)).can_comment is True
+    assert (await fetch_photo(app, photo)).can_comment is True
 
 
 # --- reporting ----------------------------------------------------------------------------

@@ -14,8 +14,8 @@ import hyperpics
 from hyperpics.models import Visibility
 from hyperpics.services.photos import EXPLORE_PER_PAGE
 
-from .builders import add_photo, add_photos
 from .conftest import Tab, make_user
+from .factories import add_photo, add_photos
 from .helpers import counting
 
 

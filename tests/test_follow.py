@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from hyperpics.db import database
-from hyperpics.models import Follow, RoleName, User, utcnow
-from hyperpics.services.accounts import role_named
+from hyperpics.models import Follow
 
-from .builders import add_user
 from .conftest import Tab, make_user
-from .helpers import VISITORS, people_on, text_of, user_ids, visitor
+from .factories import add_follows, add_members, add_photo, add_user
+from .helpers import VISITORS, logged_in, people_on, text_of, user_ids, visitor
 
 # Who is asking, and how to make them (as in test_permissions).
 MAY_FOLLOW = {"locked", "user", "moderator", "administrator"}
@@ -29,29 +27,6 @@ LOGGED_OUT = {"anonymous", "blocked"}  # a blocked user's session ends on the ne
 async def follow_rows(app) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
     async with database(app).session(write=False) as session:
         return {(row.follower_id, row.followed_id) for row in (await session.execute(select(Follow))).scalars()}
-
-
-async def add_people(app, prefix: str, count: int) -> list[int]:  # type: ignore[no-untyped-def]
-    """Confirmed users made directly in the database (registering 25 through HTTP is slow)."""
-    async with database(app).session(write=True) as session:
-        role = await role_named(session, RoleName.USER)
-        people = [
-            User(
-                username=f"{prefix}{index:02d}",
-                email=f"{prefix}{index:02d}@example.com",
-                name=f"{prefix.title()} {index:02d}",
-                password_hash="!",
-                role=role,
-                confirmed=True,
-                member_since=utcnow(),
-            )
-            for index in range(count)
-        ]
-        session.add_all(people)
-        await session.flush()
-        ids = [person.id for person in people]
-        await session.commit()
-    return ids
 
 
 def follower_count_event(page, user_id: int) -> int:  # type: ignore[no-untyped-def]
@@ -69,11 +44,7 @@ def badge(text: str) -> str | None:
 @pytest.fixture
 async def people(app):  # type: ignore[no-untyped-def]
     """ana, bruno and carla, each logged in in their own tab."""
-    tabs = {}
-    for name in ("ana", "bruno", "carla"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name)
-    return tabs, await user_ids(app)
+    return await logged_in(app, "ana", "bruno", "carla"), await user_ids(app)
 
 
 # --- who may follow -----------------------------------------------------------------------
@@ -122,9 +93,7 @@ async def test_logged_out_visitors_cannot_unfollow(app, kind: str) -> None:
     tab = await visitor(app, kind)
     ids = await user_ids(app)
     if kind == "blocked":
-        async with database(app).session(write=True) as session:
-            session.add(Follow(follower_id=ids["blocked"], followed_id=ids["target"], created_at=utcnow()))
-            await session.commit()
+        await add_follows(app, ("blocked", "target"))
     before = await follow_rows(app)
     page = await tab.post(f"/_/users/{ids['target']}/unfollow")
     assert page.status == 302 and page.location.startswith("/auth/login?next=")
@@ -265,14 +234,11 @@ async def test_badges_on_the_profile_and_the_card(app, people) -> None:
 
 async def _many_follows(app, ids: dict[str, int], direction: str) -> list[int]:  # type: ignore[no-untyped-def]
     """25 people following ana (or followed by her), one a minute; newest last in the list."""
-    others = await add_people(app, "fan" if direction == "followers" else "idol", 25)
-    start = utcnow() - timedelta(days=1)
-    async with database(app).session(write=True) as session:
-        # Inserted in an order unrelated to time, so the list must sort by created_at.
-        for index in [*range(0, 25, 2), *range(1, 25, 2)]:
-            pair = (others[index], ids["ana"]) if direction == "followers" else (ids["ana"], others[index])
-            session.add(Follow(follower_id=pair[0], followed_id=pair[1], created_at=start + timedelta(minutes=index)))
-        await session.commit()
+    prefix = "fan" if direction == "followers" else "idol"
+    others = await add_members(app, [f"{prefix}{index:02d}" for index in range(25)])
+    pairs = {index: (others[index], ids["ana"]) if direction == "followers" else (ids["ana"], others[index]) for index in range(25)}
+    # Inserted in an order unrelated to time, so the list must sort by created_at.
+    await add_follows(app, *((*pairs[index], index) for index in [*range(0, 25, 2), *range(1, 25, 2)]))
     return others
 
 
@@ -357,17 +323,12 @@ async def test_the_feed_walks_every_followed_photo_newest_first_page_by_page(app
     holds, one of them posting far more than the rest, and some photos only their author sees."""
     from hyperpics.models import Visibility
 
-    from .builders import add_photo
 
     ana = await make_user(app, Tab(app), "ana")
     followed = [f"p{number}" for number in range(14)]
     for name in [*followed, "dora"]:
         await add_user(app, name)
-    ids = await user_ids(app)
-    async with database(app).session(write=True) as session:
-        for name in followed:
-            session.add(Follow(follower_id=ids["ana"], followed_id=ids[name], created_at=utcnow()))
-        await session.commit()
+    await add_follows(app, *(("ana", name) for name in followed))
     expected: list[tuple[int, int]] = []
     for minute in range(90):
         # p0 posts most; the others now and then, p13 only long ago; dora is not followed;

@@ -24,8 +24,8 @@ from hyperpics.db import database
 from hyperpics.models import AuthSession, Comment, Notification, NotificationKind, User, utcnow
 from hyperpics.server import shutdown_event
 
-from .builders import add_photo
 from .conftest import PASSWORD, Tab, login, make_user, set_user
+from .factories import add_notification, add_photo
 from .helpers import text_of as text, user_ids
 
 STREAM = "/_/notifications/stream"
@@ -399,9 +399,7 @@ async def test_a_notification_committed_while_the_stream_subscribes_is_delivered
     @asynccontextmanager
     async def late_subscribe(user_id: int) -> AsyncIterator[asyncio.Queue[str]]:
         # Another request commits a notification for bob and publishes its wake-up just now.
-        async with database(world.app).session(write=True) as session:
-            session.add(Notification(kind=NotificationKind.FOLLOW, receiver_id=bob_id, actor_id=ana_id, created_at=utcnow()))
-            await session.commit()
+        await add_notification(world.app, NotificationKind.FOLLOW, bob_id, ana_id)
         await the_hub.wake(bob_id)
         await asyncio.sleep(0.05)  # dispatched to the streams subscribed so far: none of bob's
         async with subscribe(user_id) as queue:
@@ -658,10 +656,8 @@ async def test_a_flooded_stream_still_delivers_everything_new_once(world: World)
     the_hub = hub(world.app)
     bob_id, ana_id = world.ids["bob"], world.ids["ana"]
     async with open_stream(world.bob) as bob:
-        async with database(world.app).session(write=True) as session:
-            for _ in range(30):
-                session.add(Notification(kind=NotificationKind.FOLLOW, receiver_id=bob_id, actor_id=ana_id, created_at=utcnow()))
-            await session.commit()
+        for _ in range(30):
+            await add_notification(world.app, NotificationKind.FOLLOW, bob_id, ana_id)
         # No await in between: the stream cannot take anything off its queue.
         for _ in range(1000):
             the_hub.wake_local(bob_id, "notification")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,9 +14,9 @@ from sqlalchemy import select, update
 from hyperpics.db import database
 from hyperpics.models import Notification, NotificationKind, User, utcnow
 
-from .builders import add_photo
-from .conftest import Page, Tab, make_user, set_user
-from .helpers import counting, text_of as text, user_ids
+from .conftest import Page, Tab, set_user
+from .factories import add_notification, add_photo
+from .helpers import counting, fetch_photo, logged_in, text_of as text, user_ids
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -131,10 +130,7 @@ class World:
 @pytest.fixture
 async def world(app) -> World:  # type: ignore[no-untyped-def]
     """bob (with a public photo) and ana, carla, dan, each logged in in a tab."""
-    tabs = {}
-    for name in ("bob", "ana", "carla", "dan"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name)
+    tabs = await logged_in(app, "bob", "ana", "carla", "dan")
     return World(app, tabs, await user_ids(app), await add_photo(app, "bob"))
 
 
@@ -299,18 +295,8 @@ async def test_someone_elses_notification_cannot_be_marked(world: World) -> None
 
 async def test_twenty_per_page(world: World) -> None:
     """45 follows a day apart each (so none group): pages of 20, 20 and 5, newest first."""
-    now = utcnow()
-    async with database(world.app).session(write=True) as session:
-        for age in range(45, 0, -1):
-            session.add(
-                Notification(
-                    kind=NotificationKind.FOLLOW,
-                    receiver_id=world.ids["bob"],
-                    actor_id=world.ids["ana"],
-                    created_at=now - timedelta(hours=25 * age),
-                )
-            )
-        await session.commit()
+    for age in range(45, 0, -1):
+        await add_notification(world.app, NotificationKind.FOLLOW, "bob", "ana", minutes_ago=25 * 60 * age)
     newest_first = list(reversed(await ids_of(world.app, "bob")))
     bob = world.tabs["bob"]
     pages = {}
@@ -381,13 +367,6 @@ async def test_anonymous_is_sent_to_log_in(app, world: World) -> None:  # type: 
 # --- pictures -----------------------------------------------------------------------------
 
 
-async def photo_of(app, photo_id: int):  # type: ignore[no-untyped-def]
-    from hyperpics.models import Photo
-
-    async with database(app).session(write=False) as session:
-        return await session.get(Photo, photo_id)
-
-
 async def test_lines_show_the_actors_avatar_and_the_photos_thumbnail(world: World) -> None:
     avatar = "a" * 24 + "_m.png"
     async with database(world.app).session(write=True) as session:
@@ -399,7 +378,7 @@ async def test_lines_show_the_actors_avatar_and_the_photos_thumbnail(world: Worl
     await world.comment("dan", "lovely")
     page = await world.tabs["bob"].get("/notifications")
     comment, follow, collect = lines(page.text)
-    photo = await photo_of(world.app, world.photo)
+    photo = await fetch_photo(world.app, world.photo)
     thumb = (
         f'<a class="notification-photo" href="/photo/{world.photo}" tabindex="-1">\n'
         f'    <img src="/media/photos/{photo.filename_small}?v=public" width="48" height="48" alt="{photo.alt}" loading="lazy"></a>'
@@ -425,10 +404,7 @@ async def test_a_photo_out_of_sight_shows_no_thumbnail(world: World) -> None:
     [line] = lines((await world.tabs["bob"].get("/notifications")).text)
     assert "notification-photo" in line.html
     # Dan's reply notification about a photo that went private shows no picture of it.
-    async with database(world.app).session(write=True) as session:
-        session.add(Notification(kind=NotificationKind.COLLECT, receiver_id=world.ids["ana"], actor_id=world.ids["bob"],
-                                 photo_id=world.photo, created_at=utcnow()))
-        await session.commit()
+    await add_notification(world.app, NotificationKind.COLLECT, "ana", "bob", photo=world.photo)
     [line] = lines((await world.tabs["ana"].get("/notifications")).text)
     assert "a photo you can no longer see" in line.text and "notification-photo" not in line.html and "<img" not in line.html.split("notification-text")[1]
 

@@ -15,8 +15,8 @@ from hyperpics import create_app, page_cache
 from hyperpics.auth import public
 from hyperpics.models import Visibility
 
-from .builders import add_comment, add_photo
 from .conftest import Tab, login, make_user
+from .factories import add_comment, add_photo
 from .helpers import counting
 
 
@@ -187,7 +187,7 @@ async def test_a_comment_made_through_one_worker_retires_the_other_workers_copy(
 async def test_explore_is_one_of_a_few_kept_drawings_and_a_new_photo_draws_them_again(app: Quart, tab: Tab) -> None:
     from hyperpics.views.main import EXPLORE_SAMPLES
 
-    from .builders import add_photos
+    from .factories import add_photos
 
     await make_user(app, tab, "ana")
     await add_photos(app, "ana", 40)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from quart import Quart
 
-from .builders import add_photo
 from .conftest import Tab, make_user
+from .factories import add_photo
 from .helpers import text_of
 
 DETAILS = {"description": "Low tide at dawn", "alt_text": "Boats on wet sand", "tags": "harbour", "visibility": "public"}

@@ -8,12 +8,11 @@ import re
 
 import pytest
 
-from hyperpics.db import database
-from hyperpics.models import Follow, Visibility, utcnow
+from hyperpics.models import Visibility
 
-from .builders import add_photo
-from .conftest import Tab, fetch_user, make_user
-from .helpers import text_of, user_ids
+from .conftest import Tab, fetch_user
+from .factories import add_collects, add_follows, add_photo
+from .helpers import logged_in, text_of, user_ids
 
 TABS = {
     "photos": ("/user/ana", "Photos"),
@@ -45,11 +44,7 @@ def current_tabs(text: str) -> list[str]:
 
 @pytest.fixture
 async def people(app):  # type: ignore[no-untyped-def]
-    tabs = {}
-    for name in ("ana", "bruno"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name)
-    return tabs, await user_ids(app)
+    return await logged_in(app, "ana", "bruno"), await user_ids(app)
 
 
 # --- the header ---------------------------------------------------------------------------
@@ -123,12 +118,8 @@ async def test_each_tab_is_a_page_and_a_fragment(app, people, tab: str) -> None:
     tabs, ids = people
     path, label = TABS[tab]
     photo = await add_photo(app, "ana")
-    async with database(app).session(write=True) as session:
-        session.add(Follow(follower_id=ids["bruno"], followed_id=ids["ana"], created_at=utcnow()))
-        from hyperpics.models import Collect
-
-        session.add(Collect(user_id=ids["ana"], photo_id=photo, created_at=utcnow()))
-        await session.commit()
+    await add_follows(app, ("bruno", "ana"))
+    await add_collects(app, ("ana", photo))
 
     for viewer in (Tab(app), tabs["bruno"]):
         page = await viewer.get(path)

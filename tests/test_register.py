@@ -10,8 +10,8 @@ from hyperpics import create_app, passwords
 from hyperpics.db import database
 from hyperpics.models import AuditEntry, User
 
-from .builders import add_user
 from .conftest import PASSWORD, Tab, confirm, fetch_user, login, make_user, register
+from .factories import add_user
 
 
 async def count_users(app) -> int:  # type: ignore[no-untyped-def]

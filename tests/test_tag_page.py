@@ -11,8 +11,8 @@ from sqlalchemy import select
 from hyperpics.db import database
 from hyperpics.models import Tag
 
-from .builders import add_photos
 from .conftest import Tab, make_user
+from .factories import add_photos
 
 
 def pager(text: str) -> list[str]:

@@ -194,7 +194,7 @@ async def test_a_cached_comment_shows_only_what_its_key_holds(app: Quart) -> Non
 
 
 async def test_comments_kept_for_everyone_carry_each_viewers_own_token_path_and_buttons(app: Quart) -> None:
-    from .builders import add_comment, add_photo
+    from .factories import add_comment, add_photo
     from .conftest import Tab, make_user
     from .helpers import user_ids
 

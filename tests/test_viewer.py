@@ -9,8 +9,8 @@ from quart import Quart
 
 from hyperpics.models import Visibility
 
-from .builders import add_comment, add_photos, add_photo
 from .conftest import Tab, make_user
+from .factories import add_comment, add_photos, add_photo
 
 
 async def test_the_photo_page_reads_author_photo_actions_details_then_comments(app: Quart, tab: Tab) -> None:
