@@ -3,7 +3,6 @@ or all read, paginated; the bell in the nav; escaping; only one's own notificati
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +15,8 @@ from hyperpics.models import Notification, NotificationKind, User, utcnow
 
 from .conftest import Page, Tab, set_user
 from .factories import add_notification, add_photo
-from .helpers import counting, fetch_photo, logged_in, text_of as text, user_ids
+from .helpers import bell, counting, fetch_photo, logged_in, user_ids
+from .html import Element, elements, find_id
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -68,44 +68,39 @@ class Line:
     unread: bool
     text: str  # the words, without the time
     ids: list[int]  # the hidden ids its "Read" form sends (empty when read)
-    html: str
+    element: Element
 
-
-LINE = re.compile(r'<li class="notification( unread)?" id="notification-(\d+)">(.*?)</li>', re.S)
+    @property
+    def html(self) -> str:
+        return self.element.markup
 
 
 def lines(html: str) -> list[Line]:
     found = []
-    for match in LINE.finditer(html):
-        body = match.group(3)
-        words = re.search(r'<div class="notification-text">(.*?)</div>', body, re.S)
-        assert words is not None, body
+    for item in elements(html, "li[id^=notification-]"):
+        assert item.get("class") in ("notification", "notification unread"), item.attrs
+        words = item.select_one("div.notification-text")
+        assert words.attrs == {"class": "notification-text"}
         found.append(
             Line(
-                id=int(match.group(2)),
-                unread=bool(match.group(1)),
-                text=text(words.group(1)).split(" · ")[0],
-                ids=[int(v) for v in re.findall(r'<input type="hidden" name="ids" value="(\d+)">', body)],
-                html=match.group(0),
+                id=int(item["id"].removeprefix("notification-")),
+                unread="unread" in item.classes,
+                text=words.text.split(" · ")[0],
+                ids=[int(hidden["value"]) for hidden in item.select("input[name=ids]") if hidden.get("type") == "hidden"],
+                element=item,
             )
         )
     return found
 
 
-NAV_BELL = re.compile(r'<span class="badge" id="bell-count"( hidden)?>(\d+)</span>')
-
-
 def nav_bell(html: str) -> tuple[bool, int]:
     """(hidden, count) of the bell in the nav."""
-    match = NAV_BELL.search(html)
-    assert match is not None, "no bell in the nav"
-    return bool(match.group(1)), int(match.group(2))
+    return bell(html)
 
 
 def oob_bell(html: str) -> tuple[bool, int]:
-    match = re.search(r'<span class="badge" id="bell-count" hx-swap-oob="true"( hidden)?>(\d+)</span>', html)
-    assert match is not None, html
-    return bool(match.group(1)), int(match.group(2))
+    """(hidden, count) of the bell an answer swaps into the nav."""
+    return bell(html, swapped=True)
 
 
 @dataclass
@@ -332,7 +327,7 @@ async def test_the_bell_shows_the_unread_count_on_every_page(world: World) -> No
         assert page.status == 200, path
         assert nav_bell(page.text) == (False, 5), path
         assert nav_bell((await ana.get(path)).text) == (True, 0), path
-    assert 'id="bell-count"' not in (await Tab(world.app).get("/")).text  # nobody's bell
+    assert find_id((await Tab(world.app).get("/")).text, "bell-count") is None  # nobody's bell
 
 
 # --- escaping -----------------------------------------------------------------------------
@@ -379,17 +374,24 @@ async def test_lines_show_the_actors_avatar_and_the_photos_thumbnail(world: Worl
     page = await world.tabs["bob"].get("/notifications")
     comment, follow, collect = lines(page.text)
     photo = await fetch_photo(world.app, world.photo)
-    thumb = (
-        f'<a class="notification-photo" href="/photo/{world.photo}" tabindex="-1">\n'
-        f'    <img src="/media/photos/{photo.filename_small}?v=public" width="48" height="48" alt="{photo.alt}" loading="lazy"></a>'
-    )
     assert photo.alt == "a public photo by bob"
     # Dan's avatar (its alt is empty: his name is written beside it), and the photo, linked.
-    assert comment.html.index(f'<img class="avatar notification-avatar" src="/media/avatars/{avatar}" width="40" height="40" alt=""') < comment.html.index("notification-text")
-    assert thumb in comment.html and thumb in collect.html
+    picture = comment.element.select_one("img.notification-avatar")
+    assert {name: picture.get(name) for name in ("class", "src", "width", "height", "alt")} == {
+        "class": "avatar notification-avatar", "src": f"/media/avatars/{avatar}", "width": "40", "height": "40", "alt": ""
+    }
+    assert picture.span < comment.element.select_one(".notification-text").span  # before the words
+    for line in (comment, collect):
+        thumb = line.element.select_one("a.notification-photo")
+        assert thumb.attrs == {"class": "notification-photo", "href": f"/photo/{world.photo}", "tabindex": "-1"}
+        [image] = thumb.elements
+        assert image.tag == "img" and image.attrs == {
+            "src": f"/media/photos/{photo.filename_small}?v=public", "width": "48", "height": "48", "alt": photo.alt, "loading": "lazy"
+        }
     # Without an avatar, the initial; a follow is about no photo.
-    assert '<span class="avatar notification-avatar avatar-initial" aria-hidden="true">C</span>' in collect.html
-    assert '<span class="avatar notification-avatar avatar-initial" aria-hidden="true">A</span>' in follow.html
+    for line, initial in ((collect, "C"), (follow, "A")):
+        shown = line.element.select_one("span.avatar-initial")
+        assert shown.attrs == {"class": "avatar notification-avatar avatar-initial", "aria-hidden": "true"} and shown.text == initial
     assert "notification-photo" not in follow.html
 
 
@@ -406,7 +408,9 @@ async def test_a_photo_out_of_sight_shows_no_thumbnail(world: World) -> None:
     # Dan's reply notification about a photo that went private shows no picture of it.
     await add_notification(world.app, NotificationKind.COLLECT, "ana", "bob", photo=world.photo)
     [line] = lines((await world.tabs["ana"].get("/notifications")).text)
-    assert "a photo you can no longer see" in line.text and "notification-photo" not in line.html and "<img" not in line.html.split("notification-text")[1]
+    assert "a photo you can no longer see" in line.text and "notification-photo" not in line.html
+    words = line.element.select_one(".notification-text")
+    assert all(image.span < words.span for image in line.element.select("img"))  # no picture from the words on
 
 
 async def test_pictures_cost_no_statement_per_line(world: World) -> None:
