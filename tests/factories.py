@@ -132,7 +132,9 @@ async def _user_id(session: Any, who: Who) -> int:
     return (await session.execute(select(User.id).where(User.username == who))).scalar_one()
 
 
-async def add_members(app: Quart, names: Sequence[str], *, role: str = RoleName.USER.value, **columns: Any) -> list[int]:
+async def add_members(
+    app: Quart, names: Sequence[str], *, role: str = RoleName.USER.value, **columns: Any
+) -> list[int]:
     """Many confirmed members at once, in one statement, with no password anyone could use
     (hashing one is too slow for dozens) and no avatar files: people who are listed, never
     logged in. Each joined a minute before the one named after them. Their ids, in order."""

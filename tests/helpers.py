@@ -98,7 +98,9 @@ async def user_ids(app: Quart) -> dict[str, int]:
 
 def people_on(html: str) -> list[int]:
     """The user ids of a people list, in order."""
-    return [int(li["id"].removeprefix("person-")) for li in elements(html, "li[id^=person-]") if li.get("class") == "person"]
+    return [
+        int(li["id"].removeprefix("person-")) for li in elements(html, "li[id^=person-]") if li.get("class") == "person"
+    ]
 
 
 def follow_buttons(page: str) -> list[tuple[str, str]]:
@@ -130,7 +132,9 @@ def comment_count(page: str, *, swapped: bool = False) -> str:
 def swapped_out(page: str) -> list[str]:
     """The ids of what an answer tells htmx to remove, in order (each an empty <li>)."""
     found = elements(page, "[hx-swap-oob=delete]")
-    assert all(item.tag == "li" and item.children == [] and item.attrs["hx-swap-oob"] == "delete" for item in found), page
+    assert all(item.tag == "li" and item.children == [] and item.attrs["hx-swap-oob"] == "delete" for item in found), (
+        page
+    )
     return [item["id"] for item in found]
 
 

@@ -179,7 +179,13 @@ class _TreeBuilder(HTMLParser):
         if tag in ENDED_BY.get(self.open[-1].tag, ()):
             self._close(len(self.open) - 1, start)
         end = start + len(self.get_starttag_text() or "")
-        element = Element(tag, {name: value or "" for name, value in attrs}, parent=self.open[-1], span=(start, end), source=self.source)
+        element = Element(
+            tag,
+            {name: value or "" for name, value in attrs},
+            parent=self.open[-1],
+            span=(start, end),
+            source=self.source,
+        )
         self.open[-1].children.append(element)
         return element
 
@@ -325,7 +331,9 @@ def _parse_compound(compound: str) -> _Step:
         elif match["class"]:
             conditions.append(_Condition("class", "~=", match["class"]))
         else:
-            value = match["dq"] if match["dq"] is not None else match["sq"] if match["sq"] is not None else match["bare"]
+            value = (
+                match["dq"] if match["dq"] is not None else match["sq"] if match["sq"] is not None else match["bare"]
+            )
             conditions.append(_Condition(match["attr"].lower(), match["op"], value or ""))
         position = match.end()
     return _Step(tag, tuple(conditions))

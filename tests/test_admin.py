@@ -239,7 +239,9 @@ async def test_without_javascript_a_destructive_action_asks_first_then_redirects
     asked = await site.moderator.post(f"/_/admin/users/{cyd}/{action}", {"next": back})
     assert asked.status == 200
     assert f"{action.capitalize()} cyd?" in asked.text
-    assert elements(asked.text, '[name=confirmed][value="1"]') and elements(asked.text, f'[action="/_/admin/users/{cyd}/{action}"]')
+    assert elements(asked.text, '[name=confirmed][value="1"]') and elements(
+        asked.text, f'[action="/_/admin/users/{cyd}/{action}"]'
+    )
     assert (await site.user("cyd")).active and not (await site.user("cyd")).locked  # nothing yet
     done = await site.moderator.post(f"/_/admin/users/{cyd}/{action}", {"confirmed": "1", "next": back})
     assert done.status == 303 and done.location == back
@@ -285,7 +287,11 @@ async def test_every_row_action_works_as_a_plain_form(site: Site, path: str, ask
     audit_before = len(await site.audit())
     first = await site.admin.post(url, data)
     if asks_first:
-        assert first.status == 200 and elements(first.text, '[name=confirmed][value="1"]') and elements(first.text, f'[action="{url}"]')
+        assert (
+            first.status == 200
+            and elements(first.text, '[name=confirmed][value="1"]')
+            and elements(first.text, f'[action="{url}"]')
+        )
         assert elements(first.text, '[href="/admin/users?q=x"]')  # Cancel goes back
         assert len(await site.audit()) == audit_before  # nothing happened yet
         first = await site.admin.post(url, {**data, "confirmed": "1"})
@@ -414,7 +420,11 @@ async def test_choosing_locked_as_a_role_locks_and_another_role_unlocks(site: Si
 async def test_a_role_change_without_javascript_asks_first(site: Site) -> None:
     bob = site.ids["bob"]
     asked = await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Moderator", "next": "/admin/users"})
-    assert asked.status == 200 and "Make bob Moderator?" in asked.text and elements(asked.text, '[name=role][value=Moderator]')
+    assert (
+        asked.status == 200
+        and "Make bob Moderator?" in asked.text
+        and elements(asked.text, "[name=role][value=Moderator]")
+    )
     assert (await site.user("bob")).role.name == "User"
     done = await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Moderator", "confirmed": "1", "next": "/admin/users"})
     assert done.status == 303 and (await site.user("bob")).role.name == "Moderator"

@@ -180,7 +180,10 @@ async def test_collectors_page_lists_oldest_first(app, world) -> None:
     assert people_on(fragment.text) == [ids["ana"], ids["owner"], ids["bruno"]]
     # The collect count on the photo page links here.
     shown = await Tab(app).get(f"/photo/{photo}")
-    assert element(shown.text, "a.collect-count")["href"] == f"/photo/{photo}/collectors" and collectors_count(shown.text) == 3
+    assert (
+        element(shown.text, "a.collect-count")["href"] == f"/photo/{photo}/collectors"
+        and collectors_count(shown.text) == 3
+    )
 
 
 async def test_collections_tab_lists_newest_collected_first(app, world) -> None:

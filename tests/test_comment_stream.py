@@ -90,7 +90,11 @@ async def test_a_new_comment_reaches_other_open_pages_rendered_for_each_viewer(a
     # Each viewer's own buttons: a moderator may delete; bruno may reply and report, not delete;
     # a visitor may do nothing.
     assert delete in events["mod"].data
-    assert delete not in events["bruno"].data and "Reply" in texts(events["bruno"].data, "a") and "Report" in events["bruno"].data
+    assert (
+        delete not in events["bruno"].data
+        and "Reply" in texts(events["bruno"].data, "a")
+        and "Report" in events["bruno"].data
+    )
     assert delete not in events["visitor"].data and "Reply" not in texts(events["visitor"].data, "a")
     # Each with their own form token (none for the visitor's report form: there is none).
     assert tabs["bruno"].csrf and tabs["bruno"].csrf in events["bruno"].data

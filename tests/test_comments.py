@@ -21,7 +21,18 @@ from hyperpics.models import (
 from . import factories
 from .conftest import Tab, make_user
 from .factories import add_photo
-from .helpers import LOGGED_OUT, VISITORS, assert_turned_away, comment_count, current_page, fetch_photo, logged_in, swapped_out, user_ids, visitor
+from .helpers import (
+    LOGGED_OUT,
+    VISITORS,
+    assert_turned_away,
+    comment_count,
+    current_page,
+    fetch_photo,
+    logged_in,
+    swapped_out,
+    user_ids,
+    visitor,
+)
 from .html import Element, by_id, count, element, elements, find_id, parse, texts
 
 MAY_COMMENT = {"user", "moderator", "administrator"}
@@ -255,7 +266,11 @@ async def test_a_reply_sits_under_the_comment_it_answers(app, world) -> None:
     article = by_id(page.text, f"comment-{reply.id}")
     assert article.tag == "article" and article.classes == {"comment", "comment-reply"}
     closing = by_id(page.text, "reply-form")
-    assert closing.tag == "div" and closing.attrs == {"id": "reply-form", "hx-swap-oob": "delete"} and closing.children == []
+    assert (
+        closing.tag == "div"
+        and closing.attrs == {"id": "reply-form", "hx-swap-oob": "delete"}
+        and closing.children == []
+    )
     assert comment_count(page.text, swapped=True) == "3"
     assert find_id(page.text, "comment-form") is None  # the main form is left as it was
     # A direct reply needs no "Reply to": it sits under what it answers.
@@ -313,7 +328,11 @@ async def test_the_reply_form_opens_under_the_comment(app, world) -> None:
         "hx-swap": "innerHTML",
     }
     slot = thread(shown.text, original).select_one(f"#reply-slot-{original}")
-    assert slot.tag == "div" and slot.attrs == {"class": "reply-slot", "id": f"reply-slot-{original}"} and slot.children == []
+    assert (
+        slot.tag == "div"
+        and slot.attrs == {"class": "reply-slot", "id": f"reply-slot-{original}"}
+        and slot.children == []
+    )
     page = await tabs["ana"].get(f"/_/comments/{original}/reply-form", htmx=True)
     assert page.status == 200 and page.is_fragment()
     # Other open reply forms close first (out of band), then the form goes in the slot.
@@ -324,12 +343,20 @@ async def test_the_reply_form_opens_under_the_comment(app, world) -> None:
     assert form.tag == "div" and form.attrs == {"id": "reply-form", "class": "reply-form"}
     assert_reply_form(form, original)
     sends = form.select_one("form")
-    assert (sends["hx-post"], sends["hx-target"], sends["hx-swap"]) == (f"/_/photos/{photo}/comments", f"#replies-{original}", "beforeend")
+    assert (sends["hx-post"], sends["hx-target"], sends["hx-swap"]) == (
+        f"/_/photos/{photo}/comments",
+        f"#replies-{original}",
+        "beforeend",
+    )
     cancel = form.select_one(f'a[href="/photo/{photo}#comment-{original}"]')
     assert cancel.text == "Cancel" and cancel["hx-swap"] == "delete"
     # The main form is for new comments only.
     plain = await tabs["ana"].get(f"/_/photos/{photo}/comment-form", htmx=True)
-    assert plain.root_id() == "comment-form" and "Comment" in texts(plain.text, "button") and "reply-form" not in plain.text
+    assert (
+        plain.root_id() == "comment-form"
+        and "Comment" in texts(plain.text, "button")
+        and "reply-form" not in plain.text
+    )
     # Someone who may not comment is told so instead.
     anonymous = await Tab(app).get(f"/_/comments/{original}/reply-form", htmx=True)
     assert "to reply." in anonymous.text and count(anonymous.text, "textarea") == 0
@@ -463,7 +490,11 @@ async def test_without_javascript_delete_asks_first_and_says_what_goes_with_it(a
     assert refused.status == 403
 
     form = by_id(asked.text, "delete-comment-form")
-    assert form.tag == "form" and form.attrs == {"id": "delete-comment-form", "method": "post", "action": f"/_/comments/{root}/delete"}
+    assert form.tag == "form" and form.attrs == {
+        "id": "delete-comment-form",
+        "method": "post",
+        "action": f"/_/comments/{root}/delete",
+    }
     done = await tabs["ana"].post(form["action"], {"next": f"/photo/{photo}"})
     assert done.status == 303 and done.location == f"/photo/{photo}"
     assert await comments_in_db(app) == []

@@ -14,7 +14,17 @@ from hyperpics.models import Follow
 
 from .conftest import Tab, make_user
 from .factories import add_follows, add_members, add_photo, add_user
-from .helpers import VISITORS, assert_turned_away, follow_buttons, logged_in, people_on, relationship, text_of, user_ids, visitor
+from .helpers import (
+    VISITORS,
+    assert_turned_away,
+    follow_buttons,
+    logged_in,
+    people_on,
+    relationship,
+    text_of,
+    user_ids,
+    visitor,
+)
 from .html import by_id, elements, find_id
 
 # Who is asking, and how to make them (as in test_permissions).
@@ -220,7 +230,10 @@ async def _many_follows(app, ids: dict[str, int], direction: str) -> list[int]: 
     """25 people following ana (or followed by her), one a minute; newest last in the list."""
     prefix = "fan" if direction == "followers" else "idol"
     others = await add_members(app, [f"{prefix}{index:02d}" for index in range(25)])
-    pairs = {index: (others[index], ids["ana"]) if direction == "followers" else (ids["ana"], others[index]) for index in range(25)}
+    pairs = {
+        index: (others[index], ids["ana"]) if direction == "followers" else (ids["ana"], others[index])
+        for index in range(25)
+    }
     # Inserted in an order unrelated to time, so the list must sort by created_at.
     await add_follows(app, *((*pairs[index], index) for index in [*range(0, 25, 2), *range(1, 25, 2)]))
     return others

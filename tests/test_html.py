@@ -80,7 +80,9 @@ def test_markup_is_the_source_of_each_element() -> None:
     assert page.select_one("img").markup == '<img src="/a.jpg" alt="a cat &lt;3">'
     assert page.select_one("br").markup == "<br/>"
     assert page.by_id("person-1").markup == '<li id="person-1">One'  # ended by the next <li>
-    assert page.select_one("ul").markup.endswith("Two</ul>") and page.by_id("person-2").markup == '<li id="person-2">Two'
+    assert (
+        page.select_one("ul").markup.endswith("Two</ul>") and page.by_id("person-2").markup == '<li id="person-2">Two'
+    )
     assert parse("<div><p>one<b>two</div>").select_one("b").markup == "<b>two"
     assert page.select_one("nav").markup.startswith("<nav") and page.select_one("nav").markup.endswith("</nav>")
 

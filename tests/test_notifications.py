@@ -86,7 +86,9 @@ def lines(html: str) -> list[Line]:
                 id=int(item["id"].removeprefix("notification-")),
                 unread="unread" in item.classes,
                 text=words.text.split(" · ")[0],
-                ids=[int(hidden["value"]) for hidden in item.select("input[name=ids]") if hidden.get("type") == "hidden"],
+                ids=[
+                    int(hidden["value"]) for hidden in item.select("input[name=ids]") if hidden.get("type") == "hidden"
+                ],
                 element=item,
             )
         )
@@ -378,7 +380,11 @@ async def test_lines_show_the_actors_avatar_and_the_photos_thumbnail(world: Worl
     # Dan's avatar (its alt is empty: his name is written beside it), and the photo, linked.
     picture = comment.element.select_one("img.notification-avatar")
     assert {name: picture.get(name) for name in ("class", "src", "width", "height", "alt")} == {
-        "class": "avatar notification-avatar", "src": f"/media/avatars/{avatar}", "width": "40", "height": "40", "alt": ""
+        "class": "avatar notification-avatar",
+        "src": f"/media/avatars/{avatar}",
+        "width": "40",
+        "height": "40",
+        "alt": "",
     }
     assert picture.span < comment.element.select_one(".notification-text").span  # before the words
     for line in (comment, collect):
@@ -386,12 +392,19 @@ async def test_lines_show_the_actors_avatar_and_the_photos_thumbnail(world: Worl
         assert thumb.attrs == {"class": "notification-photo", "href": f"/photo/{world.photo}", "tabindex": "-1"}
         [image] = thumb.elements
         assert image.tag == "img" and image.attrs == {
-            "src": f"/media/photos/{photo.filename_small}?v=public", "width": "48", "height": "48", "alt": photo.alt, "loading": "lazy"
+            "src": f"/media/photos/{photo.filename_small}?v=public",
+            "width": "48",
+            "height": "48",
+            "alt": photo.alt,
+            "loading": "lazy",
         }
     # Without an avatar, the initial; a follow is about no photo.
     for line, initial in ((collect, "C"), (follow, "A")):
         shown = line.element.select_one("span.avatar-initial")
-        assert shown.attrs == {"class": "avatar notification-avatar avatar-initial", "aria-hidden": "true"} and shown.text == initial
+        assert (
+            shown.attrs == {"class": "avatar notification-avatar avatar-initial", "aria-hidden": "true"}
+            and shown.text == initial
+        )
     assert "notification-photo" not in follow.html
 
 

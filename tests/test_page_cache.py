@@ -145,7 +145,9 @@ async def test_off_when_configured(app_config: dict[str, Any], tmp_path) -> None
         client = app.test_client()
         for _ in range(2):
             page = await client.get("/")
-            assert "X-Page-Cache" not in page.headers and elements(await page.get_data(as_text=True), '[name="csrf-token"]')
+            assert "X-Page-Cache" not in page.headers and elements(
+                await page.get_data(as_text=True), '[name="csrf-token"]'
+            )
 
 
 async def test_remembered_values_follow_their_tables(app: Quart, tab: Tab) -> None:

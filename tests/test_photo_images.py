@@ -85,7 +85,10 @@ async def test_the_photo_page_and_grids_list_each_copy_once_with_sizes_for_their
     assert webp.group(2) == "(max-width: 832px) calc(100vw - 2rem), 800px"
     img = re.search(r"<img [^>]*>", picture).group(0)  # type: ignore[union-attr]
     assert elements(img, f'[src="/media/photos/{stem}_m.jpg?v=public"]')
-    assert elements(img, f'[srcset="/media/photos/{stem}_s.jpg?v=public 400w, /media/photos/{stem}_m.jpg?v=public 800w, /media/photos/{stem}_l.jpg?v=public 2048w"]')
+    assert elements(
+        img,
+        f'[srcset="/media/photos/{stem}_s.jpg?v=public 400w, /media/photos/{stem}_m.jpg?v=public 800w, /media/photos/{stem}_l.jpg?v=public 2048w"]',
+    )
     assert elements(img, '[width="800"][height="533"]') and elements(img, "[loading=eager][fetchpriority=high]")
     # The placeholder: the colour as three classes (no style attribute: the CSP refuses them).
     steps = re.search(r'class="ph ph-r(\d+) ph-g(\d+) ph-b(\d+)"', img)
@@ -98,8 +101,14 @@ async def test_the_photo_page_and_grids_list_each_copy_once_with_sizes_for_their
         grid = await tab.get(path)
         card = _picture(re.search(rf'id="photo-card-{photo.id}".*?</figure>', grid.text, re.DOTALL).group(0))  # type: ignore[union-attr]
         # As wide as its shape (3:2) at a grid row's height, grown a little to fill the row.
-        assert elements(card, '[sizes="(max-width: 880px) min(calc(100vw - 2rem), 45.0vw), min(calc(100vw - 2rem), 396px)"]')
-        assert elements(card, '[loading="lazy"]') and elements(card, '[width="400"][height="267"]') and elements(card, f'[src="/media/photos/{stem}_s.jpg?v=public"]')
+        assert elements(
+            card, '[sizes="(max-width: 880px) min(calc(100vw - 2rem), 45.0vw), min(calc(100vw - 2rem), 396px)"]'
+        )
+        assert (
+            elements(card, '[loading="lazy"]')
+            and elements(card, '[width="400"][height="267"]')
+            and elements(card, f'[src="/media/photos/{stem}_s.jpg?v=public"]')
+        )
 
 
 async def test_the_colour_classes_are_all_in_the_stylesheet(app: Quart) -> None:

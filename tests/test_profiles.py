@@ -244,7 +244,11 @@ async def test_a_taken_username_is_refused_inline(app, people, taken: str) -> No
     page = await tabs["ana"].post("/settings/profile", profile_form(username=taken, bio="new bio"))
     assert page.status == 422
     error = by_id(page.text, "username-error")
-    assert error.tag == "small" and error.attrs == {"id": "username-error", "class": "field-error", "aria-live": "polite"}
+    assert error.tag == "small" and error.attrs == {
+        "id": "username-error",
+        "class": "field-error",
+        "aria-live": "polite",
+    }
     assert error.text == "This username is taken."
     htmx = await tabs["ana"].post("/settings/profile", profile_form(username=taken, bio="new bio"), htmx=True)
     assert htmx.status == 422 and htmx.root_id() == "profile-form" and htmx.is_fragment()

@@ -247,7 +247,9 @@ async def test_a_common_word_and_a_big_tag_are_counted_to_a_bound(app, ana: Tab,
     tags_page = await search(Tab(app), "harbour", "tag")
     assert tag_line(tags_page.text, tag) == (f"#harbour {TAG_COUNT_SHOWN}+", ["harbour"], [f"{TAG_COUNT_SHOWN}+"])
     dropdown = await Tab(app).get("/search/suggest?q=harbour")
-    assert f"{TAG_COUNT_SHOWN}+" in [shown.text for shown in elements(dropdown.text, "span.muted") if shown.attrs == {"class": "muted"}]
+    assert f"{TAG_COUNT_SHOWN}+" in [
+        shown.text for shown in elements(dropdown.text, "span.muted") if shown.attrs == {"class": "muted"}
+    ]
     small = await search(Tab(app), "harbour 7", "photo")  # a narrower search is counted exactly
     assert re.search(r'id="result-count">\d+ results?<', small.text), small.text
 

@@ -34,4 +34,6 @@ async def test_the_pager_speaks_of_time_only_when_the_order_is_by_time(app: Quar
     by_collects = await visitor.get(f"/tag/{tag_id}/by_collects")
     assert pager(by_collects.text) == ["Next →"]
     assert pager((await visitor.get(f"/tag/{tag_id}/by_collects?page=2")).text) == ["← Previous"]
-    assert elements(by_collects.text, '[aria-label="Order"]') and any(current.text.startswith("Most collected") for current in elements(by_collects.text, "[aria-current=page]"))
+    assert elements(by_collects.text, '[aria-label="Order"]') and any(
+        current.text.startswith("Most collected") for current in elements(by_collects.text, "[aria-current=page]")
+    )

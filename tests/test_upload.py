@@ -112,7 +112,11 @@ async def test_upload_page_states_the_limits_and_takes_several_files(app, tab: T
     for kind in ("image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic"):
         assert kind in file_input["accept"].split(",")
     form = by_id(page.text, "upload-form")
-    assert form.tag == "form" and (form["method"], form["action"], form["enctype"]) == ("post", "/upload", "multipart/form-data")
+    assert form.tag == "form" and (form["method"], form["action"], form["enctype"]) == (
+        "post",
+        "/upload",
+        "multipart/form-data",
+    )
     # upload.js sends each file alone to the one-file endpoint; htmx does not post the form.
     assert form["data-upload-url"] == "/_/upload" and not form.has("hx-post")
     assert form["data-max-files"] == "30" and form["data-max-bytes"] == str(20 * 1024 * 1024)
@@ -172,7 +176,9 @@ async def test_three_good_files_at_once(app, tab: Tab) -> None:
     assert [row.accepted for row in found] == [True, True, True]
     # Rows come in the order of the files; the photos are matched to them by thumbnail.
     by_thumbnail = {photo.filename_small: photo for photo in photos}
-    photos = [by_thumbnail[row.element.select_one("img")["src"].removeprefix("/media/photos/").split("?")[0]] for row in found]
+    photos = [
+        by_thumbnail[row.element.select_one("img")["src"].removeprefix("/media/photos/").split("?")[0]] for row in found
+    ]
     assert [(p.width, p.height) for p in photos] == [(1600, 1200), (1000, 500), (900, 600)]
     assert photos[1].filename_original.endswith(".png")  # transparency kept
     expected = [("beach.jpg", (400, 300)), ("logo.png", (400, 200)), ("phone.heic", (400, 267))]

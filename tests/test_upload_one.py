@@ -45,7 +45,9 @@ async def test_one_photo_is_201_with_its_row_and_the_shared_details(app, tab: Ta
     assert row.element.select(f'a[href="/photo/{photo.id}"]')
     assert row.element.select_one("img")["src"] == f"/media/photos/{photo.filename_small}?v=followers"
     # Its details form shows what the photo now carries.
-    assert_details(row.element.select_one(f"form#photo-row-form-{photo.id}"), "Low tide", "sunset, blue hour", "followers")
+    assert_details(
+        row.element.select_one(f"form#photo-row-form-{photo.id}"), "Low tide", "sunset, blue hour", "followers"
+    )
 
     assert photo.description == "Low tide" and photo.visibility == Visibility.FOLLOWERS
     assert sorted(tag.name for tag in photo.tags) == ["blue hour", "sunset"]

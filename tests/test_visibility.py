@@ -34,7 +34,10 @@ def _jpeg(color: str) -> bytes:
 @pytest.fixture
 async def world(app):  # type: ignore[no-untyped-def]
     """An owner with one photo of each visibility, tagged 'shared', and four viewers."""
-    tabs = {"anonymous": Tab(app), **await logged_in(app, "owner", "follower", "stranger", "moderator", roles={"moderator": "Moderator"})}
+    tabs = {
+        "anonymous": Tab(app),
+        **await logged_in(app, "owner", "follower", "stranger", "moderator", roles={"moderator": "Moderator"}),
+    }
     owner = tabs["owner"]
     page = await owner.upload(
         "/upload", [("public.jpg", _jpeg("red")), ("followers.jpg", _jpeg("green")), ("private.jpg", _jpeg("blue"))]

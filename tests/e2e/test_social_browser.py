@@ -86,7 +86,8 @@ def register_and_confirm_member(page: Page, server: Server, outbox: Outbox, *, p
     area_id = page.locator(".profile-header .follow-area").get_attribute("id") or ""
     match = re.fullmatch(r"follow-(\d+)", area_id)
     assert match, f"unexpected follow area id {area_id!r}"
-    return Member(name=name, username=username, email=email, id=int(match.group(1)), state=page.context.storage_state())  # type: ignore[arg-type]
+    state = page.context.storage_state()
+    return Member(name=name, username=username, email=email, id=int(match.group(1)), state=state)  # type: ignore[arg-type]
 
 
 def small_jpeg(path: Path, seed: int) -> Path:
