@@ -32,9 +32,9 @@ from werkzeug.test import encode_multipart
 from hyperpics import create_app
 from hyperpics.models import RoleName, User
 
-from .builders import PASSWORD, add_user
 from .databases import DatabaseServer, TestDatabase
 from .databases import database_server as database_server_for
+from .factories import PASSWORD, add_user
 
 # Fixtures kept in modules of their own.
 pytest_plugins = ["tests.live_server"]
@@ -443,7 +443,7 @@ async def set_user(app: Quart, username: str, **values: Any) -> None:
 
 
 async def make_user(app: Quart, tab: Tab, username: str, *, confirmed: bool = True, **values: Any) -> Tab:
-    """A member made straight in the database (see builders.py), logged in on ``tab``."""
+    """A member made straight in the database (see factories.py), logged in on ``tab``."""
     role = values.pop("role", RoleName.USER.value)
     # A block comes after the login, as it would for a member who was logged in.
     after_login = {key: values.pop(key) for key in ("active",) if key in values}

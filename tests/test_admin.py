@@ -4,7 +4,6 @@ the reports queue, the audit log, the tables' sorting/filtering/paging and their
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,6 @@ from hyperpics.models import (
     ReportReason,
     ReportStatus,
     ReportTarget,
-    Role,
     Tag,
     User,
     photo_tags,
@@ -33,9 +31,10 @@ from hyperpics.models import (
 )
 
 from . import images
-from .builders import add_comment, add_report
 from .conftest import Tab, login, make_user, set_user
+from .factories import add_comment, add_members, add_photo, add_photos, add_report
 from .helpers import counting, text_of, user_ids
+from .html import by_id, elements, find_id, texts
 
 # --- a small site -------------------------------------------------------------------------
 
@@ -71,60 +70,16 @@ async def site(app: Quart) -> Site:
     return Site(app, admin, moderator, bob, await user_ids(app))
 
 
-async def add_members(app: Quart, names: list[str], *, role: str = "User", **columns: Any) -> None:
-    """Members inserted directly (registering hashes a password: too slow for many)."""
-    async with database(app).session(write=True) as session:
-        role_id = (await session.execute(select(Role.id).where(Role.name == role))).scalar_one()
-        now = utcnow()
-        await session.execute(
-            insert(User),
-            [
-                {
-                    "username": name,
-                    "email": f"{name}@example.com",
-                    "name": name.title(),
-                    "password_hash": "x",
-                    "confirmed": True,
-                    "role_id": role_id,
-                    "member_since": now - timedelta(minutes=index),
-                    **columns,
-                }
-                for index, name in enumerate(names)
-            ],
-        )
-        await session.commit()
-
-
-async def add_photos(app: Quart, author: str, count: int, *, tag: str | None = None) -> list[int]:
-    async with database(app).session(write=True) as session:
-        author_id = (await session.execute(select(User.id).where(User.username == author))).scalar_one()
-        ids = []
-        for index in range(count):
-            stem = secrets.token_hex(16)
-            photo = Photo(
-                author_id=author_id, filename_original=f"{stem}.jpg", filename_medium=f"{stem}_m.jpg",
-                filename_small=f"{stem}_s.jpg", width=800, height=600, description=f"photo {index} by {author}",
-                created_at=utcnow() - timedelta(seconds=index),
-            )
-            session.add(photo)
-            await session.flush()
-            ids.append(photo.id)
-            if tag:
-                tag_row = (await session.execute(select(Tag).where(Tag.name == tag))).scalar_one_or_none()
-                if tag_row is None:
-                    tag_row = Tag(name=tag, created_at=utcnow())
-                    session.add(tag_row)
-                    await session.flush()
-                await session.execute(insert(photo_tags).values(photo_id=photo.id, tag_id=tag_row.id))
-        await session.commit()
-        return ids
-
-
 async def upload_photo(site: Site, tab: Tab, description: str = "") -> int:
     page = await tab.upload("/upload", [("real.jpg", images.jpeg(640, 480))])
     assert page.status in (200, 303), page.text
     async with database(site.app).session(write=False) as session:
         return (await session.execute(select(func.max(Photo.id)))).scalar_one()
+
+
+def report_rows(page: str) -> list[str]:
+    """The reports queue's rows, top to bottom, by what they are about ("photo-12")."""
+    return [row["id"].removeprefix("report-row-") for row in elements(page, "tr[id^=report-row-]")]
 
 
 def usernames_in(html: str) -> list[str]:
@@ -182,8 +137,8 @@ async def test_permission_matrix_for_every_admin_route(app: Quart, kind: str) ->
 
 
 async def test_the_nav_offers_the_dashboard_to_moderators_only(site: Site) -> None:
-    assert 'href="/admin/"' in (await site.moderator.get("/")).text
-    assert 'href="/admin/"' not in (await site.bob.get("/")).text
+    assert elements((await site.moderator.get("/")).text, '[href="/admin/"]')
+    assert not elements((await site.bob.get("/")).text, '[href="/admin/"]')
 
 
 # --- the dashboard ------------------------------------------------------------------------
@@ -218,7 +173,7 @@ async def test_users_table_sorts_filters_and_pages(site: Site) -> None:
     page = await site.moderator.get("/admin/users?sort=username&dir=asc")
     names = usernames_in(page.text)
     assert names == sorted(names, key=str.lower) and len(names) == 30
-    assert 'aria-sort="ascending"' in page.text
+    assert elements(page.text, '[aria-sort="ascending"]')
     second = await site.moderator.get("/admin/users?sort=username&dir=asc&page=2")
     assert len(usernames_in(second.text)) == 45 - 30
     assert set(usernames_in(second.text)).isdisjoint(names)
@@ -267,7 +222,7 @@ async def test_a_user_action_swaps_its_row_and_is_audited(
     page = await site.moderator.post(f"/_/admin/users/{cyd}/{action}", {"confirmed": "1"}, htmx=True)
     assert page.status == 200, page.text
     assert page.root_id() == f"user-row-{cyd}" and page.is_fragment()
-    assert note in page.text and 'class="row-note" role="status"' in page.text
+    assert note in page.text and elements(page.text, '[class="row-note"][role=status]')
     user = await site.user("cyd")
     for key, value in expected.items():
         assert getattr(user, key) == value
@@ -284,7 +239,9 @@ async def test_without_javascript_a_destructive_action_asks_first_then_redirects
     asked = await site.moderator.post(f"/_/admin/users/{cyd}/{action}", {"next": back})
     assert asked.status == 200
     assert f"{action.capitalize()} cyd?" in asked.text
-    assert 'name="confirmed" value="1"' in asked.text and f'action="/_/admin/users/{cyd}/{action}"' in asked.text
+    assert elements(asked.text, '[name=confirmed][value="1"]') and elements(
+        asked.text, f'[action="/_/admin/users/{cyd}/{action}"]'
+    )
     assert (await site.user("cyd")).active and not (await site.user("cyd")).locked  # nothing yet
     done = await site.moderator.post(f"/_/admin/users/{cyd}/{action}", {"confirmed": "1", "next": back})
     assert done.status == 303 and done.location == back
@@ -319,7 +276,7 @@ async def test_every_row_action_works_as_a_plain_form(site: Site, path: str, ask
     await set_user(site.app, "cyd", confirmed=False)
     await add_members(site.app, ["lou"], role="Locked", locked=True)
     await add_members(site.app, ["bea"], active=False)
-    photo = (await add_photos(site.app, "bob", 1, tag="dusk"))[0]
+    photo = (await add_photos(site.app, "bob", 1, tags=["dusk"]))[0]
     comment = await add_comment(site.app, "dee", photo, "nice")
     await add_report(site.app, "dee", ReportTarget.PHOTO, photo)
     url = "/_/admin/" + path.format(
@@ -330,8 +287,12 @@ async def test_every_row_action_works_as_a_plain_form(site: Site, path: str, ask
     audit_before = len(await site.audit())
     first = await site.admin.post(url, data)
     if asks_first:
-        assert first.status == 200 and 'name="confirmed" value="1"' in first.text and f'action="{url}"' in first.text
-        assert 'href="/admin/users?q=x"' in first.text  # Cancel goes back
+        assert (
+            first.status == 200
+            and elements(first.text, '[name=confirmed][value="1"]')
+            and elements(first.text, f'[action="{url}"]')
+        )
+        assert elements(first.text, '[href="/admin/users?q=x"]')  # Cancel goes back
         assert len(await site.audit()) == audit_before  # nothing happened yet
         first = await site.admin.post(url, {**data, "confirmed": "1"})
     assert first.status == 303 and first.location == "/admin/users?q=x"
@@ -459,7 +420,11 @@ async def test_choosing_locked_as_a_role_locks_and_another_role_unlocks(site: Si
 async def test_a_role_change_without_javascript_asks_first(site: Site) -> None:
     bob = site.ids["bob"]
     asked = await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Moderator", "next": "/admin/users"})
-    assert asked.status == 200 and "Make bob Moderator?" in asked.text and 'name="role" value="Moderator"' in asked.text
+    assert (
+        asked.status == 200
+        and "Make bob Moderator?" in asked.text
+        and elements(asked.text, "[name=role][value=Moderator]")
+    )
     assert (await site.user("bob")).role.name == "User"
     done = await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Moderator", "confirmed": "1", "next": "/admin/users"})
     assert done.status == 303 and (await site.user("bob")).role.name == "Moderator"
@@ -506,7 +471,7 @@ async def test_a_blocked_member_is_logged_out_on_the_next_page_and_fragment(site
     assert (await site.moderator.post(f"/_/admin/users/{site.ids['bob']}/block", {"confirmed": "1"}, htmx=True)).status == 200
     page = await site.bob.get("/")
     assert "Your account is blocked." in page.text and "/auth/login" in page.text
-    assert 'action="/auth/logout"' not in page.text
+    assert not elements(page.text, '[action="/auth/logout"]')
     fragment = await phone.post(f"/_/users/{site.ids['cyd']}/follow", {}, htmx=True)
     assert fragment.headers.get("HX-Redirect", "").startswith("/auth/login")
     async with database(site.app).session(write=False) as session:
@@ -550,7 +515,7 @@ async def test_deleting_a_photo_from_the_table_removes_its_files_and_closes_its_
     assert all(path.exists() for path in files)
     await add_report(site.app, "cyd", ReportTarget.PHOTO, photo_id, "nudity")
     table = await site.moderator.get("/admin/photos?status=reported")
-    assert f'id="photo-row-{photo_id}"' in table.text
+    assert find_id(table.text, f"photo-row-{photo_id}")
     page = await site.moderator.post(f"/_/admin/photos/{photo_id}/delete", {"confirmed": "1"}, htmx=True)
     assert page.status == 200 and page.root_id() == f"photo-row-{photo_id}" and "row-gone" in page.text
     assert f"Deleted photo {photo_id} by bob." in page.text
@@ -587,10 +552,10 @@ async def test_deleting_a_comment_takes_its_replies(site: Site) -> None:
 
 
 async def test_deleting_a_tag_removes_it_from_every_photo(site: Site) -> None:
-    await add_photos(site.app, "bob", 2, tag="sunset")
+    await add_photos(site.app, "bob", 2, tags=["sunset"])
     tag_id = await site.scalar(select(Tag.id).where(Tag.name == "sunset"))
     table = await site.moderator.get("/admin/tags?q=sun")
-    assert "#sunset" in table.text and re.search(r'<td class="num">2</td>', table.text)
+    assert "#sunset" in table.text and "2" in texts(table.text, "td.num")
     page = await site.moderator.post(f"/_/admin/tags/{tag_id}/delete", {"confirmed": "1"}, htmx=True)
     assert page.status == 200 and "Deleted the tag #sunset from 2 photos." in page.text
     assert await site.scalar(select(func.count()).select_from(photo_tags)) == 0
@@ -610,14 +575,13 @@ async def test_reports_queue_groups_by_target_with_counts_and_reasons(site: Site
     await add_report(site.app, "cyd", ReportTarget.COMMENT, comment_id, "spam")
     await add_report(site.app, "cyd", ReportTarget.USER, site.ids["bob"], "harassment")
     page = await site.moderator.get("/admin/reports")
-    rows = re.findall(r'<tr id="report-row-([a-z]+-\d+)"', page.text)
+    rows = report_rows(page.text)
     assert rows[0] == f"photo-{photo_id}" and set(rows) == {f"photo-{photo_id}", f"comment-{comment_id}", f"user-{site.ids['bob']}"}
-    photo_row = page.text[page.text.index(f'id="report-row-photo-{photo_id}"'):]
-    photo_row = photo_row[:photo_row.index("</tr>")]
-    assert '<td class="num">3</td>' in photo_row and "spam ×2" in text_of(photo_row) and "copyright" in photo_row
-    assert "note from mod" in photo_row and "by mod, dee, cyd" in text_of(photo_row)
+    photo_row = by_id(page.text, f"report-row-photo-{photo_id}")
+    assert "3" in texts(photo_row, "td.num") and "spam ×2" in photo_row.text and "copyright" in photo_row.text
+    assert "note from mod" in photo_row.text and "by mod, dee, cyd" in photo_row.text
     only_users = await site.moderator.get("/admin/reports?target=user")
-    assert re.findall(r'<tr id="report-row-([a-z]+-\d+)"', only_users.text) == [f"user-{site.ids['bob']}"]
+    assert report_rows(only_users.text) == [f"user-{site.ids['bob']}"]
 
 
 async def test_one_open_report_per_reporter_and_target(site: Site) -> None:
@@ -636,7 +600,7 @@ async def test_one_open_report_per_reporter_and_target(site: Site) -> None:
 
 async def test_members_can_be_reported(site: Site) -> None:
     form = await site.bob.get("/user/cyd/report")
-    assert form.status == 200 and 'name="reason"' in form.text
+    assert form.status == 200 and elements(form.text, '[name="reason"]')
     page = await site.bob.post("/user/cyd/report", {"reason": "harassment", "note": "keeps insulting me"}, htmx=True)
     assert page.status == 200 and "Thanks" in page.text
     assert await site.scalar(select(Report.target_id).where(Report.target_type == ReportTarget.USER)) == site.ids["cyd"]
@@ -658,7 +622,7 @@ async def test_resolving_deletes_the_target_and_closes_every_report(site: Site) 
     actions = [entry.action for entry in await site.audit()]
     assert actions == ["photo.delete", "report.resolve"]
     closed = await site.moderator.get("/admin/reports?status=closed")
-    assert f'id="report-row-photo-{photo_id}"' in closed.text and "(deleted)" in closed.text
+    assert find_id(closed.text, f"report-row-photo-{photo_id}") and "(deleted)" in closed.text
     again = await site.moderator.post(f"/_/admin/reports/photo/{photo_id}/resolve", {"confirmed": "1"}, htmx=True)
     assert again.status == 409
 
@@ -748,7 +712,7 @@ async def test_bulk_dismiss_reports(site: Site) -> None:
 async def test_administrators_edit_profiles_with_a_fresh_login(site: Site) -> None:
     bob = site.ids["bob"]
     form = await site.admin.get(f"/admin/users/{bob}/edit")
-    assert form.status == 200 and 'value="bob@example.com"' in form.text
+    assert form.status == 200 and elements(form.text, '[value="bob@example.com"]')
     data = {"name": "Robert", "username": "robert", "email": "robert@example.com", "website": "https://bob.example",
             "location": "Lisbon", "bio": "hi", "role": "Moderator", "confirmed": "y"}
     done = await site.admin.post(f"/admin/users/{bob}/edit", data)
@@ -779,9 +743,9 @@ async def test_audit_log_lists_actions_with_their_changes(site: Site) -> None:
     assert "role: User → Locked" in text and "active: True → False" in text
     only_locks = await site.moderator.get("/admin/audit?action=user.lock", htmx=True)
     assert only_locks.root_id() == "admin-table"
-    assert "<code>user.block</code>" not in only_locks.text and "<code>user.lock</code>" in only_locks.text
+    assert "user.block" not in texts(only_locks.text, "code") and "user.lock" in texts(only_locks.text, "code")
     by_actor = await site.moderator.get("/admin/audit?q=ana")
-    assert "<code>user.block</code>" in by_actor.text and "<code>user.lock</code>" not in by_actor.text
+    assert "user.block" in texts(by_actor.text, "code") and "user.lock" not in texts(by_actor.text, "code")
 
 
 # --- SQL per table page -------------------------------------------------------------------
@@ -797,18 +761,12 @@ async def _statements(site: Site, path: str) -> int:
 async def _fill(site: Site, rows: int) -> None:
     names = [f"p{index:03d}" for index in range(rows)]
     await add_members(site.app, names)
-    photo_ids = await add_photos(site.app, "bob", rows, tag=None)
-    for index, photo_id in enumerate(photo_ids):
-        comment_id = await add_comment(site.app, names[index], photo_id, f"comment {index}")
-        await add_report(site.app, names[index], ReportTarget.PHOTO, photo_id, note="look")
-        await add_report(site.app, names[index], ReportTarget.COMMENT, comment_id)
-        await add_report(site.app, names[index], ReportTarget.USER, site.ids["cyd"])
-        async with database(site.app).session(write=True) as session:
-            tag = Tag(name=f"tag{index}", created_at=utcnow())
-            session.add(tag)
-            await session.flush()
-            await session.execute(insert(photo_tags).values(photo_id=photo_id, tag_id=tag.id))
-            await session.commit()
+    for index, name in enumerate(names):
+        photo_id = await add_photo(site.app, "bob", tags=[f"tag{index}"])
+        comment_id = await add_comment(site.app, name, photo_id, f"comment {index}")
+        await add_report(site.app, name, ReportTarget.PHOTO, photo_id, note="look")
+        await add_report(site.app, name, ReportTarget.COMMENT, comment_id)
+        await add_report(site.app, name, ReportTarget.USER, site.ids["cyd"])
         await site.moderator.post(f"/_/admin/users/{site.ids['cyd']}/{'lock' if index % 2 == 0 else 'unlock'}", {"confirmed": "1"}, htmx=True)
 
 
@@ -891,4 +849,4 @@ async def test_an_edit_the_role_rules_refuse_changes_nothing(site: Site) -> None
 async def test_the_question_page_only_links_back_into_the_site(site: Site) -> None:
     asked = await site.moderator.post(f"/_/admin/users/{site.ids['cyd']}/block", {"next": "javascript:alert(1)"})
     assert asked.status == 200 and "javascript:" not in asked.text
-    assert 'href="/admin/users"' in asked.text
+    assert elements(asked.text, '[href="/admin/users"]')

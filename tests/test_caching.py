@@ -16,8 +16,8 @@ from quart import Quart
 from hyperpics import create_app
 
 from . import images
-from .builders import add_photo
 from .conftest import Tab, make_user
+from .factories import add_photo
 
 
 async def test_member_pages_and_fragments_are_never_stored(app: Quart, tab: Tab) -> None:

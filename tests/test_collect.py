@@ -4,20 +4,19 @@ collect what, the collectors page, a user's collections tab, and private collect
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Collect, Follow, User, Visibility, utcnow
+from hyperpics.models import Collect, Visibility
 
-from .builders import add_photo
 from .conftest import Tab, fetch_user, make_user
-from .helpers import VISITORS, people_on, user_ids, visitor
+from .factories import add_collects, add_follows, add_members, add_photo
+from .helpers import VISITORS, assert_turned_away, logged_in, people_on, user_ids, visitor
+from .html import Element, by_id, element, elements, find_id
 
 MAY_COLLECT = {"locked", "user", "moderator", "administrator"}
-LOGGED_OUT = {"anonymous", "blocked"}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -28,34 +27,28 @@ async def collect_rows(app) -> set[tuple[int, int]]:  # type: ignore[no-untyped-
         return {(row.user_id, row.photo_id) for row in (await session.execute(select(Collect))).scalars()}
 
 
-async def add_collects(app, pairs: list[tuple[int, int, int]]) -> None:  # type: ignore[no-untyped-def]
-    """(user id, photo id, minutes after a fixed start) rows, inserted as given."""
-    start = utcnow() - timedelta(days=1)
-    async with database(app).session(write=True) as session:
-        for user_id, photo_id, minutes in pairs:
-            session.add(Collect(user_id=user_id, photo_id=photo_id, created_at=start + timedelta(minutes=minutes)))
-        await session.commit()
-
-
 def cards_on(text: str) -> list[int]:
     return [int(found) for found in re.findall(r'id="photo-card-(\d+)"', text)]
 
 
 def collectors_count(text: str) -> int:
-    match = re.search(r'<span class="count">(\d+)</span> collectors?', text)
-    assert match, text
-    return int(match.group(1))
+    """The count the collect area shows ("3 collectors"), checked against its own wording."""
+    link = element(text, "a.collect-count")
+    count = int(link.select_one("span.count").text)
+    assert link.text == f"{count} collector{'' if count == 1 else 's'}", link.text
+    return count
+
+
+def collect_button(text: str, photo: int) -> Element:
+    """The collect area's button (a form's, for members)."""
+    return by_id(text, f"collect-{photo}").select_one("form button")
 
 
 @pytest.fixture
 async def world(app):  # type: ignore[no-untyped-def]
     """owner (with a public photo), ana and bruno, each logged in in their own tab."""
-    tabs = {}
-    for name in ("owner", "ana", "bruno"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name)
-    photo = await add_photo(app, "owner")
-    return tabs, await user_ids(app), photo
+    tabs = await logged_in(app, "owner", "ana", "bruno")
+    return tabs, await user_ids(app), await add_photo(app, "owner")
 
 
 # --- who may collect ----------------------------------------------------------------------
@@ -81,24 +74,13 @@ async def test_collect_permission_matrix(app, kind: str) -> None:
         assert await collect_rows(app) == {(ids[kind], photo)}
         return
 
-    if kind in LOGGED_OUT:
-        assert plain.status == 302, (kind, plain.status)
-        assert plain.location == f"/auth/login?next={path}"
-        htmx = await tab.post(path, htmx=True, headers={"HX-Current-URL": f"http://localhost/photo/{photo}"})
-        assert htmx.headers.get("HX-Redirect") == f"/auth/login?next=/photo/{photo}", htmx.headers
-        assert htmx.status < 400 and "<html" not in htmx.text
-    else:
-        assert plain.status == 403, (kind, plain.status)
-        assert "Please confirm your email address first." in plain.text
-        htmx = await tab.post(path, htmx=True)
-        assert htmx.status == 403 and htmx.is_fragment()
-        assert htmx.headers["HX-Retarget"] == "#flashes"  # errors show in the message region
+    await assert_turned_away(tab, kind, path, plain, from_page=f"/photo/{photo}")
     assert await collect_rows(app) == set()
 
 
 async def test_anonymous_cannot_uncollect(app, world) -> None:
     tabs, ids, photo = world
-    await add_collects(app, [(ids["ana"], photo, 0)])
+    await add_collects(app, *[(ids["ana"], photo, 0)])
     page = await Tab(app).post(f"/_/photos/{photo}/uncollect")
     assert page.status == 302 and page.location == f"/auth/login?next=/_/photos/{photo}/uncollect"
     assert await collect_rows(app) == {(ids["ana"], photo)}
@@ -110,25 +92,25 @@ async def test_anonymous_cannot_uncollect(app, world) -> None:
 async def test_htmx_collect_swaps_the_button_with_the_live_count(app, world) -> None:
     tabs, ids, photo = world
     page = await tabs["ana"].get(f"/photo/{photo}")
-    assert f'id="collect-{photo}"' in page.text and collectors_count(page.text) == 0
+    assert find_id(page.text, f"collect-{photo}") and collectors_count(page.text) == 0
 
     first = await tabs["ana"].post(f"/_/photos/{photo}/collect", htmx=True)
     assert first.status == 200
     assert first.root_id() == f"collect-{photo}" and first.is_fragment()
-    assert 'aria-pressed="true"' in first.text
-    assert re.search(r">\s*Collected\s*</button>", first.text), first.text
-    assert f'action="/_/photos/{photo}/uncollect"' in first.text
-    assert '<span class="count">1</span> collector</a>' in first.text
+    button = collect_button(first.text, photo)
+    assert button["aria-pressed"] == "true" and button.text == "Collected"
+    assert button.closest("form")["action"] == f"/_/photos/{photo}/uncollect"
+    assert collectors_count(first.text) == 1  # "1 collector"
 
     second = await tabs["bruno"].post(f"/_/photos/{photo}/collect", htmx=True)
-    assert '<span class="count">2</span> collectors</a>' in second.text
+    assert collectors_count(second.text) == 2  # "2 collectors"
 
     undone = await tabs["ana"].post(f"/_/photos/{photo}/uncollect", htmx=True)
     assert undone.status == 200 and undone.root_id() == f"collect-{photo}" and undone.is_fragment()
-    assert 'aria-pressed="false"' in undone.text
-    assert re.search(r">\s*Collect\s*</button>", undone.text), undone.text
+    button = collect_button(undone.text, photo)
+    assert button["aria-pressed"] == "false" and button.text == "Collect"
     assert "Collected" not in undone.text
-    assert f'action="/_/photos/{photo}/collect"' in undone.text
+    assert button.closest("form")["action"] == f"/_/photos/{photo}/collect"
     assert collectors_count(undone.text) == 1
     assert await collect_rows(app) == {(ids["bruno"], photo)}
 
@@ -144,7 +126,7 @@ async def test_plain_post_redirects_to_next_or_the_photo(app, world) -> None:
     assert await collect_rows(app) == {(ids["ana"], photo)}
     # The photo page now shows the button pressed.
     shown = await tabs["ana"].get(f"/photo/{photo}")
-    assert 'aria-pressed="true"' in shown.text and collectors_count(shown.text) == 1
+    assert collect_button(shown.text, photo)["aria-pressed"] == "true" and collectors_count(shown.text) == 1
 
 
 async def test_collecting_twice_is_harmless(app, world) -> None:
@@ -152,7 +134,7 @@ async def test_collecting_twice_is_harmless(app, world) -> None:
     assert (await tabs["ana"].post(f"/_/photos/{photo}/collect", htmx=True)).status == 200
     again = await tabs["ana"].post(f"/_/photos/{photo}/collect", htmx=True)
     assert again.status == 200, again.text
-    assert collectors_count(again.text) == 1 and 'aria-pressed="true"' in again.text
+    assert collectors_count(again.text) == 1 and collect_button(again.text, photo)["aria-pressed"] == "true"
     plain = await tabs["ana"].post(f"/_/photos/{photo}/collect", {"next": f"/photo/{photo}"})
     assert plain.status == 303
     assert await collect_rows(app) == {(ids["ana"], photo)}
@@ -161,7 +143,8 @@ async def test_collecting_twice_is_harmless(app, world) -> None:
 async def test_uncollecting_a_photo_not_collected_is_harmless(app, world) -> None:
     tabs, ids, photo = world
     page = await tabs["ana"].post(f"/_/photos/{photo}/uncollect", htmx=True)
-    assert page.status == 200 and collectors_count(page.text) == 0 and 'aria-pressed="false"' in page.text
+    assert page.status == 200 and collectors_count(page.text) == 0
+    assert collect_button(page.text, photo)["aria-pressed"] == "false"
 
 
 async def test_photos_the_viewer_cannot_see_are_404(app, world) -> None:
@@ -176,9 +159,7 @@ async def test_photos_the_viewer_cannot_see_are_404(app, world) -> None:
     assert (await tabs["ana"].get(f"/photo/{private}/collectors")).status == 404
     assert await collect_rows(app) == set()
     # A follower may collect the followers-only photo; the author may collect the private one.
-    async with database(app).session(write=True) as session:
-        session.add(Follow(follower_id=ids["ana"], followed_id=ids["owner"], created_at=utcnow()))
-        await session.commit()
+    await add_follows(app, ("ana", "owner"))
     assert (await tabs["ana"].post(f"/_/photos/{for_followers}/collect")).status == 303
     assert (await tabs["owner"].post(f"/_/photos/{private}/collect")).status == 303
     assert await collect_rows(app) == {(ids["ana"], for_followers), (ids["owner"], private)}
@@ -190,7 +171,7 @@ async def test_photos_the_viewer_cannot_see_are_404(app, world) -> None:
 async def test_collectors_page_lists_oldest_first(app, world) -> None:
     tabs, ids, photo = world
     # Inserted out of time order: bruno first (minute 30), then ana (10), then owner (20).
-    await add_collects(app, [(ids["bruno"], photo, 30), (ids["ana"], photo, 10), (ids["owner"], photo, 20)])
+    await add_collects(app, *[(ids["bruno"], photo, 30), (ids["ana"], photo, 10), (ids["owner"], photo, 20)])
     page = await Tab(app).get(f"/photo/{photo}/collectors")
     assert page.status == 200 and "<html" in page.text
     assert people_on(page.text) == [ids["ana"], ids["owner"], ids["bruno"]]
@@ -199,24 +180,27 @@ async def test_collectors_page_lists_oldest_first(app, world) -> None:
     assert people_on(fragment.text) == [ids["ana"], ids["owner"], ids["bruno"]]
     # The collect count on the photo page links here.
     shown = await Tab(app).get(f"/photo/{photo}")
-    assert f'href="/photo/{photo}/collectors"' in shown.text and collectors_count(shown.text) == 3
+    assert (
+        element(shown.text, "a.collect-count")["href"] == f"/photo/{photo}/collectors"
+        and collectors_count(shown.text) == 3
+    )
 
 
 async def test_collections_tab_lists_newest_collected_first(app, world) -> None:
     tabs, ids, _ = world
     # Photos made oldest first; collected in another order, so the tab must sort by collect time.
     photos = [await add_photo(app, "owner", minutes_ago=60 - index) for index in range(3)]
-    await add_collects(app, [(ids["ana"], photos[0], 50), (ids["ana"], photos[2], 10), (ids["ana"], photos[1], 30)])
+    await add_collects(app, *[(ids["ana"], photos[0], 50), (ids["ana"], photos[2], 10), (ids["ana"], photos[1], 30)])
     page = await Tab(app).get("/user/ana/collections")
     assert page.status == 200
     assert cards_on(page.text) == [photos[0], photos[1], photos[2]]
-    assert re.search(r'href="/user/ana/collections"[^>]*aria-current="page"', page.text)
+    assert element(page.text, 'a[href="/user/ana/collections"]')["aria-current"] == "page"
     fragment = await tabs["bruno"].get("/user/ana/collections", htmx=True)
     assert fragment.root_id() == "profile-tab" and fragment.is_fragment()
     assert cards_on(fragment.text) == [photos[0], photos[1], photos[2]]
     # A photo the viewer cannot see is left out of the tab.
     hidden = await add_photo(app, "owner", Visibility.PRIVATE)
-    await add_collects(app, [(ids["ana"], hidden, 55)])
+    await add_collects(app, *[(ids["ana"], hidden, 55)])
     assert cards_on((await tabs["bruno"].get("/user/ana/collections")).text) == [photos[0], photos[1], photos[2]]
     assert cards_on((await tabs["owner"].get("/user/ana/collections")).text) == [hidden, photos[0], photos[1], photos[2]]
 
@@ -225,7 +209,7 @@ async def test_collections_tab_loads_more_by_collect_time(app, world) -> None:
     tabs, ids, _ = world
     photos = [await add_photo(app, "owner") for _ in range(14)]
     # Collected in reverse photo order: the newest collect is of the oldest photo.
-    await add_collects(app, [(ids["ana"], photo, index) for index, photo in enumerate(reversed(photos))])
+    await add_collects(app, *[(ids["ana"], photo, index) for index, photo in enumerate(reversed(photos))])
     page = await tabs["bruno"].get("/user/ana/collections")
     expected = photos  # the last collected (minute 13) is photos[0]
     assert cards_on(page.text) == expected[:12]
@@ -234,12 +218,12 @@ async def test_collections_tab_loads_more_by_collect_time(app, world) -> None:
     rest = await tabs["bruno"].get(more.group(1).replace("&amp;", "&"), htmx=True)
     assert rest.status == 200
     assert cards_on(rest.text) == expected[12:]
-    assert 'id="load-more"' not in rest.text
+    assert find_id(rest.text, "load-more") is None
 
 
 async def test_private_collections(app, world) -> None:
     tabs, ids, photo = world
-    await add_collects(app, [(ids["ana"], photo, 1), (ids["bruno"], photo, 2)])
+    await add_collects(app, *[(ids["ana"], photo, 1), (ids["bruno"], photo, 2)])
 
     # ana turns public collections off (the checkbox left unticked).
     await tabs["ana"].get("/settings/privacy")
@@ -253,7 +237,8 @@ async def test_private_collections(app, world) -> None:
         assert "Ana keeps their collections private." in page.text, name
         assert cards_on(page.text) == [], name
         # The tab shows no count either.
-        assert not re.search(r'href="/user/ana/collections"[^>]*>Collections <span class="count"', page.text), name
+        tab_link = element(page.text, 'a[href="/user/ana/collections"]')
+        assert tab_link.text == "Collections" and not tab_link.select("span.count"), name
         fragment = await tab.get("/user/ana/collections", htmx=True)
         assert fragment.root_id() == "profile-tab" and "keeps their collections private" in fragment.text
         collectors = await tab.get(f"/photo/{photo}/collectors")
@@ -274,42 +259,29 @@ async def test_private_collections(app, world) -> None:
 
 async def test_collectors_page_is_paginated(app, world) -> None:
     tabs, ids, photo = world
-    from hyperpics.models import RoleName
-    from hyperpics.services.accounts import role_named
-
-    async with database(app).session(write=True) as session:
-        role = await role_named(session, RoleName.USER)
-        people = [
-            User(username=f"fan{index:02d}", email=f"fan{index:02d}@example.com", name=f"Fan {index:02d}",
-                 password_hash="!", role=role, confirmed=True, member_since=utcnow())
-            for index in range(23)
-        ]
-        session.add_all(people)
-        await session.flush()
-        fans = [person.id for person in people]
-        await session.commit()
-    await add_collects(app, [(fan, photo, index) for index, fan in enumerate(fans)])
+    fans = await add_members(app, [f"fan{index:02d}" for index in range(23)])
+    await add_collects(app, *[(fan, photo, index) for index, fan in enumerate(fans)])
     first = await Tab(app).get(f"/photo/{photo}/collectors")
     assert people_on(first.text) == fans[:20]
-    assert f'href="/photo/{photo}/collectors?page=2"' in first.text
+    assert elements(first.text, f'[href="/photo/{photo}/collectors?page=2"]')
     second = await Tab(app).get(f"/photo/{photo}/collectors?page=2")
     assert people_on(second.text) == fans[20:]
 
 
 async def test_load_more_of_private_collections_shows_nothing(app, world) -> None:
     tabs, ids, photo = world
-    await add_collects(app, [(ids["ana"], photo, 1)])
+    await add_collects(app, *[(ids["ana"], photo, 1)])
     await tabs["ana"].get("/settings/privacy")
     assert (await tabs["ana"].post("/settings/privacy", {})).status == 303
     # A "Load more" link (infinite scroll) of the tab, followed after ana made her collections private.
     page = await tabs["bruno"].get("/user/ana/collections?before=4102444800.000000_999999", htmx=True)
     assert page.status in (200, 403), page.status
-    assert cards_on(page.text) == [] and 'id="load-more"' not in page.text
+    assert cards_on(page.text) == [] and find_id(page.text, "load-more") is None
 
 
 async def test_load_more_of_private_collections_without_javascript(app, world) -> None:
     tabs, ids, photo = world
-    await add_collects(app, [(ids["ana"], photo, 1)])
+    await add_collects(app, *[(ids["ana"], photo, 1)])
     await tabs["ana"].get("/settings/privacy")
     assert (await tabs["ana"].post("/settings/privacy", {})).status == 303
     page = await tabs["bruno"].get("/user/ana/collections?before=4102444800.000000_999999")

@@ -18,9 +18,10 @@ from hyperpics.db import database
 from hyperpics.models import Photo, Visibility
 from hyperpics.event_streams import shutdown_event
 
-from .builders import add_comment, add_photo
-from .conftest import Tab, make_user
-from .helpers import user_ids
+from .conftest import Tab
+from .factories import add_comment, add_photo
+from .helpers import comment_count, logged_in, swapped_out, user_ids
+from .html import by_id, elements, parse, texts
 from .test_notification_stream import Stream
 
 
@@ -45,10 +46,7 @@ async def open_page_stream(tab: Tab, photo: int, *, latest: bool = True, last_ev
 @pytest.fixture
 async def world(app):  # type: ignore[no-untyped-def]
     """owner (with a public photo), ana, bruno and a moderator, each in their own tab."""
-    tabs = {}
-    for name in ("owner", "ana", "bruno", "mod"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name, **({"role": "Moderator"} if name == "mod" else {}))
+    tabs = await logged_in(app, "owner", "ana", "bruno", "mod", roles={"mod": "Moderator"})
     return tabs, await user_ids(app), await add_photo(app, "owner")
 
 
@@ -85,14 +83,19 @@ async def test_a_new_comment_reaches_other_open_pages_rendered_for_each_viewer(a
         assert event.name == "comment"
         target, markup = inserted(event.data)
         assert target == "#comment-list"
-        assert f'<li class="comment-thread" id="thread-{comment_id}">' in markup and "Lovely light" in markup
-        assert '<span id="comment-count" hx-swap-oob="true">1</span>' in event.data
+        thread = by_id(markup, f"thread-{comment_id}")
+        assert thread.tag == "li" and thread.classes == {"comment-thread"} and "Lovely light" in thread.text
+        assert comment_count(event.data, swapped=True) == "1"
     delete = f'hx-post="/_/comments/{comment_id}/delete"'
     # Each viewer's own buttons: a moderator may delete; bruno may reply and report, not delete;
     # a visitor may do nothing.
     assert delete in events["mod"].data
-    assert delete not in events["bruno"].data and ">Reply</a>" in events["bruno"].data and "Report" in events["bruno"].data
-    assert delete not in events["visitor"].data and ">Reply</a>" not in events["visitor"].data
+    assert (
+        delete not in events["bruno"].data
+        and "Reply" in texts(events["bruno"].data, "a")
+        and "Report" in events["bruno"].data
+    )
+    assert delete not in events["visitor"].data and "Reply" not in texts(events["visitor"].data, "a")
     # Each with their own form token (none for the visitor's report form: there is none).
     assert tabs["bruno"].csrf and tabs["bruno"].csrf in events["bruno"].data
     assert tabs["mod"].csrf and tabs["mod"].csrf in events["mod"].data
@@ -107,12 +110,12 @@ async def test_a_reply_goes_into_its_thread_and_top_level_ones_only_on_the_lates
         reply = await earlier_page.next()
         target, markup = inserted(reply.data)
         assert target == f"#replies-{root}"
-        assert re.match(rf'<li class="comment-reply-item" id="reply-{reply.id}">', markup.strip())
+        assert parse(markup).elements[0].matches(f"li.comment-reply-item#reply-{reply.id}"), markup
         # A top-level comment belongs on the latest page: this one only counts it.
         await post(tabs["owner"], photo, "thanks all")
         top = await earlier_page.next()
-        assert "hx-swap-oob=\"beforeend" not in top.data and "thanks all" not in top.data
-        assert '<span id="comment-count" hx-swap-oob="true">3</span>' in top.data
+        assert not elements(top.data, "[hx-swap-oob^=beforeend]") and "thanks all" not in top.data
+        assert comment_count(top.data, swapped=True) == "3"
 
 
 async def test_deleted_comments_leave_open_pages(app, world) -> None:  # type: ignore[no-untyped-def]
@@ -123,9 +126,8 @@ async def test_deleted_comments_leave_open_pages(app, world) -> None:  # type: i
         assert (await tabs["ana"].post(f"/_/comments/{root}/delete", htmx=True)).status == 200
         event = await owner.next()
     for gone in (root, reply):
-        assert f'<li id="thread-{gone}" hx-swap-oob="delete"></li>' in event.data
-        assert f'<li id="reply-{gone}" hx-swap-oob="delete"></li>' in event.data
-    assert '<span id="comment-count" hx-swap-oob="true">0</span>' in event.data
+        assert {f"thread-{gone}", f"reply-{gone}"} <= set(swapped_out(event.data))
+    assert comment_count(event.data, swapped=True) == "0"
 
 
 async def test_a_viewer_who_cannot_see_the_photo_gets_nothing(app, world) -> None:  # type: ignore[no-untyped-def]
@@ -157,12 +159,17 @@ async def test_a_reconnect_reads_what_it_missed(app, world) -> None:  # type: ig
 async def test_the_photo_page_connects_to_its_stream(app, world) -> None:  # type: ignore[no-untyped-def]
     tabs, ids, photo = world
     page = await tabs["bruno"].get(f"/photo/{photo}")
-    assert (
-        f'<div id="comments-live" hx-ext="sse" sse-connect="/_/photos/{photo}/comments/stream?latest=1" '
-        'sse-swap="comment" hx-swap="none" hidden></div>'
-    ) in page.text
+    live = by_id(page.text, "comments-live")
+    assert live.tag == "div" and live.children == [] and live.attrs == {
+        "id": "comments-live",
+        "hx-ext": "sse",
+        "sse-connect": f"/_/photos/{photo}/comments/stream?latest=1",
+        "sse-swap": "comment",
+        "hx-swap": "none",
+        "hidden": "",
+    }
     # The section ends with it (the photo page's other parts are not its business).
-    assert re.search(r'<div id="comments-live"[^>]*></div>\s*</section>', page.text)
+    assert live.parent is not None and live.parent.tag == "section" and live.is_last()
 
 
 async def test_shutdown_ends_open_page_streams(app, world) -> None:  # type: ignore[no-untyped-def]

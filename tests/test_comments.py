@@ -3,7 +3,6 @@ deleting (with the replies), turning comments off, and reporting a comment."""
 
 from __future__ import annotations
 
-import re
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +11,6 @@ from hyperpics.db import database
 from hyperpics.models import (
     Comment,
     Notification,
-    Photo,
     Report,
     ReportReason,
     ReportStatus,
@@ -20,13 +18,24 @@ from hyperpics.models import (
     Visibility,
 )
 
-from . import builders
-from .builders import add_photo
+from . import factories
 from .conftest import Tab, make_user
-from .helpers import VISITORS, user_ids, visitor
+from .factories import add_photo
+from .helpers import (
+    LOGGED_OUT,
+    VISITORS,
+    assert_turned_away,
+    comment_count,
+    current_page,
+    fetch_photo,
+    logged_in,
+    swapped_out,
+    user_ids,
+    visitor,
+)
+from .html import Element, by_id, count, element, elements, find_id, parse, texts
 
 MAY_COMMENT = {"user", "moderator", "administrator"}
-LOGGED_OUT = {"anonymous", "blocked"}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -34,7 +43,7 @@ LOGGED_OUT = {"anonymous", "blocked"}
 
 async def add_comment(app, photo_id: int, author_id: int, body: str, *, minutes: int = 0, reply_to: int | None = None) -> int:  # type: ignore[no-untyped-def]
     """Comments here are a day old, ``minutes`` apart, so that their order is known."""
-    return await builders.add_comment(app, author_id, photo_id, body, reply_to, minutes_ago=24 * 60 - minutes)
+    return await factories.add_comment(app, author_id, photo_id, body, reply_to, minutes_ago=24 * 60 - minutes)
 
 
 async def comments_in_db(app) -> list[Comment]:  # type: ignore[no-untyped-def]
@@ -42,45 +51,52 @@ async def comments_in_db(app) -> list[Comment]:  # type: ignore[no-untyped-def]
         return list((await session.execute(select(Comment).order_by(Comment.id))).scalars())
 
 
-async def photo_row(app, photo_id: int) -> Photo:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=False) as session:
-        return await session.get(Photo, photo_id)
-
-
 def heading(text: str) -> str:
     """The comments heading as a reader sees it ("3 comments")."""
-    match = re.search(r'<h2 id="comments-heading">(.*?)</h2>', text, re.S)
-    assert match, text
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", match.group(1))).strip()
+    found = by_id(text, "comments-heading")
+    assert found.tag == "h2"
+    return found.text
 
 
-def comment_ids(text: str) -> list[int]:
-    return [int(found) for found in re.findall(r'<article class="comment[^"]*" id="comment-(\d+)"', text)]
+def comment_ids(text: str | Element) -> list[int]:
+    """The comments shown, in order (replies included)."""
+    return [int(article["id"].removeprefix("comment-")) for article in elements(text, "article.comment[id^=comment-]")]
 
 
-def thread(text: str, root: int) -> str:
-    """The markup of one thread: the top-level comment ``root`` and the list of its replies."""
-    match = re.search(rf'<li class="comment-thread" id="thread-{root}">(.*?</ol>)\s*</li>', text, re.S)
-    assert match, text
-    return match.group(1)
+def thread(text: str, root: int) -> Element:
+    """One thread: the top-level comment ``root`` and the list of its replies."""
+    found = by_id(text, f"thread-{root}")
+    assert found.tag == "li" and found.classes == {"comment-thread"}, found.attrs
+    return found
 
 
 def replies_of(text: str, root: int) -> list[int]:
     """The comments listed under ``root``, in their order on the page."""
-    replies = re.search(rf'<ol class="comment-replies" id="replies-{root}">(.*?)</ol>', thread(text, root), re.S)
-    assert replies
-    return comment_ids(replies.group(1))
+    replies = thread(text, root).select_one(f"ol#replies-{root}")
+    assert replies.classes == {"comment-replies"}
+    return comment_ids(replies)
+
+
+def reply_slot(text: str, comment: int) -> Element:
+    """The place under ``comment`` where its reply form opens."""
+    slot = by_id(text, f"reply-slot-{comment}")
+    assert slot.tag == "div" and slot.classes == {"reply-slot"}
+    return slot
+
+
+def assert_reply_form(form: Element, comment: int) -> None:
+    """A form that answers ``comment`` and says whom it answers (Bruno wrote every one here)."""
+    assert form.select_one("label[for=reply-body]").text == "Reply to Bruno"
+    assert form.select_one("label strong").text == "Bruno"
+    reply_to = form.select_one("input[name=reply_to]")
+    assert reply_to["type"] == "hidden" and reply_to["value"] == str(comment)
 
 
 @pytest.fixture
 async def world(app):  # type: ignore[no-untyped-def]
     """owner (with a public photo), ana, bruno and a moderator, each in their own tab."""
-    tabs = {}
-    for name in ("owner", "ana", "bruno", "mod"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name, **({"role": "Moderator"} if name == "mod" else {}))
-    photo = await add_photo(app, "owner")
-    return tabs, await user_ids(app), photo
+    tabs = await logged_in(app, "owner", "ana", "bruno", "mod", roles={"mod": "Moderator"})
+    return tabs, await user_ids(app), await add_photo(app, "owner")
 
 
 # --- who may comment ----------------------------------------------------------------------
@@ -101,21 +117,12 @@ async def test_comment_permission_matrix(app, kind: str) -> None:
         assert [c.body for c in await comments_in_db(app)] == [f"hello from {kind}", "again, with htmx"]
         return
 
-    if kind in LOGGED_OUT:
-        assert plain.status == 302, (kind, plain.status)
-        assert plain.location == f"/auth/login?next={path}"
-        htmx = await tab.post(path, {"body": "x"}, htmx=True, headers={"HX-Current-URL": f"http://localhost/photo/{photo}"})
-        assert htmx.headers.get("HX-Redirect") == f"/auth/login?next=/photo/{photo}", htmx.headers
-    else:
-        assert plain.status == 403, (kind, plain.status)
-        expected = "Please confirm your email address first." if kind == "unconfirmed" else "Your account is locked"
-        assert expected in plain.text
-        htmx = await tab.post(path, {"body": "x"}, htmx=True)
-        assert htmx.status == 403 and htmx.is_fragment()
-        assert htmx.headers["HX-Retarget"] == "#flashes"  # errors show in the message region
+    expected = "Please confirm your email address first." if kind == "unconfirmed" else "Your account is locked"
+    await assert_turned_away(tab, kind, path, plain, from_page=f"/photo/{photo}", data={"body": "x"}, message=expected)
+    if kind not in LOGGED_OUT:
         # The photo page shows no form to them, but says why.
         page = await tab.get(f"/photo/{photo}")
-        assert 'name="body"' not in page.text
+        assert not elements(page.text, '[name="body"]')
         assert ("Confirm your email address to comment." if kind == "unconfirmed" else "Your account cannot comment right now.") in page.text
     assert await comments_in_db(app) == []
 
@@ -133,16 +140,21 @@ async def test_htmx_comment_returns_the_item_count_and_a_fresh_form(app, world) 
     assert comment.body == "Lovely light" and comment.photo_id == photo and comment.reply_to_id is None
     # A new top-level comment is a new thread (with an empty list of replies) at the end.
     assert page.root_id() == f"thread-{comment.id}"
-    assert re.match(rf'\s*<li class="comment-thread" id="thread-{comment.id}">\s*<article class="comment" id="comment-{comment.id}">', page.text)
+    top = parse(page.text).elements[0]  # the thread, opening with the comment
+    assert top.tag == "li" and top.id == f"thread-{comment.id}" and top.classes == {"comment-thread"}
+    first = top.elements[0]
+    assert first.tag == "article" and first.id == f"comment-{comment.id}" and first.classes == {"comment"}
     assert replies_of(page.text, comment.id) == []
     assert "Lovely light" in page.text
-    assert '<span id="comment-count" hx-swap-oob="true">2</span>' in page.text
-    form = re.search(r'<div id="comment-form" class="comment-form" hx-swap-oob="true">(.*?)</div>\s*$', page.text, re.S)
-    assert form, page.text
+    assert comment_count(page.text, swapped=True) == "2"
+    form = by_id(page.text, "comment-form")
+    assert form.tag == "div" and form.attrs == {"id": "comment-form", "class": "comment-form", "hx-swap-oob": "true"}
+    assert form.parent is not None and form.parent.tag == "#document" and form.is_last()  # it ends the answer
     # A fresh form: empty textarea, no reply banner, no error.
-    assert re.search(r'<textarea[^>]*name="body"[^>]*>\s*</textarea>', form.group(1)), form.group(1)
-    assert "reply-banner" not in form.group(1)
-    assert 'name="reply_to" type="hidden" value=""' in form.group(1)
+    assert form.select_one("textarea[name=body]").text == ""
+    assert "reply-banner" not in form.markup
+    reply_to = form.select_one("input[name=reply_to]")
+    assert reply_to["type"] == "hidden" and reply_to["value"] == ""
 
 
 async def test_plain_comment_redirects_to_the_latest_page_at_the_comment(app, world) -> None:
@@ -153,7 +165,7 @@ async def test_plain_comment_redirects_to_the_latest_page_at_the_comment(app, wo
     assert page.location == f"/photo/{photo}?page=latest#comment-{comment.id}"
     shown = await tabs["ana"].get(page.location.split("#")[0])
     assert comment_ids(shown.text) == [comment.id] and "no javascript here" in shown.text
-    assert heading(shown.text) == "1 comment" and '<span id="comment-count">1</span>' in shown.text
+    assert heading(shown.text) == "1 comment" and comment_count(shown.text) == "1"
 
 
 async def test_comment_text_is_escaped(app, world) -> None:
@@ -176,7 +188,7 @@ async def test_an_empty_comment_is_refused_with_the_form(app, world, body: str) 
     assert page.root_id() == "comment-form" and page.is_fragment()
     assert page.headers["HX-Retarget"] == "#comment-form"
     assert "Write something first." in page.text
-    assert 'aria-invalid="true"' in page.text
+    assert elements(page.text, '[aria-invalid="true"]')
     plain = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": body})
     assert plain.status == 422 and "<html" in plain.text and "Write something first." in plain.text
     assert await comments_in_db(app) == []
@@ -211,28 +223,28 @@ async def test_comments_on_a_photo_the_viewer_cannot_see_are_404(app, world) -> 
 async def test_comments_are_paginated_oldest_first_with_a_latest_link(app, world) -> None:
     tabs, ids, photo = world
     made = [await add_comment(app, photo, ids["bruno" if i % 2 else "ana"], f"comment number {i}", minutes=i) for i in range(20)]
-    latest_link = f'href="/photo/{photo}?page=latest#comments"'
+    latest_link = f'[href="/photo/{photo}?page=latest#comments"]'
 
     first = await Tab(app).get(f"/photo/{photo}?page=1")
     assert first.status == 200
     assert comment_ids(first.text) == made[:15]
-    assert latest_link in first.text and ">Latest</a>" in first.text
-    assert heading(first.text) == "20 comments" and '<span id="comment-count">20</span>' in first.text
-    assert '<span aria-current="page">1</span>' in first.text
+    assert element(first.text, latest_link).text == "Latest" and element(first.text, latest_link).tag == "a"
+    assert heading(first.text) == "20 comments" and comment_count(first.text) == "20"
+    assert current_page(first.text) == "1"
 
     # The photo page opens at the latest page (the newest five), without a "Latest" link.
     last = await Tab(app).get(f"/photo/{photo}")
     assert comment_ids(last.text) == made[15:]
-    assert latest_link not in last.text
-    assert '<span aria-current="page">2</span>' in last.text
-    assert f'href="/photo/{photo}?page=1#comments"' in last.text
+    assert count(last.text, latest_link) == 0 and "Latest" not in texts(last.text, "a")
+    assert current_page(last.text) == "2"
+    assert count(last.text, f'a[href="/photo/{photo}?page=1#comments"]') >= 1
     assert comment_ids((await Tab(app).get(f"/photo/{photo}?page=latest")).text) == made[15:]
 
     # The section alone, for htmx.
     fragment = await Tab(app).get(f"/_/photos/{photo}/comments?page=1", htmx=True)
     assert fragment.status == 200 and fragment.root_id() == "comments" and fragment.is_fragment()
     assert comment_ids(fragment.text) == made[:15]
-    assert f'hx-get="/_/photos/{photo}/comments?page=latest"' in fragment.text
+    assert elements(fragment.text, f'[hx-get="/_/photos/{photo}/comments?page=latest"]')
     latest = await Tab(app).get(f"/_/photos/{photo}/comments?page=latest", htmx=True)
     assert comment_ids(latest.text) == made[15:]
 
@@ -251,16 +263,22 @@ async def test_a_reply_sits_under_the_comment_it_answers(app, world) -> None:
     # The fragment is the reply's line, which the form swaps in at the end of its thread;
     # the reply form goes away and the count updates, out of band.
     assert page.root_id() == f"reply-{reply.id}"
-    assert f'<article class="comment comment-reply" id="comment-{reply.id}">' in page.text
-    assert '<div id="reply-form" hx-swap-oob="delete"></div>' in page.text
-    assert '<span id="comment-count" hx-swap-oob="true">3</span>' in page.text
-    assert 'id="comment-form"' not in page.text  # the main form is left as it was
+    article = by_id(page.text, f"comment-{reply.id}")
+    assert article.tag == "article" and article.classes == {"comment", "comment-reply"}
+    closing = by_id(page.text, "reply-form")
+    assert (
+        closing.tag == "div"
+        and closing.attrs == {"id": "reply-form", "hx-swap-oob": "delete"}
+        and closing.children == []
+    )
+    assert comment_count(page.text, swapped=True) == "3"
+    assert find_id(page.text, "comment-form") is None  # the main form is left as it was
     # A direct reply needs no "Reply to": it sits under what it answers.
     assert "reply-to" not in page.text
     shown = await Tab(app).get(f"/photo/{photo}")
     assert comment_ids(shown.text) == [original, reply.id, later]
     assert replies_of(shown.text, original) == [reply.id] and replies_of(shown.text, later) == []
-    assert f'id="thread-{reply.id}"' not in shown.text  # not a thread of its own
+    assert find_id(shown.text, f"thread-{reply.id}") is None  # not a thread of its own
     assert heading(shown.text) == "3 comments"
 
 
@@ -274,13 +292,13 @@ async def test_a_reply_to_a_reply_joins_the_thread_and_names_whom_it_answers(app
     answer = (await comments_in_db(app))[-1]
     assert answer.reply_to_id == first
     assert page.root_id() == f"reply-{answer.id}"
-    assert '<span class="reply-to">Reply to Ana:</span> which one?' in page.text
-    shown = await Tab(app).get(f"/photo/{photo}")
+    for text in (page.text, (shown := await Tab(app).get(f"/photo/{photo}")).text):
+        body = by_id(text, f"comment-{answer.id}").select_one("p.comment-body")
+        assert body.select_one("span.reply-to").text == "Reply to Ana:" and body.text == "Reply to Ana: which one?"
     assert replies_of(shown.text, original) == [first, answer.id]
-    assert '<span class="reply-to">Reply to Ana:</span> which one?' in shown.text
     # The reply form of a reply posts into the same thread.
     form = await tabs["bruno"].get(f"/_/comments/{first}/reply-form", htmx=True)
-    assert f'hx-target="#replies-{original}"' in form.text
+    assert elements(form.text, f'[hx-target="#replies-{original}"]')
 
 
 async def test_replies_are_loaded_with_the_page_and_pages_count_threads(app, world) -> None:
@@ -302,27 +320,46 @@ async def test_the_reply_form_opens_under_the_comment(app, world) -> None:
     original = await add_comment(app, photo, ids["bruno"], "what lens?")
     shown = await tabs["ana"].get(f"/photo/{photo}")
     # The Reply button fills the slot under the comment; the link works without JavaScript.
+    reply_link = element(shown.text, f'a[hx-get="/_/comments/{original}/reply-form"]')
+    assert reply_link.text == "Reply" and reply_link.attrs == {
+        "href": f"/photo/{photo}?reply={original}#reply-form",
+        "hx-get": f"/_/comments/{original}/reply-form",
+        "hx-target": f"#reply-slot-{original}",
+        "hx-swap": "innerHTML",
+    }
+    slot = thread(shown.text, original).select_one(f"#reply-slot-{original}")
     assert (
-        f'<a href="/photo/{photo}?reply={original}#reply-form"\n       hx-get="/_/comments/{original}/reply-form" '
-        f'hx-target="#reply-slot-{original}" hx-swap="innerHTML">Reply</a>'
-    ) in shown.text
-    assert f'<div class="reply-slot" id="reply-slot-{original}"></div>' in thread(shown.text, original)
+        slot.tag == "div"
+        and slot.attrs == {"class": "reply-slot", "id": f"reply-slot-{original}"}
+        and slot.children == []
+    )
     page = await tabs["ana"].get(f"/_/comments/{original}/reply-form", htmx=True)
     assert page.status == 200 and page.is_fragment()
     # Other open reply forms close first (out of band), then the form goes in the slot.
-    assert page.text.lstrip().startswith('<div hx-swap-oob="innerHTML:.reply-slot"></div>')
-    form = re.search(r'<div id="reply-form" class="reply-form">(.*)</div>', page.text, re.S)
-    assert form, page.text
-    assert "Reply to <strong>Bruno</strong>" in form.group(1)
-    assert f'name="reply_to" type="hidden" value="{original}"' in form.group(1)
-    assert f'hx-post="/_/photos/{photo}/comments" hx-target="#replies-{original}" hx-swap="beforeend"' in form.group(1)
-    assert f'href="/photo/{photo}#comment-{original}"' in form.group(1) and 'hx-swap="delete">Cancel</a>' in form.group(1)
+    tree = parse(page.text)
+    closing, form = tree.elements
+    assert closing.tag == "div" and closing.attrs == {"hx-swap-oob": "innerHTML:.reply-slot"} and closing.children == []
+    assert tree.children[0] is closing or not str(tree.children[0]).strip()  # nothing before it
+    assert form.tag == "div" and form.attrs == {"id": "reply-form", "class": "reply-form"}
+    assert_reply_form(form, original)
+    sends = form.select_one("form")
+    assert (sends["hx-post"], sends["hx-target"], sends["hx-swap"]) == (
+        f"/_/photos/{photo}/comments",
+        f"#replies-{original}",
+        "beforeend",
+    )
+    cancel = form.select_one(f'a[href="/photo/{photo}#comment-{original}"]')
+    assert cancel.text == "Cancel" and cancel["hx-swap"] == "delete"
     # The main form is for new comments only.
     plain = await tabs["ana"].get(f"/_/photos/{photo}/comment-form", htmx=True)
-    assert plain.root_id() == "comment-form" and ">Comment</button>" in plain.text and "reply-form" not in plain.text
+    assert (
+        plain.root_id() == "comment-form"
+        and "Comment" in texts(plain.text, "button")
+        and "reply-form" not in plain.text
+    )
     # Someone who may not comment is told so instead.
     anonymous = await Tab(app).get(f"/_/comments/{original}/reply-form", htmx=True)
-    assert "to reply." in anonymous.text and "<textarea" not in anonymous.text
+    assert "to reply." in anonymous.text and count(anonymous.text, "textarea") == 0
     # A comment the viewer cannot see is a 404.
     private = await add_photo(app, "bruno", visibility=Visibility.PRIVATE)
     hidden = await add_comment(app, private, ids["bruno"], "secret")
@@ -336,10 +373,8 @@ async def test_without_javascript_a_reply_opens_on_the_page_and_lands_at_the_rep
         await add_comment(app, photo, ids["owner"], f"later {i}", minutes=i + 1)
     full = await tabs["ana"].get(f"/photo/{photo}?reply={original}")
     assert full.status == 200
-    assert '<span aria-current="page">1</span>' in full.text
-    slot = re.search(rf'<div class="reply-slot" id="reply-slot-{original}">(.*?)</form>', full.text, re.S)
-    assert slot and "Reply to <strong>Bruno</strong>" in slot.group(1), full.text
-    assert f'name="reply_to" type="hidden" value="{original}"' in slot.group(1)
+    assert current_page(full.text) == "1"
+    assert_reply_form(reply_slot(full.text, original), original)
     posted = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "a 35mm", "reply_to": str(original)})
     reply = (await comments_in_db(app))[-1]
     assert posted.status == 303 and posted.location == f"/photo/{photo}?page=1#comment-{reply.id}"
@@ -348,8 +383,8 @@ async def test_without_javascript_a_reply_opens_on_the_page_and_lands_at_the_rep
     # A refused reply comes back in its form, under the comment, with what was typed.
     refused = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "x" * 2001, "reply_to": str(original)})
     assert refused.status == 422
-    slot = re.search(rf'<div class="reply-slot" id="reply-slot-{original}">(.*?)</form>', refused.text, re.S)
-    assert slot and "A comment has at most 2000 characters." in slot.group(1) and "x" * 2001 in slot.group(1)
+    slot = reply_slot(refused.text, original).select_one("form")
+    assert "A comment has at most 2000 characters." in slot.text and "x" * 2001 in slot.text
     # With htmx the same refusal swaps the reply form in place.
     again = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": " ", "reply_to": str(original)}, htmx=True)
     assert again.status == 422 and again.root_id() == "reply-form"
@@ -421,15 +456,15 @@ async def test_deleting_a_comment_deletes_its_replies(app, world) -> None:
     other = await add_comment(app, photo, ids["bruno"], "unrelated", minutes=4)
     # The thread goes (its link targets it); a reply's link targets its own line.
     shown = await tabs["owner"].get(f"/photo/{photo}")
-    assert f'hx-post="/_/comments/{root}/delete" hx-target="#thread-{root}" hx-swap="outerHTML"' in shown.text
-    assert f'hx-post="/_/comments/{reply}/delete" hx-target="#reply-{reply}" hx-swap="outerHTML"' in shown.text
+    for comment, target in ((root, f"#thread-{root}"), (reply, f"#reply-{reply}")):
+        delete = element(shown.text, f'[hx-post="/_/comments/{comment}/delete"]')
+        assert delete["hx-target"] == target and delete["hx-swap"] == "outerHTML"
     page = await tabs["ana"].post(f"/_/comments/{root}/delete", htmx=True)
     assert page.status == 200 and page.is_fragment()
-    assert '<span id="comment-count" hx-swap-oob="true">1</span>' in page.text
+    assert comment_count(page.text, swapped=True) == "1"
     # The replies in the thread go out of band too.
-    deleted = re.findall(r'<li id="reply-(\d+)" hx-swap-oob="delete"></li>', page.text)
-    assert sorted(int(found) for found in deleted) == sorted([reply, nested])
-    assert f'id="comment-{other}"' not in page.text and f'id="comment-{root}"' not in page.text
+    assert sorted(swapped_out(page.text)) == sorted([f"reply-{reply}", f"reply-{nested}"])
+    assert find_id(page.text, f"comment-{other}") is None and find_id(page.text, f"comment-{root}") is None
     assert [c.id for c in await comments_in_db(app)] == [other]
 
 
@@ -441,21 +476,26 @@ async def test_without_javascript_delete_asks_first_and_says_what_goes_with_it(a
     reply = await add_comment(app, photo, ids["bruno"], "lovely", minutes=2, reply_to=root)
     await add_comment(app, photo, ids["owner"], "thanks", minutes=3, reply_to=reply)
     shown = await tabs["ana"].get(f"/photo/{photo}")
-    assert f'<a class="link-button" href="/_/comments/{root}/delete" hx-post="/_/comments/{root}/delete"' in shown.text
+    delete = element(shown.text, f'a.link-button[href="/_/comments/{root}/delete"]')
+    assert delete["class"] == "link-button" and delete["hx-post"] == f"/_/comments/{root}/delete"
 
     asked = await tabs["ana"].get(f"/_/comments/{root}/delete")
-    assert asked.status == 200 and "<h1>Delete this comment?</h1>" in asked.text
+    assert asked.status == 200 and texts(asked.text, "h1") == ["Delete this comment?"]
     assert "The 2 replies to it go with it." in asked.text and "the harbour at dawn" in asked.text
-    assert f'href="/photo/{photo}#comment-{root}">Keep it</a>' in asked.text
+    assert element(asked.text, f'a[href="/photo/{photo}#comment-{root}"]').text == "Keep it"
     assert len(await comments_in_db(app)) == 3  # asking deleted nothing
     one = await tabs["bruno"].get(f"/_/comments/{reply}/delete")
     assert "The reply to it goes with it." in one.text
     refused = await tabs["bruno"].get(f"/_/comments/{root}/delete")  # not theirs to delete
     assert refused.status == 403
 
-    form = re.search(r'<form id="delete-comment-form" method="post" action="([^"]+)">', asked.text)
-    assert form and form.group(1) == f"/_/comments/{root}/delete"
-    done = await tabs["ana"].post(form.group(1), {"next": f"/photo/{photo}"})
+    form = by_id(asked.text, "delete-comment-form")
+    assert form.tag == "form" and form.attrs == {
+        "id": "delete-comment-form",
+        "method": "post",
+        "action": f"/_/comments/{root}/delete",
+    }
+    done = await tabs["ana"].post(form["action"], {"next": f"/photo/{photo}"})
     assert done.status == 303 and done.location == f"/photo/{photo}"
     assert await comments_in_db(app) == []
 
@@ -469,8 +509,8 @@ async def test_deleting_a_reply_keeps_its_parent(app, world) -> None:
     page = await tabs["bruno"].post(f"/_/comments/{reply}/delete", htmx=True)
     assert page.status == 200
     # Its line goes (the link's target); the reply that answered it, in the same thread, too.
-    assert re.findall(r'<li id="reply-(\d+)" hx-swap-oob="delete"></li>', page.text) == [str(nested)]
-    assert '<span id="comment-count" hx-swap-oob="true">2</span>' in page.text
+    assert swapped_out(page.text) == [f"reply-{nested}"]
+    assert comment_count(page.text, swapped=True) == "2"
     assert [c.id for c in await comments_in_db(app)] == [root, later]
     assert replies_of((await Tab(app).get(f"/photo/{photo}")).text, root) == [later]
 
@@ -482,7 +522,7 @@ async def test_deleting_the_only_reply_keeps_its_parent(app, world) -> None:
     page = await tabs["bruno"].post(f"/_/comments/{reply}/delete", htmx=True)
     assert page.status == 200
     assert "hx-swap-oob=\"delete\"" not in page.text
-    assert '<span id="comment-count" hx-swap-oob="true">1</span>' in page.text
+    assert comment_count(page.text, swapped=True) == "1"
     assert [c.id for c in await comments_in_db(app)] == [root]
 
 
@@ -496,8 +536,8 @@ async def test_the_author_turns_comments_off_and_on(app, world) -> None:
     off = await tabs["owner"].post(f"/_/photos/{photo}/comments/toggle", htmx=True)
     assert off.status == 200 and off.root_id() == "comments" and off.is_fragment()
     assert ">Turn comments on</button>" in off.text
-    assert "The author has turned comments off." in off.text and 'name="body"' not in off.text
-    assert (await photo_row(app, photo)).can_comment is False
+    assert "The author has turned comments off." in off.text and not elements(off.text, '[name="body"]')
+    assert (await fetch_photo(app, photo)).can_comment is False
 
     # Posting while off: 403, saying why; nothing written.
     refused = await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "hello?"})
@@ -507,12 +547,12 @@ async def test_the_author_turns_comments_off_and_on(app, world) -> None:
     assert refused.status == 403 and "turned comments off" in refused.text
     assert await comments_in_db(app) == []
     shown = await tabs["ana"].get(f"/photo/{photo}")
-    assert "The author has turned comments off." in shown.text and 'name="body"' not in shown.text
+    assert "The author has turned comments off." in shown.text and not elements(shown.text, '[name="body"]')
 
     # On again, through a plain form.
     on = await tabs["owner"].post(f"/_/photos/{photo}/comments/toggle", {"next": f"/photo/{photo}"})
     assert on.status == 303 and on.location == f"/photo/{photo}"
-    assert (await photo_row(app, photo)).can_comment is True
+    assert (await fetch_photo(app, photo)).can_comment is True
     assert (await tabs["ana"].post(f"/_/photos/{photo}/comments", {"body": "hello!"})).status == 303
 
 
@@ -523,11 +563,11 @@ async def test_only_the_author_may_toggle_comments(app, world, who: str) -> None
     assert page.status == 403
     assert "author can turn comments on or off." in page.text
     assert (await tabs[who].post(f"/_/photos/{photo}/comments/toggle", htmx=True)).status == 403
-    assert (await photo_row(app, photo)).can_comment is True
+    assert (await fetch_photo(app, photo)).can_comment is True
     assert "Turn comments off" not in (await tabs[who].get(f"/photo/{photo}")).text
     anonymous = await Tab(app).post(f"/_/photos/{photo}/comments/toggle")
     assert anonymous.status == 302 and anonymous.location.startswith("/auth/login?next=")
-    assert (await photo_row(app, photo)).can_comment is True
+    assert (await fetch_photo(app, photo)).can_comment is True
 
 
 # --- reporting ----------------------------------------------------------------------------
@@ -594,7 +634,7 @@ async def test_reporting_your_own_comment_is_403(app, world) -> None:
     assert await reports_in_db(app) == []
     # No report form is offered on one's own comment.
     shown = await tabs["ana"].get(f"/photo/{photo}")
-    assert f'id="report-comment-{comment}"' not in shown.text
+    assert find_id(shown.text, f"report-comment-{comment}") is None
     anonymous = await Tab(app).post(f"/_/comments/{comment}/report", {"reason": "spam"})
     assert anonymous.status == 302 and anonymous.location.startswith("/auth/login?next=")
     assert await reports_in_db(app) == []
@@ -611,9 +651,9 @@ async def test_a_link_to_a_comment_opens_the_page_of_its_thread(app, world) -> N
     assert posted.status == 200
     reply = (await comments_in_db(app))[-1].id
     page = await tabs["bruno"].get(f"/photo/{photo}?comment={reply}")
-    assert '<span aria-current="page">1</span>' in page.text and replies_of(page.text, original) == [reply]
+    assert current_page(page.text) == "1" and replies_of(page.text, original) == [reply]
     # The reply notification links there.
     listed = await tabs["bruno"].get("/notifications")
-    assert f'href="/photo/{photo}?comment={reply}#comment-{reply}"' in listed.text
+    assert elements(listed.text, f'[href="/photo/{photo}?comment={reply}#comment-{reply}"]')
     # A comment gone since (or of another photo): the latest page.
-    assert '<span aria-current="page">2</span>' in (await tabs["bruno"].get(f"/photo/{photo}?comment=9999")).text
+    assert current_page((await tabs["bruno"].get(f"/photo/{photo}?comment=9999")).text) == "2"

@@ -11,9 +11,9 @@ from quart import Quart
 
 from hyperpics.models import Visibility
 
-from .builders import add_photo
 from .conftest import Page, Tab, make_user, register
 from .databases import TestDatabase
+from .factories import add_photo
 from .helpers import user_ids
 
 NEW_PASSWORD = "a brand new passphrase"

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from hyperpics.db import database
 from hyperpics.models import AuditEntry, Comment, Photo, ReportTarget, Visibility
 
-from .builders import add_comment, add_photo, add_report
 from .conftest import Tab, make_user
+from .factories import add_comment, add_photo, add_report
 from .helpers import user_ids
 from .test_policy import rules
 

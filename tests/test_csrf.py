@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .conftest import PASSWORD, Tab, fetch_user, register
+from .html import elements
 
 
 async def test_missing_or_wrong_token_is_400_and_changes_nothing(app, tab: Tab) -> None:
@@ -37,7 +38,7 @@ async def test_htmx_request_without_token_gets_an_error_fragment(app, tab: Tab) 
     page = await tab.post("/auth/logout", csrf=False, htmx=True)
     assert page.status == 400 and page.is_fragment()
     assert page.headers["HX-Retarget"] == "#flashes"
-    assert 'data-status="400"' in page.text
+    assert elements(page.text, '[data-status="400"]')
 
 
 async def test_a_token_from_another_session_is_refused(app, tab: Tab, new_tab) -> None:

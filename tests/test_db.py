@@ -23,6 +23,7 @@ from hyperpics.models import Tag, utcnow
 
 from .conftest import Tab
 from .databases import TestDatabase
+from .factories import add_photo, add_tags
 
 
 def _writing_blueprint() -> Blueprint:
@@ -198,12 +199,6 @@ def test_only_one_function_leaves_the_event_loop() -> None:
 # --- helpers ------------------------------------------------------------------------------
 
 
-async def add_tags(app, *names: str) -> None:  # type: ignore[no-untyped-def]
-    async with db.database(app).session(write=True) as session:
-        session.add_all(Tag(name=name, created_at=utcnow()) for name in names)
-        await session.commit()
-
-
 def database_session(app):  # type: ignore[no-untyped-def]
     return db.database(app).session(write=False)
 
@@ -229,7 +224,6 @@ async def test_small_writes_read_their_answer_outside_the_write_transaction(app,
     event loop, and writers queued behind them."""
     from sqlalchemy import event
 
-    from .builders import add_photo
     from .conftest import make_user
     from .helpers import user_ids
 

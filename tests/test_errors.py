@@ -10,6 +10,7 @@ from hyperpics.auth import permission_required, public
 from hyperpics.models import Permission
 
 from .conftest import Tab, register
+from .html import element, elements
 
 
 def _broken_blueprint() -> Blueprint:
@@ -83,8 +84,9 @@ async def test_error_pages_are_full_pages_for_browsers(error_app, code: int) -> 
     await register(tab, "ana")
     page = await _trigger(error_app, tab, code, htmx=False)
     assert page.status == code
-    assert "<html" in page.text and 'class="error-page"' in page.text
-    assert f'<p class="error-code">{code}</p>' in page.text
+    assert "<html" in page.text and elements(page.text, '[class="error-page"]')
+    shown = element(page.text, "p.error-code")
+    assert shown.attrs == {"class": "error-code"} and shown.text == str(code)
     assert "Traceback" not in page.text and "kaboom" not in page.text
 
 
@@ -95,7 +97,7 @@ async def test_error_fragments_for_htmx(error_app, code: int) -> None:
     page = await _trigger(error_app, tab, code, htmx=True)
     assert page.status == code
     assert page.is_fragment()
-    assert f'data-status="{code}"' in page.text
+    assert elements(page.text, f'[data-status="{code}"]')
     assert page.headers["HX-Retarget"] == "#flashes"
     assert page.headers["HX-Reswap"] == "afterbegin"
 

@@ -5,22 +5,30 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from hyperpics.db import database
-from hyperpics.models import Follow, RoleName, User, utcnow
-from hyperpics.services.accounts import role_named
+from hyperpics.models import Follow
 
-from .builders import add_user
 from .conftest import Tab, make_user
-from .helpers import VISITORS, people_on, text_of, user_ids, visitor
+from .factories import add_follows, add_members, add_photo, add_user
+from .helpers import (
+    VISITORS,
+    assert_turned_away,
+    follow_buttons,
+    logged_in,
+    people_on,
+    relationship,
+    text_of,
+    user_ids,
+    visitor,
+)
+from .html import by_id, elements, find_id
 
 # Who is asking, and how to make them (as in test_permissions).
 MAY_FOLLOW = {"locked", "user", "moderator", "administrator"}
-LOGGED_OUT = {"anonymous", "blocked"}  # a blocked user's session ends on the next request
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -31,29 +39,6 @@ async def follow_rows(app) -> set[tuple[int, int]]:  # type: ignore[no-untyped-d
         return {(row.follower_id, row.followed_id) for row in (await session.execute(select(Follow))).scalars()}
 
 
-async def add_people(app, prefix: str, count: int) -> list[int]:  # type: ignore[no-untyped-def]
-    """Confirmed users made directly in the database (registering 25 through HTTP is slow)."""
-    async with database(app).session(write=True) as session:
-        role = await role_named(session, RoleName.USER)
-        people = [
-            User(
-                username=f"{prefix}{index:02d}",
-                email=f"{prefix}{index:02d}@example.com",
-                name=f"{prefix.title()} {index:02d}",
-                password_hash="!",
-                role=role,
-                confirmed=True,
-                member_since=utcnow(),
-            )
-            for index in range(count)
-        ]
-        session.add_all(people)
-        await session.flush()
-        ids = [person.id for person in people]
-        await session.commit()
-    return ids
-
-
 def follower_count_event(page, user_id: int) -> int:  # type: ignore[no-untyped-def]
     """The count the answer's follower-count event gives the page (app.js shows it)."""
     event = json.loads(page.headers["HX-Trigger"])["follower-count"]
@@ -61,19 +46,10 @@ def follower_count_event(page, user_id: int) -> int:  # type: ignore[no-untyped-
     return int(event["count"])
 
 
-def badge(text: str) -> str | None:
-    match = re.search(r'<span class="badge relationship">([^<]*)</span>', text)
-    return match.group(1) if match else None
-
-
 @pytest.fixture
 async def people(app):  # type: ignore[no-untyped-def]
     """ana, bruno and carla, each logged in in their own tab."""
-    tabs = {}
-    for name in ("ana", "bruno", "carla"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name)
-    return tabs, await user_ids(app)
+    return await logged_in(app, "ana", "bruno", "carla"), await user_ids(app)
 
 
 # --- who may follow -----------------------------------------------------------------------
@@ -101,18 +77,7 @@ async def test_follow_permission_matrix(app, kind: str) -> None:
         assert await follow_rows(app) == {(ids[kind], target)}
         return
 
-    if kind in LOGGED_OUT:
-        assert plain.status == 302, (kind, plain.status)
-        assert plain.location == f"/auth/login?next={path}"
-        htmx = await tab.post(path, htmx=True, headers={"HX-Current-URL": "http://localhost/user/target"})
-        assert htmx.headers.get("HX-Redirect") == "/auth/login?next=/user/target", htmx.headers
-        assert htmx.status < 400 and "<html" not in htmx.text
-    else:
-        assert plain.status == 403, (kind, plain.status)
-        assert "Please confirm your email address first." in plain.text
-        htmx = await tab.post(path, htmx=True)
-        assert htmx.status == 403 and htmx.is_fragment()
-        assert htmx.headers["HX-Retarget"] == "#flashes"  # errors show in the message region
+    await assert_turned_away(tab, kind, path, plain, from_page="/user/target")
     assert await follow_rows(app) == set()
 
 
@@ -122,9 +87,7 @@ async def test_logged_out_visitors_cannot_unfollow(app, kind: str) -> None:
     tab = await visitor(app, kind)
     ids = await user_ids(app)
     if kind == "blocked":
-        async with database(app).session(write=True) as session:
-            session.add(Follow(follower_id=ids["blocked"], followed_id=ids["target"], created_at=utcnow()))
-            await session.commit()
+        await add_follows(app, ("blocked", "target"))
     before = await follow_rows(app)
     page = await tab.post(f"/_/users/{ids['target']}/unfollow")
     assert page.status == 302 and page.location.startswith("/auth/login?next=")
@@ -138,14 +101,14 @@ async def test_htmx_follow_swaps_the_button_and_the_count(app, people) -> None:
     tabs, ids = people
     bruno = ids["bruno"]
     page = await tabs["ana"].get("/user/bruno")
-    assert 'aria-pressed="false">Follow</button>' in page.text
+    assert ("false", "Follow") in follow_buttons(page.text)
 
     followed = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)
     assert followed.status == 200
     assert followed.root_id() == f"follow-{bruno}"
     assert followed.is_fragment()
-    assert 'aria-pressed="true">Following</button>' in followed.text
-    assert f'action="/_/users/{bruno}/unfollow"' in followed.text
+    assert ("true", "Following") in follow_buttons(followed.text)
+    assert elements(followed.text, f'[action="/_/users/{bruno}/unfollow"]')
     assert follower_count_event(followed, bruno) == 1
 
     # A second follower sees the count that includes both.
@@ -155,15 +118,15 @@ async def test_htmx_follow_swaps_the_button_and_the_count(app, people) -> None:
     unfollowed = await tabs["ana"].post(f"/_/users/{bruno}/unfollow", {"context": ""}, htmx=True)
     assert unfollowed.status == 200 and unfollowed.root_id() == f"follow-{bruno}"
     assert unfollowed.is_fragment()
-    assert 'aria-pressed="false">Follow</button>' in unfollowed.text
+    assert ("false", "Follow") in follow_buttons(unfollowed.text)
     assert "Following</button>" not in unfollowed.text
-    assert f'action="/_/users/{bruno}/follow"' in unfollowed.text
+    assert elements(unfollowed.text, f'[action="/_/users/{bruno}/follow"]')
     assert follower_count_event(unfollowed, bruno) == 1
     assert await follow_rows(app) == {(ids["carla"], bruno)}
 
     # The profile page shows the same number where the out-of-band span lands.
     profile = await tabs["ana"].get("/user/bruno")
-    assert re.search(rf'id="follower-count-{bruno}">1</span>', profile.text), profile.text
+    assert by_id(profile.text, f"follower-count-{bruno}").text == "1"
 
 
 async def test_plain_post_redirects_to_next_or_the_profile(app, people) -> None:
@@ -191,7 +154,7 @@ async def test_following_twice_is_harmless(app, people) -> None:
     assert (await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)).status == 200
     again = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)
     assert again.status == 200, again.text
-    assert 'aria-pressed="true">Following</button>' in again.text
+    assert ("true", "Following") in follow_buttons(again.text)
     assert follower_count_event(again, bruno) == 1
     plain = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"next": "/user/bruno"})
     assert plain.status == 303, plain.text
@@ -201,7 +164,7 @@ async def test_following_twice_is_harmless(app, people) -> None:
 async def test_unfollowing_someone_not_followed_is_harmless(app, people) -> None:
     tabs, ids = people
     page = await tabs["ana"].post(f"/_/users/{ids['bruno']}/unfollow", {"context": ""}, htmx=True)
-    assert page.status == 200 and 'aria-pressed="false">Follow</button>' in page.text
+    assert page.status == 200 and ("false", "Follow") in follow_buttons(page.text)
     assert follower_count_event(page, ids["bruno"]) == 0
 
 
@@ -232,32 +195,32 @@ async def test_badges_on_the_profile_and_the_card(app, people) -> None:
     tabs, ids = people
     bruno = ids["bruno"]
     # Nobody follows anybody: no badge.
-    assert badge((await tabs["ana"].get("/user/bruno")).text) is None
-    assert badge((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) is None
+    assert relationship((await tabs["ana"].get("/user/bruno")).text) is None
+    assert relationship((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) is None
 
     # bruno follows ana: on bruno's page and card, ana reads "Follows you".
     assert (await tabs["bruno"].post(f"/_/users/{ids['ana']}/follow")).status == 303
-    assert badge((await tabs["ana"].get("/user/bruno")).text) == "Follows you"
-    assert badge((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) == "Follows you"
+    assert relationship((await tabs["ana"].get("/user/bruno")).text) == "Follows you"
+    assert relationship((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) == "Follows you"
     # ...and bruno, on ana's page, has no badge (he follows her; she does not follow back).
-    assert badge((await tabs["bruno"].get("/user/ana")).text) is None
+    assert relationship((await tabs["bruno"].get("/user/ana")).text) is None
     # Others see no badge about bruno; nor does bruno on his own page.
-    assert badge((await tabs["carla"].get("/user/bruno")).text) is None
-    assert badge((await Tab(app).get("/user/bruno")).text) is None
-    assert badge((await tabs["bruno"].get("/user/bruno")).text) is None
+    assert relationship((await tabs["carla"].get("/user/bruno")).text) is None
+    assert relationship((await Tab(app).get("/user/bruno")).text) is None
+    assert relationship((await tabs["bruno"].get("/user/bruno")).text) is None
 
     # ana follows back: "Follow each other", on both sides, page and card.
     followed = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": ""}, htmx=True)
-    assert badge(followed.text) == "Follow each other"
-    assert badge((await tabs["ana"].get("/user/bruno")).text) == "Follow each other"
-    assert badge((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) == "Follow each other"
-    assert badge((await tabs["bruno"].get("/user/ana")).text) == "Follow each other"
-    assert badge((await tabs["bruno"].get(f"/_/users/{ids['ana']}/card", htmx=True)).text) == "Follow each other"
+    assert relationship(followed.text) == "Follow each other"
+    assert relationship((await tabs["ana"].get("/user/bruno")).text) == "Follow each other"
+    assert relationship((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) == "Follow each other"
+    assert relationship((await tabs["bruno"].get("/user/ana")).text) == "Follow each other"
+    assert relationship((await tabs["bruno"].get(f"/_/users/{ids['ana']}/card", htmx=True)).text) == "Follow each other"
 
     # bruno unfollows: ana is left with no badge, bruno sees "Follows you" on ana's page.
     await tabs["bruno"].post(f"/_/users/{ids['ana']}/unfollow")
-    assert badge((await tabs["ana"].get("/user/bruno")).text) is None
-    assert badge((await tabs["bruno"].get("/user/ana")).text) == "Follows you"
+    assert relationship((await tabs["ana"].get("/user/bruno")).text) is None
+    assert relationship((await tabs["bruno"].get("/user/ana")).text) == "Follows you"
 
 
 # --- the lists ----------------------------------------------------------------------------
@@ -265,14 +228,14 @@ async def test_badges_on_the_profile_and_the_card(app, people) -> None:
 
 async def _many_follows(app, ids: dict[str, int], direction: str) -> list[int]:  # type: ignore[no-untyped-def]
     """25 people following ana (or followed by her), one a minute; newest last in the list."""
-    others = await add_people(app, "fan" if direction == "followers" else "idol", 25)
-    start = utcnow() - timedelta(days=1)
-    async with database(app).session(write=True) as session:
-        # Inserted in an order unrelated to time, so the list must sort by created_at.
-        for index in [*range(0, 25, 2), *range(1, 25, 2)]:
-            pair = (others[index], ids["ana"]) if direction == "followers" else (ids["ana"], others[index])
-            session.add(Follow(follower_id=pair[0], followed_id=pair[1], created_at=start + timedelta(minutes=index)))
-        await session.commit()
+    prefix = "fan" if direction == "followers" else "idol"
+    others = await add_members(app, [f"{prefix}{index:02d}" for index in range(25)])
+    pairs = {
+        index: (others[index], ids["ana"]) if direction == "followers" else (ids["ana"], others[index])
+        for index in range(25)
+    }
+    # Inserted in an order unrelated to time, so the list must sort by created_at.
+    await add_follows(app, *((*pairs[index], index) for index in [*range(0, 25, 2), *range(1, 25, 2)]))
     return others
 
 
@@ -286,25 +249,25 @@ async def test_lists_are_newest_first_and_paginated(app, people, direction: str)
     first = await viewer.get(f"/user/ana/{direction}")
     assert first.status == 200 and "<html" in first.text
     assert people_on(first.text) == newest_first[:20]
-    assert f'href="/user/ana/{direction}?page=2"' in first.text and "Next →" in first.text
+    assert elements(first.text, f'[href="/user/ana/{direction}?page=2"]') and "Next →" in first.text
     assert "Page 1 of 2" in first.text and "← Previous" not in first.text
 
     second = await viewer.get(f"/user/ana/{direction}?page=2")
     assert second.status == 200
     assert people_on(second.text) == newest_first[20:]
     assert "Page 2 of 2" in second.text and "Next →" not in second.text
-    assert f'href="/user/ana/{direction}?page=1"' in second.text
+    assert elements(second.text, f'[href="/user/ana/{direction}?page=1"]')
 
     # The same list as the tab fragment htmx swaps in.
     fragment = await viewer.get(f"/user/ana/{direction}?page=2", htmx=True)
     assert fragment.status == 200 and fragment.root_id() == "profile-tab" and fragment.is_fragment()
     assert people_on(fragment.text) == newest_first[20:]
-    assert 'hx-target="#profile-tab"' in fragment.text
+    assert elements(fragment.text, '[hx-target="#profile-tab"]')
 
     # A page past the end shows the last page; each person has a follow button for carla.
     beyond = await viewer.get(f"/user/ana/{direction}?page=9")
     assert people_on(beyond.text) == newest_first[20:]
-    assert f'id="follow-list-{others[0]}"' in beyond.text
+    assert find_id(beyond.text, f"follow-list-{others[0]}")
 
 
 async def test_lists_show_the_right_people_with_list_buttons(app, people) -> None:
@@ -316,19 +279,19 @@ async def test_lists_show_the_right_people_with_list_buttons(app, people) -> Non
     followers = await ana.get("/user/ana/followers")
     assert people_on(followers.text) == [ids["bruno"]]
     # bruno follows ana and she does not follow back: "Follows you" and a Follow button.
-    assert badge(followers.text) == "Follows you"
-    assert f'id="follow-list-{ids["bruno"]}"' in followers.text
-    assert 'name="context" value="list"' in followers.text
+    assert relationship(followers.text) == "Follows you"
+    assert find_id(followers.text, f"follow-list-{ids['bruno']}")
+    assert elements(followers.text, "[name=context][value=list]")
 
     following = await ana.get("/user/ana/following")
     assert people_on(following.text) == [ids["carla"]]
-    assert 'aria-pressed="true">Following</button>' in following.text
+    assert ("true", "Following") in follow_buttons(following.text)
     assert "No followers yet." in (await Tab(app).get("/user/bruno/followers")).text
 
     # A follow from the list answers with the list's button id.
     answer = await ana.post(f"/_/users/{ids['bruno']}/follow", {"context": "list"}, htmx=True)
     assert answer.root_id() == f"follow-list-{ids['bruno']}"
-    assert badge(answer.text) == "Follow each other"
+    assert relationship(answer.text) == "Follow each other"
 
     # Empty lists say so; anonymous visitors see the same lists.
     empty = await Tab(app).get("/user/carla/following")
@@ -357,17 +320,12 @@ async def test_the_feed_walks_every_followed_photo_newest_first_page_by_page(app
     holds, one of them posting far more than the rest, and some photos only their author sees."""
     from hyperpics.models import Visibility
 
-    from .builders import add_photo
 
     ana = await make_user(app, Tab(app), "ana")
     followed = [f"p{number}" for number in range(14)]
     for name in [*followed, "dora"]:
         await add_user(app, name)
-    ids = await user_ids(app)
-    async with database(app).session(write=True) as session:
-        for name in followed:
-            session.add(Follow(follower_id=ids["ana"], followed_id=ids[name], created_at=utcnow()))
-        await session.commit()
+    await add_follows(app, *(("ana", name) for name in followed))
     expected: list[tuple[int, int]] = []
     for minute in range(90):
         # p0 posts most; the others now and then, p13 only long ago; dora is not followed;

@@ -24,8 +24,8 @@ import hyperpics
 from hyperpics import forms
 from hyperpics.models import ReportTarget
 
-from .builders import add_comment, add_photo, add_report
 from .conftest import Tab, make_user
+from .factories import add_comment, add_photo, add_report
 from .test_policy import fill, rules
 
 # Never-ending responses, and the one route that would end the session being fuzzed.

@@ -18,9 +18,9 @@ from hyperpics import db, media, storage, sweep
 from hyperpics.cli import main
 
 from . import images
-from .builders import add_user
 from .conftest import Tab, fetch_user, make_user
 from .databases import TestDatabase
+from .factories import add_user
 from .test_upload import all_photos, media_files
 
 OLD = timedelta(hours=2)  # older than the default grace period of an hour

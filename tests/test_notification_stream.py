@@ -25,9 +25,10 @@ from hyperpics.db import database
 from hyperpics.models import AuthSession, Comment, Notification, NotificationKind, User, utcnow
 from hyperpics.event_streams import shutdown_event
 
-from .builders import add_photo
 from .conftest import PASSWORD, Tab, login, make_user, set_user
-from .helpers import text_of as text, user_ids
+from .factories import add_notification, add_photo
+from .helpers import bell as swapped_bell, text_of as text, user_ids
+from .html import elements, find_id
 
 STREAM = "/_/notifications/stream"
 # How long a read waits before the test fails: it only catches a hang (speed is for bench/).
@@ -223,11 +224,9 @@ async def world(app) -> World:  # type: ignore[no-untyped-def]
 
 def bell(data: str) -> int | None:
     """The count of the out-of-band bell in an event's data (None when there is none)."""
-    match = re.search(r'<span[^>]*\bid="bell-count"[^>]*>\s*(\d+)\s*</span>', data)
-    if match is None:
+    if find_id(data, "bell-count") is None:
         return None
-    assert 'hx-swap-oob="true"' in match.group(0), match.group(0)
-    return int(match.group(1))
+    return swapped_bell(data, swapped=True)[1]
 
 
 # --- delivery -------------------------------------------------------------------------------
@@ -242,7 +241,7 @@ async def test_a_follow_reaches_the_followed_stream_and_not_the_followers(world:
         [(notification_id, kind)] = await rows_for(world.app, "bob")
         assert kind is NotificationKind.FOLLOW
         assert event.id == str(notification_id)
-        assert f'id="toast-{notification_id}"' in event.data and 'class="toast"' in event.data
+        assert find_id(event.data, f"toast-{notification_id}") and elements(event.data, '[class="toast"]')
         toast = re.search(r'<div class="toast"[^>]*>(.*?)</div>', event.data, re.S)
         assert toast is not None and text(toast.group(1)) == "Ana followed you."
         assert bell(event.data) == 1
@@ -309,8 +308,8 @@ async def test_each_kind_has_its_words_and_links(world: World) -> None:
     assert toast(collect) == "Ana collected your photo."
     assert toast(comment) == "Ana commented on your photo: “nice”"
     assert toast(reply) == "Ana replied to your comment: “in Porto”"
-    assert 'href="/user/ana"' in follow.data
-    assert f'href="/photo/{world.photo}"' in collect.data
+    assert elements(follow.data, '[href="/user/ana"]')
+    assert elements(collect.data, f'[href="/photo/{world.photo}"]')
     assert [bell(e.data) for e in (follow, collect, comment, reply)] == [1, 2, 3, 4]
 
 
@@ -400,9 +399,7 @@ async def test_a_notification_committed_while_the_stream_subscribes_is_delivered
     @asynccontextmanager
     async def late_subscribe(user_id: int) -> AsyncIterator[asyncio.Queue[str]]:
         # Another request commits a notification for bob and publishes its wake-up just now.
-        async with database(world.app).session(write=True) as session:
-            session.add(Notification(kind=NotificationKind.FOLLOW, receiver_id=bob_id, actor_id=ana_id, created_at=utcnow()))
-            await session.commit()
+        await add_notification(world.app, NotificationKind.FOLLOW, bob_id, ana_id)
         await the_hub.wake(bob_id)
         await asyncio.sleep(0.05)  # dispatched to the streams subscribed so far: none of bob's
         async with subscribe(user_id) as queue:
@@ -659,10 +656,8 @@ async def test_a_flooded_stream_still_delivers_everything_new_once(world: World)
     the_hub = hub(world.app)
     bob_id, ana_id = world.ids["bob"], world.ids["ana"]
     async with open_stream(world.bob) as bob:
-        async with database(world.app).session(write=True) as session:
-            for _ in range(30):
-                session.add(Notification(kind=NotificationKind.FOLLOW, receiver_id=bob_id, actor_id=ana_id, created_at=utcnow()))
-            await session.commit()
+        for _ in range(30):
+            await add_notification(world.app, NotificationKind.FOLLOW, bob_id, ana_id)
         # No await in between: the stream cannot take anything off its queue.
         for _ in range(1000):
             the_hub.wake_local(bob_id, "notification")

@@ -3,9 +3,7 @@ or all read, paginated; the bell in the nav; escaping; only one's own notificati
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,9 +13,10 @@ from sqlalchemy import select, update
 from hyperpics.db import database
 from hyperpics.models import Notification, NotificationKind, User, utcnow
 
-from .builders import add_photo
-from .conftest import Page, Tab, make_user, set_user
-from .helpers import counting, text_of as text, user_ids
+from .conftest import Page, Tab, set_user
+from .factories import add_notification, add_photo
+from .helpers import bell, counting, fetch_photo, logged_in, user_ids
+from .html import Element, elements, find_id
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -69,44 +68,41 @@ class Line:
     unread: bool
     text: str  # the words, without the time
     ids: list[int]  # the hidden ids its "Read" form sends (empty when read)
-    html: str
+    element: Element
 
-
-LINE = re.compile(r'<li class="notification( unread)?" id="notification-(\d+)">(.*?)</li>', re.S)
+    @property
+    def html(self) -> str:
+        return self.element.markup
 
 
 def lines(html: str) -> list[Line]:
     found = []
-    for match in LINE.finditer(html):
-        body = match.group(3)
-        words = re.search(r'<div class="notification-text">(.*?)</div>', body, re.S)
-        assert words is not None, body
+    for item in elements(html, "li[id^=notification-]"):
+        assert item.get("class") in ("notification", "notification unread"), item.attrs
+        words = item.select_one("div.notification-text")
+        assert words.attrs == {"class": "notification-text"}
         found.append(
             Line(
-                id=int(match.group(2)),
-                unread=bool(match.group(1)),
-                text=text(words.group(1)).split(" · ")[0],
-                ids=[int(v) for v in re.findall(r'<input type="hidden" name="ids" value="(\d+)">', body)],
-                html=match.group(0),
+                id=int(item["id"].removeprefix("notification-")),
+                unread="unread" in item.classes,
+                text=words.text.split(" · ")[0],
+                ids=[
+                    int(hidden["value"]) for hidden in item.select("input[name=ids]") if hidden.get("type") == "hidden"
+                ],
+                element=item,
             )
         )
     return found
 
 
-NAV_BELL = re.compile(r'<span class="badge" id="bell-count"( hidden)?>(\d+)</span>')
-
-
 def nav_bell(html: str) -> tuple[bool, int]:
     """(hidden, count) of the bell in the nav."""
-    match = NAV_BELL.search(html)
-    assert match is not None, "no bell in the nav"
-    return bool(match.group(1)), int(match.group(2))
+    return bell(html)
 
 
 def oob_bell(html: str) -> tuple[bool, int]:
-    match = re.search(r'<span class="badge" id="bell-count" hx-swap-oob="true"( hidden)?>(\d+)</span>', html)
-    assert match is not None, html
-    return bool(match.group(1)), int(match.group(2))
+    """(hidden, count) of the bell an answer swaps into the nav."""
+    return bell(html, swapped=True)
 
 
 @dataclass
@@ -131,10 +127,7 @@ class World:
 @pytest.fixture
 async def world(app) -> World:  # type: ignore[no-untyped-def]
     """bob (with a public photo) and ana, carla, dan, each logged in in a tab."""
-    tabs = {}
-    for name in ("bob", "ana", "carla", "dan"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name)
+    tabs = await logged_in(app, "bob", "ana", "carla", "dan")
     return World(app, tabs, await user_ids(app), await add_photo(app, "bob"))
 
 
@@ -299,18 +292,8 @@ async def test_someone_elses_notification_cannot_be_marked(world: World) -> None
 
 async def test_twenty_per_page(world: World) -> None:
     """45 follows a day apart each (so none group): pages of 20, 20 and 5, newest first."""
-    now = utcnow()
-    async with database(world.app).session(write=True) as session:
-        for age in range(45, 0, -1):
-            session.add(
-                Notification(
-                    kind=NotificationKind.FOLLOW,
-                    receiver_id=world.ids["bob"],
-                    actor_id=world.ids["ana"],
-                    created_at=now - timedelta(hours=25 * age),
-                )
-            )
-        await session.commit()
+    for age in range(45, 0, -1):
+        await add_notification(world.app, NotificationKind.FOLLOW, "bob", "ana", minutes_ago=25 * 60 * age)
     newest_first = list(reversed(await ids_of(world.app, "bob")))
     bob = world.tabs["bob"]
     pages = {}
@@ -346,7 +329,7 @@ async def test_the_bell_shows_the_unread_count_on_every_page(world: World) -> No
         assert page.status == 200, path
         assert nav_bell(page.text) == (False, 5), path
         assert nav_bell((await ana.get(path)).text) == (True, 0), path
-    assert 'id="bell-count"' not in (await Tab(world.app).get("/")).text  # nobody's bell
+    assert find_id((await Tab(world.app).get("/")).text, "bell-count") is None  # nobody's bell
 
 
 # --- escaping -----------------------------------------------------------------------------
@@ -381,13 +364,6 @@ async def test_anonymous_is_sent_to_log_in(app, world: World) -> None:  # type: 
 # --- pictures -----------------------------------------------------------------------------
 
 
-async def photo_of(app, photo_id: int):  # type: ignore[no-untyped-def]
-    from hyperpics.models import Photo
-
-    async with database(app).session(write=False) as session:
-        return await session.get(Photo, photo_id)
-
-
 async def test_lines_show_the_actors_avatar_and_the_photos_thumbnail(world: World) -> None:
     avatar = "a" * 24 + "_m.png"
     async with database(world.app).session(write=True) as session:
@@ -399,18 +375,36 @@ async def test_lines_show_the_actors_avatar_and_the_photos_thumbnail(world: Worl
     await world.comment("dan", "lovely")
     page = await world.tabs["bob"].get("/notifications")
     comment, follow, collect = lines(page.text)
-    photo = await photo_of(world.app, world.photo)
-    thumb = (
-        f'<a class="notification-photo" href="/photo/{world.photo}" tabindex="-1">\n'
-        f'    <img src="/media/photos/{photo.filename_small}?v=public" width="48" height="48" alt="{photo.alt}" loading="lazy"></a>'
-    )
+    photo = await fetch_photo(world.app, world.photo)
     assert photo.alt == "a public photo by bob"
     # Dan's avatar (its alt is empty: his name is written beside it), and the photo, linked.
-    assert comment.html.index(f'<img class="avatar notification-avatar" src="/media/avatars/{avatar}" width="40" height="40" alt=""') < comment.html.index("notification-text")
-    assert thumb in comment.html and thumb in collect.html
+    picture = comment.element.select_one("img.notification-avatar")
+    assert {name: picture.get(name) for name in ("class", "src", "width", "height", "alt")} == {
+        "class": "avatar notification-avatar",
+        "src": f"/media/avatars/{avatar}",
+        "width": "40",
+        "height": "40",
+        "alt": "",
+    }
+    assert picture.span < comment.element.select_one(".notification-text").span  # before the words
+    for line in (comment, collect):
+        thumb = line.element.select_one("a.notification-photo")
+        assert thumb.attrs == {"class": "notification-photo", "href": f"/photo/{world.photo}", "tabindex": "-1"}
+        [image] = thumb.elements
+        assert image.tag == "img" and image.attrs == {
+            "src": f"/media/photos/{photo.filename_small}?v=public",
+            "width": "48",
+            "height": "48",
+            "alt": photo.alt,
+            "loading": "lazy",
+        }
     # Without an avatar, the initial; a follow is about no photo.
-    assert '<span class="avatar notification-avatar avatar-initial" aria-hidden="true">C</span>' in collect.html
-    assert '<span class="avatar notification-avatar avatar-initial" aria-hidden="true">A</span>' in follow.html
+    for line, initial in ((collect, "C"), (follow, "A")):
+        shown = line.element.select_one("span.avatar-initial")
+        assert (
+            shown.attrs == {"class": "avatar notification-avatar avatar-initial", "aria-hidden": "true"}
+            and shown.text == initial
+        )
     assert "notification-photo" not in follow.html
 
 
@@ -425,12 +419,11 @@ async def test_a_photo_out_of_sight_shows_no_thumbnail(world: World) -> None:
     [line] = lines((await world.tabs["bob"].get("/notifications")).text)
     assert "notification-photo" in line.html
     # Dan's reply notification about a photo that went private shows no picture of it.
-    async with database(world.app).session(write=True) as session:
-        session.add(Notification(kind=NotificationKind.COLLECT, receiver_id=world.ids["ana"], actor_id=world.ids["bob"],
-                                 photo_id=world.photo, created_at=utcnow()))
-        await session.commit()
+    await add_notification(world.app, NotificationKind.COLLECT, "ana", "bob", photo=world.photo)
     [line] = lines((await world.tabs["ana"].get("/notifications")).text)
-    assert "a photo you can no longer see" in line.text and "notification-photo" not in line.html and "<img" not in line.html.split("notification-text")[1]
+    assert "a photo you can no longer see" in line.text and "notification-photo" not in line.html
+    words = line.element.select_one(".notification-text")
+    assert all(image.span < words.span for image in line.element.select("img"))  # no picture from the words on
 
 
 async def test_pictures_cost_no_statement_per_line(world: World) -> None:

@@ -19,8 +19,8 @@ from werkzeug.routing import IntegerConverter
 from hyperpics import numbers
 from hyperpics.models import ReportTarget
 
-from .builders import add_comment, add_photo, add_report
 from .conftest import Tab, make_user
+from .factories import add_comment, add_photo, add_report
 from .test_policy import rules
 
 HOSTILE = ["9223372036854775808", "99999999999999999999999", "²", "١٢", "1_000", " 1", "+1", "-1", "0x10", "1e3", ""]

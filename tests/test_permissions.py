@@ -11,6 +11,7 @@ from hyperpics.models import Permission, RoleName
 
 from .conftest import Tab, make_user
 from .helpers import VISITORS
+from .html import elements, find_id, texts
 
 # Albumy's matrix.
 EXPECTED = {
@@ -159,10 +160,10 @@ async def test_an_unconfirmed_member_asking_to_upload_is_told_what_to_do(app) ->
     tab = await make_user(app, Tab(app), "ana", confirmed=False)
     page = await tab.get("/upload")
     assert page.status == 403
-    assert "<h1>Confirm your email address</h1>" in page.text
-    assert 'class="error-code"' not in page.text
+    assert "Confirm your email address" in texts(page.text, "h1")
+    assert not elements(page.text, '[class="error-code"]')
     assert "Please confirm your email address first." in page.text and "ana@example.com" in page.text
-    assert 'id="confirm-notice"' in page.text  # its Resend button
+    assert find_id(page.text, "confirm-notice")  # its Resend button
     assert "Look around meanwhile" in page.text
     fragment = await tab.get("/upload", htmx=True)
     assert fragment.status == 403 and fragment.headers["HX-Retarget"] == "#flashes"

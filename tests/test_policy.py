@@ -14,9 +14,9 @@ from hyperpics.auth import safe_next
 from hyperpics.models import ReportTarget
 
 from . import images
-from .builders import add_comment, add_photo, add_report
 from .conftest import Tab, make_user
 from .databases import TestDatabase
+from .factories import add_comment, add_photo, add_report
 
 ACCESS_LEVELS = {"public", "anonymous", "login", "confirmed", "permission", "fresh"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

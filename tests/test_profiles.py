@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-from hyperpics.db import database
-from hyperpics.models import Follow, Visibility, utcnow
+from hyperpics.models import Visibility
 
-from .builders import add_photo
-from .conftest import Tab, fetch_user, make_user
-from .helpers import text_of, user_ids
+from .conftest import Tab, fetch_user
+from .factories import add_collects, add_follows, add_photo
+from .helpers import follow_buttons, logged_in, people_on, relationship, text_of, user_ids
+from .html import Element, by_id, count, element, elements, find_id, texts
 
 TABS = {
     "photos": ("/user/ana", "Photos"),
@@ -32,24 +32,36 @@ def profile_form(**changes: str) -> dict[str, str]:
     return data
 
 
-def tab_nav(text: str) -> str:
-    match = re.search(r'<nav class="tabs"[^>]*>(.*?)</nav>', text, re.S)
-    assert match, text
-    return match.group(1)
+def tab_nav(text: str) -> Element:
+    return element(text, "nav.tabs")
 
 
 def current_tabs(text: str) -> list[str]:
     """The labels of the tab links marked aria-current="page"."""
-    return re.findall(r'<a [^>]*aria-current="page"[^>]*>\s*([A-Za-z]+)', tab_nav(text))
+    return [re.match(r"[A-Za-z]+", link.text).group() for link in tab_nav(text).select("a[aria-current=page]")]  # type: ignore[union-attr]
+
+
+def tab_counts(text: str) -> dict[str, str]:
+    """Each tab's label and the count its link shows ("Photos" -> "1"); tabs without one left out."""
+    counts = {}
+    for link in tab_nav(text).select("a"):
+        for shown in link.select("span.count"):
+            label = link.text.removesuffix(shown.text).strip()
+            assert link.text == f"{label} {shown.text}", link.text
+            counts[label] = shown.text
+    return counts
+
+
+def switched_on(text: str, name: str) -> bool:
+    """Whether the settings form's switch ``name`` is ticked."""
+    switch = by_id(text, name)
+    assert switch.tag == "input", switch
+    return switch.has("checked")
 
 
 @pytest.fixture
 async def people(app):  # type: ignore[no-untyped-def]
-    tabs = {}
-    for name in ("ana", "bruno"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name)
-    return tabs, await user_ids(app)
+    return await logged_in(app, "ana", "bruno"), await user_ids(app)
 
 
 # --- the header ---------------------------------------------------------------------------
@@ -72,18 +84,17 @@ async def test_profile_header(app, people) -> None:
 
     page = await Tab(app).get("/user/ana")
     assert page.status == 200
-    assert "<h1>Ana Lima</h1>" in page.text
+    assert texts(page.text, "h1") == ["Ana Lima"]
     joined = user.member_since.strftime("%B %Y")
     assert f"@ana · Lisbon · joined {joined}" in page.text
-    assert '<p class="profile-bio">Film &amp; &lt;b&gt;light&lt;/b&gt;</p>' in page.text
-    link = re.search(r'<a href="https://ana\.example/photos"[^>]*>', page.text)
-    assert link, page.text
-    rel = re.search(r'rel="([^"]*)"', link.group(0))
-    assert rel and "nofollow" in rel.group(1).split()
+    bio = element(page.text, "p.profile-bio")  # shown as typed: the tags are text, not markup
+    assert bio.text == "Film & <b>light</b>" and bio.elements == [] and bio.classes == {"profile-bio"}
+    link = element(page.text, 'a[href="https://ana.example/photos"]')
+    assert "nofollow" in link["rel"].split()
     assert user.avatar_large and f"/media/avatars/{user.avatar_large}" in page.text
     # bruno (no website, no location) has neither.
     other = await Tab(app).get("/user/bruno")
-    assert "rel=\"nofollow" not in other.text and "@bruno · joined" in other.text
+    assert not elements(other.text, "[rel~=nofollow]") and "@bruno · joined" in other.text
     # Usernames are found whatever their case; nobody else is 404.
     assert (await Tab(app).get("/user/ANA")).status == 200
     assert (await Tab(app).get("/user/nobody")).status == 404
@@ -112,7 +123,7 @@ async def test_an_http_link_is_fine(app, people) -> None:
     await tabs["ana"].get("/settings/profile")
     assert (await tabs["ana"].post("/settings/profile", profile_form(website="http://ana.example"))).status == 303
     assert (await fetch_user(app, "ana")).website == "http://ana.example"
-    assert re.search(r'<a href="http://ana\.example" rel="[^"]*nofollow', (await Tab(app).get("/user/ana")).text)
+    assert "nofollow" in element((await Tab(app).get("/user/ana")).text, 'a[href="http://ana.example"]')["rel"].split()
 
 
 # --- the tabs -----------------------------------------------------------------------------
@@ -123,40 +134,35 @@ async def test_each_tab_is_a_page_and_a_fragment(app, people, tab: str) -> None:
     tabs, ids = people
     path, label = TABS[tab]
     photo = await add_photo(app, "ana")
-    async with database(app).session(write=True) as session:
-        session.add(Follow(follower_id=ids["bruno"], followed_id=ids["ana"], created_at=utcnow()))
-        from hyperpics.models import Collect
-
-        session.add(Collect(user_id=ids["ana"], photo_id=photo, created_at=utcnow()))
-        await session.commit()
+    await add_follows(app, ("bruno", "ana"))
+    await add_collects(app, ("ana", photo))
 
     for viewer in (Tab(app), tabs["bruno"]):
         page = await viewer.get(path)
         assert page.status == 200 and "<html" in page.text
-        assert '<section id="profile-tab">' in page.text
+        section = by_id(page.text, "profile-tab")
+        assert section.tag == "section" and section.attrs == {"id": "profile-tab"}
         assert current_tabs(page.text) == [label]
-        assert "<h1>Ana</h1>" in page.text  # the header comes with the whole page
+        assert texts(page.text, "h1") == ["Ana"]  # the header comes with the whole page
 
         fragment = await viewer.get(path, htmx=True)
         assert fragment.status == 200
         assert fragment.root_id() == "profile-tab" and fragment.is_fragment()
         assert current_tabs(fragment.text) == [label]
-        assert "<h1>" not in fragment.text  # the header stays; only the tab block swaps
+        assert count(fragment.text, "h1") == 0  # the header stays; only the tab block swaps
         # Each tab link works both ways: a real href and an htmx swap of #profile-tab.
         for other_path, other_label in TABS.values():
-            assert f'<a href="{other_path}" hx-get="{other_path}" hx-target="#profile-tab"' in fragment.text
+            link = tab_nav(fragment.text).select_one(f'a[href="{other_path}"]')
+            assert link["hx-get"] == other_path and link["hx-target"] == "#profile-tab"
         if tab in ("photos", "collections"):
-            assert f'id="photo-card-{photo}"' in fragment.text
+            assert find_id(fragment.text, f"photo-card-{photo}")
         else:
             expected = ids["bruno"] if tab == "followers" else None
-            found = re.findall(r'<li class="person" id="person-(\d+)"', fragment.text)
-            assert found == ([str(expected)] if expected else []), found
+            assert people_on(fragment.text) == ([expected] if expected else [])
     # The counts in the tab links.
-    nav = tab_nav((await Tab(app).get(path)).text)
-    assert re.search(r'Photos <span class="count"\s*>1</span>', nav), nav
-    assert re.search(r'Collections <span class="count"\s*>1</span>', nav), nav
-    assert re.search(r'Following <span class="count"\s*>0</span>', nav), nav
-    assert f'id="follower-count-{ids["ana"]}">1</span>' in nav
+    shown = (await Tab(app).get(path)).text
+    assert tab_counts(shown) == {"Photos": "1", "Collections": "1", "Following": "0", "Followers": "1"}
+    assert tab_nav(shown).select_one(f"span#follower-count-{ids['ana']}").text == "1"
 
 
 # --- the user card ------------------------------------------------------------------------
@@ -174,12 +180,12 @@ async def test_user_card(app, people) -> None:
     card = await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)
     assert card.status == 200
     assert card.root_id() == f"user-card-{bruno}" and card.is_fragment()
-    assert user.avatar_large and f'src="/media/avatars/{user.avatar_large}"' in card.text
-    assert "<strong>Bruno Costa</strong>" in card.text and "@bruno" in card.text
+    assert user.avatar_large and elements(card.text, f'[src="/media/avatars/{user.avatar_large}"]')
+    assert "Bruno Costa" in texts(card.text, "strong") and "@bruno" in card.text
     assert "Street &amp; people" in card.text
     assert "1 photo · 0 followers" in text_of(card.text)  # the private photo is not counted for ana
-    assert 'class="badge relationship"' not in card.text
-    assert f'id="follow-card-{bruno}"' in card.text and 'name="context" value="card"' in card.text
+    assert not elements(card.text, '[class="badge relationship"]')
+    assert find_id(card.text, f"follow-card-{bruno}") and elements(card.text, "[name=context][value=card]")
     # Per viewer (the badge, the button): private to the browser, and short-lived or revalidated.
     cache_control = card.headers["Cache-Control"]
     assert re.fullmatch(r"private, (max-age=\d+|no-cache)", cache_control), cache_control
@@ -191,24 +197,24 @@ async def test_user_card(app, people) -> None:
     followed = await tabs["ana"].post(f"/_/users/{bruno}/follow", {"context": "card"}, htmx=True)
     assert followed.status == 200
     assert followed.root_id() == f"follow-card-{bruno}" and followed.is_fragment()
-    assert 'aria-pressed="true">Following</button>' in followed.text
-    assert f'hx-target="#follow-card-{bruno}"' in followed.text
+    assert follow_buttons(followed.text) == [("true", "Following")]
+    assert elements(followed.text, f'[hx-target="#follow-card-{bruno}"]')
     assert json.loads(followed.headers["HX-Trigger"]) == {"follower-count": {"user": bruno, "count": 1}}
     assert "hx-swap-oob" not in followed.text  # a page without the counts had htmx log an error
 
     again = await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)
-    assert "1 photo · 1 follower " in text_of(again.text) and 'aria-pressed="true">Following</button>' in again.text
+    assert "1 photo · 1 follower " in text_of(again.text) and follow_buttons(again.text) == [("true", "Following")]
     # bruno follows back: the card shows the relationship to ana.
     await tabs["bruno"].post(f"/_/users/{ids['ana']}/follow")
-    assert '<span class="badge relationship">Follow each other</span>' in (await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text
+    assert relationship((await tabs["ana"].get(f"/_/users/{bruno}/card", htmx=True)).text) == "Follow each other"
 
     # bruno's own card: both photos, and no button.
     own = await tabs["bruno"].get(f"/_/users/{bruno}/card", htmx=True)
     assert "2 photos · 1 follower " in text_of(own.text) and "follow-button" not in own.text
     # Anonymous: a Follow link to log in, no badge.
     anonymous = await Tab(app).get(f"/_/users/{bruno}/card", htmx=True)
-    assert anonymous.status == 200 and 'href="/auth/login?next=/user/bruno"' in anonymous.text
-    assert 'class="badge relationship"' not in anonymous.text
+    assert anonymous.status == 200 and elements(anonymous.text, '[href="/auth/login?next=/user/bruno"]')
+    assert not elements(anonymous.text, '[class="badge relationship"]')
     assert (await Tab(app).get("/_/users/99999/card", htmx=True)).status == 404
 
 
@@ -237,7 +243,13 @@ async def test_a_taken_username_is_refused_inline(app, people, taken: str) -> No
     await tabs["ana"].get("/settings/profile")
     page = await tabs["ana"].post("/settings/profile", profile_form(username=taken, bio="new bio"))
     assert page.status == 422
-    assert '<small id="username-error" class="field-error" aria-live="polite">This username is taken.</small>' in page.text
+    error = by_id(page.text, "username-error")
+    assert error.tag == "small" and error.attrs == {
+        "id": "username-error",
+        "class": "field-error",
+        "aria-live": "polite",
+    }
+    assert error.text == "This username is taken."
     htmx = await tabs["ana"].post("/settings/profile", profile_form(username=taken, bio="new bio"), htmx=True)
     assert htmx.status == 422 and htmx.root_id() == "profile-form" and htmx.is_fragment()
     assert "This username is taken." in htmx.text
@@ -250,7 +262,7 @@ async def test_notification_settings_save(app, people) -> None:
     tabs, ids = people
     tab = tabs["ana"]
     page = await tab.get("/settings/notifications")
-    assert page.status == 200 and page.text.count('role="switch"') == 3
+    assert page.status == 200 and count(page.text, "[role=switch]") == 3
     # Only the comment switch ticked.
     plain = await tab.post("/settings/notifications", {"receive_comment_notification": "y"})
     assert plain.status == 303 and plain.location == "/settings/notifications"
@@ -265,8 +277,8 @@ async def test_notification_settings_save(app, people) -> None:
     assert fragment.status == 200
     assert fragment.root_id() == "notifications-form" and fragment.is_fragment()
     assert "Saved" in fragment.text
-    assert re.search(r'<input checked id="receive_follow_notification"', fragment.text), fragment.text
-    assert not re.search(r'<input checked id="receive_comment_notification"', fragment.text)
+    assert switched_on(fragment.text, "receive_follow_notification")
+    assert not switched_on(fragment.text, "receive_comment_notification")
     user = await fetch_user(app, "ana")
     assert (user.receive_follow_notification, user.receive_comment_notification, user.receive_collect_notification) == (
         True, False, True
@@ -280,13 +292,13 @@ async def test_privacy_settings_save(app, people) -> None:
     tabs, ids = people
     tab = tabs["ana"]
     page = await tab.get("/settings/privacy")
-    assert page.status == 200 and 'name="public_collections"' in page.text and "Saved" not in page.text
+    assert page.status == 200 and elements(page.text, '[name="public_collections"]') and "Saved" not in page.text
     fragment = await tab.post("/settings/privacy", {}, htmx=True)
     assert fragment.status == 200 and fragment.root_id() == "privacy-form" and fragment.is_fragment()
     assert "Saved" in fragment.text
     assert (await fetch_user(app, "ana")).public_collections is False
     again = await tab.post("/settings/privacy", {"public_collections": "y"}, htmx=True)
-    assert "Saved" in again.text and re.search(r"<input checked id=\"public_collections\"", again.text)
+    assert "Saved" in again.text and switched_on(again.text, "public_collections")
     assert (await fetch_user(app, "ana")).public_collections is True
 
 

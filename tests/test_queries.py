@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-import secrets
 
 import pytest
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Collect, Comment, Follow, Photo, Tag, User, Visibility, utcnow
+from hyperpics.models import NotificationKind, Tag
 
+from . import factories
 from .conftest import Tab, make_user
+from .factories import add_collects, add_comment, add_follows, add_notification
 from .helpers import counting
 
 
-async def add_photos(app, author: str, count: int, tag_name: str = "sea") -> list[int]:  # type: ignore[no-untyped-def]
-    """Rows only (pages never open the files): tagged, collected and commented."""
-    async with database(app).session(write=True) as session:
-        user = (await session.execute(select(User).where(User.username == author))).scalar_one()
-        tag = (await session.execute(select(Tag).where(Tag.name == tag_name))).scalar_one_or_none()
-        if tag is None:
-            tag = Tag(name=tag_name, created_at=utcnow())
-            session.add(tag)
-        ids = []
-        for index in range(count):
-            stem = secrets.token_urlsafe(16)
-            photo = Photo(
-                author_id=user.id,
-                filename_original=f"{stem}.jpg",
-                filename_medium=f"{stem}_m.jpg",
-                filename_small=f"{stem}_s.jpg",
-                width=1200,
-                height=800,
-                description=f"photo {index}",
-                visibility=Visibility.PUBLIC,
-                created_at=utcnow(),
-            )
-            photo.tags = [tag]
-            session.add(photo)
-            await session.flush()
-            session.add(Collect(user_id=user.id, photo_id=photo.id, created_at=utcnow()))
-            session.add(Comment(photo_id=photo.id, author_id=user.id, body="nice", created_at=utcnow()))
-            ids.append(photo.id)
-        await session.commit()
-        return ids
+async def add_photos(app, author: str, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Photos tagged "sea", each collected and commented by its author: every part of a card."""
+    photos = await factories.add_photos(app, author, count, tags=["sea"])
+    await add_collects(app, *((author, photo) for photo in photos))
+    for photo in photos:
+        await add_comment(app, author, photo, "nice")
+    return photos
 
 
 async def statements_for(app, tab: Tab, path: str) -> int:  # type: ignore[no-untyped-def]
@@ -61,10 +39,7 @@ async def test_statements_do_not_grow_with_the_page(app, tab: Tab, path: str) ->
     await make_user(app, tab, "ana")
     other = Tab(app)
     await make_user(app, other, "bruno")
-    async with database(app).session(write=True) as session:
-        ids = {u.username: u.id for u in (await session.execute(select(User))).scalars()}
-        session.add(Follow(follower_id=ids["ana"], followed_id=ids["bruno"], created_at=utcnow()))
-        await session.commit()
+    await add_follows(app, ("ana", "bruno"))
 
     first = await add_photos(app, "ana", 2)
     await add_photos(app, "bruno", 1)
@@ -89,13 +64,9 @@ async def test_anonymous_landing_is_cheap(app, tab: Tab) -> None:
 
 
 async def _notify(app, receiver: int, actor: int, photos: list[int]) -> None:  # type: ignore[no-untyped-def]
-    from hyperpics.models import Notification, NotificationKind
-
-    async with database(app).session(write=True) as session:
-        for photo_id in photos:
-            session.add(Notification(kind=NotificationKind.COLLECT, receiver_id=receiver, actor_id=actor, photo_id=photo_id))
-        session.add(Notification(kind=NotificationKind.FOLLOW, receiver_id=receiver, actor_id=actor))
-        await session.commit()
+    for photo_id in photos:
+        await add_notification(app, NotificationKind.COLLECT, receiver, actor, photo=photo_id)
+    await add_notification(app, NotificationKind.FOLLOW, receiver, actor)
 
 
 async def test_the_notifications_page_runs_three_statements_however_many_it_lists(app, tab: Tab) -> None:

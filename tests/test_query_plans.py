@@ -25,8 +25,8 @@ from sqlalchemy import event, text
 
 from hyperpics.db import database
 
-from .builders import add_comment, add_photos
 from .conftest import Tab, make_user
+from .factories import add_comment, add_photos
 from .helpers import user_ids
 
 # Tables that grow with the site.

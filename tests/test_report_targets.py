@@ -14,8 +14,8 @@ from sqlalchemy import delete, select
 from hyperpics.db import database
 from hyperpics.models import Comment, Photo, Report, ReportStatus, ReportTarget, User
 
-from .builders import add_comment, add_photo, add_report, add_user
-from .conftest import Tab, make_user
+from .conftest import Tab, fetch_user, make_user
+from .factories import add_comment, add_photo, add_report, add_user
 
 MODELS = {"photos": Photo, "comments": Comment, "users": User}
 
@@ -77,7 +77,7 @@ async def test_reports_close_through_cascades(app: Quart) -> None:
     comment_by_bob = await add_comment(app, "bob", photo, "under ana's photo")
     others_photo = await add_photo(app, "cy")
     comment_by_ana = await add_comment(app, "ana", others_photo, "ana elsewhere")
-    ana_id = (await _user(app, "ana")).id
+    ana_id = (await fetch_user(app, "ana")).id
     for target, target_id in (
         (ReportTarget.COMMENT, comment_by_bob),
         (ReportTarget.COMMENT, comment_by_ana),
@@ -93,8 +93,3 @@ async def test_reports_close_through_cascades(app: Quart) -> None:
     await _delete(app, User, ana_id)  # her comment on cy's photo goes with her
     statuses = {r.id: r.status for r in await _reports(app)}
     assert statuses == {**{i: ReportStatus.RESOLVED for i in statuses if i != untouched}, untouched: ReportStatus.OPEN}
-
-
-async def _user(app: Quart, username: str) -> User:
-    async with database(app).session(write=False) as session:
-        return (await session.execute(select(User).where(User.username == username))).scalar_one()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from .conftest import PASSWORD
+from .html import elements
 
 EXIT_TIMEOUT = 60.0
 
@@ -55,7 +56,7 @@ def test_sigterm_ends_an_open_stream_and_exits_cleanly(server) -> None:  # type:
     with httpx.Client(base_url=base, timeout=httpx.Timeout(EXIT_TIMEOUT)) as client:
         register(client, "ana")
         # The logged-in page carries the live element that opens the stream.
-        assert 'sse-connect="/_/notifications/stream"' in client.get("/").text
+        assert elements(client.get("/").text, '[sse-connect="/_/notifications/stream"]')
         with client.stream("GET", "/_/notifications/stream") as stream:
             assert stream.status_code == 200
             assert stream.headers["content-type"].startswith("text/event-stream")

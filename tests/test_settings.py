@@ -13,6 +13,7 @@ from hyperpics.db import database
 from hyperpics.models import AuthSession, User, utcnow
 
 from .conftest import PASSWORD, Mailbox, Tab, fetch_user, login, make_user, register
+from .html import find_id
 
 NEW_PASSWORD = "a brand new passphrase"
 LOGGED_OUT_NAV = 'class="button-link" href="/auth/login">Log in</a>'
@@ -84,7 +85,7 @@ async def test_a_stale_login_is_asked_for_the_password_again(app, tab: Tab, path
     assert page.status == 302
     assert page.location == f"/auth/re-authenticate?next={path}"
     form = await tab.get(page.location)
-    assert form.status == 200 and 'id="reauthenticate-form"' in form.text
+    assert form.status == 200 and find_id(form.text, "reauthenticate-form")
     assert "Please enter your password again to continue." in form.text
 
 
@@ -92,7 +93,7 @@ async def test_a_login_nine_minutes_old_is_still_fresh(app, tab: Tab) -> None:
     await make_user(app, tab, "ana")
     await make_stale(app, "ana", minutes=9)
     page = await tab.get("/settings/password")
-    assert page.status == 200 and 'id="password-form"' in page.text
+    assert page.status == 200 and find_id(page.text, "password-form")
 
 
 async def test_a_stale_post_changes_nothing(app, tab: Tab) -> None:
@@ -136,7 +137,7 @@ async def test_reauthenticating_marks_the_session_fresh_and_returns(app, tab: Ta
     assert right.status == 303 and right.location == "/settings/password"
     assert (await sessions_of(app, "ana"))[-1].last_fresh_at > stale_at
     page = await tab.get("/settings/password")
-    assert page.status == 200 and 'id="password-form"' in page.text
+    assert page.status == 200 and find_id(page.text, "password-form")
 
 
 async def test_reauthenticate_refuses_an_off_site_next(app, tab: Tab) -> None:
@@ -240,7 +241,7 @@ async def test_changing_the_email_mails_a_link_to_the_new_address(app, tab: Tab,
 
     # Opening the link only asks.
     shown = await tab.get(link)
-    assert shown.status == 200 and 'id="confirm-email-form"' in shown.text
+    assert shown.status == 200 and find_id(shown.text, "confirm-email-form")
     assert "ana.new@example.com" in shown.text
     assert (await fetch_user(app, "ana")).email == "ana@example.com"
 

@@ -10,7 +10,7 @@ from quart import Quart
 from hyperpics import db, page_cache
 from hyperpics.models import Collect, Follow, Photo, Tag, User, Visibility, utcnow
 
-from .builders import add_comment, add_photo
+from .factories import add_comment, add_photo
 from .conftest import Tab, make_user
 from .helpers import counting, user_ids
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from hyperpics.db import database
 from hyperpics.models import Comment, Notification, NotificationKind, User, Visibility
 
-from .builders import add_photo
 from .conftest import Tab, make_user
-from .helpers import user_ids
+from .factories import add_photo
+from .helpers import logged_in, user_ids
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -54,12 +54,8 @@ ALL = ("receive_follow_notification", "receive_comment_notification", "receive_c
 @pytest.fixture
 async def world(app):  # type: ignore[no-untyped-def]
     """ana, bruno (with a public photo) and carla, each logged in in their own tab."""
-    tabs = {}
-    for name in ("ana", "bruno", "carla"):
-        tabs[name] = Tab(app)
-        await make_user(app, tabs[name], name)
-    photo = await add_photo(app, "bruno")
-    return tabs, await user_ids(app), photo
+    tabs = await logged_in(app, "ana", "bruno", "carla")
+    return tabs, await user_ids(app), await add_photo(app, "bruno")
 
 
 # --- one row per action -------------------------------------------------------------------

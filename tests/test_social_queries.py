@@ -3,50 +3,20 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
-from hyperpics.db import database
-from hyperpics.models import Collect, Comment, Follow, RoleName, User, Visibility, utcnow
-from hyperpics.services.accounts import role_named
+from hyperpics.models import Visibility
 
-from . import builders
 from .conftest import Tab, make_user
-from .helpers import counting
-
-
-async def add_photos(app, author_id: int, count: int, visibility: Visibility = Visibility.PUBLIC) -> list[int]:  # type: ignore[no-untyped-def]
-    """Rows only (pages never open the files)."""
-    return await builders.add_photos(app, author_id, count, visibility=visibility)
+from .factories import add_collects, add_comment, add_follows, add_members, add_photo, add_photos
+from .helpers import counting, user_ids
 
 
 async def add_people(app, count: int) -> list[int]:  # type: ignore[no-untyped-def]
-    async with database(app).session(write=True) as session:
-        role = await role_named(session, RoleName.USER)
-        people = []
-        for _ in range(count):
-            name = "u" + secrets.token_hex(6)
-            people.append(
-                User(username=name, email=f"{name}@example.com", name=name.title(), password_hash="!", role=role,
-                     confirmed=True, bio="a bio", location="somewhere", member_since=utcnow())
-            )
-        session.add_all(people)
-        await session.flush()
-        ids = [person.id for person in people]
-        await session.commit()
-        return ids
-
-
-async def add_rows(app, rows: list) -> None:  # type: ignore[no-untyped-def,type-arg]
-    async with database(app).session(write=True) as session:
-        session.add_all(rows)
-        await session.commit()
-
-
-def _later(step: int):  # type: ignore[no-untyped-def]
-    return utcnow() - timedelta(hours=1) + timedelta(seconds=step)
+    """``count`` strangers with a bio and a place: everything a person's line can show."""
+    names = [f"u{secrets.token_hex(6)}" for _ in range(count)]
+    return await add_members(app, names, bio="a bio", location="somewhere")
 
 
 # --- what grows on each page --------------------------------------------------------------
@@ -55,8 +25,9 @@ def _later(step: int):  # type: ignore[no-untyped-def]
 async def grow_photos(app, ids, count: int) -> None:  # type: ignore[no-untyped-def]
     """bruno's photos, each collected and commented by someone else."""
     photos = await add_photos(app, ids["bruno"], count)
-    await add_rows(app, [Collect(user_id=ids["ana"], photo_id=p, created_at=utcnow()) for p in photos]
-                   + [Comment(photo_id=p, author_id=ids["ana"], body="nice", created_at=utcnow()) for p in photos])
+    await add_collects(app, *((ids["ana"], p) for p in photos))
+    for photo in photos:
+        await add_comment(app, ids["ana"], photo, "nice")
 
 
 async def grow_collections(app, ids, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -65,49 +36,41 @@ async def grow_collections(app, ids, count: int) -> None:  # type: ignore[no-unt
     photos = []
     for index in range(count):
         visibility = Visibility.FOLLOWERS if index % 3 == 0 else Visibility.PUBLIC
-        photos += await add_photos(app, authors[index % 2] if index % 4 else ids["ana"], 1, visibility)
-    await add_rows(app, [Collect(user_id=ids["bruno"], photo_id=p, created_at=_later(i)) for i, p in enumerate(photos)]
-                   + [Follow(follower_id=ids["ana"], followed_id=authors[0], created_at=utcnow())])
+        photos += await add_photos(app, authors[index % 2] if index % 4 else ids["ana"], 1, visibility=visibility)
+    await add_collects(app, *((ids["bruno"], p, i) for i, p in enumerate(photos)))
+    await add_follows(app, (ids["ana"], authors[0]))
+
+
+async def _people_ana_knows(app, ids, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """``count`` people: ana follows every second one, every third one follows her."""
+    people = await add_people(app, count)
+    await add_follows(app, *((ids["ana"], p) for p in people[::2]), *((p, ids["ana"]) for p in people[::3]))
+    return people
 
 
 async def grow_followers(app, ids, count: int) -> None:  # type: ignore[no-untyped-def]
     """People following bruno; ana follows some of them and some follow her."""
-    people = await add_people(app, count)
-    rows: list = [Follow(follower_id=p, followed_id=ids["bruno"], created_at=_later(i)) for i, p in enumerate(people)]  # type: ignore[type-arg]
-    rows += [Follow(follower_id=ids["ana"], followed_id=p, created_at=utcnow()) for p in people[::2]]
-    rows += [Follow(follower_id=p, followed_id=ids["ana"], created_at=utcnow()) for p in people[::3]]
-    await add_rows(app, rows)
+    people = await _people_ana_knows(app, ids, count)
+    await add_follows(app, *((p, ids["bruno"], i) for i, p in enumerate(people)))
 
 
 async def grow_following(app, ids, count: int) -> None:  # type: ignore[no-untyped-def]
-    people = await add_people(app, count)
-    rows: list = [Follow(follower_id=ids["bruno"], followed_id=p, created_at=_later(i)) for i, p in enumerate(people)]  # type: ignore[type-arg]
-    rows += [Follow(follower_id=ids["ana"], followed_id=p, created_at=utcnow()) for p in people[::2]]
-    rows += [Follow(follower_id=p, followed_id=ids["ana"], created_at=utcnow()) for p in people[::3]]
-    await add_rows(app, rows)
+    people = await _people_ana_knows(app, ids, count)
+    await add_follows(app, *((ids["bruno"], p, i) for i, p in enumerate(people)))
 
 
 async def grow_comments(app, ids, count: int) -> None:  # type: ignore[no-untyped-def]
     """Comments (every third a reply) by different people on bruno's photo."""
-    people = await add_people(app, count)
-    async with database(app).session(write=True) as session:
-        previous = None
-        for index, person in enumerate(people):
-            comment = Comment(
-                photo_id=ids["photo"], author_id=person, body=f"comment {index}",
-                reply_to_id=previous if index % 3 == 2 else None, created_at=_later(index),
-            )
-            session.add(comment)
-            await session.flush()
-            previous = comment.id
-        await session.commit()
+    previous = None
+    for index, person in enumerate(await add_people(app, count)):
+        reply_to = previous if index % 3 == 2 else None
+        previous = await add_comment(app, person, ids["photo"], f"comment {index}", reply_to, minutes_ago=60 - index)
 
 
 async def grow_collectors(app, ids, count: int) -> None:  # type: ignore[no-untyped-def]
     people = await add_people(app, count)
-    rows: list = [Collect(user_id=p, photo_id=ids["photo"], created_at=_later(i)) for i, p in enumerate(people)]  # type: ignore[type-arg]
-    rows += [Follow(follower_id=ids["ana"], followed_id=p, created_at=utcnow()) for p in people[::2]]
-    await add_rows(app, rows)
+    await add_collects(app, *((p, ids["photo"], i) for i, p in enumerate(people)))
+    await add_follows(app, *((ids["ana"], p) for p in people[::2]))
 
 
 async def grow_card(app, ids, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -147,10 +110,9 @@ async def test_statements_do_not_grow_with_the_page(app, name: str, viewer: str)
     ana = Tab(app)
     await make_user(app, ana, "ana")
     await make_user(app, Tab(app), "bruno")
-    async with database(app).session(write=False) as session:
-        ids = {u.username: u.id for u in (await session.execute(select(User))).scalars()}
-    ids["photo"] = (await add_photos(app, ids["bruno"], 1))[0]
-    await add_rows(app, [Follow(follower_id=ids["ana"], followed_id=ids["bruno"], created_at=utcnow())])
+    ids = await user_ids(app)
+    ids["photo"] = await add_photo(app, "bruno")
+    await add_follows(app, ("ana", "bruno"))
     tab = ana if viewer == "ana" else Tab(app)
     url = path.format(photo=ids["photo"], bruno=ids["bruno"])
 

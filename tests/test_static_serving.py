@@ -28,10 +28,11 @@ from werkzeug.datastructures import Headers
 from hyperpics import create_app, media
 from hyperpics.config import ConfigError, from_environment
 from hyperpics.db import database
-from hyperpics.models import Photo, User, Visibility
+from hyperpics.models import User, Visibility
 
-from .builders import add_photo
 from .conftest import Tab, make_user
+from .factories import add_photo
+from .helpers import fetch_photo
 
 STATIC = Path(__file__).resolve().parent.parent / "hyperpics" / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -93,14 +94,9 @@ def on_disk(url: str) -> bytes:
     return (STATIC / url.removeprefix("/static/").split("?")[0]).read_bytes()
 
 
-async def photo_row(app: Quart, photo_id: int) -> Photo:
-    async with database(app).session(write=False) as session:
-        return (await session.execute(select(Photo).where(Photo.id == photo_id))).scalar_one()
-
-
 async def photo_with_file(app: Quart, author: str, content: bytes, visibility: Visibility = Visibility.PUBLIC) -> str:
     """A photo whose original is ``content`` on disk; its URL, as pages link it."""
-    photo = await photo_row(app, await add_photo(app, author, visibility))
+    photo = await fetch_photo(app, await add_photo(app, author, visibility))
     folder = Path(app.config["MEDIA_DIR"]) / media.PHOTOS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (folder / photo.filename_original).write_bytes(content)

@@ -9,14 +9,11 @@ import re
 from quart import Quart
 
 from .conftest import Tab, fetch_user, make_user
+from .html import element
 
-HTML_TAG = re.compile(r"<html[^>]*>")
-
-
-def html_tag(text: str) -> str:
-    found = HTML_TAG.search(text)
-    assert found, text[:300]
-    return found.group(0)
+def html_tag(text: str) -> dict[str, str]:
+    """The attributes of the page's <html> element (where the scheme is set)."""
+    return element(text, "html").attrs
 
 
 def pressed(text: str) -> list[str]:
@@ -27,7 +24,7 @@ def pressed(text: str) -> list[str]:
 async def test_a_member_picks_dark_and_every_later_page_is_dark(app: Quart, tab: Tab) -> None:
     await make_user(app, tab, "ana")
     first = await tab.get("/explore")
-    assert html_tag(first.text) == '<html lang="en">'  # "system" by default: the device decides
+    assert html_tag(first.text) == {"lang": "en"}  # "system" by default: the device decides
     assert pressed(first.text) == ["system"]
 
     saved = await tab.post("/settings/theme", {"theme": "dark", "next": "/explore"})
@@ -36,12 +33,12 @@ async def test_a_member_picks_dark_and_every_later_page_is_dark(app: Quart, tab:
     assert user is not None and user.theme == "dark"
     for path in ("/explore", "/", "/settings/profile"):
         page = await tab.get(path)
-        assert html_tag(page.text) == '<html lang="en" data-theme="dark">', path
+        assert html_tag(page.text) == {"lang": "en", "data-theme": "dark"}, path
         assert pressed(page.text) == ["dark"], path
 
     await tab.post("/settings/theme", {"theme": "system", "next": "/"})
     page = await tab.get("/")
-    assert html_tag(page.text) == '<html lang="en">' and pressed(page.text) == ["system"]
+    assert html_tag(page.text) == {"lang": "en"} and pressed(page.text) == ["system"]
 
 
 async def test_htmx_gets_no_body_and_an_event_naming_the_theme(app: Quart, tab: Tab) -> None:
@@ -51,7 +48,7 @@ async def test_htmx_gets_no_body_and_an_event_naming_the_theme(app: Quart, tab: 
     assert json.loads(answer.headers["HX-Trigger"]) == {"theme-changed": "light"}
     user = await fetch_user(app, "ana")
     assert user is not None and user.theme == "light"
-    assert html_tag((await tab.get("/")).text) == '<html lang="en" data-theme="light">'
+    assert html_tag((await tab.get("/")).text) == {"lang": "en", "data-theme": "light"}
 
 
 async def test_an_unknown_theme_is_refused_and_nothing_changes(app: Quart, tab: Tab) -> None:
@@ -66,7 +63,7 @@ async def test_an_unknown_theme_is_refused_and_nothing_changes(app: Quart, tab: 
 
 async def test_anonymous_visitors_follow_their_device_and_cannot_save_one(app: Quart, tab: Tab) -> None:
     page = await Tab(app).get("/")
-    assert html_tag(page.text) == '<html lang="en">' and "theme-switch" not in page.text
+    assert html_tag(page.text) == {"lang": "en"} and "theme-switch" not in page.text
     refused = await tab.post("/settings/theme", {"theme": "dark"})
     assert refused.status in (302, 303) and "/auth/login" in (refused.location or "")
 

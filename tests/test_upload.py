@@ -3,7 +3,6 @@ and the avatar upload in settings."""
 
 from __future__ import annotations
 
-import html
 import io
 import os
 import re
@@ -23,6 +22,7 @@ from hyperpics.models import Photo, Visibility
 from . import images
 from .conftest import Page, Tab, fetch_user, make_user, set_user
 from .helpers import near
+from .html import Element, by_id, count, element, elements, find_id, sole, texts
 
 FORMATS = "JPEG, PNG, WebP, GIF, AVIF or HEIC"
 
@@ -32,19 +32,34 @@ FORMATS = "JPEG, PNG, WebP, GIF, AVIF or HEIC"
 
 @dataclass
 class Row:
+    """One file's line in the upload results."""
+
     accepted: bool
     reason: str
-    html: str
+    element: Element
 
+    @property
+    def html(self) -> str:
+        return self.element.markup
 
-ROW = re.compile(r'<li class="upload-row (accepted|rejected)"([^>]*)>(.*?)</li>', re.DOTALL)
+    @property
+    def file_name(self) -> str:
+        """The file's name as the row shows it."""
+        return self.element.select_one("strong").text
+
+    @property
+    def message(self) -> str:
+        """Why the file was refused ("" when it was not)."""
+        errors = [p for p in self.element.select("p.field-error") if p.attrs == {"class": "field-error"}]
+        assert len(errors) <= 1, errors
+        return errors[0].text if errors else ""
 
 
 def rows(page: Page) -> list[Row]:
     found = []
-    for kind, attributes, body in ROW.findall(page.text):
-        reason = re.search(r'data-reason="([^"]*)"', attributes)
-        found.append(Row(kind == "accepted", reason.group(1) if reason else "", body))
+    for item in elements(page.text, "li.upload-row"):
+        assert item["class"] in ("upload-row accepted", "upload-row rejected"), item.attrs
+        found.append(Row("accepted" in item.classes, item.get("data-reason", ""), item))
     return found
 
 
@@ -92,25 +107,34 @@ async def test_upload_page_states_the_limits_and_takes_several_files(app, tab: T
     assert page.status == 200
     assert "Up to 30 photos at a time, 20 MB each; " + FORMATS in page.text
     assert "Location and other hidden data are removed" in page.text
-    [file_input] = re.findall(r'<input[^>]*type="file"[^>]*>', page.text)
-    assert 'name="photos"' in file_input and " multiple" in file_input
-    accept = re.search(r'accept="([^"]+)"', file_input).group(1)
+    [file_input] = elements(page.text, "input[type=file]")
+    assert file_input["name"] == "photos" and file_input.has("multiple")
     for kind in ("image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic"):
-        assert kind in accept.split(",")
-    form = re.search(r'<form id="upload-form"[^>]*>', page.text).group(0)
-    assert 'method="post" action="/upload" enctype="multipart/form-data"' in form
+        assert kind in file_input["accept"].split(",")
+    form = by_id(page.text, "upload-form")
+    assert form.tag == "form" and (form["method"], form["action"], form["enctype"]) == (
+        "post",
+        "/upload",
+        "multipart/form-data",
+    )
     # upload.js sends each file alone to the one-file endpoint; htmx does not post the form.
-    assert 'data-upload-url="/_/upload"' in form and "hx-post" not in form
-    assert 'data-max-files="30"' in form and f'data-max-bytes="{20 * 1024 * 1024}"' in form
-    assert re.search(r'<progress id="upload-progress"[^>]*>', page.text)
-    assert '<section id="upload-results"' in page.text
+    assert form["data-upload-url"] == "/_/upload" and not form.has("hx-post")
+    assert form["data-max-files"] == "30" and form["data-max-bytes"] == str(20 * 1024 * 1024)
+    assert by_id(page.text, "upload-progress").tag == "progress"
+    assert by_id(page.text, "upload-results").tag == "section"
     # The fields that go with every photo: description, tags, who sees them (Everyone first).
-    assert re.search(r'<textarea[^>]*name="description"', page.text)
-    assert re.search(r'<input[^>]*name="tags"', page.text)
-    assert re.search(r'<select[^>]*name="visibility"[^>]*>\s*<option selected value="public">Everyone', page.text)
+    assert count(page.text, "textarea[name=description]") >= 1
+    assert count(page.text, "input[name=tags]") >= 1
+    first_choice = element(page.text, "select[name=visibility]").elements[0]
+    assert first_choice.tag == "option" and first_choice.attrs == {"selected": "", "value": "public"}
+    assert first_choice.text.startswith("Everyone")
     # The drop zone's script, on this page only, and the tile it fills per file.
-    assert re.search(r'<script src="/static/js/upload\.js\?v=[^"]+" defer>', page.text)
-    assert '<template id="upload-tile">' in page.text and 'id="upload-dropzone"' in page.text
+    assert any(
+        re.fullmatch(r"/static/js/upload\.js\?v=[^\"]+", script["src"]) and script.has("defer")
+        for script in elements(page.text, "script[src]")
+    )
+    tile = by_id(page.text, "upload-tile")
+    assert tile.tag == "template" and tile.attrs == {"id": "upload-tile"} and find_id(page.text, "upload-dropzone")
     assert "upload.js" not in (await tab.get("/")).text
 
 
@@ -119,7 +143,7 @@ async def test_upload_page_shows_configured_limits(limited_app) -> None:
     await make_user(limited_app, tab, "ana")
     page = await tab.get("/upload")
     assert "Up to 2 photos at a time, 1 MB each;" in page.text
-    assert f'data-max-bytes="{1024 * 1024}"' in page.text
+    assert elements(page.text, f'[data-max-bytes="{1024 * 1024}"]')
 
 
 # --- good uploads -------------------------------------------------------------------------
@@ -152,22 +176,24 @@ async def test_three_good_files_at_once(app, tab: Tab) -> None:
     assert [row.accepted for row in found] == [True, True, True]
     # Rows come in the order of the files; the photos are matched to them by thumbnail.
     by_thumbnail = {photo.filename_small: photo for photo in photos}
-    photos = [by_thumbnail[re.search(r'src="/media/photos/([^"?]+)', row.html).group(1)] for row in found]
+    photos = [
+        by_thumbnail[row.element.select_one("img")["src"].removeprefix("/media/photos/").split("?")[0]] for row in found
+    ]
     assert [(p.width, p.height) for p in photos] == [(1600, 1200), (1000, 500), (900, 600)]
     assert photos[1].filename_original.endswith(".png")  # transparency kept
     expected = [("beach.jpg", (400, 300)), ("logo.png", (400, 200)), ("phone.heic", (400, 267))]
     for row, photo, (file_name, (width, height)) in zip(found, photos, expected, strict=True):
-        img = re.search(r"<img [^>]*>", row.html).group(0)
-        assert f'src="/media/photos/{photo.filename_small}?v=public"' in img
-        assert f'width="{width}"' in img and f'height="{height}"' in img
-        assert 'alt="' in img and 'loading="lazy"' in img
-        assert f"<strong>{file_name}</strong>" in row.html
-        assert f'href="/photo/{photo.id}"' in row.html
+        img = row.element.select_one("img")
+        assert img["src"] == f"/media/photos/{photo.filename_small}?v=public"
+        assert (img["width"], img["height"]) == (str(width), str(height))
+        assert img.has("alt") and img["loading"] == "lazy"
+        assert row.file_name == file_name
+        assert row.element.select(f'a[href="/photo/{photo.id}"]')
         # The details form, to describe the photo right away.
-        assert f'id="photo-row-form-{photo.id}"' in row.html
-        assert f'action="/photo/{photo.id}/edit?row=1"' in row.html
+        details = row.element.select_one(f"#photo-row-form-{photo.id}")
+        assert details.tag == "form" and details["action"] == f"/photo/{photo.id}/edit?row=1"
         for field in ("description", "alt_text", "tags", "visibility"):
-            assert f'name="{field}"' in row.html
+            assert details.select(f"[name={field}]"), field
         # The thumbnail is served, and is the 400 px derivative.
         served = await tab.client.get(f"/media/photos/{photo.filename_small}")
         assert served.status_code == 200
@@ -245,13 +271,13 @@ async def test_mixed_upload_one_verdict_per_file(app, tab: Tab, htmx: bool) -> N
     found = rows(page)
     assert len(found) == len(BAD) + 2
     assert found[0].accepted and found[-1].accepted
-    assert "<strong>good.jpg</strong>" in found[0].html and "<strong>good.webp</strong>" in found[-1].html
+    assert found[0].file_name == "good.jpg" and found[-1].file_name == "good.webp"
     for row, (name, _, reason, message) in zip(found[1:-1], BAD, strict=True):
         assert not row.accepted
         assert row.reason == reason, (name, row.reason)
-        assert f"<strong>{html.escape(name)}</strong>" in row.html
-        assert f'<p class="field-error">{html.escape(message)}</p>' in row.html, (name, row.html)
-        assert "<img" not in row.html and "<form" not in row.html
+        assert row.file_name == name
+        assert row.message == message, (name, row.html)
+        assert "<img" not in row.html and "<form" not in row.html  # raw: no picture, no form, nothing unescaped
 
     # Only the two good photos exist, in the database and on disk.
     photos = await all_photos(app)
@@ -261,8 +287,8 @@ async def test_mixed_upload_one_verdict_per_file(app, tab: Tab, htmx: bool) -> N
     if htmx:
         assert page.is_fragment() and page.root_id() == "upload-results"
     else:
-        assert "<html" in page.text and 'id="upload-form"' in page.text
-        assert '<section id="upload-results"' in page.text
+        assert "<html" in page.text and find_id(page.text, "upload-form")
+        assert by_id(page.text, "upload-results").tag == "section"
 
 
 async def test_htmx_and_plain_posts_give_the_same_rows(app, tab: Tab) -> None:
@@ -270,22 +296,17 @@ async def test_htmx_and_plain_posts_give_the_same_rows(app, tab: Tab) -> None:
     fragment = await _mixed_upload(tab, htmx=True)
     full = await _mixed_upload(tab, htmx=False)
     assert fragment.is_fragment() and fragment.root_id() == "upload-results"
-    assert "<html" in full.text and full.text.count('id="upload-results"') == 1
+    assert "<html" in full.text and count(full.text, "#upload-results") == 1
 
     def verdicts(page: Page) -> list[tuple[bool, str, str, str]]:
         """Per row: accepted, reason, the file name shown, the message shown."""
-        result = []
-        for row in rows(page):
-            name = re.search(r"<strong>(.*?)</strong>", row.html).group(1)
-            message = re.search(r'<p class="field-error">(.*?)</p>', row.html)
-            result.append((row.accepted, row.reason, name, message.group(1) if message else ""))
-        return result
+        return [(row.accepted, row.reason, row.file_name, row.message) for row in rows(page)]
 
     assert len(verdicts(fragment)) == len(BAD) + 2
     assert verdicts(fragment) == verdicts(full)
     # The fragment is the results section alone (htmx swaps it in with outerHTML).
-    assert fragment.text.strip().startswith('<section id="upload-results"')
-    assert fragment.text.strip().endswith("</section>")
+    results = sole(fragment.text)
+    assert results.tag == "section" and results.id == "upload-results"
 
 
 async def test_nothing_but_bad_files_is_422(app, tab: Tab) -> None:
@@ -305,7 +326,7 @@ async def test_file_names_are_escaped_in_the_rows(app, tab: Tab) -> None:
     page = await tab.upload("/upload", [(hostile, images.text_as_jpeg()), ("ok.jpg", images.jpeg())], htmx=True)
     assert page.status == 200
     assert "<img src=x onerror" not in page.text
-    assert f"<strong>{html.escape(hostile, quote=False)}</strong>" in page.text
+    assert hostile in texts(page.text, "strong")  # shown as text: escaped
     # Also in the thumbnail's alt text of an accepted photo.
     page = await tab.upload("/upload", [(hostile, images.jpeg())], htmx=True)
     assert page.status == 200 and "onerror=alert(1)>" not in page.text
@@ -337,15 +358,15 @@ async def test_sparse_and_incomplete_images_are_refused_with_their_message(app, 
     assert "0 uploaded, 2 refused" in page.text
     sparse_row, short_row = rows(page)
     assert not sparse_row.accepted and sparse_row.reason == "too-sparse"
-    assert "<strong>blank.png</strong>" in sparse_row.html
+    assert sparse_row.file_name == "blank.png"
     sparse_message = (
         f"This image claims 39.5 megapixels but the file holds only {len(sparse) / 1024:.1f} KB;"
         " above 4 megapixels an image needs at least 1 KB per megapixel."
     )
-    assert f'<p class="field-error">{html.escape(sparse_message)}</p>' in sparse_row.html
+    assert sparse_row.message == sparse_message
     assert not short_row.accepted and short_row.reason == "damaged"
-    assert "<strong>claims-40mp.jpg</strong>" in short_row.html
-    assert '<p class="field-error">This image is damaged or incomplete.</p>' in short_row.html
+    assert short_row.file_name == "claims-40mp.jpg"
+    assert short_row.message == "This image is damaged or incomplete."
     assert await all_photos(app) == []
     assert media_files(app) == []
 
@@ -364,7 +385,7 @@ async def test_files_beyond_max_upload_files_are_refused(limited_app) -> None:
     assert [row.accepted for row in found] == [True, True, False, False]
     for row, name in zip(found[2:], ("p3.jpg", "p4.jpg"), strict=True):
         assert row.reason == "too-many-files"
-        assert f"<strong>{name}</strong>" in row.html
+        assert row.file_name == name
         assert "Only 2 photos per upload; this one was not sent on." in row.html
     photos = await all_photos(limited_app)
     assert len(photos) == 2
@@ -403,11 +424,12 @@ async def test_a_body_over_max_content_length_is_413(limited_app, htmx: bool) ->
     assert "1 MB per photo" in page.text and "2 photos at a time" in page.text
     assert "Traceback" not in page.text and "RequestEntityTooLarge" not in page.text
     if htmx:
-        assert page.is_fragment() and 'data-status="413"' in page.text
+        assert page.is_fragment() and elements(page.text, '[data-status="413"]')
         assert page.headers["HX-Retarget"] == "#flashes"
     else:
-        assert "<html" in page.text and 'class="error-page"' in page.text
-        assert '<p class="error-code">413</p>' in page.text
+        assert "<html" in page.text and elements(page.text, '[class="error-page"]')
+        shown = element(page.text, "p.error-code")
+        assert shown.attrs == {"class": "error-code"} and shown.text == "413"
     assert await all_photos(limited_app) == []
     assert media_files(limited_app) == []
 
@@ -468,8 +490,8 @@ async def test_details_saved_through_the_row_form(app, tab: Tab) -> None:
     assert page.status == 200, page.text
     assert page.is_fragment() and page.root_id() == f"photo-row-form-{photo.id}"
     assert "Saved" in page.text
-    assert "Evening at the beach" in page.text and 'value="Orange sky over a calm sea"' in page.text
-    assert re.search(r'<option value="followers" selected>', page.text)
+    assert "Evening at the beach" in page.text and elements(page.text, '[value="Orange sky over a calm sea"]')
+    assert element(page.text, "option[value=followers]").has("selected")
 
     [saved] = await all_photos(app)
     assert saved.description == "Evening at the beach"
@@ -618,7 +640,7 @@ async def test_avatar_non_image_is_422_and_keeps_the_old_files(app, tab: Tab, ht
 
     assert page.status == 422
     assert "This file is not an image." in page.text
-    assert 'id="avatar-form"' in page.text
+    assert find_id(page.text, "avatar-form")
     assert page.is_fragment() == htmx
     assert (await fetch_user(app, "ana")).avatar_files() == before
     assert media_files(app, media.AVATARS_DIR) == sorted(before)

@@ -5,7 +5,6 @@ and without JavaScript."""
 from __future__ import annotations
 
 import html
-import re
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +15,7 @@ from hyperpics.models import Tag, Visibility
 
 from . import images
 from .conftest import Page, Tab, make_user
+from .html import Element, by_id, element, elements, find_id
 from .test_upload import FORMATS, all_photos, limited_app, media_files, rows, uploader  # noqa: F401 (fixture)
 
 ONE = "/_/upload"
@@ -41,14 +41,13 @@ async def test_one_photo_is_201_with_its_row_and_the_shared_details(app, tab: Ta
     # The row alone, the same markup the multi-file form lists; its id is the file's place.
     assert page.is_fragment() and page.root_id() == "upload-row-7"
     [row] = rows(page)
-    assert row.accepted and "<strong>beach.jpg</strong>" in row.html
-    assert f'href="/photo/{photo.id}"' in row.html
-    assert f'src="/media/photos/{photo.filename_small}?v=followers"' in row.html
+    assert row.accepted and row.file_name == "beach.jpg"
+    assert row.element.select(f'a[href="/photo/{photo.id}"]')
+    assert row.element.select_one("img")["src"] == f"/media/photos/{photo.filename_small}?v=followers"
     # Its details form shows what the photo now carries.
-    assert f'id="photo-row-form-{photo.id}"' in row.html
-    assert re.search(r">\s*Low tide</textarea>", row.html)
-    assert 'value="sunset, blue hour"' in row.html
-    assert '<option value="followers" selected>' in row.html
+    assert_details(
+        row.element.select_one(f"form#photo-row-form-{photo.id}"), "Low tide", "sunset, blue hour", "followers"
+    )
 
     assert photo.description == "Low tide" and photo.visibility == Visibility.FOLLOWERS
     assert sorted(tag.name for tag in photo.tags) == ["blue hour", "sunset"]
@@ -67,10 +66,10 @@ async def test_a_plain_post_gets_the_upload_page_with_the_row(app, tab: Tab) -> 
     await uploader(app, tab)
     page = await send_one(tab, "p.jpg", images.jpeg(), number=2, htmx=False, tags="harbour")
     assert page.status == 201
-    assert "<html" in page.text and 'id="upload-form"' in page.text
+    assert "<html" in page.text and find_id(page.text, "upload-form")
     assert "1 uploaded" in page.text
     [row] = rows(page)
-    assert row.accepted and 'id="upload-row-1"' in page.text  # the page numbers its own list
+    assert row.accepted and find_id(page.text, "upload-row-1")  # the page numbers its own list
 
 
 async def test_a_batch_sent_a_file_at_a_time_shares_its_tags(app, tab: Tab) -> None:
@@ -109,9 +108,9 @@ async def test_a_refused_file_gets_its_status_reason_and_message(
     assert page.is_fragment() and page.root_id() == "upload-row-4"
     [row] = rows(page)
     assert not row.accepted and row.reason == reason
-    assert f"<strong>{html.escape(name)}</strong>" in row.html
-    assert f'<p class="field-error">{html.escape(message)}</p>' in row.html
-    assert "<form" not in row.html and "<img" not in row.html
+    assert row.file_name == name
+    assert row.message == message
+    assert "<form" not in row.html and "<img" not in row.html  # raw: no form, no picture, nothing unescaped
     # Nothing is left behind: no row, no file, not even the tags it was to carry.
     assert await all_photos(app) == [] and media_files(app) == []
     async with database(app).session(write=False) as session:
@@ -137,7 +136,7 @@ async def test_a_body_over_one_photo_is_413_before_it_is_read(limited_app) -> No
     assert len(bigger) > 2 * 1024 * 1024
     page = await send_one(tab, "two-in-one.png", bigger)
     assert page.status == 413
-    assert 'data-status="413"' in page.text and "at most 1 MB per photo" in page.text
+    assert elements(page.text, '[data-status="413"]') and "at most 1 MB per photo" in page.text
     assert await all_photos(limited_app) == [] and media_files(limited_app) == []
 
 
@@ -155,7 +154,7 @@ async def test_bad_shared_details_refuse_the_file_before_it_is_decoded(app, tab:
     page = await send_one(tab, "fine.jpg", images.jpeg(), **fields)
     assert page.status == 422
     [row] = rows(page)
-    assert row.reason == "details" and "<strong>fine.jpg</strong>" in row.html
+    assert row.reason == "details" and row.file_name == "fine.jpg"
     assert html.escape(message) in row.html
     assert await all_photos(app) == [] and media_files(app) == []
 
@@ -261,10 +260,17 @@ async def test_the_multi_file_form_applies_the_shared_fields_to_every_photo(app,
         assert sorted(tag.name for tag in photo.tags) == ["film", "harbour"]
     accepted = [row for row in rows(page) if row.accepted]
     for row in accepted:  # each row's form starts from what the photo carries
-        assert re.search(r">\s*Harbour walk</textarea>", row.html) and 'value="harbour, film"' in row.html
-        assert '<option value="private" selected>' in row.html
+        assert_details(row.element.select_one("form"), "Harbour walk", "harbour, film", "private")
     if not htmx:  # the page keeps what was typed for the next upload
-        assert re.search(r'<textarea[^>]*name="description"[^>]*>\s*Harbour walk</textarea>', page.text)
+        assert element(by_id(page.text, "upload-form"), "textarea[name=description]").text == "Harbour walk"
+
+
+def assert_details(form: Element, description: str, tags: str, visibility: str) -> None:
+    """A row's details form shows what its photo carries."""
+    assert form.select_one("textarea[name=description]").text == description
+    assert form.select_one("input[name=tags]")["value"] == tags
+    [chosen] = [option for option in form.select("select[name=visibility] option") if option.has("selected")]
+    assert chosen["value"] == visibility
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
@@ -275,7 +281,7 @@ async def test_the_multi_file_form_refuses_bad_shared_fields_before_decoding(app
     assert "is not a valid tag" in page.text and rows(page) == []
     assert await all_photos(app) == [] and media_files(app) == []
     if not htmx:
-        assert 'aria-invalid="true"' in page.text and 'value="fine, not/ok"' in page.text
+        assert elements(page.text, '[aria-invalid="true"]') and elements(page.text, '[value="fine, not/ok"]')
 
 
 async def test_files_sent_at_the_same_time_with_new_tags_share_them(app, tab: Tab) -> None:

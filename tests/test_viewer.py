@@ -9,8 +9,9 @@ from quart import Quart
 
 from hyperpics.models import Visibility
 
-from .builders import add_comment, add_photos, add_photo
 from .conftest import Tab, make_user
+from .factories import add_comment, add_photo, add_photos
+from .html import count, element, elements
 
 
 async def test_the_photo_page_reads_author_photo_actions_details_then_comments(app: Quart, tab: Tab) -> None:
@@ -27,9 +28,9 @@ async def test_the_photo_page_reads_author_photo_actions_details_then_comments(a
     places = [article.index(marker) for marker in markers]
     assert places == sorted(places), dict(zip(markers, places, strict=True))
     # One h1, naming the photo, before the photo itself.
-    assert page.text.count("<h1") == 1
-    assert re.search(r'<h1 id="photo-heading"[^>]*>harbour at dawn</h1>', page.text)
-    assert f'href="/photo/{photo}/view"' in page.text
+    assert count(page.text, "h1") == 1
+    assert element(page.text, "h1#photo-heading").text == "harbour at dawn"
+    assert elements(page.text, f'[href="/photo/{photo}/view"]')
 
 
 async def test_the_viewer_is_a_page_with_links_for_newer_older_and_close(app: Quart, tab: Tab) -> None:
@@ -37,14 +38,17 @@ async def test_the_viewer_is_a_page_with_links_for_newer_older_and_close(app: Qu
     older, middle, newer = await add_photos(app, "ana", 3)
     page = await Tab(app).get(f"/photo/{middle}/view")
     assert page.status == 200
-    assert re.search(rf'class="viewer-prev" rel="prev" href="/photo/{newer}/view"', page.text)
-    assert re.search(rf'class="viewer-next" rel="next" href="/photo/{older}/view"', page.text)
-    assert f'class="viewer-close" href="/photo/{middle}"' in page.text
-    assert re.search(r'<script src="/static/js/viewer\.js\?v=\w+" defer>', page.text)
-    assert 'class="site-nav' not in page.text and "site-footer" not in page.text  # the photo alone
+    assert elements(page.text, f'[class=viewer-prev][rel=prev][href="/photo/{newer}/view"]')
+    assert elements(page.text, f'[class=viewer-next][rel=next][href="/photo/{older}/view"]')
+    assert elements(page.text, f'[class=viewer-close][href="/photo/{middle}"]')
+    assert any(
+        re.fullmatch(r"/static/js/viewer\.js\?v=\w+", script["src"]) and script.has("defer")
+        for script in elements(page.text, "script[src]")
+    )
+    assert not elements(page.text, "[class^=site-nav]") and "site-footer" not in page.text  # the photo alone
     # The ends have no link past them.
     first = await Tab(app).get(f"/photo/{newer}/view")
-    assert "viewer-prev" not in first.text and f'href="/photo/{middle}/view"' in first.text
+    assert "viewer-prev" not in first.text and elements(first.text, f'[href="/photo/{middle}/view"]')
     last = await Tab(app).get(f"/photo/{older}/view")
     assert "viewer-next" not in last.text
 

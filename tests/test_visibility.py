@@ -11,9 +11,11 @@ from PIL import Image
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Follow, Photo, utcnow
+from hyperpics.models import Photo
 
-from .conftest import Tab, make_user
+from .conftest import Tab
+from .factories import add_follows
+from .helpers import logged_in
 
 VIEWERS = ["owner", "follower", "stranger", "moderator", "anonymous"]
 SEES = {
@@ -32,11 +34,10 @@ def _jpeg(color: str) -> bytes:
 @pytest.fixture
 async def world(app):  # type: ignore[no-untyped-def]
     """An owner with one photo of each visibility, tagged 'shared', and four viewers."""
-    tabs: dict[str, Tab] = {"anonymous": Tab(app)}
-    for name in ("owner", "follower", "stranger", "moderator"):
-        tabs[name] = Tab(app)
-        extra = {"role": "Moderator"} if name == "moderator" else {}
-        await make_user(app, tabs[name], name, **extra)
+    tabs = {
+        "anonymous": Tab(app),
+        **await logged_in(app, "owner", "follower", "stranger", "moderator", roles={"moderator": "Moderator"}),
+    }
     owner = tabs["owner"]
     page = await owner.upload(
         "/upload", [("public.jpg", _jpeg("red")), ("followers.jpg", _jpeg("green")), ("private.jpg", _jpeg("blue"))]
@@ -52,12 +53,7 @@ async def world(app):  # type: ignore[no-untyped-def]
         )
         assert result.status == 303, result.text
         ids[visibility] = photo
-    async with database(app).session(write=True) as session:
-        from hyperpics.models import User
-
-        people = {u.username: u.id for u in (await session.execute(select(User))).scalars()}
-        session.add(Follow(follower_id=people["follower"], followed_id=people["owner"], created_at=utcnow()))
-        await session.commit()
+    await add_follows(app, ("follower", "owner"))
     return tabs, ids
 
 

@@ -29,6 +29,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from .conftest import ACTION_TIMEOUT, Server, _free_port, server_env, serving
+from .helpers import log_in
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core-4.14.1.min.js"
 # WCAG 2.0 and 2.1, A and AA, plus axe's best practices (landmarks, headings, ...).
@@ -148,14 +149,6 @@ def _context(browser: Browser, site: Site, viewport: dict[str, int], scheme: str
     return context
 
 
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.locator("#login-form").get_by_role("button", name="Log in").click()
-    expect(page.locator("details.user-menu")).to_be_attached()
-
-
 class Audit:
     """Runs axe on pages and keeps every violation, to report them all at the end."""
 
@@ -195,7 +188,8 @@ def audit(browser: Browser, site: Site, request: pytest.FixtureRequest) -> Itera
         contexts.append(context)
         page = context.new_page()
         if login:
-            _log_in(page, login)
+            log_in(page, login, PASSWORD)
+            expect(page.locator("details.user-menu")).to_be_attached()
         return Audit(page, f"{viewport['width']} {scheme}")
 
     yield make

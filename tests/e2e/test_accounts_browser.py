@@ -3,60 +3,13 @@
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from .conftest import Outbox, Server
-
-PASSWORD = "correct horse battery"
-
-
-def unique(prefix: str) -> str:
-    """A username nobody has yet (tests share one server and database)."""
-    return f"{prefix}_{secrets.token_hex(3)}"
-
-
-def fill_registration(page: Page, *, name: str, email: str, username: str, password: str) -> None:
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Repeat password", exact=True).fill(password)
-
-
-def register(page: Page, *, name: str, email: str, username: str, password: str = PASSWORD) -> None:
-    page.goto("/auth/register")
-    fill_registration(page, name=name, email=email, username=username, password=password)
-    page.get_by_role("button", name="Create my account").click()
-    expect(page.locator("#flashes")).to_contain_text("Check your mail")
-    log_in(page, email)
-    expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
-
-
-def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.locator("#login-form").get_by_role("button", name="Log in").click()
-
-
-def log_out(page: Page, name: str) -> None:
-    menu = page.locator("details.dropdown.user-menu")
-    menu.locator("summary", has_text=name).click()
-    expect(menu).to_have_attribute("open", "")
-    page.locator("#logout-button").click()
-    expect(page.locator(".site-nav").get_by_role("link", name="Log in", exact=True)).to_be_visible()
-
-
-def mark_window(page: Page) -> None:
-    """Set a JS variable that survives htmx swaps but not a page load."""
-    page.evaluate("window.__e2eMarker = 'still-here'")
-
-
-def window_survived(page: Page) -> bool:
-    return page.evaluate("window.__e2eMarker") == "still-here"
+from .helpers import PASSWORD, fill_login, log_out, mark_window, register, unique, window_survived
 
 
 def test_register_confirm_logout_login(page: Page, server: Server, outbox: Outbox, shot: Callable[[str], Path]) -> None:
@@ -101,7 +54,7 @@ def test_register_confirm_logout_login(page: Page, server: Server, outbox: Outbo
     page.get_by_role("button", name="Create my account").click()
     expect(page).to_have_url(server.url + "/auth/login")
     expect(page.locator("#flashes")).to_contain_text(f"Check your mail: we sent a message to {address}.")
-    log_in(page, address)
+    fill_login(page, address)
     expect(page).to_have_url(server.url + "/")
     expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
     notice = page.locator("#confirm-notice")
@@ -137,7 +90,7 @@ def test_register_confirm_logout_login(page: Page, server: Server, outbox: Outbo
     page.goto("/auth/login")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     shot("accounts-08-login-form")
-    log_in(page, address)
+    fill_login(page, address)
     expect(page).to_have_url(server.url + "/")
     expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
     expect(page.locator("details.user-menu summary")).to_have_text(name)

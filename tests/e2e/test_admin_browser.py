@@ -47,8 +47,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Response, expect
 
 from .conftest import ACTION_TIMEOUT, Server
-
-PASSWORD = "correct horse battery"
+from .helpers import PASSWORD, fill_login, mark_window, sign_up, signed_up, window_survived
 STREAM_PATH = "/_/notifications/stream"
 LIVE_WITHIN_MS = 3_000  # how soon the victim's open page must hear that the session ended
 
@@ -68,29 +67,6 @@ ROW_USERNAMES = """
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def start_registration(page: Page, *, name: str, username: str) -> str:
-    """Fill in the sign-up form and send it; returns the address. See ``registered``."""
-    address = f"{username}@example.com"
-    page.goto("/auth/register")
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Email", exact=True).fill(address)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
-    return address
-
-
-def registered(page: Page, name: str, address: str) -> None:
-    """The sign-up went through (it says to check the mail; it never logs in): log in, and
-    the home page greets the new user."""
-    expect(page.locator("#flashes")).to_contain_text("Check your mail")
-    page.get_by_label("Email", exact=True).fill(address)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.locator("#login-form").get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
 
 
 def seed_members(server: Server, members: dict[str, str]) -> None:
@@ -163,15 +139,6 @@ def mine(names: list[str], ours: set[str]) -> list[str]:
     return [name for name in names if name in ours]
 
 
-def mark_window(page: Page) -> None:
-    """A JS variable that survives htmx swaps but not a page load."""
-    page.evaluate("window.__marker = 1")
-
-
-def window_survived(page: Page) -> bool:
-    return page.evaluate("window.__marker") == 1
-
-
 def is_table_fragment(response: Response) -> bool:
     """An htmx request's answer for the users table (a sort, a filter or a search)."""
     return urlsplit(response.url).path == "/admin/users" and response.request.headers.get("hx-request") == "true"
@@ -204,10 +171,10 @@ def test_moderator_sorts_filters_and_blocks_a_member_who_is_logged_out(
         victim_context.add_init_script(COUNT_SSE_OPENS)
         victim_errors: list[str] = []
         victim_page.on("pageerror", lambda error: victim_errors.append(str(error)))
-        victim_address = start_registration(victim_page, name=victim_name, username=victim)
-        moderator_address = start_registration(page, name=moderator_name, username=moderator)
-        registered(victim_page, victim_name, victim_address)
-        registered(page, moderator_name, moderator_address)
+        victim_address = sign_up(victim_page, name=victim_name, username=victim)
+        moderator_address = sign_up(page, name=moderator_name, username=moderator)
+        signed_up(victim_page, victim_name, victim_address)
+        signed_up(page, moderator_name, moderator_address)
         make_moderator(server, moderator)
 
         # 2. The victim sits on the home page with the notification stream open.
@@ -342,9 +309,7 @@ def test_moderator_sorts_filters_and_blocks_a_member_who_is_logged_out(
 
         # Logging in again with the right password is refused: blocked.
         nav.get_by_role("link", name="Log in", exact=True).click()
-        victim_page.get_by_label("Email", exact=True).fill(victim_address)
-        victim_page.get_by_label("Password", exact=True).fill(PASSWORD)
-        victim_page.locator("#login-form").get_by_role("button", name="Log in").click()
+        fill_login(victim_page, victim_address)
         expect(victim_page.locator("#login-form")).to_contain_text("Your account is blocked.")
         expect(victim_page.locator("details.user-menu")).to_have_count(0)
         victim_page.goto("/")

@@ -15,7 +15,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import Server
-from .test_accounts_browser import mark_window, register, unique, window_survived
+from .helpers import mark_window, register, unique, window_survived
 
 LIGHT_PAGE = "rgb(246, 247, 249)"  # --hp-bg, light
 DARK_PAGE = "rgb(14, 17, 23)"  # --hp-bg, dark

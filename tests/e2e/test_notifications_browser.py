@@ -16,7 +16,6 @@ in ``#toasts``. (Toasts fade out on their own after 6 s, see app.js.)
 from __future__ import annotations
 
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,8 +24,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from .conftest import ACTION_TIMEOUT, Outbox, Server
+from .helpers import confirm, mark_window, register, unique, window_survived
 
-PASSWORD = "correct horse battery"
 WITHIN_MS = 30_000  # a hang guard for the toast and the bell on B's page (speed: bench/sse.py)
 STREAM_PATH = "/_/notifications/stream"
 
@@ -35,38 +34,6 @@ COUNT_SSE_OPENS = """
 window.__sseOpens = 0;
 document.addEventListener("htmx:sseOpen", function () { window.__sseOpens += 1; });
 """
-
-
-def unique(prefix: str) -> str:
-    """A username nobody has yet (tests share one server and database)."""
-    return f"{prefix}_{secrets.token_hex(3)}"
-
-
-def register(page: Page, *, name: str, username: str) -> str:
-    """Register through the form (then log in); returns the address."""
-    address = f"{username}@example.com"
-    page.goto("/auth/register")
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Email", exact=True).fill(address)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
-    # Sign-up never logs in (its answer is the same for an address that has an account).
-    expect(page.locator("#flashes")).to_contain_text("Check your mail")
-    page.get_by_label("Email", exact=True).fill(address)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.locator("#login-form").get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
-    return address
-
-
-def confirm(page: Page, server: Server, outbox: Outbox, address: str) -> None:
-    link = outbox.newest_link(to=address)
-    assert link.startswith(server.url + "/auth/confirm/"), link
-    page.goto(link)
-    page.get_by_role("button", name="Confirm my email address").click()
-    expect(page.locator("#flashes")).to_contain_text("your email address is confirmed")
 
 
 @pytest.fixture
@@ -102,7 +69,7 @@ def test_a_follow_shows_up_on_the_followed_users_open_page(
     expect(bell).to_be_hidden()  # nothing unread yet: the badge is there, hidden, at 0
     expect(bell).to_have_text("0")
     expect(page.locator("#toasts .toast")).to_have_count(0)
-    page.evaluate("window.__e2eMarker = 'still-here'")
+    mark_window(page)
 
     # A: registered and confirmed in a browser of their own, follows B from B's profile.
     a_page = second_context.new_page()
@@ -149,7 +116,7 @@ def test_a_follow_shows_up_on_the_followed_users_open_page(
         }"""
     )
     assert abs(name_box["y"] - words_box["y"]) < 4 and words_box["x"] - name_box["right"] < 8, (name_box, words_box)
-    assert page.evaluate("window.__e2eMarker") == "still-here", "B's page was reloaded"
+    assert window_survived(page), "B's page was reloaded"
     assert page.evaluate("window.__sseOpens") == 1, "the stream reconnected"
     shot("notifications-01-toast-and-bell")
     a_page.screenshot(path=artifacts / "notifications-02-a-following.png", full_page=True)

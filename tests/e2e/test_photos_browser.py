@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import Server
-from .test_accounts_browser import log_in, register, unique
+from .helpers import log_in, register, unique
 
 SIZES = ((1366, 900), (390, 844))
 SHAPES = ((1600, 900), (800, 1200), (1000, 1000), (3000, 1000), (1200, 800))
@@ -114,7 +114,6 @@ def test_the_photo_page_reads_in_order_on_both_sizes(browser: Browser, server: S
             if width == SIZES[0][0]:
                 register(page, name="Eye Witness", email=f"{viewer}@example.com", username=viewer)
             else:
-                page.goto("/auth/login")
                 log_in(page, f"{viewer}@example.com")
                 expect(page.get_by_role("heading", name="Hello, Eye Witness.")).to_be_visible()
             page.goto(f"/photo/{photo}")

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from .conftest import _free_port, server_env, serving
+from .helpers import log_in
 
 PASSWORD = "demo pictures only"
 SIZES = ((1366, 900, 1), (390, 844, 2))
@@ -61,14 +62,6 @@ def _first_screen_images_loaded(page: Page) -> list[str]:
     )
 
 
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.locator("#login-form").get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/$"))
-
-
 def test_main_pages_look_whole_at_both_sizes_in_both_schemes(browser: Browser, demo: DemoSite, artifacts: Path) -> None:
     taken = []
     for width, height, scale in SIZES:
@@ -83,7 +76,8 @@ def test_main_pages_look_whole_at_both_sizes_in_both_schemes(browser: Browser, d
                     errors: list[str] = []
                     page.on("pageerror", lambda error: errors.append(str(error)))
                     if who != "anonymous":
-                        _log_in(page, demo.member if who == "member" else "admin@example.com")
+                        log_in(page, demo.member if who == "member" else "admin@example.com", PASSWORD)
+                        page.wait_for_url(re.compile(r"/$"))
                     page.goto("/explore")
                     photo = page.locator(".photo-card a").first.get_attribute("href")
                     page.goto("/search?q=a&category=tag")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import re
-import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,42 +20,12 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from .conftest import Outbox, Server
+from .helpers import mark_window, register_and_confirm, window_survived
 
-PASSWORD = "correct horse battery"
 TAG = "zebracrossing"
 DESCRIPTION = "Black and white stripes on the zebra crossing by the old market."
 TYPED = "zebra"
 SUGGEST_WITHIN_MS = 2_000  # 300 ms debounce + the request
-
-
-# --- a confirmed, logged-in user (as in tests/e2e/test_upload_browser.py) ---------------------
-
-
-def register_confirm(page: Page, server: Server, outbox: Outbox, *, prefix: str, name: str) -> str:
-    """Register a fresh user (then log in) and confirm the address via the mailed link."""
-    username = f"{prefix}_{secrets.token_hex(3)}"
-    address = f"{username}@example.com"
-    page.goto("/auth/register")
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Email", exact=True).fill(address)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
-    # Sign-up never logs in (its answer is the same for an address that has an account).
-    expect(page.locator("#flashes")).to_contain_text("Check your mail")
-    page.get_by_label("Email", exact=True).fill(address)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.locator("#login-form").get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
-
-    link = outbox.newest_link(to=address)
-    assert link.startswith(server.url + "/auth/confirm/"), link
-    page.goto(link)
-    page.get_by_role("button", name="Confirm my email address").click()
-    expect(page.locator("#flashes")).to_contain_text("your email address is confirmed")
-    expect(page.locator("details.user-menu summary")).to_have_text(name)
-    return address
 
 
 def tiny_jpeg(path: Path) -> Path:
@@ -70,15 +39,6 @@ def tiny_jpeg(path: Path) -> Path:
     return path
 
 
-def mark_window(page: Page) -> None:
-    """A JS variable that survives htmx swaps but not a page load."""
-    page.evaluate("window.__marker = 1")
-
-
-def window_survived(page: Page) -> bool:
-    return page.evaluate("window.__marker") == 1
-
-
 # --- the test ---------------------------------------------------------------------------------
 
 
@@ -86,7 +46,7 @@ def test_nav_search_suggests_while_typing_and_enter_opens_results(
     page: Page, server: Server, outbox: Outbox, shot: Callable[[str], Path], tmp_path: Path
 ) -> None:
     # 1. A confirmed user uploads a photo, then describes and tags it in its upload row.
-    register_confirm(page, server, outbox, prefix="zb", name="Zoe Zebra")
+    register_and_confirm(page, server, outbox, prefix="zb", name="Zoe Zebra")
     response = page.goto("/upload")
     assert response is not None and response.status == 200, response and response.status
     page.set_input_files("#photos", str(tiny_jpeg(tmp_path / "crossing.jpg")))

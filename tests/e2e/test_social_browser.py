@@ -39,8 +39,8 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
 from .conftest import ACTION_TIMEOUT, ARTIFACTS, Outbox, Server
+from .helpers import log_in, mark_window, register_and_confirm, unique, window_survived
 
-PASSWORD = "correct horse battery"
 HOVER_DELAY_MS = 300  # hx-trigger="mouseenter delay:300ms, focus delay:300ms"
 WITHIN_MS = 30_000  # a hang guard for what arrives over a stream (speed: bench/sse.py)
 # Set once the photo page's comment stream (#comments-live) is open.
@@ -76,46 +76,18 @@ class Scene:
     viewer: Member
 
 
-def unique(prefix: str) -> str:
-    """A username nobody has yet (tests share one server and database)."""
-    return f"{prefix}_{secrets.token_hex(3)}"
-
-
-def register_and_confirm(page: Page, server: Server, outbox: Outbox, *, prefix: str, name: str) -> Member:
-    """Register a fresh user (then log in) and confirm the address through the mail.
-
-    The same steps as test_accounts_browser.py, kept here so this file stands alone.
-    """
+def register_and_confirm_member(page: Page, server: Server, outbox: Outbox, *, prefix: str, name: str) -> Member:
+    """A fresh confirmed member (helpers.register_and_confirm), with their id and the
+    logged-in browser state, for the other contexts of the test."""
     username = unique(prefix)
-    member = Member(name=name, username=username, email=f"{username}@example.com")
-    page.goto("/auth/register")
-    page.get_by_label("Name", exact=True).fill(member.name)
-    page.get_by_label("Email", exact=True).fill(member.email)
-    page.get_by_label("Username", exact=True).fill(member.username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
-    # Sign-up never logs in (its answer is the same for an address that has an account).
-    expect(page.locator("#flashes")).to_contain_text("Check your mail")
-    page.get_by_label("Email", exact=True).fill(member.email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.locator("#login-form").get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
-
-    link = outbox.newest_link(to=member.email)
-    assert link.startswith(server.url + "/auth/confirm/"), link
-    page.goto(link)
-    page.get_by_role("button", name="Confirm my email address").click()
-    expect(page.locator("#flashes")).to_contain_text("your email address is confirmed")
-
+    email = register_and_confirm(page, server, outbox, name=name, username=username)
     # The user's id: their own page always has the follow area, "follow-<id>".
     page.goto(f"/user/{username}")
     area_id = page.locator(".profile-header .follow-area").get_attribute("id") or ""
     match = re.fullmatch(r"follow-(\d+)", area_id)
     assert match, f"unexpected follow area id {area_id!r}"
-    member.id = int(match.group(1))
-    member.state = page.context.storage_state()  # type: ignore[assignment]
-    return member
+    state = page.context.storage_state()
+    return Member(name=name, username=username, email=email, id=int(match.group(1)), state=state)  # type: ignore[arg-type]
 
 
 def small_jpeg(path: Path, seed: int) -> Path:
@@ -182,10 +154,10 @@ def cast(browser: Browser, server: Server, artifacts: Path) -> Iterator[Cast]:
     """A and B: two confirmed users, each registered in a browser context of their own."""
     outbox = Outbox(server.outbox)
     with extra_context(browser, server, artifacts, "register-ben") as context:
-        viewer = register_and_confirm(context.new_page(), server, outbox, prefix="ben", name="Ben Viewer")
+        viewer = register_and_confirm_member(context.new_page(), server, outbox, prefix="ben", name="Ben Viewer")
     with extra_context(browser, server, artifacts, "author") as context:
         author_page = context.new_page()
-        author = register_and_confirm(author_page, server, outbox, prefix="ann", name="Ann Author")
+        author = register_and_confirm_member(author_page, server, outbox, prefix="ann", name="Ann Author")
         yield Cast(author=author, viewer=viewer, author_page=author_page)
 
 
@@ -231,15 +203,6 @@ def watch_card_requests(page: Page) -> list[str]:
 
     page.on("request", on_request)
     return seen
-
-
-def mark_window(page: Page) -> None:
-    """A JS variable that survives htmx swaps but not a page load."""
-    page.evaluate("window.__socialMarker = 'still-here'")
-
-
-def window_survived(page: Page) -> bool:
-    return page.evaluate("window.__socialMarker") == "still-here"
 
 
 def centre(page: Page, selector: str) -> tuple[float, float]:
@@ -561,10 +524,7 @@ def test_collect_and_follow_without_javascript(
         )
 
         # Log in with the plain form post.
-        tab.goto("/auth/login")
-        tab.get_by_label("Email", exact=True).fill(scene.viewer.email)
-        tab.get_by_label("Password", exact=True).fill(PASSWORD)
-        tab.locator("#login-form").get_by_role("button", name="Log in").click()
+        log_in(tab, scene.viewer.email)
         expect(tab).to_have_url(server.url + "/")
         expect(tab.locator("details.user-menu summary")).to_have_text(scene.viewer.name)
 

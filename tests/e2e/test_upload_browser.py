@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +27,8 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from .conftest import ARTIFACTS, Outbox, Server
+from .helpers import log_in, log_out, mark_window, register_and_confirm, window_survived
 
-PASSWORD = "correct horse battery"
 
 # The app refuses an image whose bytes contain something that looks like markup (a
 # "polyglot": see hyperpics/media.py). Compressed noise is random bytes, which sometimes
@@ -46,64 +45,20 @@ LATENCY_MS = 50
 
 
 # --- a confirmed, logged-in user ------------------------------------------------------------
-# The same steps as tests/e2e/test_accounts_browser.py, kept here so this file stands alone.
-
-
-def unique(prefix: str) -> str:
-    """A username nobody has yet (tests share one server and database)."""
-    return f"{prefix}_{secrets.token_hex(3)}"
 
 
 def register_confirm_login(
     page: Page, server: Server, outbox: Outbox, *, prefix: str, name: str, log_in_again: bool = False
 ) -> str:
-    """Register a fresh user and confirm the address through the mailed link.
-
-    Registering is followed by a log-in, so another one is optional: ``log_in_again``
-    also logs out and back in with email and password (about 2 s more, as argon2 is slow on
-    purpose). Returns the user's email address; the page ends on the home page, logged in.
-    """
-    username = unique(prefix)
-    address = f"{username}@example.com"
-
-    # Register, then log in (unconfirmed).
-    page.goto("/auth/register")
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Email", exact=True).fill(address)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
-    # Sign-up never logs in (its answer is the same for an address that has an account).
-    expect(page.locator("#flashes")).to_contain_text("Check your mail")
-    page.get_by_label("Email", exact=True).fill(address)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.locator("#login-form").get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=f"Hello, {name}.")).to_be_visible()
-
-    # Confirm through the link in the mail: it opens a page with a button.
-    link = outbox.newest_link(to=address)
-    assert link.startswith(server.url + "/auth/confirm/"), link
-    page.goto(link)
-    page.get_by_role("button", name="Confirm my email address").click()
-    expect(page.locator("#flashes")).to_contain_text("your email address is confirmed")
-    expect(page.locator("#confirm-notice")).to_have_count(0)
-
-    if not log_in_again:
+    """A fresh confirmed member, logged in (see helpers.register_and_confirm). With
+    ``log_in_again`` they also log out and back in with email and password (about 2 s more,
+    as argon2 is slow on purpose). Returns the address; the page ends on the home page."""
+    address = register_and_confirm(page, server, outbox, prefix=prefix, name=name)
+    if log_in_again:
+        log_out(page, name)
+        log_in(page, address)
+        expect(page).to_have_url(server.url + "/")
         expect(page.locator("details.user-menu summary")).to_have_text(name)
-        return address
-
-    # Log out from the user menu and log in again with email and password.
-    menu = page.locator("details.dropdown.user-menu")
-    menu.locator("summary", has_text=name).click()
-    page.locator("#logout-button").click()
-    expect(page.locator(".site-nav").get_by_role("link", name="Log in", exact=True)).to_be_visible()
-    page.goto("/auth/login")
-    page.get_by_label("Email", exact=True).fill(address)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.locator("#login-form").get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(server.url + "/")
-    expect(page.locator("details.user-menu summary")).to_have_text(name)
     return address
 
 
@@ -235,15 +190,6 @@ def drop_files(page: Page, paths: list[Path], target: str = "#upload-dropzone") 
     assert dropped, "the drop zone did not take the drop (the browser would open the file)"
     # ...and no longer once they are dropped.
     expect(page.locator(target)).not_to_have_class(re.compile(r"\bdragover\b"))
-
-
-def mark_window(page: Page) -> None:
-    """A JS variable that survives htmx swaps but not a page load."""
-    page.evaluate("window.__marker = 1")
-
-
-def window_survived(page: Page) -> bool:
-    return page.evaluate("window.__marker") == 1
 
 
 # --- the tests -------------------------------------------------------------------------------
