@@ -11,11 +11,13 @@ Freshness: every table has a version, moved on by each commit that wrote to it (
 hook). An entry is stored with the versions of the tables it was made from, read *before* the
 view read the database, and is served only while they are the same: a page rendered before a
 change is never served after it. :func:`remember` keeps values the same way (the hot tags,
-made from three tables, survive a comment). The versions live in the shared store (Redis with
-several workers, so a comment posted through one worker retires every worker's copies); what
-they guard lives in each worker's memory, at most ``PAGE_CACHE_SECONDS`` old, which bounds
-what a change made outside any request (a command run on the database) leaves visible. If the
-versions cannot be read (Redis away), nothing is served from the cache or stored in it.
+made from three tables, survive a comment), and :func:`kept_read` what members' pages read
+that is the same for everyone (a photo, its comments, a tag's or an author's photos). The
+versions live in the shared store (Redis with several workers, so a comment posted through one
+worker retires every worker's copies); what they guard lives in each worker's memory, at most
+``PAGE_CACHE_SECONDS`` old, which bounds what a change made outside any request (a command run
+on the database) leaves visible. If the versions cannot be read (Redis away), nothing is served
+from the cache or stored in it.
 """
 
 from __future__ import annotations
@@ -181,7 +183,8 @@ def keep(name: Hashable, versions: Versions | None, value: Any, size: int = 1) -
 async def kept_read[T](name: Hashable, tables: tuple[str, ...], read: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """``read(session)``'s value, kept for every request while ``tables`` are unchanged.
     It reads on a session of its own (db.detached_reads), so what it loads is detached and
-    never one of the request's own objects; it must be the same whoever asks."""
+    never one of the request's own objects; it must be the same whoever asks. (None is never
+    kept: it is read again each time.)"""
     value, versions = await recall(name, tables)
     if value is None:
         async with db.detached_reads(await db.session()) as reader:

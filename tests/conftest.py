@@ -92,7 +92,19 @@ def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -268,7 +280,7 @@ class Tab:
         if not self.csrf:
             await self.get("/auth/login")
 
-    async def get(self, path: str, *, htmx: bool = False, headers: dict[str, str] | None = None) -> "Page":
+    async def get(self, path: str, *, htmx: bool = False, headers: dict[str, str] | None = None) -> Page:
         all_headers = {"HX-Request": "true"} if htmx else {}
         all_headers.update(headers or {})
         response = await self.client.get(path, headers=all_headers)
@@ -285,7 +297,7 @@ class Tab:
         htmx: bool = False,
         csrf: bool | str = True,
         headers: dict[str, str] | None = None,
-    ) -> "Page":
+    ) -> Page:
         if csrf is True and not self.csrf:
             await self._fetch_token()
         form = dict(data or {})
@@ -309,7 +321,6 @@ class Tab:
             self.csrf = ""
         return page
 
-
     async def upload(
         self,
         path: str,
@@ -319,7 +330,7 @@ class Tab:
         field: str = "photos",
         htmx: bool = False,
         content_type: str = "image/jpeg",
-    ) -> "Page":
+    ) -> Page:
         """A multipart post with several files under one field name, as a browser sends it.
 
         (Quart's test client keeps only one file per field name, so the body is built here.)
@@ -327,7 +338,9 @@ class Tab:
         if not self.csrf:
             await self._fetch_token()
         fields: list[tuple[str, Any]] = [("csrf_token", self.csrf), *(data or {}).items()]
-        fields += [(field, FileStorage(io.BytesIO(body), filename=name, content_type=content_type)) for name, body in files]
+        fields += [
+            (field, FileStorage(io.BytesIO(body), filename=name, content_type=content_type)) for name, body in files
+        ]
         boundary, body = encode_multipart(MultiDict(fields))
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         if htmx:
@@ -345,7 +358,7 @@ class Page:
     headers: Any
 
     @classmethod
-    async def of(cls, response: Any) -> "Page":
+    async def of(cls, response: Any) -> Page:
         return cls(response.status_code, await response.get_data(as_text=True), response.headers)
 
     @property

@@ -71,7 +71,7 @@ class _Loop:
         self.thread.join(5)
 
 
-async def _await(make: Callable[[], Awaitable[T]]) -> T:
+async def _await[T](make: Callable[[], Awaitable[T]]) -> T:
     return await make()
 
 
@@ -334,9 +334,10 @@ class SqliteServer(DatabaseServer):
         copy = self.fresh(directory, migrated=False)
         assert isinstance(copy, SqliteDatabase)
         # The backup API: whatever still sits in the source's WAL comes along.
-        with contextlib.closing(sqlite3.connect(database.path)) as source, contextlib.closing(
-            sqlite3.connect(copy.path)
-        ) as target:
+        with (
+            contextlib.closing(sqlite3.connect(database.path)) as source,
+            contextlib.closing(sqlite3.connect(copy.path)) as target,
+        ):
             source.backup(target)
         return copy
 

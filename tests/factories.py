@@ -26,10 +26,10 @@ from hyperpics.models import (
     Notification,
     NotificationKind,
     Photo,
-    Role,
     Report,
     ReportReason,
     ReportTarget,
+    Role,
     RoleName,
     Tag,
     User,
@@ -120,10 +120,7 @@ async def add_photo(
 
 async def add_photos(app: Quart, author: Who, count: int, **options: Any) -> list[int]:
     """``count`` photos, newest last (each a minute younger than the one before)."""
-    return [
-        await add_photo(app, author, minutes_ago=count - index, **options)
-        for index in range(count)
-    ]
+    return [await add_photo(app, author, minutes_ago=count - index, **options) for index in range(count)]
 
 
 async def _user_id(session: Any, who: Who) -> int:

@@ -10,8 +10,8 @@ from quart import Quart
 from sqlalchemy import event, select
 
 from hyperpics.db import database
-from hyperpics.page_cache import forget_all
 from hyperpics.models import Photo, User
+from hyperpics.page_cache import forget_all
 
 from .conftest import Page, Tab, make_user
 from .html import by_id, element, elements

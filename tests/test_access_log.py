@@ -17,7 +17,7 @@ REQUEST = {
 @pytest.mark.parametrize(
     "response", [{"status": 303, "headers": [(b"Content-Length", b"0")]}, {"status": 200, "headers": []}, None]
 )
-@pytest.mark.parametrize("extra", ["", ' %(R)s %(st)s %({user-agent}i)s %(D)s'])
+@pytest.mark.parametrize("extra", ["", " %(R)s %(st)s %({user-agent}i)s %(D)s"])
 def test_the_line_is_hypercorns(response: dict | None, extra: str) -> None:  # type: ignore[type-arg]
     line = "%(p)s " + Config().access_log_format + extra
     ours, theirs = line % _AccessValues(REQUEST, response, 0.25), line % AccessLogAtoms(REQUEST, response, 0.25)

@@ -95,8 +95,14 @@ def admin_rules(app: Quart) -> list[Any]:
 
 def concrete(rule: str, ids: dict[str, int]) -> list[str]:
     """The URLs of a rule: one per choice of an <any(...)> part (every table a route serves)."""
-    values = {"user_id": ids["bob"], "row_id": 1, "target_id": 1, "target_type": "photo", "action": "lock",
-              "table": "users"}
+    values = {
+        "user_id": ids["bob"],
+        "row_id": 1,
+        "target_id": 1,
+        "target_type": "photo",
+        "action": "lock",
+        "table": "users",
+    }
     pattern = re.compile(r"<(?:any\(([^)]*)\):|[a-z]+:)?([a-z_]+)>")
     choices = next((match.group(1) for match in pattern.finditer(rule) if match.group(1)), None)
     options = [choice.strip() for choice in choices.split(",")] if choices else [None]
@@ -156,8 +162,8 @@ async def test_dashboard_counts_and_chart(site: Site) -> None:
     assert "Photos 3 1 reported" in text
     assert "Members 5 1 locked 1 blocked 0 unconfirmed" in text
     assert "Open reports 2" in text
-    chart = page.text[page.text.index('<figure class="activity-chart">'):]
-    svg = chart[:chart.index("</svg>")]
+    chart = page.text[page.text.index('<figure class="activity-chart">') :]
+    svg = chart[: chart.index("</svg>")]
     # 30 days, two bars each; everything happened today.
     assert svg.count('class="bar-uploads"') == 30 and svg.count('class="bar-signups"') == 30
     assert "3 uploads and 5 sign-ups" in svg
@@ -227,7 +233,12 @@ async def test_a_user_action_swaps_its_row_and_is_audited(
     for key, value in expected.items():
         assert getattr(user, key) == value
     entry = (await site.audit())[-1]
-    assert (entry.action, entry.target_type, entry.target_id, entry.actor_id) == (f"user.{action}", "user", cyd, site.ids["mod"])
+    assert (entry.action, entry.target_type, entry.target_id, entry.actor_id) == (
+        f"user.{action}",
+        "user",
+        cyd,
+        site.ids["mod"],
+    )
     for key, value in expected.items():
         assert entry.after[key] == value and entry.before[key] != value
 
@@ -250,7 +261,9 @@ async def test_without_javascript_a_destructive_action_asks_first_then_redirects
 
 async def test_without_javascript_a_safe_action_posts_straight_through(site: Site) -> None:
     await set_user(site.app, "cyd", confirmed=False)
-    done = await site.moderator.post(f"/_/admin/users/{site.ids['cyd']}/confirm", {"next": "/admin/users?status=unconfirmed"})
+    done = await site.moderator.post(
+        f"/_/admin/users/{site.ids['cyd']}/confirm", {"next": "/admin/users?status=unconfirmed"}
+    )
     assert done.status == 303 and done.location == "/admin/users?status=unconfirmed"
     assert (await site.user("cyd")).confirmed
 
@@ -280,8 +293,12 @@ async def test_every_row_action_works_as_a_plain_form(site: Site, path: str, ask
     comment = await add_comment(site.app, "dee", photo, "nice")
     await add_report(site.app, "dee", ReportTarget.PHOTO, photo)
     url = "/_/admin/" + path.format(
-        cyd=site.ids["cyd"], locked=(await site.user("lou")).id, blocked=(await site.user("bea")).id,
-        photo=photo, comment=comment, tag=await site.scalar(select(Tag.id)),
+        cyd=site.ids["cyd"],
+        locked=(await site.user("lou")).id,
+        blocked=(await site.user("bea")).id,
+        photo=photo,
+        comment=comment,
+        tag=await site.scalar(select(Tag.id)),
     )
     data = {"next": "/admin/users?q=x", "role": "Moderator"}
     audit_before = len(await site.audit())
@@ -370,7 +387,7 @@ async def test_the_table_hides_buttons_the_server_would_refuse(site: Site) -> No
 
 def _row(html: str, user_id: int) -> str:
     start = html.index(f'<tr id="user-row-{user_id}"')
-    return html[start:html.index("</tr>", start)]
+    return html[start : html.index("</tr>", start)]
 
 
 @pytest.mark.parametrize("action", ["lock", "block"])
@@ -383,7 +400,9 @@ async def test_nobody_locks_or_blocks_themselves(site: Site, action: str) -> Non
 
 async def test_only_administrators_change_roles_with_a_fresh_login(site: Site) -> None:
     bob = site.ids["bob"]
-    refused = await site.moderator.post(f"/_/admin/users/{bob}/role", {"role": "Moderator", "confirmed": "1"}, htmx=True)
+    refused = await site.moderator.post(
+        f"/_/admin/users/{bob}/role", {"role": "Moderator", "confirmed": "1"}, htmx=True
+    )
     assert refused.status == 403 and (await site.user("bob")).role.name == "User"
 
     page = await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Moderator", "confirmed": "1"}, htmx=True)
@@ -397,11 +416,15 @@ async def test_only_administrators_change_roles_with_a_fresh_login(site: Site) -
         await session.execute(update(AuthSession).values(last_fresh_at=utcnow() - timedelta(hours=2)))
         await session.commit()
     stale = await site.admin.post(
-        f"/_/admin/users/{bob}/role", {"role": "User", "confirmed": "1"}, htmx=True,
+        f"/_/admin/users/{bob}/role",
+        {"role": "User", "confirmed": "1"},
+        htmx=True,
         headers={"HX-Current-URL": "http://localhost/admin/users?q=bob"},
     )
     assert stale.headers["HX-Redirect"].startswith("/auth/re-authenticate?next=/admin/users")
-    plain = await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "User", "confirmed": "1", "next": "/admin/users?q=bob"})
+    plain = await site.admin.post(
+        f"/_/admin/users/{bob}/role", {"role": "User", "confirmed": "1", "next": "/admin/users?q=bob"}
+    )
     assert plain.status == 302 and urlsplit(plain.location).path == "/auth/re-authenticate"
     assert parse_qs(urlsplit(plain.location).query)["next"] == ["/admin/users?q=bob"]
     assert (await site.user("bob")).role.name == "Moderator"
@@ -409,10 +432,14 @@ async def test_only_administrators_change_roles_with_a_fresh_login(site: Site) -
 
 async def test_choosing_locked_as_a_role_locks_and_another_role_unlocks(site: Site) -> None:
     bob = site.ids["bob"]
-    assert (await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Locked", "confirmed": "1"}, htmx=True)).status == 200
+    assert (
+        await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Locked", "confirmed": "1"}, htmx=True)
+    ).status == 200
     user = await site.user("bob")
     assert user.locked and user.role.name == "Locked"
-    assert (await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Moderator", "confirmed": "1"}, htmx=True)).status == 200
+    assert (
+        await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Moderator", "confirmed": "1"}, htmx=True)
+    ).status == 200
     user = await site.user("bob")
     assert not user.locked and user.role.name == "Moderator" and user.role_before_lock_id is None
 
@@ -426,7 +453,9 @@ async def test_a_role_change_without_javascript_asks_first(site: Site) -> None:
         and elements(asked.text, "[name=role][value=Moderator]")
     )
     assert (await site.user("bob")).role.name == "User"
-    done = await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Moderator", "confirmed": "1", "next": "/admin/users"})
+    done = await site.admin.post(
+        f"/_/admin/users/{bob}/role", {"role": "Moderator", "confirmed": "1", "next": "/admin/users"}
+    )
     assert done.status == 303 and (await site.user("bob")).role.name == "Moderator"
     bad = await site.admin.post(f"/_/admin/users/{bob}/role", {"role": "Root", "confirmed": "1"})
     assert bad.status == 422
@@ -436,7 +465,9 @@ async def test_a_role_change_without_javascript_asks_first(site: Site) -> None:
     ("path", "data"),
     [("lock", {}), ("block", {}), ("role", {"role": "User"}), ("role", {"role": "Locked"})],
 )
-async def test_the_last_administrator_cannot_be_demoted_locked_or_blocked(site: Site, path: str, data: dict[str, str]) -> None:
+async def test_the_last_administrator_cannot_be_demoted_locked_or_blocked(
+    site: Site, path: str, data: dict[str, str]
+) -> None:
     # A third administrator exists but is blocked: they do not count.
     await add_members(site.app, ["zed", "ola"], role="Administrator")
     await set_user(site.app, "zed", active=False)
@@ -456,7 +487,9 @@ async def test_the_last_administrator_cannot_be_demoted_locked_or_blocked(site: 
 
 
 async def test_the_only_administrator_cannot_demote_herself(site: Site) -> None:
-    page = await site.admin.post(f"/_/admin/users/{site.ids['ana']}/role", {"role": "Moderator", "confirmed": "1"}, htmx=True)
+    page = await site.admin.post(
+        f"/_/admin/users/{site.ids['ana']}/role", {"role": "Moderator", "confirmed": "1"}, htmx=True
+    )
     assert page.status == 409 and "last administrator" in page.text
     assert (await site.user("ana")).role.name == "Administrator"
     assert [entry.action for entry in await site.audit()] == []
@@ -468,7 +501,9 @@ async def test_the_only_administrator_cannot_demote_herself(site: Site) -> None:
 async def test_a_blocked_member_is_logged_out_on_the_next_page_and_fragment(site: Site) -> None:
     phone = Tab(site.app)
     assert (await login(phone, "bob@example.com")).status == 303
-    assert (await site.moderator.post(f"/_/admin/users/{site.ids['bob']}/block", {"confirmed": "1"}, htmx=True)).status == 200
+    assert (
+        await site.moderator.post(f"/_/admin/users/{site.ids['bob']}/block", {"confirmed": "1"}, htmx=True)
+    ).status == 200
     page = await site.bob.get("/")
     assert "Your account is blocked." in page.text and "/auth/login" in page.text
     assert not elements(page.text, '[action="/auth/logout"]')
@@ -477,9 +512,9 @@ async def test_a_blocked_member_is_logged_out_on_the_next_page_and_fragment(site
     async with database(site.app).session(write=False) as session:
         open_sessions = (
             await session.execute(
-                select(func.count()).select_from(AuthSession).where(
-                    AuthSession.user_id == site.ids["bob"], AuthSession.revoked_at.is_(None)
-                )
+                select(func.count())
+                .select_from(AuthSession)
+                .where(AuthSession.user_id == site.ids["bob"], AuthSession.revoked_at.is_(None))
             )
         ).scalar_one()
     assert open_sessions == 0
@@ -497,7 +532,9 @@ async def test_a_blocked_members_notification_stream_ends(site: Site) -> None:
 
 
 async def test_a_locked_members_upload_page_says_why(site: Site) -> None:
-    assert (await site.moderator.post(f"/_/admin/users/{site.ids['bob']}/lock", {"confirmed": "1"}, htmx=True)).status == 200
+    assert (
+        await site.moderator.post(f"/_/admin/users/{site.ids['bob']}/lock", {"confirmed": "1"}, htmx=True)
+    ).status == 200
     page = await site.bob.get("/upload")
     assert page.status == 403 and "Your account is locked" in page.text
     profile = await site.bob.get("/user/bob")
@@ -576,7 +613,11 @@ async def test_reports_queue_groups_by_target_with_counts_and_reasons(site: Site
     await add_report(site.app, "cyd", ReportTarget.USER, site.ids["bob"], "harassment")
     page = await site.moderator.get("/admin/reports")
     rows = report_rows(page.text)
-    assert rows[0] == f"photo-{photo_id}" and set(rows) == {f"photo-{photo_id}", f"comment-{comment_id}", f"user-{site.ids['bob']}"}
+    assert rows[0] == f"photo-{photo_id}" and set(rows) == {
+        f"photo-{photo_id}",
+        f"comment-{comment_id}",
+        f"user-{site.ids['bob']}",
+    }
     photo_row = by_id(page.text, f"report-row-photo-{photo_id}")
     assert "3" in texts(photo_row, "td.num") and "spam ×2" in photo_row.text and "copyright" in photo_row.text
     assert "note from mod" in photo_row.text and "by mod, dee, cyd" in photo_row.text
@@ -631,7 +672,9 @@ async def test_resolving_a_report_on_a_member_blocks_them(site: Site) -> None:
     await add_report(site.app, "cyd", ReportTarget.USER, site.ids["bob"], "harassment")
     asked = await site.moderator.post(f"/_/admin/reports/user/{site.ids['bob']}/resolve", {"next": "/admin/reports"})
     assert asked.status == 200 and "the member is blocked" in asked.text
-    done = await site.moderator.post(f"/_/admin/reports/user/{site.ids['bob']}/resolve", {"confirmed": "1", "next": "/admin/reports"})
+    done = await site.moderator.post(
+        f"/_/admin/reports/user/{site.ids['bob']}/resolve", {"confirmed": "1", "next": "/admin/reports"}
+    )
     assert done.status == 303 and done.location == "/admin/reports"
     assert not (await site.user("bob")).active
     assert "Your account is blocked." in (await site.bob.get("/")).text
@@ -663,7 +706,9 @@ async def test_dismissing_keeps_the_target(site: Site) -> None:
 async def test_bulk_block_skips_the_rows_it_may_not_touch(site: Site) -> None:
     ids = [site.ids[name] for name in ("cyd", "dee", "ana")]
     page = await site.moderator.post(
-        "/_/admin/users/bulk", {"action": "block", "ids": [str(i) for i in ids], "confirmed": "1"}, htmx=True,
+        "/_/admin/users/bulk",
+        {"action": "block", "ids": [str(i) for i in ids], "confirmed": "1"},
+        htmx=True,
         headers={"HX-Current-URL": "http://localhost/admin/users?sort=username&dir=asc"},
     )
     assert page.status == 200 and page.root_id() == "admin-table"
@@ -688,8 +733,12 @@ async def test_bulk_without_javascript_asks_then_redirects(site: Site) -> None:
 
 
 async def test_bulk_needs_rows_and_a_known_action(site: Site) -> None:
-    assert (await site.moderator.post("/_/admin/users/bulk", {"action": "block", "confirmed": "1"}, htmx=True)).status == 422
-    assert (await site.moderator.post("/_/admin/users/bulk", {"action": "explode", "ids": "3"}, htmx=True)).status == 422
+    assert (
+        await site.moderator.post("/_/admin/users/bulk", {"action": "block", "confirmed": "1"}, htmx=True)
+    ).status == 422
+    assert (
+        await site.moderator.post("/_/admin/users/bulk", {"action": "explode", "ids": "3"}, htmx=True)
+    ).status == 422
     assert (await site.moderator.post("/_/admin/secrets/bulk", {"action": "block", "ids": "3"})).status == 404
     unconfirmed = await site.moderator.post("/_/admin/users/bulk", {"action": "unlock", "ids": ["99999"]}, htmx=True)
     assert unconfirmed.status == 200 and "0 of 1 done" in unconfirmed.text and "no such member" in unconfirmed.text
@@ -713,18 +762,35 @@ async def test_administrators_edit_profiles_with_a_fresh_login(site: Site) -> No
     bob = site.ids["bob"]
     form = await site.admin.get(f"/admin/users/{bob}/edit")
     assert form.status == 200 and elements(form.text, '[value="bob@example.com"]')
-    data = {"name": "Robert", "username": "robert", "email": "robert@example.com", "website": "https://bob.example",
-            "location": "Lisbon", "bio": "hi", "role": "Moderator", "confirmed": "y"}
+    data = {
+        "name": "Robert",
+        "username": "robert",
+        "email": "robert@example.com",
+        "website": "https://bob.example",
+        "location": "Lisbon",
+        "bio": "hi",
+        "role": "Moderator",
+        "confirmed": "y",
+    }
     done = await site.admin.post(f"/admin/users/{bob}/edit", data)
     assert done.status == 303, done.text
     user = await site.user("robert")
-    assert (user.name, user.email, user.location, user.role.name) == ("Robert", "robert@example.com", "Lisbon", "Moderator")
+    assert (user.name, user.email, user.location, user.role.name) == (
+        "Robert",
+        "robert@example.com",
+        "Lisbon",
+        "Moderator",
+    )
     actions = {entry.action: entry for entry in await site.audit()}
     assert actions["user.edit"].before["username"] == "bob" and actions["user.edit"].after["username"] == "robert"
     assert actions["user.role"].after["role"] == "Moderator"
 
     taken = await site.admin.post(f"/admin/users/{bob}/edit", {**data, "email": "cyd@example.com"}, htmx=True)
-    assert taken.status == 422 and taken.root_id() == "admin-profile-form" and "Another account uses this email" in taken.text
+    assert (
+        taken.status == 422
+        and taken.root_id() == "admin-profile-form"
+        and "Another account uses this email" in taken.text
+    )
     bad = await site.admin.post(f"/admin/users/{bob}/edit", {**data, "website": "javascript:alert(1)"})
     assert bad.status == 422 and "http://" in bad.text
     assert (await site.moderator.get(f"/admin/users/{bob}/edit")).status == 403
@@ -767,7 +833,9 @@ async def _fill(site: Site, rows: int) -> None:
         await add_report(site.app, name, ReportTarget.PHOTO, photo_id, note="look")
         await add_report(site.app, name, ReportTarget.COMMENT, comment_id)
         await add_report(site.app, name, ReportTarget.USER, site.ids["cyd"])
-        await site.moderator.post(f"/_/admin/users/{site.ids['cyd']}/{'lock' if index % 2 == 0 else 'unlock'}", {"confirmed": "1"}, htmx=True)
+        await site.moderator.post(
+            f"/_/admin/users/{site.ids['cyd']}/{'lock' if index % 2 == 0 else 'unlock'}", {"confirmed": "1"}, htmx=True
+        )
 
 
 TABLE_PAGES = {
@@ -803,12 +871,32 @@ async def _fill_more(site: Site) -> None:
             session.add(tag)
             await session.flush()
             await session.execute(insert(photo_tags).values(photo_id=photo_id, tag_id=tag.id))
-            for target, target_id in ((ReportTarget.PHOTO, photo_id), (ReportTarget.COMMENT, comment.id), (ReportTarget.USER, ids[names[index]])):
-                session.add(Report(reporter_id=site.ids["dee"], target_type=target, target_id=target_id,
-                                   reason=ReportReason.SPAM, note="n", created_at=utcnow()))
-            session.add(AuditEntry(actor_id=site.ids["mod"], action="user.lock", target_type="user",
-                                   target_id=ids[names[index]], before={"locked": False}, after={"locked": True},
-                                   created_at=utcnow()))
+            for target, target_id in (
+                (ReportTarget.PHOTO, photo_id),
+                (ReportTarget.COMMENT, comment.id),
+                (ReportTarget.USER, ids[names[index]]),
+            ):
+                session.add(
+                    Report(
+                        reporter_id=site.ids["dee"],
+                        target_type=target,
+                        target_id=target_id,
+                        reason=ReportReason.SPAM,
+                        note="n",
+                        created_at=utcnow(),
+                    )
+                )
+            session.add(
+                AuditEntry(
+                    actor_id=site.ids["mod"],
+                    action="user.lock",
+                    target_type="user",
+                    target_id=ids[names[index]],
+                    before={"locked": False},
+                    after={"locked": True},
+                    created_at=utcnow(),
+                )
+            )
         await session.commit()
     rows = {path: len(re.findall(r"<tr id=", (await site.moderator.get(path)).text)) for path in TABLE_PAGES}
     assert rows["/admin/users"] == 30 and rows["/admin/photos"] == 20 and rows["/admin/tags"] == 50
@@ -826,7 +914,6 @@ async def test_pages_work_with_data_that_looks_like_markup(site: Site) -> None:
         assert "<i>note</i>" not in page.text
 
 
-
 async def test_the_last_administrator_cannot_delete_her_account(site: Site) -> None:
     await site.admin.get("/settings/account")
     page = await site.admin.post("/settings/account", {"username": "ana"})
@@ -837,8 +924,16 @@ async def test_the_last_administrator_cannot_delete_her_account(site: Site) -> N
 
 
 async def test_an_edit_the_role_rules_refuse_changes_nothing(site: Site) -> None:
-    data = {"name": "Ana Changed", "username": "ana", "email": "ana@example.com", "website": "", "location": "",
-            "bio": "", "role": "User", "confirmed": "y"}
+    data = {
+        "name": "Ana Changed",
+        "username": "ana",
+        "email": "ana@example.com",
+        "website": "",
+        "location": "",
+        "bio": "",
+        "role": "User",
+        "confirmed": "y",
+    }
     page = await site.admin.post(f"/admin/users/{site.ids['ana']}/edit", data)
     assert page.status == 422 and "last administrator" in page.text and "Edit ana" in page.text
     ana = await site.user("ana")

@@ -48,7 +48,9 @@ def test_only_the_file_routes_take_more_than_a_form(app: Quart) -> None:
     assert one_picture_limit(app.config) < photos_upload_limit(app.config)
 
 
-async def _answer_to_unfinished_body(tab: Tab, url: str, chunks: list[bytes], headers: dict[str, str]) -> tuple[int, str]:
+async def _answer_to_unfinished_body(
+    tab: Tab, url: str, chunks: list[bytes], headers: dict[str, str]
+) -> tuple[int, str]:
     """Send ``chunks`` and never end the body: only a server that refuses it while it streams
     answers at all (one that waits for the end would hang, and the hang guard fails it)."""
     async with tab.client.request(url, method="POST", headers=headers) as connection:

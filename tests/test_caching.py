@@ -23,7 +23,12 @@ from .factories import add_photo
 async def test_member_pages_and_fragments_are_never_stored(app: Quart, tab: Tab) -> None:
     await make_user(app, tab, "ana")
     photo = await add_photo(app, "ana")
-    for url, htmx in (("/", False), (f"/photo/{photo}", False), ("/notifications", False), (f"/_/photos/{photo}/comments", True)):
+    for url, htmx in (
+        ("/", False),
+        (f"/photo/{photo}", False),
+        ("/notifications", False),
+        (f"/_/photos/{photo}/comments", True),
+    ):
         page = await tab.get(url, htmx=htmx)
         assert page.status == 200 and page.headers["Cache-Control"] == "no-store", url
     posted = await tab.post(f"/_/photos/{photo}/collect", htmx=True)
@@ -36,7 +41,9 @@ async def test_anonymous_pages_stay_out_of_shared_caches(app: Quart) -> None:
 
 
 async def test_hsts_in_production_only(app_config: dict[str, Any], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    production = create_app({**app_config, "ENV": "production", "PASSWORD_HASHING": "standard"}, instance_path=tmp_path / "p")
+    production = create_app(
+        {**app_config, "ENV": "production", "PASSWORD_HASHING": "standard"}, instance_path=tmp_path / "p"
+    )
     async with production.test_app():
         answer = await production.test_client().get("/")
         assert answer.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"

@@ -91,7 +91,17 @@ def test_create_admin_rejects_bad_input_with_a_clear_message(cli_db: TestDatabas
 
 
 def test_create_admin_promotes_an_existing_account(cli_db: TestDatabase) -> None:
-    args = ["create-admin", "--email", "ana@example.com", "--username", "ana", "--name", "Ana", "--password", "a long password 1"]
+    args = [
+        "create-admin",
+        "--email",
+        "ana@example.com",
+        "--username",
+        "ana",
+        "--name",
+        "Ana",
+        "--password",
+        "a long password 1",
+    ]
     assert CliRunner().invoke(main, args).exit_code == 0
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0 and "is now an administrator" in result.output
@@ -105,7 +115,10 @@ def test_create_admin_promotes_an_existing_account(cli_db: TestDatabase) -> None
         (["serve", "--workers", "0"], "0 is not in the range 1<=x<=64"),
         (["serve", "--workers", "two"], "'two' is not a valid integer"),
         (["serve", "--workers", "2"], "--workers 2 needs HYPERPICS_BROADCAST_URL=redis://"),
-        (["db", "upgrade", "--revision", "nope"], "Invalid value for '--revision': Can't locate revision identified by 'nope'"),
+        (
+            ["db", "upgrade", "--revision", "nope"],
+            "Invalid value for '--revision': Can't locate revision identified by 'nope'",
+        ),
         (["reindex", "extra"], "Got unexpected extra argument (extra)"),
         (["create-admin", "--email"], "Option '--email' requires an argument."),
     ],
@@ -117,11 +130,29 @@ def test_bad_arguments_exit_non_zero_with_a_clear_message(cli_db: TestDatabase, 
 
 
 def test_create_admin_refuses_a_username_someone_else_has(cli_db: TestDatabase) -> None:
-    first = ["create-admin", "--email", "ana@example.com", "--username", "ana", "--name", "Ana",
-             "--password", "a long password 1"]
+    first = [
+        "create-admin",
+        "--email",
+        "ana@example.com",
+        "--username",
+        "ana",
+        "--name",
+        "Ana",
+        "--password",
+        "a long password 1",
+    ]
     assert CliRunner().invoke(main, first).exit_code == 0
-    taken = ["create-admin", "--email", "other@example.com", "--username", "ANA", "--name", "Other",
-             "--password", "a long password 2"]
+    taken = [
+        "create-admin",
+        "--email",
+        "other@example.com",
+        "--username",
+        "ANA",
+        "--name",
+        "Other",
+        "--password",
+        "a long password 2",
+    ]
     result = CliRunner().invoke(main, taken)
     assert result.exit_code == 1 and "This username is taken." in result.output
     assert _users(cli_db) == [("ana", "ana@example.com", True, "Administrator")]
@@ -218,8 +249,19 @@ def own_redis_url(tmp_path: Path) -> Iterator[str]:
         pytest.skip("redis-server is needed")
     port = free_port()
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -264,7 +306,9 @@ def test_serve_demo_with_two_workers_seeds_once_answers_from_both_and_stops_on_s
         text = log.read_text()
         assert "Demo: the database is empty; seeding a demo site..." in text
         # Not a terminal: a line per stage with its count, no bare progress-bar labels.
-        assert re.search(r"^Avatars\s+50 of 50 done$", text, re.M) and re.search(r"^Photos\s+[\d,]+ of [\d,]+ done$", text, re.M), text
+        assert re.search(r"^Avatars\s+50 of 50 done$", text, re.M) and re.search(
+            r"^Photos\s+[\d,]+ of [\d,]+ done$", text, re.M
+        ), text
         password = re.search(r"every demo account's password: (\S+)\)", text)
         assert password, text
         assert re.search(r"administrator\s+admin@example\.com", text) and "moderator@example.com" in text

@@ -202,7 +202,12 @@ async def test_collections_tab_lists_newest_collected_first(app, world) -> None:
     hidden = await add_photo(app, "owner", Visibility.PRIVATE)
     await add_collects(app, *[(ids["ana"], hidden, 55)])
     assert cards_on((await tabs["bruno"].get("/user/ana/collections")).text) == [photos[0], photos[1], photos[2]]
-    assert cards_on((await tabs["owner"].get("/user/ana/collections")).text) == [hidden, photos[0], photos[1], photos[2]]
+    assert cards_on((await tabs["owner"].get("/user/ana/collections")).text) == [
+        hidden,
+        photos[0],
+        photos[1],
+        photos[2],
+    ]
 
 
 async def test_collections_tab_loads_more_by_collect_time(app, world) -> None:

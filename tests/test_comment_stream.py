@@ -15,8 +15,8 @@ from sqlalchemy import update
 
 from hyperpics.broadcast import hub
 from hyperpics.db import database
-from hyperpics.models import Photo, Visibility
 from hyperpics.event_streams import shutdown_event
+from hyperpics.models import Photo, Visibility
 
 from .conftest import Tab
 from .factories import add_comment, add_photo
@@ -26,7 +26,9 @@ from .test_notification_stream import Stream
 
 
 @asynccontextmanager
-async def open_page_stream(tab: Tab, photo: int, *, latest: bool = True, last_event_id: int | None = None) -> AsyncIterator[Stream]:
+async def open_page_stream(
+    tab: Tab, photo: int, *, latest: bool = True, last_event_id: int | None = None
+) -> AsyncIterator[Stream]:
     headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else None
     conn = tab.client.request(f"/_/photos/{photo}/comments/stream" + ("?latest=1" if latest else ""), headers=headers)
     await conn.__aenter__()
@@ -79,7 +81,7 @@ async def test_a_new_comment_reaches_other_open_pages_rendered_for_each_viewer(a
         events = {name: await stream.next() for name, stream in (("bruno", bruno), ("mod", mod), ("visitor", visitor))}
         await ana.nothing(0.3)  # the author's own page already has it
     comment_id = int(events["bruno"].id)
-    for name, event in events.items():
+    for event in events.values():
         assert event.name == "comment"
         target, markup = inserted(event.data)
         assert target == "#comment-list"
@@ -160,14 +162,19 @@ async def test_the_photo_page_connects_to_its_stream(app, world) -> None:  # typ
     tabs, ids, photo = world
     page = await tabs["bruno"].get(f"/photo/{photo}")
     live = by_id(page.text, "comments-live")
-    assert live.tag == "div" and live.children == [] and live.attrs == {
-        "id": "comments-live",
-        "hx-ext": "sse",
-        "sse-connect": f"/_/photos/{photo}/comments/stream?latest=1",
-        "sse-swap": "comment",
-        "hx-swap": "none",
-        "hidden": "",
-    }
+    assert (
+        live.tag == "div"
+        and live.children == []
+        and live.attrs
+        == {
+            "id": "comments-live",
+            "hx-ext": "sse",
+            "sse-connect": f"/_/photos/{photo}/comments/stream?latest=1",
+            "sse-swap": "comment",
+            "hx-swap": "none",
+            "hidden": "",
+        }
+    )
     # The section ends with it (the photo page's other parts are not its business).
     assert live.parent is not None and live.parent.tag == "section" and live.is_last()
 

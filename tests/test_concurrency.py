@@ -60,15 +60,20 @@ async def test_two_moderators_locking_one_member_at_once_lock_once(app: Quart, d
     for tab in (mia, max_):
         await tab.get("/admin/users")
 
-    pages = await together(*(tab.post(f"/_/admin/users/{cyd}/lock", {"confirmed": "1"}, htmx=True) for tab in (mia, max_)))
+    pages = await together(
+        *(tab.post(f"/_/admin/users/{cyd}/lock", {"confirmed": "1"}, htmx=True) for tab in (mia, max_))
+    )
 
     assert sorted(page.status for page in pages) == [200, 409]
     assert any("cyd is already locked." in page.text for page in pages)
     assert database.value("SELECT count(*) FROM audit_log WHERE action = 'user.lock'") == 1
     # The role before the lock is the one cyd really had, not "Locked" from the second lock.
-    assert database.value(
-        "SELECT roles.name FROM users JOIN roles ON roles.id = users.role_before_lock_id WHERE users.id = ?", cyd
-    ) == "User"
+    assert (
+        database.value(
+            "SELECT roles.name FROM users JOIN roles ON roles.id = users.role_before_lock_id WHERE users.id = ?", cyd
+        )
+        == "User"
+    )
 
 
 async def test_one_reset_link_clicked_twice_at_once_resets_once(app: Quart, mailbox, database: TestDatabase) -> None:

@@ -92,4 +92,4 @@ def test_no_secret_literal_in_the_code() -> None:
     package = Path(__file__).resolve().parent.parent / "hyperpics"
     for path in package.rglob("*.py"):
         text = path.read_text()
-        assert "SECRET_KEY\"] = \"" not in text and "secret_key = \"" not in text, path
+        assert 'SECRET_KEY"] = "' not in text and 'secret_key = "' not in text, path

@@ -37,21 +37,44 @@ class ContentRoute:
 # Every POST route that acts on a photo or comment that may be someone else's.
 CONTENT_ROUTES = [
     ContentRoute("photos.delete", "photo", lambda i: f"/photo/{i}/delete", {"reason": "off-topic"}, "photo.delete"),
-    ContentRoute("photos.edit", "photo", lambda i: f"/photo/{i}/edit",
-                 {"description": "rewritten", "visibility": "public", "tags": ""}, ""),
+    ContentRoute(
+        "photos.edit",
+        "photo",
+        lambda i: f"/photo/{i}/edit",
+        {"description": "rewritten", "visibility": "public", "tags": ""},
+        "",
+    ),
     ContentRoute("comments.delete", "comment", lambda i: f"/_/comments/{i}/delete", {}, "comment.delete"),
-    ContentRoute("admin_rows.delete", "photo", lambda i: f"/_/admin/photos/{i}/delete", {"confirmed": "1"}, "photo.delete"),
-    ContentRoute("admin_rows.delete", "comment", lambda i: f"/_/admin/comments/{i}/delete", {"confirmed": "1"},
-                 "comment.delete"),
-    ContentRoute("admin_rows.report_action", "photo", lambda i: f"/_/admin/reports/photo/{i}/resolve",
-                 {"confirmed": "1"}, "report.resolve"),
-    ContentRoute("admin_rows.report_action", "comment", lambda i: f"/_/admin/reports/comment/{i}/resolve",
-                 {"confirmed": "1"}, "report.resolve"),
+    ContentRoute(
+        "admin_rows.delete", "photo", lambda i: f"/_/admin/photos/{i}/delete", {"confirmed": "1"}, "photo.delete"
+    ),
+    ContentRoute(
+        "admin_rows.delete", "comment", lambda i: f"/_/admin/comments/{i}/delete", {"confirmed": "1"}, "comment.delete"
+    ),
+    ContentRoute(
+        "admin_rows.report_action",
+        "photo",
+        lambda i: f"/_/admin/reports/photo/{i}/resolve",
+        {"confirmed": "1"},
+        "report.resolve",
+    ),
+    ContentRoute(
+        "admin_rows.report_action",
+        "comment",
+        lambda i: f"/_/admin/reports/comment/{i}/resolve",
+        {"confirmed": "1"},
+        "report.resolve",
+    ),
 ]
 # POST routes naming a photo or comment that act only as the viewer themselves (their own
 # collect, comment, report) or on the author's own settings: not content moderation.
 OWN_ACTIONS = {
-    "collect.collect", "collect.uncollect", "comments.add", "comments.toggle", "comments.report", "photos.report",
+    "collect.collect",
+    "collect.uncollect",
+    "comments.add",
+    "comments.toggle",
+    "comments.report",
+    "photos.report",
     "photos.upload",
 }
 
@@ -63,7 +86,11 @@ def test_every_route_on_a_photo_or_comment_is_classified(app: Quart) -> None:
     unclassified = []
     for rule in rules(app, {"POST"}):
         names_content = re.search(r"photo|comment|<[^>]*(photo_id|comment_id|row_id|target_id)>", rule.rule)
-        if names_content and rule.endpoint not in content | OWN_ACTIONS and not rule.endpoint.startswith(("admin_rows.bulk",)):
+        if (
+            names_content
+            and rule.endpoint not in content | OWN_ACTIONS
+            and not rule.endpoint.startswith(("admin_rows.bulk",))
+        ):
             unclassified.append(f"{rule.rule} ({rule.endpoint})")
     assert not unclassified, unclassified
 
@@ -143,7 +170,9 @@ async def test_acting_on_someone_elses_content_is_allowed_by_rank_and_audited(
 async def test_nobody_but_the_author_edits_a_photo(site: Site) -> None:
     for author, actor in (("ana", "moderator"), ("mo", "admin"), ("ana", "admin")):
         photo = await add_photo(site.app, author, Visibility.PRIVATE)
-        page = await site.tabs[actor].post(f"/photo/{photo}/edit", {"description": "x", "visibility": "public", "tags": ""})
+        page = await site.tabs[actor].post(
+            f"/photo/{photo}/edit", {"description": "x", "visibility": "public", "tags": ""}
+        )
         assert page.status == 403
         assert await _state(site, "photo", photo) == (f"a private photo by {author}", Visibility.PRIVATE)
 
@@ -154,7 +183,11 @@ async def test_a_photo_author_may_clear_comments_under_their_photo_and_it_is_aud
     page = await site.tabs["member"].post(f"/_/comments/{comment}/delete")
     assert page.status == 303
     [entry] = await _audit_rows(site)
-    assert (entry.action, entry.actor_id, entry.before["author_id"]) == ("comment.delete", site.ids["ana"], site.ids["mo"])
+    assert (entry.action, entry.actor_id, entry.before["author_id"]) == (
+        "comment.delete",
+        site.ids["ana"],
+        site.ids["mo"],
+    )
 
 
 async def test_ones_own_content_leaves_no_audit_row(site: Site) -> None:
@@ -173,5 +206,3 @@ async def test_buttons_follow_the_rule(site: Site) -> None:
     on_members = await site.tabs["moderator"].get(f"/photo/{members}")
     assert "Delete as moderator" not in on_admins.text and "Edit details" not in on_admins.text
     assert "Delete as moderator" in on_members.text and "Edit details" not in on_members.text
-
-

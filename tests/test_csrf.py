@@ -82,5 +82,7 @@ async def test_a_token_with_non_ascii_characters_is_refused_not_an_error(app, ta
     for sent in ("²", "café", "🙂" * 10):
         page = await tab.post("/auth/login", {"email": "a@example.com", "password": "x"}, csrf=sent)
         assert page.status == 400
-        page = await tab.post("/auth/login", {"email": "a@example.com", "password": "x"}, csrf=False, headers={"X-CSRF-Token": sent})
+        page = await tab.post(
+            "/auth/login", {"email": "a@example.com", "password": "x"}, csrf=False, headers={"X-CSRF-Token": sent}
+        )
         assert page.status == 400

@@ -16,10 +16,10 @@ from quart import Blueprint, abort
 from sqlalchemy import select, text
 
 from hyperpics import create_app, db, passwords, responses
-from hyperpics.templating import render_template
 from hyperpics.auth import public
 from hyperpics.db import is_write_statement
 from hyperpics.models import Tag, utcnow
+from hyperpics.templating import render_template
 
 from .conftest import Tab
 from .databases import TestDatabase
@@ -217,7 +217,9 @@ async def holding_the_lock_on_tags(app) -> AsyncIterator[None]:  # type: ignore[
             await connection.rollback()
 
 
-async def test_small_writes_read_their_answer_outside_the_write_transaction(app, tab: Tab, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+async def test_small_writes_read_their_answer_outside_the_write_transaction(
+    app, tab: Tab, database: TestDatabase
+) -> None:  # type: ignore[no-untyped-def]
     """On SQLite the follow, collect and comment components let the next writer in as soon as
     their rows are written (db.end_writes): the queries that build the answer run in a read
     transaction. Under mixed load, each statement left under the lock cost a trip round the

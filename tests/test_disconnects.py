@@ -18,7 +18,9 @@ from .conftest import Tab
 
 HANG_GUARD = 30.0
 SLOW_QUERY = {
-    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT count(*) FROM c",
+    "sqlite": (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT count(*) FROM c"
+    ),
     "postgresql": "SELECT pg_sleep(5)",
 }
 

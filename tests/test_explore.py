@@ -10,7 +10,6 @@ from pathlib import Path
 from quart import Quart
 
 import hyperpics
-
 from hyperpics.models import Visibility
 from hyperpics.services.photos import EXPLORE_PER_PAGE
 
@@ -93,7 +92,10 @@ async def test_grid_cards_keep_the_photo_shape_and_the_profile_leaves_out_its_ow
     tall = await add_photo(app, "ana", width=800, height=1200)
     panorama = await add_photo(app, "ana", width=9000, height=1000)
     page = await Tab(app).get("/explore")
-    shapes = dict((int(photo), shape) for shape, photo in re.findall(r'class="photo-card (ar-\d+)" id="photo-card-(\d+)"', page.text))
+    shapes = dict(
+        (int(photo), shape)
+        for shape, photo in re.findall(r'class="photo-card (ar-\d+)" id="photo-card-(\d+)"', page.text)
+    )
     assert shapes == {wide: "ar-180", tall: "ar-65", panorama: "ar-400"}  # to 0.05, capped at 4
     # Every shape a photo can have has its rule (a style attribute would need 'unsafe-inline').
     css = (Path(hyperpics.__file__).parent / "static" / "css" / "app.css").read_text()
@@ -102,7 +104,7 @@ async def test_grid_cards_keep_the_photo_shape_and_the_profile_leaves_out_its_ow
     explore_names = re.findall(r'class="user-link" href="/user/ana"', page.text)
     assert len(explore_names) == 3
     profile = await Tab(app).get("/user/ana")
-    grid = profile.text[profile.text.index('id="tab-items"'):]
+    grid = profile.text[profile.text.index('id="tab-items"') :]
     assert len(cards_on(grid)) == 3 and not elements(grid, '[href="/user/ana"]')
 
 

@@ -320,7 +320,6 @@ async def test_the_feed_walks_every_followed_photo_newest_first_page_by_page(app
     holds, one of them posting far more than the rest, and some photos only their author sees."""
     from hyperpics.models import Visibility
 
-
     ana = await make_user(app, Tab(app), "ana")
     followed = [f"p{number}" for number in range(14)]
     for name in [*followed, "dora"]:

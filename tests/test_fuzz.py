@@ -46,12 +46,49 @@ def _form_names() -> list[str]:
     return sorted(names)
 
 
-HOSTILE = st.sampled_from([
-    "", " ", "0", "-1", "1", "2147483648", "9223372036854775808", "1" * 400, "²", "١٢", "1_000", "1e9", "nan",
-    "inf", "0x1f", "%", "%00", "\x00", "<script>alert(1)</script>", "' OR 1=1 --", "\"", "../../etc/passwd",
-    "//evil.example", "javascript:alert(1)", "photo-1", "comment-²", "user-99999999999", "a" * 5000, "🙂", "\u202e",
-    "public", "private", "followers", "Administrator", "delete", "resolve", "by_collects", "asc", "desc",
-])
+HOSTILE = st.sampled_from(
+    [
+        "",
+        " ",
+        "0",
+        "-1",
+        "1",
+        "2147483648",
+        "9223372036854775808",
+        "1" * 400,
+        "²",
+        "١٢",
+        "1_000",
+        "1e9",
+        "nan",
+        "inf",
+        "0x1f",
+        "%",
+        "%00",
+        "\x00",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        '"',
+        "../../etc/passwd",
+        "//evil.example",
+        "javascript:alert(1)",
+        "photo-1",
+        "comment-²",
+        "user-99999999999",
+        "a" * 5000,
+        "🙂",
+        "\u202e",
+        "public",
+        "private",
+        "followers",
+        "Administrator",
+        "delete",
+        "resolve",
+        "by_collects",
+        "asc",
+        "desc",
+    ]
+)
 VALUE = st.one_of(HOSTILE, st.text(max_size=40), st.integers(min_value=-(2**70), max_value=2**70).map(str))
 
 

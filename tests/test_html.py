@@ -93,6 +93,6 @@ def test_fragments_parse_too() -> None:
     assert fragment.text == "Bo tail"
     assert fragment.by_id("person-7").matches("li.person#person-7")
     assert sole('  <section id="s"><p>a</p></section>\n').id == "s"
-    for not_one in ('<p>a</p><p>b</p>', 'text <p>a</p>', ''):
+    for not_one in ("<p>a</p><p>b</p>", "text <p>a</p>", ""):
         with pytest.raises(AssertionError):
             sole(not_one)

@@ -55,7 +55,9 @@ async def test_what_a_view_changes_on_the_viewer_is_written(app, tab: Tab) -> No
     """Views change their own copy of the kept user; the change reaches the database."""
     await make_user(app, tab, "ana")
     await tab.get("/settings/profile")
-    page = await tab.post("/settings/profile", data={"name": "Ana Edited", "username": "ana", "bio": "", "website": "", "location": ""})
+    page = await tab.post(
+        "/settings/profile", data={"name": "Ana Edited", "username": "ana", "bio": "", "website": "", "location": ""}
+    )
     assert page.status in (200, 303)
     async with database(app).session() as session:
         name = (await session.get(User, (await user_ids(app))["ana"])).name

@@ -30,7 +30,10 @@ async def sessions_of(app, username: str) -> list[AuthSession]:  # type: ignore[
     """The AuthSession rows of a user, oldest first."""
     async with database(app).session(write=False) as session:
         result = await session.execute(
-            select(AuthSession).join(User, User.id == AuthSession.user_id).where(User.username == username).order_by(AuthSession.id)
+            select(AuthSession)
+            .join(User, User.id == AuthSession.user_id)
+            .where(User.username == username)
+            .order_by(AuthSession.id)
         )
         return list(result.scalars())
 
@@ -91,7 +94,9 @@ async def test_right_credentials_redirect_to_next_and_create_a_session(app, tab:
     assert new.revoked_at is None and new.last_fresh_at is not None and new.remember is False
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 async def test_next_pointing_off_site_falls_back_to_home(app, tab: Tab, target: str) -> None:
     await registered(app, tab)
     path = f"/auth/login?next={quote(target, safe='')}"

@@ -16,8 +16,8 @@ from hyperpics import media
 from hyperpics.media import RejectedImage, StoredPhoto, process_avatar, process_photo
 
 from . import images
-from .images import BLUE, GREEN, RED, WHITE
 from .helpers import near
+from .images import BLUE, GREEN, RED, WHITE
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{16,}((_s|_m|_l)\.(jpg|png|webp)|\.(jpg|png))$")
 
@@ -305,7 +305,11 @@ REJECTIONS = [
     ("file_name", "make", "reason", "message"), REJECTIONS, ids=[f"{r[2]}:{r[0][:20]}" for r in REJECTIONS]
 )
 def test_rejections_have_their_own_reason_and_leave_nothing(
-    tmp_path: Path, file_name: str, make, reason: str, message: str  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    file_name: str,
+    make,
+    reason: str,
+    message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     media_dir = tmp_path / "media"
     media_dir.mkdir()
@@ -389,7 +393,7 @@ def test_a_sparse_png_is_refused_before_it_is_decoded(tmp_path: Path, monkeypatc
     data = images.sparse_png()
     # Under MAX_PIXELS, and a few kilobytes: the 39.6 MP PNG of the review.
     with Image.open(io.BytesIO(data)) as image:
-        assert image.size == (7000, 5650) and 7000 * 5650 < media.MAX_PIXELS
+        assert image.size == (7000, 5650) and media.MAX_PIXELS > 7000 * 5650
     assert len(data) < 6_000
     refuse_decoding(monkeypatch)
 
@@ -437,7 +441,9 @@ def test_compressible_real_pictures_pass_the_per_byte_rule(tmp_path: Path, make)
 
 @pytest.mark.parametrize("claimed", [(6000, 6600), (2000, 2000)], ids=["39.6mp", "4mp-under-the-per-byte-rule"])
 def test_a_jpeg_whose_data_is_far_too_short_for_its_header_is_refused(
-    tmp_path: Path, monkeypatch, claimed: tuple[int, int]  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch,
+    claimed: tuple[int, int],  # type: ignore[no-untyped-def]
 ) -> None:
     data = images.jpeg_claiming(*claimed)
     assert len(data) < 700
@@ -456,7 +462,9 @@ def test_a_jpeg_whose_data_is_far_too_short_for_its_header_is_refused(
     "make", [images.png_cut_in_idat, images.truncated_jpeg], ids=["png-cut-in-idat", "jpeg-cut-in-half"]
 )
 def test_cut_images_are_refused_even_if_pillow_was_told_to_fill_them_in(
-    tmp_path: Path, monkeypatch, make  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch,
+    make,  # type: ignore[no-untyped-def]
 ) -> None:
     # A process-wide switch that any library could turn on; Pillow then pads what is missing.
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)

@@ -22,12 +22,14 @@ from hyperpics import create_app, db
 from hyperpics.auth import public
 from hyperpics.broadcast import hub
 from hyperpics.db import database
-from hyperpics.models import AuthSession, Comment, Notification, NotificationKind, User, utcnow
 from hyperpics.event_streams import shutdown_event
+from hyperpics.models import AuthSession, Comment, Notification, NotificationKind, User, utcnow
 
 from .conftest import PASSWORD, Tab, login, make_user, set_user
 from .factories import add_notification, add_photo
-from .helpers import bell as swapped_bell, text_of as text, user_ids
+from .helpers import bell as swapped_bell
+from .helpers import text_of as text
+from .helpers import user_ids
 from .html import elements, find_id
 
 STREAM = "/_/notifications/stream"
@@ -53,7 +55,7 @@ class Event:
         return self.raw.strip() == ": ping"
 
     @classmethod
-    def parse(cls, block: str) -> "Event":
+    def parse(cls, block: str) -> Event:
         event = cls(raw=block)
         data: list[str] = []
         for line in block.split("\n"):
@@ -365,7 +367,8 @@ async def test_a_first_connect_does_not_replay_history(world: World) -> None:
 
 
 async def test_a_browser_reconnecting_after_the_lifetime_cap_misses_nothing_it_had_seen(
-    world: World, monkeypatch  # type: ignore[no-untyped-def]
+    world: World,
+    monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
     """As EventSource does: reconnect with the last id it saw (here one event was seen)."""
     monkeypatch.setattr(stream_module, "STREAM_LIFETIME", 1.5)
@@ -469,7 +472,9 @@ def _notifying_blueprint() -> Blueprint:
     @public
     async def notify(receiver: int, actor: int, outcome: str) -> tuple[str, int]:
         session = await db.session()
-        session.add(Notification(kind=NotificationKind.FOLLOW, receiver_id=receiver, actor_id=actor, created_at=utcnow()))
+        session.add(
+            Notification(kind=NotificationKind.FOLLOW, receiver_id=receiver, actor_id=actor, created_at=utcnow())
+        )
         await session.flush()
         if outcome == "explode":
             raise RuntimeError("after the notification was written")
@@ -571,9 +576,7 @@ async def _block(app, username: str, *, revoke: bool) -> None:  # type: ignore[n
     if revoke:
         async with database(app).session(write=True) as session:
             user_id = (await session.execute(select(User.id).where(User.username == username))).scalar_one()
-            await session.execute(
-                update(AuthSession).where(AuthSession.user_id == user_id).values(revoked_at=utcnow())
-            )
+            await session.execute(update(AuthSession).where(AuthSession.user_id == user_id).values(revoked_at=utcnow()))
             await session.commit()
 
 
@@ -682,11 +685,14 @@ async def test_a_toast_shows_the_actors_avatar_and_the_photos_thumbnail(world: W
         follow = await bob.notification()
     toast = re.search(r'<div class="toast"[^>]*>(.*?)</div>', comment.data, re.S)
     assert toast is not None, comment.data
-    avatar = f'<img class="avatar notification-avatar" src="/media/avatars/{ana.avatar_medium}" width="40" height="40" alt=""'
+    avatar = (
+        '<img class="avatar notification-avatar" '
+        f'src="/media/avatars/{ana.avatar_medium}" width="40" height="40" alt=""'
+    )
     assert toast.group(1).startswith(avatar), toast.group(1)
     assert (
-        f'<img src="/media/photos/{photo.filename_small}?v=public" width="48" height="48" alt="{photo.alt}" loading="lazy">'
-        in toast.group(1)
+        f'<img src="/media/photos/{photo.filename_small}?v=public" width="48" height="48" alt="{photo.alt}"'
+        ' loading="lazy">' in toast.group(1)
     )
     assert text(toast.group(1)) == "Ana commented on your photo: “nice”"
     # A follow is about no photo: the avatar alone.

@@ -18,7 +18,6 @@ from .factories import add_notification, add_photo
 from .helpers import bell, counting, fetch_photo, logged_in, user_ids
 from .html import Element, elements, find_id
 
-
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -168,7 +167,10 @@ async def test_two_others_of_one_is_singular(world: World) -> None:
     await world.follow("dan", "bob")
     await world.follow("ana", "bob")
     page = await world.tabs["bob"].get("/notifications")
-    assert [line.text for line in lines(page.text)] == ["Ana and 1 other followed you.", "Ana and 1 other collected your photo."]
+    assert [line.text for line in lines(page.text)] == [
+        "Ana and 1 other followed you.",
+        "Ana and 1 other collected your photo.",
+    ]
 
 
 async def test_the_unread_filter_shows_only_unread(world: World) -> None:
@@ -311,7 +313,9 @@ async def test_twenty_per_page(world: World) -> None:
     assert [line.id for line in lines((await bob.get("/notifications?page=abc")).text)] == newest_first[:20]
     # The unread filter paginates the unread ones only.
     async with database(world.app).session(write=True) as session:
-        await session.execute(update(Notification).where(Notification.id.in_(newest_first[:30])).values(read_at=utcnow()))
+        await session.execute(
+            update(Notification).where(Notification.id.in_(newest_first[:30])).values(read_at=utcnow())
+        )
         await session.commit()
     unread = await bob.get("/notifications?filter=unread")
     assert [line.id for line in lines(unread.text)] == newest_first[30:]

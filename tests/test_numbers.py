@@ -83,11 +83,22 @@ async def test_numbers_in_queries_forms_and_headers_never_fail(app: Quart, tab: 
     await add_report(app, "ana", ReportTarget.COMMENT, comment)
     raw, value = value, quote(value)  # as a browser sends it
     pages = [
-        f"/?before={value}", f"/?before={value}_1", f"/?before=1.000000_{value}", f"/explore?page={value}",
-        f"/photo/{photo}?reply={value}", f"/photo/{photo}?page={value}", f"/_/photos/{photo}/comments?page={value}",
-        f"/_/photos/{photo}/comments?reply={value}", f"/search?q=a&page={value}", f"/notifications?page={value}",
-        f"/admin/users?page={value}", f"/user/ana?page={value}", f"/_/notifications/stream?last_event_id={value}",
-        f"/media/photos/{value}.jpg", f"/media/avatars/{value}_30.png", "/media/photos/" + "a" * 5000 + ".jpg",
+        f"/?before={value}",
+        f"/?before={value}_1",
+        f"/?before=1.000000_{value}",
+        f"/explore?page={value}",
+        f"/photo/{photo}?reply={value}",
+        f"/photo/{photo}?page={value}",
+        f"/_/photos/{photo}/comments?page={value}",
+        f"/_/photos/{photo}/comments?reply={value}",
+        f"/search?q=a&page={value}",
+        f"/notifications?page={value}",
+        f"/admin/users?page={value}",
+        f"/user/ana?page={value}",
+        f"/_/notifications/stream?last_event_id={value}",
+        f"/media/photos/{value}.jpg",
+        f"/media/avatars/{value}_30.png",
+        "/media/photos/" + "a" * 5000 + ".jpg",
         "/media/avatars/" + "b" * 5000 + ".png",
     ]
     for url in pages:

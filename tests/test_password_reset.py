@@ -3,7 +3,6 @@ reset form and its rules, and what a reset does to the account and its open sess
 
 from __future__ import annotations
 
-
 from sqlalchemy import select
 
 from hyperpics.db import database

@@ -96,7 +96,11 @@ def test_passwords_made_from_the_username_are_refused(password: str, message: st
         ("lina.photo2024", "lina.photo@example.com", "Your password cannot contain the name in your email address."),
         ("otohp.anil", "lina.photo@example.com", "Your password cannot be the name in your email address reversed."),
         # A name of one or two letters is refused only with digits or symbols around it.
-        ("jo!!2024", "jo@example.com", "Your password cannot be the name in your email address with digits or symbols added."),
+        (
+            "jo!!2024",
+            "jo@example.com",
+            "Your password cannot be the name in your email address with digits or symbols added.",
+        ),
     ],
 )
 def test_passwords_made_from_the_email_are_refused(password: str, email: str, message: str) -> None:

@@ -17,7 +17,13 @@ from .html import elements, find_id, texts
 EXPECTED = {
     RoleName.LOCKED: {Permission.FOLLOW, Permission.COLLECT},
     RoleName.USER: {Permission.FOLLOW, Permission.COLLECT, Permission.COMMENT, Permission.UPLOAD},
-    RoleName.MODERATOR: {Permission.FOLLOW, Permission.COLLECT, Permission.COMMENT, Permission.UPLOAD, Permission.MODERATE},
+    RoleName.MODERATOR: {
+        Permission.FOLLOW,
+        Permission.COLLECT,
+        Permission.COMMENT,
+        Permission.UPLOAD,
+        Permission.MODERATE,
+    },
     RoleName.ADMINISTRATOR: set(Permission),
 }
 

@@ -7,7 +7,9 @@ from hyperpics.models import Photo, User
 
 
 def test_alt_text_comes_first_then_the_description() -> None:
-    assert Photo(id=1, alt_text="A red kite over the field", description="Sunday walk").alt == "A red kite over the field"
+    assert (
+        Photo(id=1, alt_text="A red kite over the field", description="Sunday walk").alt == "A red kite over the field"
+    )
     assert Photo(id=1, alt_text="", description="Sunday walk " * 30).alt == ("Sunday walk " * 30)[:150]
 
 

@@ -10,7 +10,12 @@ from .factories import add_photo
 from .helpers import text_of
 from .html import elements, texts
 
-DETAILS = {"description": "Low tide at dawn", "alt_text": "Boats on wet sand", "tags": "harbour", "visibility": "public"}
+DETAILS = {
+    "description": "Low tide at dawn",
+    "alt_text": "Boats on wet sand",
+    "tags": "harbour",
+    "visibility": "public",
+}
 
 
 async def test_saving_on_the_edit_page_lands_on_the_photo_with_a_message(app: Quart, tab: Tab) -> None:
@@ -36,7 +41,7 @@ async def test_saving_in_place_swaps_the_details_and_says_so(app: Quart, tab: Ta
     saved = await tab.post(f"/photo/{photo}/edit", DETAILS, htmx=True)
     assert saved.status == 200 and saved.root_id() == "photo-details" and saved.is_fragment()
     assert "Low tide at dawn" in saved.text and "#harbour" in saved.text
-    assert 'hx-swap-oob' in saved.text and "Photo details saved." in saved.text  # the message, out of band
+    assert "hx-swap-oob" in saved.text and "Photo details saved." in saved.text  # the message, out of band
 
 
 async def test_commas_keep_the_words_of_a_tag_together(app: Quart, tab: Tab) -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 from quart import Quart
 from sqlalchemy import update
 
-from hyperpics.page_cache import forget_all
 from hyperpics import backfill, media, sweep
 from hyperpics.db import database
 from hyperpics.models import Photo
+from hyperpics.page_cache import forget_all
 
 from . import images
 from .conftest import Tab
@@ -48,7 +48,11 @@ async def test_an_upload_makes_every_copy_in_jpeg_and_webp_and_keeps_its_colour(
 
     expected = {
         f"{stem}.jpg": ("JPEG", (2400, 1600)),
-        **{f"{stem}{suffix}.{ext}": (fmt, size) for suffix, size in (("_s", (400, 267)), ("_m", (800, 533)), ("_l", (2048, 1365))) for ext, fmt in (("jpg", "JPEG"), ("webp", "WEBP"))},
+        **{
+            f"{stem}{suffix}.{ext}": (fmt, size)
+            for suffix, size in (("_s", (400, 267)), ("_m", (800, 533)), ("_l", (2048, 1365)))
+            for ext, fmt in (("jpg", "JPEG"), ("webp", "WEBP"))
+        },
     }  # fmt: skip
     assert media_files(app) == sorted(expected) == sorted(photo.files())
     for name, (fmt, size) in expected.items():
@@ -88,7 +92,8 @@ async def test_the_photo_page_and_grids_list_each_copy_once_with_sizes_for_their
     assert elements(img, f'[src="/media/photos/{stem}_m.jpg?v=public"]')
     assert elements(
         img,
-        f'[srcset="/media/photos/{stem}_s.jpg?v=public 400w, /media/photos/{stem}_m.jpg?v=public 800w, /media/photos/{stem}_l.jpg?v=public 2048w"]',
+        f'[srcset="/media/photos/{stem}_s.jpg?v=public 400w, /media/photos/{stem}_m.jpg?v=public 800w, '
+        f'/media/photos/{stem}_l.jpg?v=public 2048w"]',
     )
     assert elements(img, '[width="800"][height="533"]') and elements(img, "[loading=eager][fetchpriority=high]")
     # The placeholder: the colour as three classes (no style attribute: the CSP refuses them).
@@ -133,7 +138,9 @@ async def test_webp_is_served_as_webp_cached_for_a_year_and_follows_visibility(a
     for name in (f"{'0' * 32}_m.webp", f"{stem}_x.webp"):
         assert (await tab.client.get(f"/media/photos/{name}")).status_code == 404, name
 
-    page = await tab.post(f"/photo/{photo.id}/edit", {"description": "", "alt_text": "", "tags": "", "visibility": "private"})
+    page = await tab.post(
+        f"/photo/{photo.id}/edit", {"description": "", "alt_text": "", "tags": "", "visibility": "private"}
+    )
     assert page.status == 303, page.text
     assert (await tab.client.get(f"/media/photos/{stem}_l.webp?v=public")).status_code == 404
     private = await tab.client.get(f"/media/photos/{stem}_l.webp?v=private")
@@ -164,7 +171,7 @@ async def test_a_photo_from_before_shows_what_it_has_and_the_backfill_makes_the_
 
     picture = _picture((await tab.get(f"/photo/{old.id}")).text)
     assert count(picture, "source") == 0 and "ph-r" not in picture
-    assert f"srcset=\"/media/photos/{stem}_s.jpg?v=public 400w, /media/photos/{stem}_m.jpg?v=public 800w\"" in picture
+    assert f'srcset="/media/photos/{stem}_s.jpg?v=public 400w, /media/photos/{stem}_m.jpg?v=public 800w"' in picture
     assert (await tab.client.get(f"/media/photos/{stem}_m.webp")).status_code == 404  # no row names it yet
 
     report = await backfill.backfill(app.config["DATABASE_URL"], app.config["MEDIA_DIR"], batch=1, workers=2)
@@ -180,11 +187,15 @@ async def test_a_photo_from_before_shows_what_it_has_and_the_backfill_makes_the_
     assert (await tab.client.get(f"/media/photos/{stem}_m.webp")).headers["Content-Type"] == "image/webp"
 
     # Run again: nothing behind, nothing written.
-    before = {name: (Path(app.config["MEDIA_DIR"]) / media.PHOTOS_DIR / name).stat().st_mtime_ns for name in media_files(app)}
+    before = {
+        name: (Path(app.config["MEDIA_DIR"]) / media.PHOTOS_DIR / name).stat().st_mtime_ns for name in media_files(app)
+    }
     again = await backfill.backfill(app.config["DATABASE_URL"], app.config["MEDIA_DIR"])
     assert (again.behind, again.done, again.files) == (0, 0, 0)
     assert again.summary().endswith("nothing to do.")
-    assert {name: (Path(app.config["MEDIA_DIR"]) / media.PHOTOS_DIR / name).stat().st_mtime_ns for name in media_files(app)} == before
+    assert {
+        name: (Path(app.config["MEDIA_DIR"]) / media.PHOTOS_DIR / name).stat().st_mtime_ns for name in media_files(app)
+    } == before
     assert new.id != old.id
 
 

@@ -79,7 +79,10 @@ async def test_profile_header(app, people) -> None:
     assert saved.status == 303 and saved.location == "/settings/profile"
     user = await fetch_user(app, "ana")
     assert (user.name, user.website, user.location, user.bio) == (
-        "Ana Lima", "https://ana.example/photos", "Lisbon", "Film & <b>light</b>"
+        "Ana Lima",
+        "https://ana.example/photos",
+        "Lisbon",
+        "Film & <b>light</b>",
     )
 
     page = await Tab(app).get("/user/ana")
@@ -102,7 +105,12 @@ async def test_profile_header(app, people) -> None:
 
 @pytest.mark.parametrize(
     "website",
-    ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "ftp://ana.example/", 'https://a.example/"onmouseover=x'],
+    [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "ftp://ana.example/",
+        'https://a.example/"onmouseover=x',
+    ],
 )
 async def test_only_web_links_are_saved(app, people, website: str) -> None:
     tabs, ids = people
@@ -151,7 +159,7 @@ async def test_each_tab_is_a_page_and_a_fragment(app, people, tab: str) -> None:
         assert current_tabs(fragment.text) == [label]
         assert count(fragment.text, "h1") == 0  # the header stays; only the tab block swaps
         # Each tab link works both ways: a real href and an htmx swap of #profile-tab.
-        for other_path, other_label in TABS.values():
+        for other_path, _label in TABS.values():
             link = tab_nav(fragment.text).select_one(f'a[href="{other_path}"]')
             assert link["hx-get"] == other_path and link["hx-target"] == "#profile-tab"
         if tab in ("photos", "collections"):
@@ -172,7 +180,9 @@ async def test_user_card(app, people) -> None:
     tabs, ids = people
     bruno = ids["bruno"]
     await tabs["bruno"].get("/settings/profile")
-    await tabs["bruno"].post("/settings/profile", profile_form(name="Bruno Costa", username="bruno", bio="Street & people"))
+    await tabs["bruno"].post(
+        "/settings/profile", profile_form(name="Bruno Costa", username="bruno", bio="Street & people")
+    )
     await add_photo(app, "bruno")
     await add_photo(app, "bruno", Visibility.PRIVATE)
     user = await fetch_user(app, "bruno")
@@ -268,7 +278,9 @@ async def test_notification_settings_save(app, people) -> None:
     assert plain.status == 303 and plain.location == "/settings/notifications"
     user = await fetch_user(app, "ana")
     assert (user.receive_follow_notification, user.receive_comment_notification, user.receive_collect_notification) == (
-        False, True, False
+        False,
+        True,
+        False,
     )
     # With htmx: the form again, saying so, with the switches as saved.
     fragment = await tab.post(
@@ -281,11 +293,15 @@ async def test_notification_settings_save(app, people) -> None:
     assert not switched_on(fragment.text, "receive_comment_notification")
     user = await fetch_user(app, "ana")
     assert (user.receive_follow_notification, user.receive_comment_notification, user.receive_collect_notification) == (
-        True, False, True
+        True,
+        False,
+        True,
     )
     # Bruno's settings are untouched.
     other = await fetch_user(app, "bruno")
-    assert other.receive_follow_notification and other.receive_comment_notification and other.receive_collect_notification
+    assert (
+        other.receive_follow_notification and other.receive_comment_notification and other.receive_collect_notification
+    )
 
 
 async def test_privacy_settings_save(app, people) -> None:

@@ -92,7 +92,9 @@ async def _explain(app: Quart, statements: list[tuple[str, object]]) -> list[tup
             rows = await driver.driver_connection.fetch("EXPLAIN " + statement, *(parameters or ()))  # type: ignore[union-attr]
             lines = [row[0].strip().lstrip("-> ").strip() for row in rows]
             # Only a sequential scan of a growing table is a finding here (see the module notes).
-            plans.append((statement, [f"SCAN {m.group(1)}" for line in lines if (m := re.match(r"Seq Scan on (\w+)", line))]))
+            plans.append(
+                (statement, [f"SCAN {m.group(1)}" for line in lines if (m := re.match(r"Seq Scan on (\w+)", line))])
+            )
         await connection.execute(text("RESET enable_seqscan"))
     return plans
 
@@ -168,12 +170,16 @@ async def test_page_queries_seek_indexes(app: Quart, site: dict[str, object], vi
         path = page.format(**site)
         for statement, lines in await _explain(app, await _statements_of(app, tab, path)):
             explained += 1
-            findings += [f"{path}: {line}\n    {' '.join(statement.split())[:300]}" for line in _problems(lines, statement)]
+            findings += [
+                f"{path}: {line}\n    {' '.join(statement.split())[:300]}" for line in _problems(lines, statement)
+            ]
     for page in KEPT_PAGES if viewer != "anonymous" else []:
         path = page.format(**site)
         for statement, lines in await _explain(app, await _statements_of(app, tab, path, kept=True)):
             explained += 1
-            findings += [f"{path}: {line}\n    {' '.join(statement.split())[:300]}" for line in _problems(lines, statement)]
+            findings += [
+                f"{path}: {line}\n    {' '.join(statement.split())[:300]}" for line in _problems(lines, statement)
+            ]
     assert explained > 2 * len(pages)
     assert not findings, "\n".join(findings)
     # The explainer itself sees a whole-table read when there is one (on either engine).

@@ -26,6 +26,7 @@ Plain sync tests: the servers are subprocesses, the SSE readers are threads.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -73,10 +74,8 @@ def _kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, wai
     try:
         process.wait(timeout=wait)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=5)
 
 
@@ -97,7 +96,9 @@ class RedisServer:
         try:
             answer = subprocess.run(
                 ["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "ping"],
-                capture_output=True, text=True, timeout=2,
+                capture_output=True,
+                text=True,
+                timeout=2,
             )
         except subprocess.TimeoutExpired:
             return False
@@ -107,9 +108,22 @@ class RedisServer:
         self.starts += 1
         log = (self.folder / f"redis-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
@@ -150,7 +164,9 @@ class App:
 def _start_app(app: App, env: dict[str, str], cwd: Path) -> None:
     command = [sys.executable, "-m", "hyperpics.cli", "serve", "--host", "127.0.0.1", "--port", str(app.port)]
     with app.log.open("wb") as log:
-        app.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        app.process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:
@@ -179,8 +195,14 @@ def register(client: httpx.Client, *, name: str, username: str) -> str:
     token = csrf_token(client, "/auth/register")
     answer = client.post(
         "/auth/register",
-        data={"name": name, "email": email, "username": username, "password": PASSWORD, "password2": PASSWORD,
-              "csrf_token": token},
+        data={
+            "name": name,
+            "email": email,
+            "username": username,
+            "password": PASSWORD,
+            "password2": PASSWORD,
+            "csrf_token": token,
+        },
     )
     assert answer.status_code == 303, (answer.status_code, answer.text[:2000])
     log_in(client, email)  # sign-up never logs in (it answers the same for a taken address)
@@ -282,7 +304,14 @@ class StreamReader:
             if line == "":
                 if data or fields:
                     raw_id = fields.get("id")
-                    found.append(SSEEvent(at, int(raw_id) if raw_id and raw_id.isdigit() else None, fields.get("event"), "\n".join(data)))
+                    found.append(
+                        SSEEvent(
+                            at,
+                            int(raw_id) if raw_id and raw_id.isdigit() else None,
+                            fields.get("event"),
+                            "\n".join(data),
+                        )
+                    )
                 fields, data = {}, []
                 continue
             if line.startswith(":"):
@@ -337,9 +366,7 @@ class Cluster:
     stream: StreamReader  # B's stream on process 2, open for the whole module
 
     def newest_notification_id(self, receiver: Person) -> int:
-        return self.database.value(
-            "SELECT coalesce(max(id), 0) FROM notifications WHERE receiver_id = ?", receiver.id
-        )
+        return self.database.value("SELECT coalesce(max(id), 0) FROM notifications WHERE receiver_id = ?", receiver.id)
 
     def unread(self, receiver: Person) -> int:
         return self.database.value(
@@ -438,10 +465,16 @@ def test_a_comment_on_process_1_reaches_the_open_photo_page_on_process_2(cluster
 
     a1 = cluster.a.clients["p1"]
     token = csrf_token(a1)
-    upload = a1.post("/upload", data={"csrf_token": token}, files={"photos": ("harbour.jpg", images.jpeg(64, 48), "image/jpeg")})
+    upload = a1.post(
+        "/upload", data={"csrf_token": token}, files={"photos": ("harbour.jpg", images.jpeg(64, 48), "image/jpeg")}
+    )
     assert upload.status_code == 200, upload.text[:2000]
     photo = cluster.database.value("SELECT max(id) FROM photos WHERE author_id = ?", cluster.a.id)
-    page = StreamReader(cluster.apps[1].url, httpx.Cookies(cluster.b.clients["p2"].cookies), path=f"/_/photos/{photo}/comments/stream?latest=1").start()
+    page = StreamReader(
+        cluster.apps[1].url,
+        httpx.Cookies(cluster.b.clients["p2"].cookies),
+        path=f"/_/photos/{photo}/comments/stream?latest=1",
+    ).start()
     try:
         assert page.status == 200, page.describe()
         body = f"seen across processes {secrets.token_hex(3)}"
@@ -501,11 +534,14 @@ def test_nothing_is_lost_when_redis_restarts(cluster: Cluster, how: str) -> None
     # The stream that stayed open gets it once process 2 has reconnected and resynced.
     event = stream.wait_for_notification(before_down, timeout=ARRIVAL_TIMEOUT)
     assert event is not None, (
-        f"the notification made while Redis was down never reached the open stream\n{stream.describe()}\n{cluster.logs()}"
+        "the notification made while Redis was down never reached the open stream\n"
+        f"{stream.describe()}\n{cluster.logs()}"
     )
     assert event.id == made_while_down
-    print(f"[{how}] made-while-down notification arrived {event.at - restarted_at:.2f} s after Redis was back "
-          f"(seen before the restart: {early})")
+    print(
+        f"[{how}] made-while-down notification arrived {event.at - restarted_at:.2f} s after Redis was back "
+        f"(seen before the restart: {early})"
+    )
 
     # Both processes reconnect (the supervisor's heartbeat every 2 s, then backoff).
     deadline = time.monotonic() + ARRIVAL_TIMEOUT
@@ -514,8 +550,10 @@ def test_nothing_is_lost_when_redis_restarts(cluster: Cluster, how: str) -> None
     ):
         time.sleep(0.1)
     reconnected = [app.reconnections() - before for app, before in zip(cluster.apps, reconnected_before, strict=True)]
-    print(f"[{how}] reconnections logged per process: {reconnected}, "
-          f"{time.monotonic() - restarted_at:.2f} s after Redis was back")
+    print(
+        f"[{how}] reconnections logged per process: {reconnected}, "
+        f"{time.monotonic() - restarted_at:.2f} s after Redis was back"
+    )
     assert all(count >= 1 for count in reconnected), cluster.logs()
 
     # After the reconnection, the fan-out works again.
@@ -555,6 +593,7 @@ def test_a_reconnect_with_last_event_id_replays_what_was_missed(cluster: Cluster
 
 
 # --- a burst of stream connections (one process, memory:// broadcast) -------------------------
+
 
 def test_the_eleventh_failed_login_is_refused_whichever_process_answers(cluster: Cluster) -> None:
     """Rate limits are counted in Redis, once for every process."""

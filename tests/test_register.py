@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -61,8 +62,10 @@ async def stored_hash(app, username: str) -> str:  # type: ignore[no-untyped-def
 
     async with database(app).session(write=False) as session:
         return (
-            await session.execute(select(User).options(undefer(User.password_hash)).where(User.username == username))
-        ).scalar_one().password_hash
+            (await session.execute(select(User).options(undefer(User.password_hash)).where(User.username == username)))
+            .scalar_one()
+            .password_hash
+        )
 
 
 async def test_password_is_hashed_with_argon2id_at_the_standard_cost(real_cost_app) -> None:
@@ -105,7 +108,13 @@ async def test_htmx_submit_gets_the_form_fragment_on_error_and_a_redirect_header
     await tab.get("/auth/register")
     bad = await tab.post(
         "/auth/register",
-        {"name": "Ana", "email": "ana@example.com", "username": "ana", "password": "password1", "password2": "password1"},
+        {
+            "name": "Ana",
+            "email": "ana@example.com",
+            "username": "ana",
+            "password": "password1",
+            "password2": "password1",
+        },
         htmx=True,
     )
     assert bad.status == 422 and bad.is_fragment()
@@ -144,7 +153,13 @@ async def test_password_rules(app, tab: Tab) -> None:
         await tab.get("/auth/register")
         page = await tab.post(
             "/auth/register",
-            {"name": "C", "email": "c@example.com", "username": "carolina_", "password": password, "password2": password},
+            {
+                "name": "C",
+                "email": "c@example.com",
+                "username": "carolina_",
+                "password": password,
+                "password2": password,
+            },
         )
         assert page.status == 422, password
         assert message in page.text, (password, page.text[:2000])
@@ -277,7 +292,9 @@ async def test_a_taken_email_is_told_only_by_mail(app, tab: Tab, new_tab, mailbo
         visitor = new_tab()
         page = await register(visitor, username, email=address, then_login=False)
         shown = await visitor.get(page.location)
-        text = re.sub(r'(csrf-token" content="|name="csrf_token" value="|"X-CSRF-Token": ")[^"]+', r"\1TOKEN", shown.text)
+        text = re.sub(
+            r'(csrf-token" content="|name="csrf_token" value="|"X-CSRF-Token": ")[^"]+', r"\1TOKEN", shown.text
+        )
         answers.append((page.status, page.location, text.replace(address.lower(), "ADDRESS")))
     assert answers[0] == answers[1]
     assert "Check your mail: we sent a message to ADDRESS." in answers[0][2]

@@ -18,7 +18,14 @@ from sqlalchemy import event, select, text, update
 from hyperpics.cli import main
 from hyperpics.db import database
 from hyperpics.models import Tag, User, Visibility
-from hyperpics.search import CATEGORIES, SEARCH_WINDOW, TAG_COUNT_SHOWN, match_expression, search_index, tsquery_expression
+from hyperpics.search import (
+    CATEGORIES,
+    SEARCH_WINDOW,
+    TAG_COUNT_SHOWN,
+    match_expression,
+    search_index,
+    tsquery_expression,
+)
 
 from .conftest import SECRET, Tab, fetch_user, make_user, set_user
 from .databases import TestDatabase, engine_under_test, only_on
@@ -217,7 +224,8 @@ async def test_tags_are_found_with_their_photo_counts(app, ana: Tab) -> None:
     counts = {hit.item[0].name: hit.item[1] for hit in results.hits}
     assert counts == {"mountains": 3, "mountainbike": 1}  # the private photo is not counted for anonymous
     assert {hit.item[0].name: hit.item[1] for hit in (await hits(app, "mountain", "tag", viewer="ana")).hits} == {
-        "mountains": 4, "mountainbike": 1,
+        "mountains": 4,
+        "mountainbike": 1,
     }
 
     page = await search(Tab(app), "mountains", "tag")
@@ -236,8 +244,10 @@ async def test_a_common_word_and_a_big_tag_are_counted_to_a_bound(app, ana: Tab,
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
         "INSERT INTO photos (author_id, description, alt_text, visibility, filename_original, filename_medium, "
         "filename_small, width, height, can_comment, created_at) "
-        "SELECT ?, 'harbour ' || i, '', 'public', 'o' || i, 'm' || i, 's' || i, 1200, 800, true, CURRENT_TIMESTAMP FROM n",
-        SEARCH_WINDOW + 50, ids["ana"],
+        "SELECT ?, 'harbour ' || i, '', 'public', 'o' || i, 'm' || i, 's' || i, 1200, 800, true, CURRENT_TIMESTAMP "
+        "FROM n",
+        SEARCH_WINDOW + 50,
+        ids["ana"],
     )
     sql.execute("INSERT INTO photo_tags (photo_id, tag_id) SELECT id, ? FROM photos WHERE id NOT IN "
                 "(SELECT photo_id FROM photo_tags WHERE tag_id = ?)", tag, tag)  # fmt: skip
@@ -369,14 +379,87 @@ async def test_blocked_people_and_their_photos_are_not_found(app, tab: Tab, new_
 # --- hostile input ------------------------------------------------------------------------
 
 HOSTILE = [
-    '"', '""', "'", "\"unbalanced", "un\"balanced", '"sun', 'sun"', "*", "**", "sun*", "-", "-x", "x -y",
-    "NEAR", "NEAR(a b)", "NEAR(a b, 2)", "AND", "OR", "NOT", "a AND", "a OR", "NOT a", "a NOT b", "(", ")",
-    "((a)", "a)", "username:ana", "bio:x", "tags:sea", "{a b}", "{username}: ana", "^a", "a+b", "%", "_", "__",
-    "a_b", "\\", "\\\\", "'; DROP TABLE users; --", "\"; DELETE FROM photos_fts; --", "😀", "😀 sun 🌅",
-    "中文搜索", "日本語", "مرحبا بالعالم", "שלום", "\u202etxet", "\x00", "a\x00b", "a" * 10_000, "",
-    "   ", "\t\n", ":", ".", "~", "!", "?", "@", "#sea", "$", "&", "|", "<", ">", "<script>alert(1)</script>",
-    "a" * 65, "x " * 300, "\u0301", "\ufeff", "ǅ", "²", "0", "-1", "NULL", "rowid", "photos_fts",
-    "* OR 1=1", "sun\r\nset",
+    '"',
+    '""',
+    "'",
+    '"unbalanced',
+    'un"balanced',
+    '"sun',
+    'sun"',
+    "*",
+    "**",
+    "sun*",
+    "-",
+    "-x",
+    "x -y",
+    "NEAR",
+    "NEAR(a b)",
+    "NEAR(a b, 2)",
+    "AND",
+    "OR",
+    "NOT",
+    "a AND",
+    "a OR",
+    "NOT a",
+    "a NOT b",
+    "(",
+    ")",
+    "((a)",
+    "a)",
+    "username:ana",
+    "bio:x",
+    "tags:sea",
+    "{a b}",
+    "{username}: ana",
+    "^a",
+    "a+b",
+    "%",
+    "_",
+    "__",
+    "a_b",
+    "\\",
+    "\\\\",
+    "'; DROP TABLE users; --",
+    '"; DELETE FROM photos_fts; --',
+    "😀",
+    "😀 sun 🌅",
+    "中文搜索",
+    "日本語",
+    "مرحبا بالعالم",
+    "שלום",
+    "\u202etxet",
+    "\x00",
+    "a\x00b",
+    "a" * 10_000,
+    "",
+    "   ",
+    "\t\n",
+    ":",
+    ".",
+    "~",
+    "!",
+    "?",
+    "@",
+    "#sea",
+    "$",
+    "&",
+    "|",
+    "<",
+    ">",
+    "<script>alert(1)</script>",
+    "a" * 65,
+    "x " * 300,
+    "\u0301",
+    "\ufeff",
+    "ǅ",
+    "²",
+    "0",
+    "-1",
+    "NULL",
+    "rowid",
+    "photos_fts",
+    "* OR 1=1",
+    "sun\r\nset",
 ]
 
 
@@ -390,9 +473,10 @@ async def test_hostile_input_never_breaks_the_search_page(app, ana: Tab, categor
             page = await search(viewer, query, category)
             assert page.status == 200, (query, category, page.status, page.text[-500:])
             block = results_block(page.text)
-            assert (
-                'id="result-count"' in block or 'id="no-results"' in block or "Type a word" in block
-            ), (query, category)
+            assert 'id="result-count"' in block or 'id="no-results"' in block or "Type a word" in block, (
+                query,
+                category,
+            )
             assert "<script>alert" not in page.text
         suggest = await anonymous.get("/search/suggest?" + urlencode({"q": query}), htmx=True)
         assert suggest.status == 200, (query, suggest.status)
@@ -437,9 +521,36 @@ def test_tsquery_expression_quotes_every_word() -> None:
 
 # Query syntax of either engine, NUL bytes, and text PostgreSQL rejects or parses specially.
 SYNTAX = HOSTILE + [
-    "a & b", "a | b", "!a", "a <-> b", "a <2> b", "a:*", "a:A", "a:*B", "'a'", "'a':*", "\\'", "\\", "(a | b) & !c",
-    "&|!():*\\", "a\x00", "\x00\x00", "café\x00sun", "sun\x00", "\x00'", "a\\x00", "\ud7ff", "\U0010ffff",
-    "<b>sun</b>", "sun@sea.org", "http://x.org/a?b=c", "1.2.3", "-3.5e7", "&amp;", "x" * 2100, "é" * 64 + "x",
+    "a & b",
+    "a | b",
+    "!a",
+    "a <-> b",
+    "a <2> b",
+    "a:*",
+    "a:A",
+    "a:*B",
+    "'a'",
+    "'a':*",
+    "\\'",
+    "\\",
+    "(a | b) & !c",
+    "&|!():*\\",
+    "a\x00",
+    "\x00\x00",
+    "café\x00sun",
+    "sun\x00",
+    "\x00'",
+    "a\\x00",
+    "\ud7ff",
+    "\U0010ffff",
+    "<b>sun</b>",
+    "sun@sea.org",
+    "http://x.org/a?b=c",
+    "1.2.3",
+    "-3.5e7",
+    "&amp;",
+    "x" * 2100,
+    "é" * 64 + "x",
 ]
 
 
@@ -635,8 +746,10 @@ async def test_sql_statements_per_search_page_are_constant(app, ana: Tab, logged
     many = {c: await statements(app, viewer, f"/search?q=sunset&category={c}") for c in CATEGORIES}
     many_tags = await statements(app, viewer, "/search?q=evening&category=tag")
     suggest_few = await statements(app, viewer, "/search/suggest?q=sun")
-    print(f"\nSQL statements (logged_in={logged_in}): 3 photos {few}, 25 photos {many}, "
-          f"25 tags {many_tags}, suggest {suggest_few}")
+    print(
+        f"\nSQL statements (logged_in={logged_in}): 3 photos {few}, 25 photos {many}, "
+        f"25 tags {many_tags}, suggest {suggest_few}"
+    )
     assert few == many
     assert many_tags == many["tag"]
     assert max(many.values()) <= 10
@@ -791,7 +904,11 @@ def test_postgresql_search_schema_backfills_and_goes_down(empty_database: TestDa
     migrations.upgrade(url)
     migrations.check(url)  # the documents are no models' business
     assert {kind: len(empty_database.rows(query)) for kind, query in SEARCH_OBJECTS.items()} == {
-        "table": 3, "function": 9, "trigger": 7, "configuration": 1, "extension": 1,
+        "table": 3,
+        "function": 9,
+        "trigger": 7,
+        "configuration": 1,
+        "extension": 1,
     }
     matches = "SELECT count(*) FROM {} WHERE document @@ to_tsquery('hyperpics_search', ?)"
     assert empty_database.value(matches.format("search_photos"), "narwhal & tusk & arctic") == 1  # backfilled

@@ -130,12 +130,16 @@ def test_counts_match_the_options(site: Site) -> None:
 def test_notifications_are_what_the_services_would_have_written(site: Site) -> None:
     db = site.db
     expected = {
-        "follow": "SELECT count(*) FROM follows f JOIN users u ON u.id = f.followed_id WHERE u.receive_follow_notification",
-        "collect": "SELECT count(*) FROM collects c JOIN photos p ON p.id = c.photo_id JOIN users u ON u.id = p.author_id "
+        "follow": "SELECT count(*) FROM follows f JOIN users u ON u.id = f.followed_id "
+        "WHERE u.receive_follow_notification",
+        "collect": "SELECT count(*) FROM collects c JOIN photos p ON p.id = c.photo_id "
+        "JOIN users u ON u.id = p.author_id "
         "WHERE u.receive_collect_notification AND p.author_id != c.user_id",
-        "reply": "SELECT count(*) FROM comments c JOIN comments r ON r.id = c.reply_to_id JOIN users u ON u.id = r.author_id "
+        "reply": "SELECT count(*) FROM comments c JOIN comments r ON r.id = c.reply_to_id "
+        "JOIN users u ON u.id = r.author_id "
         "WHERE u.receive_comment_notification AND r.author_id != c.author_id",
-        "comment": "SELECT count(*) FROM comments c JOIN photos p ON p.id = c.photo_id JOIN users u ON u.id = p.author_id "
+        "comment": "SELECT count(*) FROM comments c JOIN photos p ON p.id = c.photo_id "
+        "JOIN users u ON u.id = p.author_id "
         "LEFT JOIN comments r ON r.id = c.reply_to_id "
         "WHERE u.receive_comment_notification AND p.author_id != c.author_id "
         "AND (r.id IS NULL OR r.author_id != p.author_id)",
@@ -231,7 +235,7 @@ def test_reports_fill_the_moderation_queue(site: Site) -> None:
     assert any(status == "open" for *_, status, _ in reports)
     assert {reason for _, _, _, reason, _, _ in reports} <= {"spam", "nudity", "harassment", "copyright", "other"}
     tables = {"photo": "photos", "comment": "comments", "user": "users"}
-    for reporter, target_type, target_id, _, status, resolved_by in reports:
+    for _reporter, target_type, target_id, _, status, resolved_by in reports:
         assert site.db.rows(f"SELECT 1 FROM {tables[target_type]} WHERE id = ?", target_id), (target_type, target_id)
         assert (resolved_by is None) == (status == "open")
     assert len({(r, t, i) for r, t, i, *_ in reports}) == len(reports)
@@ -476,7 +480,8 @@ def samples(db: TestDatabase) -> dict[str, list[str]]:
         "photo_id": ids(photos),
         "tag_id": ids("SELECT min(id) FROM tags UNION SELECT max(id) FROM tags"),
         "comment_id": ids(
-            "SELECT min(id) FROM comments WHERE reply_to_id IS NULL UNION SELECT min(id) FROM comments WHERE reply_to_id IS NOT NULL"
+            "SELECT min(id) FROM comments WHERE reply_to_id IS NULL "
+            "UNION SELECT min(id) FROM comments WHERE reply_to_id IS NOT NULL"
         ),
         "notification_id": ids("SELECT min(id) FROM notifications UNION SELECT max(id) FROM notifications"),
         "report_id": ids(

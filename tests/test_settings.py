@@ -56,7 +56,9 @@ async def is_logged_in(tab: Tab) -> bool:
 async def change_password(tab: Tab, old: str, new: str, new2: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
     await tab.get("/settings/password")
     return await tab.post(
-        "/settings/password", {"old_password": old, "password": new, "password2": new if new2 is None else new2}, **kwargs
+        "/settings/password",
+        {"old_password": old, "password": new, "password2": new if new2 is None else new2},
+        **kwargs,
     )
 
 
@@ -100,7 +102,9 @@ async def test_a_stale_post_changes_nothing(app, tab: Tab) -> None:
     await make_user(app, tab, "ana")
     await tab.get("/settings/password")
     await make_stale(app, "ana")
-    page = await tab.post("/settings/password", {"old_password": PASSWORD, "password": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    page = await tab.post(
+        "/settings/password", {"old_password": PASSWORD, "password": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
     assert page.status == 302 and page.location.startswith("/auth/re-authenticate")
     assert (await login(Tab(app), "ana@example.com", PASSWORD)).status == 303
 
@@ -274,7 +278,7 @@ async def test_the_email_link_works_without_being_logged_in_but_only_once(app, t
 
 
 async def test_an_address_another_account_uses_is_told_only_to_its_owner(app, tab: Tab, mailbox, new_tab) -> None:  # type: ignore[no-untyped-def]
-    """"Another account uses this email address" let any member test any address: the page now
+    """ "Another account uses this email address" let any member test any address: the page now
     says the same as for a free one, and only the address's owner hears of it."""
     await make_user(app, new_tab(), "bruno")
     await make_user(app, tab, "ana")

@@ -10,8 +10,8 @@ from quart import Quart
 from hyperpics import db, page_cache
 from hyperpics.models import Collect, Follow, Photo, Tag, User, Visibility, utcnow
 
-from .factories import add_comment, add_photo
 from .conftest import Tab, make_user
+from .factories import add_comment, add_photo
 from .helpers import counting, user_ids
 
 COMMENTS_PAGE = "WITH RECURSIVE"  # the page of threads is one recursive statement
@@ -49,7 +49,9 @@ async def test_the_viewers_part_stays_their_own(app, tab: Tab, new_tab) -> None:
     photo = await add_photo(app, "carl", minutes_ago=10)
     newer = await add_photo(app, "carl", Visibility.FOLLOWERS)
     async with db.database(app).session(write=True) as session:
-        session.add_all([Collect(user_id=ids["bob"], photo_id=photo), Follow(follower_id=ids["bob"], followed_id=ids["carl"])])
+        session.add_all(
+            [Collect(user_id=ids["bob"], photo_id=photo), Follow(follower_id=ids["bob"], followed_id=ids["carl"])]
+        )
         await session.commit()
     for _ in range(2):  # the second time from the kept part
         anas, bobs = (await ana.get(f"/photo/{photo}")).text, (await bob.get(f"/photo/{photo}")).text

@@ -3,7 +3,6 @@ what; never about one's own things; each opt-out for its own kind; nothing on a 
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select
 
@@ -13,7 +12,6 @@ from hyperpics.models import Comment, Notification, NotificationKind, User, Visi
 from .conftest import Tab, make_user
 from .factories import add_photo
 from .helpers import logged_in, user_ids
-
 
 # --- helpers ------------------------------------------------------------------------------
 
@@ -216,7 +214,9 @@ async def test_refused_actions_write_no_notification(app, world) -> None:
     # A reply to a comment of another photo (the comment on the other photo notifies nobody: its author wrote it).
     elsewhere = await add_photo(app, "carla")
     foreign = await comment(tabs["carla"], app, elsewhere, "mine")
-    assert (await ana.post(f"/_/photos/{photo}/comments", {"body": "x", "reply_to": str(foreign)}, htmx=True)).status >= 400
+    assert (
+        await ana.post(f"/_/photos/{photo}/comments", {"body": "x", "reply_to": str(foreign)}, htmx=True)
+    ).status >= 400
     # Collecting or commenting on a photo ana cannot see.
     private = await add_photo(app, "bruno", Visibility.PRIVATE)
     assert (await ana.post(f"/_/photos/{private}/collect")).status == 404
@@ -288,5 +288,7 @@ async def test_a_reply_under_a_photo_gone_private_no_longer_shows_the_photo_or_i
 
 async def _ids_and_kinds(app, receiver: int) -> list[tuple[int, NotificationKind]]:  # type: ignore[no-untyped-def]
     async with database(app).session(write=False) as session:
-        rows = await session.execute(select(Notification.id, Notification.kind).where(Notification.receiver_id == receiver))
+        rows = await session.execute(
+            select(Notification.id, Notification.kind).where(Notification.receiver_id == receiver)
+        )
         return [(row.id, row.kind) for row in rows]

@@ -20,8 +20,7 @@ from hyperpics.db import make_engine
 
 # A SELECT far past the in-place budget: it counts to 300,000 (millions of VM steps).
 LONG_READ = (
-    "SELECT (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000) "
-    "SELECT count(*) FROM n)"
+    "SELECT (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000) SELECT count(*) FROM n)"
 )
 
 
@@ -60,7 +59,9 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def test_a_quick_read_and_its_transaction_make_no_trip(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_quick_read_and_its_transaction_make_no_trip(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with connected(engine) as connection:
         trips = Trips(monkeypatch)
         async with connection.begin():
@@ -172,7 +173,9 @@ async def test_a_failing_read_in_place_raises_the_database_error(engine: AsyncEn
         assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 2
 
 
-async def test_a_read_marked_long_goes_to_the_thread_at_once(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_read_marked_long_goes_to_the_thread_at_once(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from hyperpics.db import long_read
 
     async with connected(engine) as connection:

@@ -120,7 +120,7 @@ async def test_a_cached_card_shows_only_what_its_key_holds(app: Quart) -> None:
         base = _card()
         rendered = app.jinja_env.get_template(cards.TEMPLATE).render(card=base, byline=True)
         assert cards(base) == rendered
-        for column in Photo.__table__.columns.keys():
+        for column in Photo.__table__.columns.keys():  # noqa: SIM118 (a ColumnCollection is not a dict)
             if column not in changed_values:
                 continue
             other = _card(**{column: changed_values[column]})
@@ -196,8 +196,8 @@ async def test_a_cached_comment_shows_only_what_its_key_holds(app: Quart) -> Non
 
 
 async def test_comments_kept_for_everyone_carry_each_viewers_own_token_path_and_buttons(app: Quart) -> None:
-    from .factories import add_comment, add_photo
     from .conftest import Tab, make_user
+    from .factories import add_comment, add_photo
     from .helpers import user_ids
 
     tabs = {name: Tab(app) for name in ("owner", "ana", "bruno")}
@@ -217,7 +217,6 @@ async def test_comments_kept_for_everyone_carry_each_viewers_own_token_path_and_
         paths = set(re.findall(r'name="next" value="([^"]+)"', page.text))
         assert paths == {f"/photo/{photo}?page=1"}, name
     for name in ("ana", "bruno"):
-        other = "bruno" if name == "ana" else "ana"
         deletable = re.findall(r'hx-post="/_/comments/(\d+)/delete"', pages[name].text)
         reportable = re.findall(r'id="report-comment-(\d+)"', pages[name].text)
         assert len(deletable) == 1 and len(reportable) == 1  # their own to delete, the other's to report
@@ -245,7 +244,9 @@ async def test_a_cached_notification_shows_only_what_its_key_holds(app: Quart) -
         )  # fmt: skip
         latest.comment = Comment(id=5, photo_id=3, author_id=7, body="nice", created_at=latest.created_at)
         latest.photo = _card().photo
-        group = Group(kind=NotificationKind.COMMENT, latest=latest, actors=[_card().photo.author], ids=[11, 10], unread=True)
+        group = Group(
+            kind=NotificationKind.COMMENT, latest=latest, actors=[_card().photo.author], ids=[11, 10], unread=True
+        )
         change(group)
         return group
 
@@ -299,7 +300,9 @@ async def test_a_cached_search_hit_shows_only_what_its_key_holds(app: Quart) -> 
     async with app.test_request_context("/search"):
         base = Hit(_card().photo, Markup("a <mark>sea</mark> view"))
         rendered, key = render(base, "photo"), search_hit_shown(base, "photo")
-        variants = {f"photo.{name}": Hit(_card(**{name: value}).photo, base.snippet) for name, value in photo_changes.items()}
+        variants = {
+            f"photo.{name}": Hit(_card(**{name: value}).photo, base.snippet) for name, value in photo_changes.items()
+        }
         variants["the snippet"] = Hit(_card().photo, Markup("<mark>sea</mark>"))
         for name in ("id", "username", "name"):
             other = Hit(_card().photo, base.snippet)
@@ -346,10 +349,18 @@ async def test_the_kept_nav_shows_only_what_its_key_holds(app: Quart) -> None:
     async with app.test_request_context("/photo/3"):
         base = _viewer()
         rendered, key = render(base), nav_shown(base, 2, "photos.show", "")
-        for column, value in {"id": 10, "username": "zed", "name": "Zed", "avatar_small": None, "theme": "dark"}.items():
+        for column, value in {
+            "id": 10,
+            "username": "zed",
+            "name": "Zed",
+            "avatar_small": None,
+            "theme": "dark",
+        }.items():
             other = _viewer(**{column: value})
             differs = render(other) != rendered
-            assert not differs or nav_shown(other, 2, "photos.show", "") != key, f"user.{column} is shown, not in the key"
+            assert not differs or nav_shown(other, 2, "photos.show", "") != key, (
+                f"user.{column} is shown, not in the key"
+            )
         moderator = _viewer(role=RoleName.MODERATOR)
         assert render(moderator) != rendered and nav_shown(moderator, 2, "photos.show", "") != key
         assert render(base, unread=3) != rendered and nav_shown(base, 3, "photos.show", "") != key
@@ -376,7 +387,9 @@ async def test_each_member_gets_their_own_nav_from_the_kept_copies(app: Quart) -
             nav = page.text.split('<main id="content"')[0]
             assert f"@{name}<" in nav and f"/user/{name}" in nav
             assert templating.SLOT_MARK not in page.text
-            logout_token = re.search(r'action="/auth/logout">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', nav)
+            logout_token = re.search(
+                r'action="/auth/logout">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', nav
+            )
             assert logout_token is not None and logout_token.group(1) == tab.csrf
             assert elements(nav, '[href="/explore"][aria-current=page]')
 

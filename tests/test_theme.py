@@ -11,6 +11,7 @@ from quart import Quart
 from .conftest import Tab, fetch_user, make_user
 from .html import element
 
+
 def html_tag(text: str) -> dict[str, str]:
     """The attributes of the page's <html> element (where the scheme is set)."""
     return element(text, "html").attrs

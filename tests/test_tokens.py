@@ -47,8 +47,10 @@ class Link:
 async def password_hash(app, username: str) -> str:  # type: ignore[no-untyped-def]
     async with database(app).session(write=False) as session:
         return (
-            await session.execute(select(User).options(undefer(User.password_hash)).where(User.username == username))
-        ).scalar_one().password_hash
+            (await session.execute(select(User).options(undefer(User.password_hash)).where(User.username == username)))
+            .scalar_one()
+            .password_hash
+        )
 
 
 async def confirm_link(app, mailbox: Mailbox) -> Link:  # type: ignore[no-untyped-def]
@@ -170,7 +172,9 @@ async def test_a_link_with_a_changed_payload_is_not_valid(app, mailbox, purpose:
     data["uid"] += 1
     changed = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
-    await assert_refused(Tab(app), with_token(link, f"{changed}.{ts}.{signature}"), link.form, "This link is not valid.")
+    await assert_refused(
+        Tab(app), with_token(link, f"{changed}.{ts}.{signature}"), link.form, "This link is not valid."
+    )
     assert not await link.applied()
 
 

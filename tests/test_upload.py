@@ -73,9 +73,7 @@ async def all_photos(app) -> list[Photo]:  # type: ignore[no-untyped-def]
 def media_files(app, folder: str = media.PHOTOS_DIR) -> list[str]:  # type: ignore[no-untyped-def]
     """Every file under MEDIA_DIR/<folder>, temporary ones included."""
     root = Path(app.config["MEDIA_DIR"]) / folder
-    return sorted(
-        os.path.relpath(os.path.join(path, name), root) for path, _, names in os.walk(root) for name in names
-    )
+    return sorted(os.path.relpath(os.path.join(path, name), root) for path, _, names in os.walk(root) for name in names)
 
 
 def image_size(app, folder: str, name: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -241,7 +239,12 @@ BAD = [
     ("nothing.jpg", images.empty, "empty", "The file is empty."),
     ("huge.png", images.huge_png, "too-many-pixels", "This image has too many pixels; the limit is 40 megapixels."),
     ("drawing.svg", images.svg, "svg", f"SVG drawings are not accepted; upload a photo ({FORMATS})."),
-    ("polyglot.jpg", images.polyglot_jpeg, "polyglot", "This file hides web page code inside the image; it was refused."),
+    (
+        "polyglot.jpg",
+        images.polyglot_jpeg,
+        "polyglot",
+        "This file hides web page code inside the image; it was refused.",
+    ),
     (
         "comment.jpg",
         images.polyglot_comment_jpeg,
@@ -531,7 +534,7 @@ async def test_private_photo_files_are_served_only_to_the_author(app, tab: Tab, 
 
 
 async def test_stems_cannot_be_mistaken_for_derivative_names(app, tab: Tab) -> None:
-    """"<stem>_m.jpg" must always be the medium copy of "<stem>.jpg": stems have no "_"."""
+    """ "<stem>_m.jpg" must always be the medium copy of "<stem>.jpg": stems have no "_"."""
     photo = await _one_photo(app, tab)
     stem = photo.filename_original.rsplit(".", 1)[0]
     assert re.fullmatch(r"[0-9a-f]{32}", stem), stem
@@ -592,14 +595,18 @@ async def test_avatar_upload_replaces_the_files(app, tab: Tab) -> None:
     assert sorted(before) == media_files(app, media.AVATARS_DIR)  # the identicon from sign-up
 
     await tab.get("/settings/avatar")
-    page = await tab.upload("/settings/avatar", [("me.png", quadrants())], {"x": "50", "y": "50", "size": "50"}, field="image")
+    page = await tab.upload(
+        "/settings/avatar", [("me.png", quadrants())], {"x": "50", "y": "50", "size": "50"}, field="image"
+    )
     assert page.status == 303 and page.location == "/settings/avatar"
 
     ana = await fetch_user(app, "ana")
     after = ana.avatar_files()
     assert set(after).isdisjoint(before)
     assert media_files(app, media.AVATARS_DIR) == sorted(after)  # the old three are gone
-    assert [image_size(app, media.AVATARS_DIR, name) for name in (ana.avatar_small, ana.avatar_medium, ana.avatar_large)] == [
+    assert [
+        image_size(app, media.AVATARS_DIR, name) for name in (ana.avatar_small, ana.avatar_medium, ana.avatar_large)
+    ] == [
         (30, 30),
         (100, 100),
         (200, 200),
@@ -672,7 +679,9 @@ async def test_avatar_without_a_file_is_422(app, tab: Tab) -> None:
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
-async def test_uploads_past_the_hourly_allowance_are_refused_saying_when_it_resets(app, monkeypatch, htmx: bool) -> None:  # type: ignore[no-untyped-def]
+async def test_uploads_past_the_hourly_allowance_are_refused_saying_when_it_resets(
+    app, monkeypatch, htmx: bool
+) -> None:  # type: ignore[no-untyped-def]
     """No per-member upload rate once let one member make the server decode without end."""
     from hyperpics import ratelimit
 

@@ -9,7 +9,6 @@ import html
 import pytest
 from sqlalchemy import func, select
 
-from hyperpics import create_app
 from hyperpics.db import database
 from hyperpics.models import Tag, Visibility
 
@@ -31,8 +30,13 @@ async def send_one(tab: Tab, name: str, body: bytes, number: int = 1, htmx: bool
 async def test_one_photo_is_201_with_its_row_and_the_shared_details(app, tab: Tab) -> None:
     await uploader(app, tab)
     page = await send_one(
-        tab, "beach.jpg", images.jpeg(1600, 1200), number=7,
-        description="  Low tide ", tags="sunset, blue hour", visibility="followers",
+        tab,
+        "beach.jpg",
+        images.jpeg(1600, 1200),
+        number=7,
+        description="  Low tide ",
+        tags="sunset, blue hour",
+        visibility="followers",
     )
 
     assert page.status == 201, page.text
@@ -92,14 +96,32 @@ REFUSED = [
     ("old.bmp", images.bmp, 415, "unsupported-format", f"BMP images are not accepted; use {FORMATS}."),
     ("cut.jpg", images.truncated_jpeg, 422, "damaged", "This image is damaged or incomplete."),
     ("nothing.jpg", images.empty, 422, "empty", "The file is empty."),
-    ("huge.png", images.huge_png, 422, "too-many-pixels", "This image has too many pixels; the limit is 40 megapixels."),
-    ("polyglot.jpg", images.polyglot_jpeg, 422, "polyglot", "This file hides web page code inside the image; it was refused."),
+    (
+        "huge.png",
+        images.huge_png,
+        422,
+        "too-many-pixels",
+        "This image has too many pixels; the limit is 40 megapixels.",
+    ),
+    (
+        "polyglot.jpg",
+        images.polyglot_jpeg,
+        422,
+        "polyglot",
+        "This file hides web page code inside the image; it was refused.",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "make", "status", "reason", "message"), REFUSED, ids=[r[3] for r in REFUSED])
 async def test_a_refused_file_gets_its_status_reason_and_message(
-    app, tab: Tab, name: str, make, status: int, reason: str, message: str  # type: ignore[no-untyped-def]
+    app,
+    tab: Tab,
+    name: str,
+    make,
+    status: int,
+    reason: str,
+    message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     await uploader(app, tab)
     page = await send_one(tab, name, make(), number=4, tags="kept, nowhere")

@@ -24,7 +24,7 @@ async def test_the_photo_page_reads_author_photo_actions_details_then_comments(a
     markers = ['class="author-bar"', 'class="photo-frame"', 'class="collect-button', 'class="share action-popover"',
                'class="report action-popover"', 'id="photo-details"', '<p class="description">harbour at dawn',
                'href="/tag/', "the light!"]  # fmt: skip
-    article = page.text[page.text.index('class="photo-page"'):]
+    article = page.text[page.text.index('class="photo-page"') :]
     places = [article.index(marker) for marker in markers]
     assert places == sorted(places), dict(zip(markers, places, strict=True))
     # One h1, naming the photo, before the photo itself.

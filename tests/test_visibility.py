@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from hyperpics.db import database
-from hyperpics.models import Photo
+from hyperpics.models import Photo, Tag
 
 from .conftest import Tab
 from .factories import add_follows
@@ -49,7 +49,12 @@ async def world(app):  # type: ignore[no-untyped-def]
     for photo, visibility in zip(photos, ("public", "followers", "private"), strict=True):
         result = await owner.post(
             f"/photo/{photo.id}/edit",
-            {"description": f"the {visibility} one", "alt_text": "", "tags": f"shared {visibility}tag", "visibility": visibility},
+            {
+                "description": f"the {visibility} one",
+                "alt_text": "",
+                "tags": f"shared {visibility}tag",
+                "visibility": visibility,
+            },
         )
         assert result.status == 303, result.text
         ids[visibility] = photo
@@ -101,10 +106,14 @@ async def test_listings(world, viewer: str) -> None:
         for visibility, photo in photos.items():
             expected = viewer in SEES[visibility] and not (listing == "/explore" and visibility != "public")
             assert _shown(page.text, photo) == expected, (viewer, listing, visibility)
-    # The tag of a hidden photo shows no photos to those who cannot see it.
+    # A tag found only on a hidden photo is no tag at all to those who cannot see that photo.
     for visibility in ("followers", "private"):
-        page = await tab.get(f"/photo/{photos['public'].id}")
-        assert page.status == 200
+        async with database(tab.app).session(write=False) as session:
+            tag_id = (await session.execute(select(Tag.id).where(Tag.name == f"{visibility}tag"))).scalar_one()
+        page = await tab.get(f"/tag/{tag_id}")
+        allowed = viewer in SEES[visibility]
+        assert page.status == (200 if allowed else 404), (viewer, visibility)
+        assert _shown(page.text, photos[visibility]) == allowed, (viewer, visibility)
 
 
 async def test_home_feeds(world) -> None:

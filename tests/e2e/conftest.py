@@ -13,6 +13,7 @@ Run with ``.venv/bin/python -m pytest -q tests/e2e -p no:asyncio --confcutdir=te
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import os
@@ -98,10 +99,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=5)
 
 
@@ -132,7 +131,9 @@ def server_env(root: Path, url: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(root: Path, artifacts: Path, *, url: str, env: dict[str, str], log_name: str = "server.log") -> Iterator[Server]:
+def serving(
+    root: Path, artifacts: Path, *, url: str, env: dict[str, str], log_name: str = "server.log"
+) -> Iterator[Server]:
     """``hyperpics serve`` in ``root`` until the block ends (its log copied to artifacts)."""
     port = urlsplit(url).port
     log = root / "server.log"

@@ -43,7 +43,8 @@ async (tags) => {
   const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
   return result.violations.map((v) => ({
     id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(" ") + "  <- " + (n.failureSummary || "").split("\\n").slice(1).join(" ").trim()),
+    nodes: v.nodes.map((n) => n.target.join(" ") + "  <- "
+      + (n.failureSummary || "").split("\\n").slice(1).join(" ").trim()),
   }));
 }
 """
@@ -53,7 +54,8 @@ FINISH_ANIMATIONS = """
   Promise.all(document.getAnimations()
     .filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
     .map((a) => a.finished.catch(() => null))),
-  new Promise((done) => setTimeout(done, 400)),  // ours last .2 s; one that never plays (hidden) must not hang the check
+  // ours last .2 s; one that never plays (hidden) must not hang the check
+  new Promise((done) => setTimeout(done, 400)),
 ])
 """
 
@@ -114,7 +116,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     logins = dict(re.findall(r"^\s+(administrator|member)\s+(\S+@\S+)", seeded.stdout, re.M))
     with sqlite3.connect(root / "instance" / "hyperpics.db") as db:
-        member_id, member_username = db.execute("SELECT id, username FROM users WHERE email = ?", (logins["member"],)).fetchone()
+        member_id, member_username = db.execute(
+            "SELECT id, username FROM users WHERE email = ?", (logins["member"],)
+        ).fetchone()
         photo = _one(
             db,
             "SELECT p.id FROM photos p JOIN comments c ON c.photo_id = p.id WHERE p.visibility = 'public' "
@@ -228,22 +232,26 @@ def test_a_visitors_pages_have_no_axe_violations(
     audit: Callable[..., Audit], site: Site, viewport: dict[str, int], scheme: str
 ) -> None:
     check = audit(viewport, scheme)
-    for path in _pages([
-        "/",
-        "/explore",
-        f"/photo/{site.photo_with_comments}",
-        f"/photo/{site.photo_with_comments}/collectors",
-        f"/user/{site.other_username}",
-        f"/user/{site.other_username}/followers",
-        f"/tag/{site.tag}",
-        "/search",
-        f"/search?q={site.search_word}&category=photo",
-        f"/search?q={site.search_word}&category=user",
-        f"/search?q={site.search_word}&category=tag",
-        "/auth/login",
-        "/auth/register",
-        "/auth/forget-password",
-    ], viewport, scheme):
+    for path in _pages(
+        [
+            "/",
+            "/explore",
+            f"/photo/{site.photo_with_comments}",
+            f"/photo/{site.photo_with_comments}/collectors",
+            f"/user/{site.other_username}",
+            f"/user/{site.other_username}/followers",
+            f"/tag/{site.tag}",
+            "/search",
+            f"/search?q={site.search_word}&category=photo",
+            f"/search?q={site.search_word}&category=user",
+            f"/search?q={site.search_word}&category=tag",
+            "/auth/login",
+            "/auth/register",
+            "/auth/forget-password",
+        ],
+        viewport,
+        scheme,
+    ):
         check.visit(path)
     check.visit("/no/such/page", status=404)
     check.visit("/photo/999999", status=404)
@@ -257,33 +265,37 @@ def test_a_members_pages_have_no_axe_violations(
 ) -> None:
     check = audit(viewport, scheme, site.member)
     me, other = site.member_username, site.other_username
-    for path in _pages([
-        "/",
-        "/explore",
-        f"/photo/{site.photo_with_comments}",
-        f"/user/{me}",
-        f"/user/{other}",
-        f"/user/{me}/followers",
-        f"/user/{me}/following",
-        f"/user/{me}/collections",
-        f"/tag/{site.tag}",
-        f"/search?q={site.search_word}&category=user",
-        "/notifications",
-        "/settings/profile",
-        "/settings/avatar",
-        "/settings/password",
-        "/settings/email",
-        "/settings/notifications",
-        "/settings/privacy",
-        "/settings/account",
-        "/upload",
-        f"/photo/{site.own_photo}",
-        f"/photo/{site.own_photo}/edit",
-        f"/photo/{site.own_photo}/delete",
-        f"/photo/{site.photo_with_comments}/report",
-        f"/user/{other}/report",
-        f"/_/comments/{site.own_comment}/delete",
-    ], viewport, scheme):
+    for path in _pages(
+        [
+            "/",
+            "/explore",
+            f"/photo/{site.photo_with_comments}",
+            f"/user/{me}",
+            f"/user/{other}",
+            f"/user/{me}/followers",
+            f"/user/{me}/following",
+            f"/user/{me}/collections",
+            f"/tag/{site.tag}",
+            f"/search?q={site.search_word}&category=user",
+            "/notifications",
+            "/settings/profile",
+            "/settings/avatar",
+            "/settings/password",
+            "/settings/email",
+            "/settings/notifications",
+            "/settings/privacy",
+            "/settings/account",
+            "/upload",
+            f"/photo/{site.own_photo}",
+            f"/photo/{site.own_photo}/edit",
+            f"/photo/{site.own_photo}/delete",
+            f"/photo/{site.photo_with_comments}/report",
+            f"/user/{other}/report",
+            f"/_/comments/{site.own_comment}/delete",
+        ],
+        viewport,
+        scheme,
+    ):
         check.visit(path)
     _open_states(check, site, phone=viewport is PHONE)
     check.assert_clean()
@@ -420,7 +432,11 @@ def test_the_search_pages_box_fills_the_row_beside_its_button(
     assert field and button and row
     assert abs(field["y"] + field["height"] / 2 - (button["y"] + button["height"] / 2)) < 4, (field, button)  # one row
     assert field["x"] + field["width"] <= button["x"], (field, button)  # the box, then the button
-    assert field["width"] >= 240 if viewport is PHONE else field["width"] >= row["width"] - button["width"] - 40, (field, button, row)
+    assert field["width"] >= 240 if viewport is PHONE else field["width"] >= row["width"] - button["width"] - 40, (
+        field,
+        button,
+        row,
+    )
     assert button["width"] < field["width"] / 2, (field, button)
     assert button["x"] + button["width"] <= viewport["width"], (button, viewport)
 

@@ -50,6 +50,7 @@ from hyperpics.auth import VIEWER_KEEP_SECONDS
 
 from .conftest import ACTION_TIMEOUT, Server
 from .helpers import PASSWORD, fill_login, mark_window, sign_up, signed_up, window_survived
+
 STREAM_PATH = "/_/notifications/stream"
 LIVE_WITHIN_MS = 3_000  # how soon the victim's open page must hear that the session ended
 
@@ -274,9 +275,11 @@ def test_moderator_sorts_filters_and_blocks_a_member_who_is_logged_out(
         reloads: list[str] = []
         page.on(
             "request",
-            lambda r: reloads.append(f"{r.method} {r.url} (HX-Trigger: {r.headers.get('hx-trigger')})")
-            if urlsplit(r.url).path == "/admin/users"
-            else None,
+            lambda r: (
+                reloads.append(f"{r.method} {r.url} (HX-Trigger: {r.headers.get('hx-trigger')})")
+                if urlsplit(r.url).path == "/admin/users"
+                else None
+            ),
         )
         page.once("dialog", accept)
         with page.expect_response(

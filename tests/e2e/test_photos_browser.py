@@ -39,12 +39,14 @@ def add_photos(server: Server, username: str, shapes: tuple[tuple[int, int], ...
         for index, (width, height) in enumerate(shapes):
             files = [f"{secrets.token_hex(12)}{suffix}.jpg" for suffix in ("", "_m", "_s")]
             when = (start + timedelta(minutes=index)).isoformat(sep=" ")
-            ids.append(db.execute(
-                "INSERT INTO photos (author_id, description, alt_text, visibility, filename_original, filename_medium,"
-                " filename_small, width, height, can_comment, created_at, shuffle_key) VALUES (?, ?, '', 'public',"
-                " ?, ?, ?, ?, ?, 1, ?, ?)",
-                (author_id, f"shape {width}x{height}", *files, width, height, when, 0.999 - index * 1e-6),
-            ).lastrowid)
+            ids.append(
+                db.execute(
+                    "INSERT INTO photos (author_id, description, alt_text, visibility, filename_original,"
+                    " filename_medium, filename_small, width, height, can_comment, created_at, shuffle_key)"
+                    " VALUES (?, ?, '', 'public', ?, ?, ?, ?, ?, 1, ?, ?)",
+                    (author_id, f"shape {width}x{height}", *files, width, height, when, 0.999 - index * 1e-6),
+                ).lastrowid
+            )
     return ids
 
 
@@ -125,10 +127,13 @@ def test_the_photo_page_reads_in_order_on_both_sizes(browser: Browser, server: S
             reached = []
             for _ in range(60):
                 page.keyboard.press("Tab")
-                reached.append(page.evaluate(
-                    "() => { const at = document.activeElement;"
-                    " return at.closest('#comments') ? 'comments' : at.classList.contains('collect-button') ? 'collect' : at.tagName; }"
-                ))
+                reached.append(
+                    page.evaluate(
+                        "() => { const at = document.activeElement;"
+                        " return at.closest('#comments') ? 'comments'"
+                        " : at.classList.contains('collect-button') ? 'collect' : at.tagName; }"
+                    )
+                )
                 if reached[-1] == "comments":
                     break
             assert "collect" in reached and reached[-1] == "comments", reached

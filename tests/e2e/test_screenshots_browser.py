@@ -38,7 +38,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[
     url = f"http://127.0.0.1:{_free_port()}"
     env = server_env(root, url)
     hyperpics = [sys.executable, "-m", "hyperpics.cli"]
-    subprocess.run([*hyperpics, "db", "upgrade"], cwd=root, env=env, check=True, capture_output=True, timeout=SEED_TIMEOUT)
+    subprocess.run(
+        [*hyperpics, "db", "upgrade"], cwd=root, env=env, check=True, capture_output=True, timeout=SEED_TIMEOUT
+    )
     seeded = subprocess.run(
         [*hyperpics, "seed", "--users", "14", "--photos", "48", "--tags", "12", "--follows", "60", "--collects", "150",
          "--comments", "120", "--reports", "4", "--seed", "2026", "--password", PASSWORD, "--now", "2026-11-30"],
@@ -74,7 +76,7 @@ def test_main_pages_look_whole_at_both_sizes_in_both_schemes(browser: Browser, d
                 try:
                     page = context.new_page()
                     errors: list[str] = []
-                    page.on("pageerror", lambda error: errors.append(str(error)))
+                    page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
                     if who != "anonymous":
                         log_in(page, demo.member if who == "member" else "admin@example.com", PASSWORD)
                         page.wait_for_url(re.compile(r"/$"))
@@ -84,7 +86,8 @@ def test_main_pages_look_whole_at_both_sizes_in_both_schemes(browser: Browser, d
                     tag = page.locator("main a[href^='/tag/']").first.get_attribute("href")
                     pages = {
                         "anonymous": {"landing": "/", "explore": "/explore", "photo": photo, "viewer": f"{photo}/view",
-                                      "profile": f"/user/{demo.member_username}", "tag": tag, "search": "/search?q=light"},
+                                      "profile": f"/user/{demo.member_username}", "tag": tag,
+                                      "search": "/search?q=light"},
                         "member": {"feed": "/", "notifications": "/notifications", "upload": "/upload",
                                    "settings": "/settings/profile"},
                         "admin": {"admin": "/admin/", "admin-users": "/admin/users"},

@@ -430,7 +430,11 @@ def test_replying_in_place_under_the_comment(page: Page, cast: Cast, scene: Scen
     form_box = form.bounding_box()
     next_box = second.bounding_box()
     assert comment_box and form_box and next_box
-    assert comment_box["y"] + comment_box["height"] <= form_box["y"] + 1 < next_box["y"], (comment_box, form_box, next_box)
+    assert comment_box["y"] + comment_box["height"] <= form_box["y"] + 1 < next_box["y"], (
+        comment_box,
+        form_box,
+        next_box,
+    )
 
     form.locator("textarea[name=body]").fill("Which beach?")
     with page.expect_response(lambda r: r.url.endswith(f"/_/photos/{scene.photo_id}/comments")) as answer:
@@ -512,9 +516,7 @@ def test_comments_appear_on_open_pages_and_the_owner_gets_a_toast_with_pictures(
     assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
 
 
-def test_collect_and_follow_without_javascript(
-    browser: Browser, server: Server, scene: Scene, artifacts: Path
-) -> None:
+def test_collect_and_follow_without_javascript(browser: Browser, server: Server, scene: Scene, artifacts: Path) -> None:
     with extra_context(browser, server, artifacts, "no-js", java_script_enabled=False) as context:
         tab = context.new_page()
         htmx_posts: list[str] = []
@@ -558,4 +560,3 @@ def test_collect_and_follow_without_javascript(
         tab.screenshot(path=artifacts / "social-08-nojs-following.png", full_page=True)
 
         assert htmx_posts == [], f"htmx ran although JavaScript is off: {htmx_posts}"
-

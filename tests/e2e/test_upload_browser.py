@@ -29,7 +29,6 @@ from playwright.sync_api import Browser, Page, Request, Route, expect
 from .conftest import ARTIFACTS, Outbox, Server
 from .helpers import log_in, log_out, mark_window, register_and_confirm, window_survived
 
-
 # The app refuses an image whose bytes contain something that looks like markup (a
 # "polyglot": see hyperpics/media.py). Compressed noise is random bytes, which sometimes
 # contain e.g. "<sVg" by chance (about 1 in 160 of these 1.8 MB JPEGs); fixtures are
@@ -259,9 +258,9 @@ def test_upload_three_photos_with_progress(
     )
 
     # One request per file, none to the multi-file form.
-    assert sorted(one_file_posts(posts, server)) == sorted(
-        f"POST {server.url}/_/upload?n={n}" for n in (1, 2, 3)
-    ), posts
+    assert sorted(one_file_posts(posts, server)) == sorted(f"POST {server.url}/_/upload?n={n}" for n in (1, 2, 3)), (
+        posts
+    )
     assert len(posts) == 3, posts
     # The overall bar became visible, moved through at least two values strictly between 0
     # and 100, never went backwards, reached 100 while the server worked ("Processing"), then
@@ -451,7 +450,9 @@ def big_png(path: Path, at_least: int) -> Path:
 
 
 def small_photos(tmp_path: Path, count: int, prefix: str, size: tuple[int, int] = (640, 480)) -> list[Path]:
-    return [noisy_jpeg(tmp_path / f"{prefix}-{number}.jpg", seed=100 + number, size=size) for number in range(1, count + 1)]
+    return [
+        noisy_jpeg(tmp_path / f"{prefix}-{number}.jpg", seed=100 + number, size=size) for number in range(1, count + 1)
+    ]
 
 
 def test_five_dropped_files_four_go_and_the_one_too_large_says_why(
@@ -534,7 +535,12 @@ def test_each_file_has_its_own_progress_bar_that_reaches_its_end(
     cdp.send("Network.enable")
     cdp.send(
         "Network.emulateNetworkConditions",
-        {"offline": False, "latency": LATENCY_MS, "downloadThroughput": -1, "uploadThroughput": UPLOAD_BYTES_PER_SECOND},
+        {
+            "offline": False,
+            "latency": LATENCY_MS,
+            "downloadThroughput": -1,
+            "uploadThroughput": UPLOAD_BYTES_PER_SECOND,
+        },
     )
     record_progress(page)
     page.get_by_role("button", name="Upload").click()
@@ -557,9 +563,7 @@ def test_each_file_has_its_own_progress_bar_that_reaches_its_end(
     assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
 
 
-def test_a_file_removed_before_sending_is_not_sent(
-    page: Page, server: Server, outbox: Outbox, tmp_path: Path
-) -> None:
+def test_a_file_removed_before_sending_is_not_sent(page: Page, server: Server, outbox: Outbox, tmp_path: Path) -> None:
     register_confirm_login(page, server, outbox, prefix="rm", name="Remy Remove")
     open_upload_page(page)
     # The picker is reachable from the keyboard, and the zone shows where the focus is.
