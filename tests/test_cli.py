@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from hyperpics.cli import main
 
-from .conftest import free_port
+from .conftest import free_port, redis_command
 from .databases import TestDatabase
 from .live_server import wait_until_serving
 
@@ -249,19 +249,7 @@ def own_redis_url(tmp_path: Path) -> Iterator[str]:
         pytest.skip("redis-server is needed")
     port = free_port()
     process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
+        redis_command(port, tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -43,7 +43,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port
+from .conftest import free_port, redis_command
 from .databases import DatabaseServer, TestDatabase
 from .helpers import bell
 from .html import elements, find_id
@@ -108,19 +108,7 @@ class RedisServer:
         self.starts += 1
         log = (self.folder / f"redis-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
+            redis_command(self.port, self.folder),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
