@@ -1,7 +1,7 @@
 """The data model. Importing this package registers every table on ``Base.metadata``."""
 
 from .base import Base, utcnow
-from .moderation import AuditEntry, Report, ReportReason, ReportStatus, ReportTarget
+from .moderation import AuditAction, AuditEntry, Report, ReportReason, ReportStatus, ReportTarget
 from .notifications import Notification, NotificationKind
 from .photos import Photo, Tag, Visibility, photo_tags
 from .social import Collect, Comment, Follow
@@ -17,6 +17,7 @@ from .users import (
 )
 
 __all__ = [
+    "AuditAction",
     "THEMES",
     "CONFIRMED_ONLY",
     "ROLE_PERMISSIONS",

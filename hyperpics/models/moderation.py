@@ -80,6 +80,23 @@ class Report(Base):
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id], lazy="raise")
 
 
+class AuditAction(enum.StrEnum):
+    """What an audit row says was done: written by the services, offered by the audit log's filter."""
+
+    USER_CONFIRM = "user.confirm"
+    USER_LOCK = "user.lock"
+    USER_UNLOCK = "user.unlock"
+    USER_BLOCK = "user.block"
+    USER_UNBLOCK = "user.unblock"
+    USER_ROLE = "user.role"
+    USER_EDIT = "user.edit"
+    PHOTO_DELETE = "photo.delete"
+    COMMENT_DELETE = "comment.delete"
+    TAG_DELETE = "tag.delete"
+    REPORT_RESOLVE = "report.resolve"
+    REPORT_DISMISS = "report.dismiss"
+
+
 class AuditEntry(Base):
     """One moderation action: who did what to which target, with the state before and after."""
 

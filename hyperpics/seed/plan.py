@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from ..models import (
+    AuditAction,
     NotificationKind,
     ReportReason,
     ReportStatus,
@@ -158,7 +159,7 @@ class ReportRow:
 @dataclass(slots=True)
 class AuditRow:
     actor: int
-    action: str
+    action: AuditAction
     target_type: str
     target: int  # an index into people, photos or comments, by target_type
     before: dict[str, object] | None
@@ -855,10 +856,14 @@ def _settle(
     for person in sorted(sanctions):
         if people[person].locked:
             before, after = _state(people[person]), _state(people[person], role=RoleName.LOCKED.value, locked=True)
-            audit.append(AuditRow(actors[person], "user.lock", "user", person, before, after, sanctions[person]))
+            audit.append(
+                AuditRow(actors[person], AuditAction.USER_LOCK, "user", person, before, after, sanctions[person])
+            )
         if not people[person].active:
             before, after = _state(people[person]), _state(people[person], active=False)
-            audit.append(AuditRow(actors[person], "user.block", "user", person, before, after, sanctions[person]))
+            audit.append(
+                AuditRow(actors[person], AuditAction.USER_BLOCK, "user", person, before, after, sanctions[person])
+            )
     by_target: dict[tuple[ReportTarget, int], list[ReportRow]] = {}
     for report in reports:
         by_target.setdefault((report.target_type, report.target), []).append(report)
@@ -873,7 +878,7 @@ def _settle(
             continue
         for report in found:
             report.status, report.resolved_by, report.resolved_at = status, actor, when
-        action = "report.resolve" if status == ReportStatus.RESOLVED else "report.dismiss"
+        action = AuditAction.REPORT_RESOLVE if status == ReportStatus.RESOLVED else AuditAction.REPORT_DISMISS
         before = {"status": ReportStatus.OPEN.value, "reports": len(found)}
         after = {"status": status.value, "reports": len(found)}
         if status == ReportStatus.RESOLVED:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, undefer
 
 from .. import cpu, db, media, passwords, tokens
-from ..models import THEMES, AuthSession, Photo, Role, RoleName, User, utcnow
+from ..models import THEMES, AuditAction, AuthSession, Photo, Role, RoleName, User, utcnow
 from ..storage import discard_media_files
 from ..storage import photo_files as storage_photo_files
 from ..wakeups import SESSION, wake_after_commit
@@ -210,7 +210,7 @@ async def address_proven(session: AsyncSession, user: User, *, admin_email: str 
         return  # a moderator's or a locked member's role stays as moderation left it
     before = authority.user_state(user)
     user.role = await role_named(session, RoleName.ADMINISTRATOR)
-    authority.audit(session, user, "user.role", "user", user.id, before, authority.user_state(user))
+    authority.audit(session, user, AuditAction.USER_ROLE, "user", user.id, before, authority.user_state(user))
 
 
 async def reset_password(session: AsyncSession, token: str, new_password: str, *, admin_email: str | None) -> User:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import numbers
 from ..models import (
+    AuditAction,
     AuditEntry,
     Collect,
     Comment,
@@ -537,20 +538,7 @@ async def _fill_groups(session: AsyncSession, groups: list[ReportGroup], where: 
 
 # --- the audit log ------------------------------------------------------------------------
 
-AUDIT_ACTIONS = (
-    "user.confirm",
-    "user.lock",
-    "user.unlock",
-    "user.block",
-    "user.unblock",
-    "user.role",
-    "user.edit",
-    "photo.delete",
-    "comment.delete",
-    "tag.delete",
-    "report.resolve",
-    "report.dismiss",
-)
+AUDIT_ACTIONS = tuple(action.value for action in AuditAction)
 
 AUDIT = TableSpec(
     name="audit",

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from ..models import AuditEntry, Permission, User, utcnow
+from ..models import AuditAction, AuditEntry, Permission, User, utcnow
 
 RANK_REFUSAL = "Only an administrator can act on the content of a moderator or an administrator."
 
@@ -67,7 +67,7 @@ def user_state(user: User) -> dict[str, Any]:
 def audit(
     session: AsyncSession,
     actor: User,
-    action: str,
+    action: AuditAction,
     target_type: str,
     target_id: int,
     before: dict[str, Any] | None,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import db
 from ..models import (
+    AuditAction,
     Comment,
     Permission,
     Photo,
@@ -130,7 +131,7 @@ async def moderate_user(session: AsyncSession, actor: User, target: User, action
             raise ModerationError(f"{target.username} is not blocked.", 409)
         target.active = True
     await session.flush()
-    audit(session, actor, f"user.{action}", "user", target.id, before, authority.user_state(target))
+    audit(session, actor, AuditAction(f"user.{action}"), "user", target.id, before, authority.user_state(target))
     message = f"{PAST_TENSE[action].capitalize()} {target.username}."
     if action == "unlock":
         message = f"Unlocked {target.username}: their role is {target.role.name} again."
@@ -170,7 +171,7 @@ async def set_role(session: AsyncSession, actor: User, target: User, role_name: 
         target.role_before_lock = None
         target.locked = False
     await session.flush()
-    audit(session, actor, "user.role", "user", target.id, before, authority.user_state(target))
+    audit(session, actor, AuditAction.USER_ROLE, "user", target.id, before, authority.user_state(target))
     return f"{target.username} is now {wanted.value}."
 
 
@@ -232,7 +233,7 @@ async def edit_profile(session: AsyncSession, actor: User, target: User, edit: P
         audit(
             session,
             actor,
-            "user.edit",
+            AuditAction.USER_EDIT,
             "user",
             target.id,
             {key: before[key] for key in changed},
@@ -269,7 +270,7 @@ async def delete_photo(session: AsyncSession, actor: User, photo_id: int) -> tup
     await _close_reports(session, actor, ReportTarget.PHOTO, photo.id, ReportStatus.RESOLVED)
     await session.execute(delete(Photo).where(Photo.id == photo.id))
     await delete_unused_tags(session, tag_ids)
-    audit(session, actor, "photo.delete", "photo", photo.id, before, None)
+    audit(session, actor, AuditAction.PHOTO_DELETE, "photo", photo.id, before, None)
     return f"Deleted photo {photo.id} by {photo.author.username}.", files
 
 
@@ -282,7 +283,7 @@ async def delete_comment(session: AsyncSession, actor: User, comment_id: int) ->
     before = {"author": comment.author.username, "photo": comment.photo_id, "body": comment.body[:500]}
     await _close_reports(session, actor, ReportTarget.COMMENT, comment.id, ReportStatus.RESOLVED)
     await session.execute(delete(Comment).where(Comment.id == comment.id))  # replies cascade
-    audit(session, actor, "comment.delete", "comment", comment.id, before, None)
+    audit(session, actor, AuditAction.COMMENT_DELETE, "comment", comment.id, before, None)
     return f"Deleted comment {comment.id} by {comment.author.username}.", []
 
 
@@ -295,7 +296,7 @@ async def delete_tag(session: AsyncSession, actor: User, tag_id: int) -> tuple[s
         await session.execute(select(func.count()).select_from(photo_tags).where(photo_tags.c.tag_id == tag.id))
     ).scalar_one()
     await session.execute(delete(Tag).where(Tag.id == tag.id))
-    audit(session, actor, "tag.delete", "tag", tag.id, {"name": tag.name, "photos": photos}, None)
+    audit(session, actor, AuditAction.TAG_DELETE, "tag", tag.id, {"name": tag.name, "photos": photos}, None)
     return f"Deleted the tag #{tag.name} from {photos} photo{'' if photos == 1 else 's'}.", []
 
 
@@ -353,6 +354,14 @@ async def settle_reports(
     after: dict[str, Any] = {"status": status, "reports": count}
     if action == "resolve":
         after["outcome"] = outcome
-    audit(session, actor, f"report.{action}", target.value, target_id, {"status": "open", "reports": count}, after)
+    audit(
+        session,
+        actor,
+        AuditAction(f"report.{action}"),
+        target.value,
+        target_id,
+        {"status": "open", "reports": count},
+        after,
+    )
     plural = "report" if count == 1 else f"{count} reports"
     return f"{plural.capitalize()} on {target.value} {target_id} {status}: {outcome}.", files

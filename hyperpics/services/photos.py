@@ -42,6 +42,7 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from .. import db, numbers
 from ..media import StoredPhoto
 from ..models import (
+    AuditAction,
     Collect,
     Comment,
     Follow,
@@ -832,7 +833,9 @@ async def delete_photo(session: AsyncSession, actor: User, photo: Photo, *, reas
     await delete_unused_tags(session, tag_ids)
     if actor.id != photo.author_id:
         before = {"author_id": photo.author_id, "description": photo.description, "visibility": photo.visibility.value}
-        authority.audit(session, actor, "photo.delete", "photo", photo.id, before, {"reason": reason.strip()[:500]})
+        authority.audit(
+            session, actor, AuditAction.PHOTO_DELETE, "photo", photo.id, before, {"reason": reason.strip()[:500]}
+        )
     return files
 
 

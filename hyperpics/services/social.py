@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from .. import db
 from ..models import (
+    AuditAction,
     Collect,
     Comment,
     Follow,
@@ -614,7 +615,7 @@ async def delete_comment(session: AsyncSession, actor: User, photo: Photo, comme
             "body": comment.body[:500],
             "replies": len(removed) - 1,
         }
-        authority.audit(session, actor, "comment.delete", "comment", comment.id, before, None)
+        authority.audit(session, actor, AuditAction.COMMENT_DELETE, "comment", comment.id, before, None)
     return removed
 
 
