@@ -90,18 +90,12 @@ def test_create_admin_rejects_bad_input_with_a_clear_message(cli_db: TestDatabas
     assert "Use at least 8 characters." in result.output
 
 
+ANA_AS_ADMIN = ["create-admin", "--email", "ana@example.com", "--username", "ana", "--name", "Ana",
+                "--password", "a long password 1"]  # fmt: skip
+
+
 def test_create_admin_promotes_an_existing_account(cli_db: TestDatabase) -> None:
-    args = [
-        "create-admin",
-        "--email",
-        "ana@example.com",
-        "--username",
-        "ana",
-        "--name",
-        "Ana",
-        "--password",
-        "a long password 1",
-    ]
+    args = ANA_AS_ADMIN
     assert CliRunner().invoke(main, args).exit_code == 0
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0 and "is now an administrator" in result.output
@@ -130,17 +124,7 @@ def test_bad_arguments_exit_non_zero_with_a_clear_message(cli_db: TestDatabase, 
 
 
 def test_create_admin_refuses_a_username_someone_else_has(cli_db: TestDatabase) -> None:
-    first = [
-        "create-admin",
-        "--email",
-        "ana@example.com",
-        "--username",
-        "ana",
-        "--name",
-        "Ana",
-        "--password",
-        "a long password 1",
-    ]
+    first = ANA_AS_ADMIN
     assert CliRunner().invoke(main, first).exit_code == 0
     taken = [
         "create-admin",
