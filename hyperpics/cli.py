@@ -16,6 +16,7 @@ import click
 
 from . import config as config_module
 from .seed.plan import SeedOptions
+from .services.refusals import Invalid
 from .sweep import GRACE
 
 if TYPE_CHECKING:
@@ -435,7 +436,7 @@ async def _create_admin(url: str, media_dir: str, email: str, username: str, nam
                     accounts.Registration(name=name, email=email, username=username, password=password),
                     media_dir=media_dir,
                 )
-            except accounts.AccountError as error:
+            except Invalid as error:
                 raise ValueError(error.message) from None
             # Whoever runs this command on the server is trusted with the address.
             user.role = await accounts.role_named(session, RoleName.ADMINISTRATOR)

@@ -6,12 +6,20 @@ import logging
 from typing import cast
 
 from quart import Quart, Response, current_app, request
-from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, MethodNotAllowed, ServiceUnavailable
+from werkzeug.exceptions import (
+    Conflict,
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    ServiceUnavailable,
+    default_exceptions,
+)
 
 from . import db, htmx
 from .auth import ConfirmationNeeded
 from .ratelimit import RateLimited
 from .request_limits import FORM_BODY_LIMIT
+from .services.refusals import Refused
 from .templating import render_template
 
 log = logging.getLogger("hyperpics.errors")
@@ -88,6 +96,11 @@ def init_app(app: Quart) -> None:
         if error.code is None or error.code < 400:
             return error
         return await render_error(error)
+
+    @app.errorhandler(Refused)
+    async def _refused(error: Refused) -> tuple[str, int, dict[str, str]]:
+        # What a service said no to, let through by the view: its sentence, under its status.
+        return await render_error(default_exceptions[error.status](description=error.message))
 
     @app.errorhandler(db.WriteOnSafeMethod)
     async def _write_on_safe_method(error: db.WriteOnSafeMethod) -> tuple[str, int, dict[str, str]]:

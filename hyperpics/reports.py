@@ -3,12 +3,11 @@ comment and member report views share (their answers differ, the filing does not
 
 from __future__ import annotations
 
-from quart import abort
-
 from . import db
 from .forms.photos import ReportForm
 from .models import ReportTarget, User
 from .services import social
+from .services.refusals import Conflict, Invalid
 
 FILED = 200
 
@@ -22,9 +21,7 @@ async def file_report(form: ReportForm, reporter: User, target: ReportTarget, ta
         await social.report(
             await db.session(), reporter, target, target_id, owner_id, form.reason.data, form.note.data or ""
         )
-    except social.SocialError as error:
-        if error.status not in (409, 422):
-            abort(error.status, description=error.message)
+    except (Conflict, Invalid) as error:
         form.add_error(error.field, error.message)
         return error.status
     return FILED

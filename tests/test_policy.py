@@ -228,3 +228,30 @@ def test_htmx_headers_are_spelled_only_in_htmx_py() -> None:
         if re.search(r"""["']HX-[A-Za-z-]+["']""", line)
     ]
     assert spelled == []
+
+
+def test_refusals_reach_the_error_handler_whole() -> None:
+    """What a service refuses is one family (services.refusals), and views let it through to
+    the one handler: none re-raises a refusal's status and message by hand, and no service
+    module grows an error class of its own outside the family."""
+    package = Path(__file__).resolve().parent.parent / "hyperpics"
+    by_hand = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"abort\(\s*\w+\.status\b", line)
+    ]
+    assert by_hand == []
+    refusal_classes = [
+        f"{path.name}:{match.group(1)}"
+        for path in sorted((package / "services").glob("*.py"))
+        if path.name != "refusals.py"
+        for match in re.finditer(r"^class (\w+)\((\w*(?:Error|Exception))\)", path.read_text(), re.M)
+    ]
+    # Not a refusal: sign-up must not tell that an address has an account (its owner gets a mail).
+    assert refusal_classes == ["accounts.py:EmailTaken"]
+    from hyperpics.services import refusals
+
+    assert {
+        cls.status for cls in vars(refusals).values() if isinstance(cls, type) and issubclass(cls, refusals.Refused)
+    } == {400, 403, 404, 409, 422}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, flash, url_for
+from quart import Blueprint, Response, flash, url_for
 
 from .. import db, htmx, responses
 from ..auth import current_user, login_required, permission_required, require_user
@@ -13,10 +13,7 @@ bp = Blueprint("collect", __name__, url_prefix="/_/photos")
 
 
 async def _photo(photo_id: int) -> Photo:
-    try:
-        return await photos.get_visible(await db.session(), current_user(), photo_id, with_tags=False)
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    return await photos.get_visible(await db.session(), current_user(), photo_id, with_tags=False)
 
 
 async def _answer(photo: Photo, message: str) -> Response:

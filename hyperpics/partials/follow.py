@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, flash, request, url_for
+from quart import Blueprint, Response, flash, request, url_for
 
 from .. import db, htmx, responses
 from ..auth import current_user, login_required, permission_required, require_user
@@ -13,10 +13,7 @@ bp = Blueprint("follow", __name__, url_prefix="/_/users")
 
 
 async def _target(user_id: int) -> User:
-    try:
-        return await social.user_with_id(await db.session(), user_id)
-    except social.SocialError as error:
-        abort(error.status, description=error.message)
+    return await social.user_with_id(await db.session(), user_id)
 
 
 async def _answer(target: User, message: str) -> Response:
@@ -38,10 +35,7 @@ async def _answer(target: User, message: str) -> Response:
 @permission_required(Permission.FOLLOW)
 async def follow(user_id: int) -> Response:
     target = await _target(user_id)
-    try:
-        await social.follow(await db.session(), require_user(), target)
-    except social.SocialError as error:
-        abort(error.status, description=error.message)
+    await social.follow(await db.session(), require_user(), target)
     return await _answer(target, f"You follow {target.name} now.")
 
 

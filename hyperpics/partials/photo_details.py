@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort
+from quart import Blueprint, Response
 
 from .. import db, responses
 from ..auth import current_user, public
@@ -15,8 +15,5 @@ bp = Blueprint("photo_details", __name__, url_prefix="/_/photos")
 @public
 async def show(photo_id: int) -> Response:
     viewer = current_user()
-    try:
-        photo = await photos.get_visible(await db.session(), viewer, photo_id)
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    photo = await photos.get_visible(await db.session(), viewer, photo_id)
     return await responses.fragment("partials/photo_details.html", photo=photo, can_edit=photos.can_edit(viewer, photo))

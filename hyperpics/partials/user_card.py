@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from typing import cast
 
-from quart import Blueprint, Quart, Response, abort, current_app
+from quart import Blueprint, Quart, Response, current_app
 
 from .. import db, responses
 from ..auth import current_auth_session, current_user, public
@@ -62,10 +62,7 @@ async def card(user_id: int) -> Response:
     html = cache.get(session_id, user_id, version) if version is not None else None
     if html is None:
         session = await db.session()
-        try:
-            user = await social.user_with_id(session, user_id)
-        except social.SocialError as error:
-            abort(error.status, description=error.message)
+        user = await social.user_with_id(session, user_id)
         profile = await social.profile(session, current_user(), user)
         # Only the card itself is kept: pending messages belong to this request alone.
         html = await render_template("partials/user_card.html", profile=profile)

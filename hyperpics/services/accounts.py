@@ -20,28 +20,16 @@ from ..storage import photo_files as storage_photo_files
 from ..wakeups import SESSION, wake_after_commit
 from . import authority
 from .photos import delete_unused_tags, tag_ids_of_photos
+from .refusals import Invalid
 
 
 class EmailTaken(Exception):
     """Sign-up with an address that has an account: the page must not say so (its owner is
-    told by mail instead), so this is not an AccountError with a message for the form."""
+    told by mail instead), so this is not a refusal with a message for the form."""
 
     def __init__(self, email: str) -> None:
         super().__init__(email)
         self.email = email
-
-
-class AccountError(Exception):
-    """A rule said no. ``field`` names the form field the message belongs to, if any."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class BlockedAccount(AccountError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -91,7 +79,7 @@ async def register(session: AsyncSession, data: Registration, *, media_dir: str)
     """Create an unconfirmed member with an identicon. Whatever the address, the account starts
     as a member: the administrator's role comes only with proof of the address (confirm)."""
     if problem := await username_problem(session, data.username):
-        raise AccountError(problem, "username")
+        raise Invalid(problem, field="username")
     # Hashed before the address is looked at: a taken address costs the same time as a new one.
     password_hash = await passwords.hash_password(data.password)
     email = normalise_email(data.email)
@@ -118,7 +106,7 @@ async def register(session: AsyncSession, data: Registration, *, media_dir: str)
     except BaseException as error:
         await discard_media_files(media_dir, avatar_paths(avatar.files()))
         if isinstance(error, IntegrityError):
-            raise AccountError("This username or email was just taken. Choose another.", "username") from None
+            raise Invalid("This username or email was just taken. Choose another.", field="username") from None
         raise
     return user
 
@@ -132,9 +120,9 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     user = await user_by_email(session, email, with_password=True)
     valid = await passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not valid:
-        raise AccountError("Invalid email or password.")
+        raise Invalid("Invalid email or password.")
     if not user.active:
-        raise BlockedAccount("Your account is blocked. Contact the site's moderators if you think this is a mistake.")
+        raise Invalid("Your account is blocked. Contact the site's moderators if you think this is a mistake.")
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash_password(password)
     return user
@@ -228,12 +216,12 @@ async def reset_password(session: AsyncSession, token: str, new_password: str, *
 def ensure_password_allowed(user: User, password: str) -> None:
     problems = passwords.problems(password, username=user.username, email=user.email)
     if problems:
-        raise AccountError(" ".join(problems), "password")
+        raise Invalid(" ".join(problems), field="password")
 
 
 async def change_password(session: AsyncSession, user: User, old_password: str, new_password: str) -> None:
     if not await check_password(session, user, old_password):
-        raise AccountError("Your current password is not correct.", "old_password")
+        raise Invalid("Your current password is not correct.", field="old_password")
     ensure_password_allowed(user, new_password)
     user.password_hash = await passwords.hash_password(new_password)
 
@@ -242,7 +230,7 @@ async def start_email_change(session: AsyncSession, user: User, new_email: str) 
     """Check the new address; returns it normalised, for the link to be mailed to it."""
     email = normalise_email(new_email)
     if email == user.email:
-        raise AccountError("This is already your email address.", "email")
+        raise Invalid("This is already your email address.", field="email")
     if await email_taken(session, email, except_id=user.id):
         raise EmailTaken(email)  # not said on the page: its owner is told by mail
     return email
@@ -278,7 +266,7 @@ async def update_profile(session: AsyncSession, user: User, change: ProfileChang
     if change.username.lower() != user.username.lower() and await username_taken(
         session, change.username, except_id=user.id
     ):
-        raise AccountError("This username is taken.", "username")
+        raise Invalid("This username is taken.", field="username")
     user.name, user.username = change.name, change.username
     user.website, user.location, user.bio = change.website, change.location, change.bio
     try:
@@ -286,13 +274,13 @@ async def update_profile(session: AsyncSession, user: User, change: ProfileChang
             await session.flush()
     except IntegrityError:
         await session.refresh(user)  # the rollback expired it; templates cannot load it later
-        raise AccountError("This username was just taken.", "username") from None
+        raise Invalid("This username was just taken.", field="username") from None
 
 
 def set_theme(user: User, theme: str) -> None:
     """The colour scheme ``user``'s pages use: one of THEMES."""
     if theme not in THEMES:
-        raise AccountError(f"Choose one of: {', '.join(THEMES)}.", "theme")
+        raise Invalid(f"Choose one of: {', '.join(THEMES)}.", field="theme")
     user.theme = theme
 
 
@@ -361,10 +349,10 @@ async def delete_account(session: AsyncSession, user: User, typed_username: str)
     the deletion has committed, so a failed commit never loses a file.
     """
     if typed_username.strip() != user.username:
-        raise AccountError("Type your username exactly as shown to confirm.", "username")
+        raise Invalid("Type your username exactly as shown to confirm.", field="username")
     await lock_with_the_administrators(session, user.id)
     if user.is_admin and await other_active_admins(session, user) == 0:
-        raise AccountError("You are the last administrator: make someone else an administrator first.")
+        raise Invalid("You are the last administrator: make someone else an administrator first.")
     photo_files = (
         await session.execute(
             select(Photo.filename_original, Photo.width, Photo.height, Photo.derivatives).where(

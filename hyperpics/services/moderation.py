@@ -40,14 +40,7 @@ from . import accounts, authority
 from .authority import audit
 from .authority import refusal as content_refusal
 from .photos import delete_unused_tags, tag_ids_of_photos
-
-
-class ModerationError(Exception):
-    def __init__(self, message: str, status: int = 403) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
+from .refusals import Conflict, Invalid, NotFound, Refused
 
 # --- people -------------------------------------------------------------------------------
 
@@ -67,7 +60,7 @@ async def user_for_moderation(session: AsyncSession, user_id: int) -> User:
         await session.execute(select(User).options(joinedload(User.role_before_lock)).where(User.id == user_id))
     ).scalar_one_or_none()
     if user is None:
-        raise ModerationError("There is no such member.", 404)
+        raise NotFound("There is no such member.")
     return user
 
 
@@ -78,10 +71,9 @@ async def _ensure_not_last_admin(session: AsyncSession, target: User, doing: str
         and target.confirmed
         and await accounts.other_active_admins(session, target) == 0
     ):
-        raise ModerationError(
+        raise Conflict(
             f"{target.username} is the last administrator and cannot be {doing}: "
-            "make someone else an administrator first.",
-            409,
+            "make someone else an administrator first."
         )
 
 
@@ -100,35 +92,35 @@ def refusal(actor: User, target: User, action: str) -> str | None:
 async def moderate_user(session: AsyncSession, actor: User, target: User, action: str) -> str:
     """Do one of USER_ACTIONS; returns the message that says what changed."""
     if action not in USER_ACTIONS:
-        raise ModerationError("There is no such action.", 404)
+        raise NotFound("There is no such action.")
     await accounts.lock_with_the_administrators(session, target.id)  # decide on fresh rows
     reason = refusal(actor, target, action)
     if reason:
-        raise ModerationError(reason, 403)
+        raise Refused(reason)
     before = authority.user_state(target)
     if action == "confirm":
         if target.confirmed:
-            raise ModerationError(f"{target.username} has already confirmed their email.", 409)
+            raise Conflict(f"{target.username} has already confirmed their email.")
         target.confirmed = True
     elif action == "lock":
         if target.locked:
-            raise ModerationError(f"{target.username} is already locked.", 409)
+            raise Conflict(f"{target.username} is already locked.")
         await _ensure_not_last_admin(session, target, "locked")
         await _lock(session, target)
     elif action == "unlock":
         if not target.locked:
-            raise ModerationError(f"{target.username} is not locked.", 409)
+            raise Conflict(f"{target.username} is not locked.")
         await _unlock(session, target)
     elif action == "block":
         if not target.active:
-            raise ModerationError(f"{target.username} is already blocked.", 409)
+            raise Conflict(f"{target.username} is already blocked.")
         await _ensure_not_last_admin(session, target, "blocked")
         target.active = False
         # Every open login ends: the next page, fragment or stream request is logged out.
         await accounts.revoke_sessions(session, target.id)
     elif action == "unblock":
         if target.active:
-            raise ModerationError(f"{target.username} is not blocked.", 409)
+            raise Conflict(f"{target.username} is not blocked.")
         target.active = True
     await session.flush()
     audit(session, actor, AuditAction(f"user.{action}"), "user", target.id, before, authority.user_state(target))
@@ -153,14 +145,14 @@ async def _unlock(session: AsyncSession, target: User) -> None:
 async def set_role(session: AsyncSession, actor: User, target: User, role_name: str) -> str:
     """Administrators only. Choosing Locked locks; any other role also ends a lock."""
     if not actor.can(Permission.ADMINISTER):
-        raise ModerationError("Only an administrator can change roles.", 403)
+        raise Refused("Only an administrator can change roles.")
     await accounts.lock_with_the_administrators(session, target.id)
     try:
         wanted = RoleName(role_name)
     except ValueError:
-        raise ModerationError("Choose one of the roles.", 422) from None
+        raise Invalid("Choose one of the roles.") from None
     if target.role.name == wanted:
-        raise ModerationError(f"{target.username} is already {wanted.value}.", 409)
+        raise Conflict(f"{target.username} is already {wanted.value}.")
     if wanted != RoleName.ADMINISTRATOR:
         await _ensure_not_last_admin(session, target, "demoted")
     before = authority.user_state(target)
@@ -201,14 +193,14 @@ def _profile(user: User) -> dict[str, Any]:
 
 
 async def edit_profile(session: AsyncSession, actor: User, target: User, edit: ProfileEdit) -> None:
-    """An administrator edits anyone's profile; raises AccountError for a taken name or email."""
+    """An administrator edits anyone's profile; refuses (Invalid) a taken name or email."""
     if not actor.can(Permission.ADMINISTER):
-        raise ModerationError("Only an administrator can edit other people's profiles.", 403)
+        raise Refused("Only an administrator can edit other people's profiles.")
     await accounts.lock_with_the_administrators(session, target.id)
     before = _profile(target)
     email = accounts.normalise_email(edit.email)
     if email != target.email and await accounts.email_taken(session, email, except_id=target.id):
-        raise accounts.AccountError("Another account uses this email address.", "email")
+        raise Invalid("Another account uses this email address.", field="email")
     await accounts.update_profile(
         session,
         target,
@@ -222,7 +214,7 @@ async def edit_profile(session: AsyncSession, actor: User, target: User, edit: P
             async with session.begin_nested():  # the unique index settles a race for the address
                 await session.flush()
         except IntegrityError:
-            raise accounts.AccountError("Another account now uses this email address.", "email") from None
+            raise Invalid("Another account now uses this email address.", field="email") from None
     target.confirmed = edit.confirmed
     if edit.role != target.role.name:
         await set_role(session, actor, target, edit.role)  # the role rules, and its own audit row
@@ -260,9 +252,9 @@ async def delete_photo(session: AsyncSession, actor: User, photo_id: int) -> tup
     # Locked: of two moderators deleting it at once, the second finds it gone.
     photo = await db.lock_one(session, Photo, Photo.id == photo_id, load=[joinedload(Photo.author)])
     if photo is None:
-        raise ModerationError("This photo no longer exists.", 404)
+        raise NotFound("This photo no longer exists.")
     if reason := await content_refusal(session, actor, photo.author_id):
-        raise ModerationError(reason, 403)
+        raise Refused(reason)
     files = [f"photos/{name}" for name in photo.files()]
     before = {"author": photo.author.username, "description": photo.description, "visibility": photo.visibility.value}
     tag_ids = await tag_ids_of_photos(session, Photo.id == photo.id)
@@ -277,9 +269,9 @@ async def delete_photo(session: AsyncSession, actor: User, photo_id: int) -> tup
 async def delete_comment(session: AsyncSession, actor: User, comment_id: int) -> tuple[str, list[str]]:
     comment = await db.lock_one(session, Comment, Comment.id == comment_id, load=[joinedload(Comment.author)])
     if comment is None:
-        raise ModerationError("This comment no longer exists.", 404)
+        raise NotFound("This comment no longer exists.")
     if reason := await content_refusal(session, actor, comment.author_id):
-        raise ModerationError(reason, 403)
+        raise Refused(reason)
     before = {"author": comment.author.username, "photo": comment.photo_id, "body": comment.body[:500]}
     await _close_reports(session, actor, ReportTarget.COMMENT, comment.id, ReportStatus.RESOLVED)
     await session.execute(delete(Comment).where(Comment.id == comment.id))  # replies cascade
@@ -291,7 +283,7 @@ async def delete_tag(session: AsyncSession, actor: User, tag_id: int) -> tuple[s
     """Removes the tag from every photo (the photos stay)."""
     tag = await db.lock_one(session, Tag, Tag.id == tag_id)
     if tag is None:
-        raise ModerationError("This tag no longer exists.", 404)
+        raise NotFound("This tag no longer exists.")
     photos = (
         await session.execute(select(func.count()).select_from(photo_tags).where(photo_tags.c.tag_id == tag.id))
     ).scalar_one()
@@ -322,12 +314,12 @@ async def settle_reports(
     try:
         target = ReportTarget(target_type)
     except ValueError:
-        raise ModerationError("There is no such kind of report.", 404) from None
+        raise NotFound("There is no such kind of report.") from None
     if action not in REPORT_ACTIONS:
-        raise ModerationError("There is no such action.", 404)
+        raise NotFound("There is no such action.")
     count = await _lock_open_reports(session, target, target_id)
     if count == 0:
-        raise ModerationError("These reports have already been dealt with.", 409)
+        raise Conflict("These reports have already been dealt with.")
     files: list[str] = []
     outcome = "dismissed"
     if action == "resolve":
@@ -343,9 +335,7 @@ async def settle_reports(
                 if member.active:
                     await moderate_user(session, actor, member, "block")
                 outcome = "member blocked"
-        except ModerationError as error:
-            if error.status != 404:
-                raise
+        except NotFound:
             outcome = f"{target.value} was already gone"
         await _close_reports(session, actor, target, target_id, ReportStatus.RESOLVED)
     else:

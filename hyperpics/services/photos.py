@@ -55,20 +55,13 @@ from ..models import (
     utcnow,
 )
 from . import authority
+from .refusals import BadRequest, Invalid, NotFound, Refused
 
 PER_PAGE = 12
 _random = random.SystemRandom()  # explore's picks: not reproducible from outside
 MAX_TAGS = 20
 TAG_PATTERN = re.compile(r"^[\w-]+(?: [\w-]+)*$")  # words of letters, digits, - and _, one space between
 TAG_MAX_LENGTH = 64
-
-
-class PhotoError(Exception):
-    def __init__(self, message: str, status: int = 422, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -220,7 +213,7 @@ async def get_visible(session: AsyncSession, viewer: User | None, photo_id: int,
         await session.execute(select(Photo).options(*loads).where(Photo.id == photo_id, visible_to(viewer)))
     ).scalar_one_or_none()
     if photo is None:
-        raise PhotoError("This photo does not exist, or you cannot see it.", 404)
+        raise NotFound("This photo does not exist, or you cannot see it.")
     return photo
 
 
@@ -303,11 +296,11 @@ async def photo_page(
     if shown is not None:
         mine = (await session.execute(_viewers_part_statement(sight(viewer)), parameters)).first()
         if mine is None:
-            raise PhotoError("This photo does not exist, or you cannot see it.", 404)
+            raise NotFound("This photo does not exist, or you cannot see it.")
         return PhotoPage(shown, bool(mine[0]), newer_id=mine[1], older_id=mine[2])
     row = (await session.execute(_photo_page_statement(sight(viewer)), parameters)).first()
     if row is None:
-        raise PhotoError("This photo does not exist, or you cannot see it.", 404)
+        raise NotFound("This photo does not exist, or you cannot see it.")
     return PhotoPage(PhotoShown(row[0], row[1], row[2]), bool(row[3]), newer_id=row[4], older_id=row[5])
 
 
@@ -328,7 +321,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     fraction = numbers.whole_number(micro, low=0, high=999_999) if len(micro) == 6 else None
     photo_id = numbers.row_id(identifier)
     if when is None or fraction is None or photo_id is None:
-        raise PhotoError("That page link is not valid.", 400)
+        raise BadRequest("That page link is not valid.")
     return datetime.fromtimestamp(when, UTC) + timedelta(microseconds=fraction), photo_id
 
 
@@ -569,7 +562,7 @@ async def tag_page(
     newest TAG_COUNT_CAP photos: no page reads the whole of a big tag.
     """
     if order not in TAG_ORDERS:
-        raise PhotoError("Unknown order.", 404)
+        raise NotFound("Unknown order.")
     kind, parameters = kind or sight(viewer), {"tag_id": tag.id, **viewer_params(viewer)}
     counted = (await session.execute(_tag_count_statement(kind), parameters)).scalar_one()
     more = counted > TAG_COUNT_CAP
@@ -598,7 +591,7 @@ async def get_tag(session: AsyncSession, viewer: User | None, tag_id: int) -> Ta
     parameters = {"tag_id": tag_id, **viewer_params(viewer)}
     tag = (await session.execute(_tag_statement(sight(viewer)), parameters)).scalar_one_or_none()
     if tag is None:
-        raise PhotoError("There is no such tag.", 404)
+        raise NotFound("There is no such tag.")
     return tag
 
 
@@ -678,14 +671,14 @@ class NewDetails:
 
 
 def new_details(*, description: str, tags: str, visibility: str | None) -> NewDetails:
-    """Check the upload form's shared fields; :class:`PhotoError` names the field at fault."""
+    """Check the upload form's shared fields; :class:`Invalid` names the field at fault."""
     description = (description or "").strip()
     if len(description) > 500:
-        raise PhotoError("A description has at most 500 characters.", field="description")
+        raise Invalid("A description has at most 500 characters.", field="description")
     try:
         chosen = Visibility(visibility) if visibility else Visibility.PUBLIC
     except ValueError:
-        raise PhotoError("Choose who can see the photo.", field="visibility") from None
+        raise Invalid("Choose who can see the photo.", field="visibility") from None
     return NewDetails(description, tuple(parse_tags(tags)), chosen)
 
 
@@ -736,7 +729,7 @@ def parse_tags(text: str) -> list[str]:
         if not name:
             continue
         if len(name) > TAG_MAX_LENGTH or not TAG_PATTERN.match(name):
-            raise PhotoError(
+            raise Invalid(
                 f"“{raw.strip()[:30]}” is not a valid tag: use letters, digits, - and _ "
                 f"(at most {TAG_MAX_LENGTH}), and commas between tags of several words.",
                 field="tags",
@@ -744,7 +737,7 @@ def parse_tags(text: str) -> list[str]:
         if name not in names:
             names.append(name)
     if len(names) > MAX_TAGS:
-        raise PhotoError(f"At most {MAX_TAGS} tags per photo.", field="tags")
+        raise Invalid(f"At most {MAX_TAGS} tags per photo.", field="tags")
     return names
 
 
@@ -781,7 +774,7 @@ async def update_details(
 ) -> Photo:
     """Change what the author says about a photo, and who sees it: the author alone."""
     if not can_edit(actor, photo):
-        raise PhotoError(EDIT_REFUSAL, 403)
+        raise Refused(EDIT_REFUSAL)
     names = parse_tags(tags)
     # Two edits of one photo take turns, each from the tags the other left.
     await db.lock(session, Photo, Photo.id == photo.id, load=[selectinload(Photo.tags)])
@@ -789,7 +782,7 @@ async def update_details(
         try:
             photo.visibility = Visibility(visibility)
         except ValueError:
-            raise PhotoError("Choose who can see the photo.", field="visibility") from None
+            raise Invalid("Choose who can see the photo.", field="visibility") from None
     photo.description = description.strip()
     photo.alt_text = alt_text.strip()
     dropped = [tag.id for tag in photo.tags if tag.name not in names]
@@ -826,7 +819,7 @@ async def delete_photo(session: AsyncSession, actor: User, photo: Photo, *, reas
     """Delete the photo (its author, or a moderator by authority's rule, which is audited with
     the reason given); returns its files for removal after commit."""
     if refused := await authority.refusal(session, actor, photo.author_id):
-        raise PhotoError(refused, 403)
+        raise Refused(refused)
     files = [f"photos/{name}" for name in photo.files()]
     tag_ids = await tag_ids_of_photos(session, Photo.id == photo.id)
     await session.execute(delete(Photo).where(Photo.id == photo.id))

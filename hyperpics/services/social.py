@@ -50,7 +50,6 @@ from .photos import (
     VIEWER_ID,
     Card,
     FeedPage,
-    PhotoError,
     cards_of,
     cards_query,
     decode_cursor,
@@ -58,14 +57,11 @@ from .photos import (
     viewer_params,
     visible_for,
 )
+from .refusals import Conflict, Invalid, NotFound, Refused
 
 USERS_PER_PAGE = 20
 COMMENTS_PER_PAGE = 15
 COMMENT_MAX_LENGTH = 2000
-
-
-class SocialError(PhotoError):
-    """Same shape as PhotoError: a message, an HTTP status, maybe a form field."""
 
 
 # --- people -------------------------------------------------------------------------------
@@ -79,14 +75,14 @@ async def user_named(session: AsyncSession, username: str) -> User:
         await session.execute(select(User).where(func.lower(User.username) == username.strip().lower()))
     ).scalar_one_or_none()
     if user is None:
-        raise SocialError("There is nobody with that username.", 404)
+        raise NotFound("There is nobody with that username.")
     return user
 
 
 async def user_with_id(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None:
-        raise SocialError("There is nobody with that id.", 404)
+        raise NotFound("There is nobody with that id.")
     return user
 
 
@@ -173,9 +169,9 @@ async def profile(session: AsyncSession, viewer: User | None, user: User) -> Pro
 async def follow(session: AsyncSession, actor: User, target: User) -> bool:
     """Follow ``target``; following twice is harmless. True when a new follow was made."""
     if actor.id == target.id:
-        raise SocialError("You cannot follow yourself.", 422)
+        raise Invalid("You cannot follow yourself.")
     if not target.active:
-        raise SocialError("This account is blocked.", 404)
+        raise NotFound("This account is blocked.")
     added = await session.execute(
         db.insert_unless_present(session, Follow, follower_id=actor.id, followed_id=target.id, created_at=utcnow())
     )
@@ -334,7 +330,7 @@ async def collections(
 ) -> FeedPage:
     """The photos ``owner`` collected, most recently collected first (a keyset on collect time)."""
     if not collections_visible(viewer, owner):
-        raise SocialError(f"{owner.name} keeps their collections private.", 403)
+        raise Refused(f"{owner.name} keeps their collections private.")
     position = decode_cursor(cursor)
     query = cards_query(viewer).join(Collect, and_(Collect.photo_id == Photo.id, Collect.user_id == owner.id))
     if position is not None:
@@ -526,7 +522,7 @@ async def comment_on_photo(session: AsyncSession, photo: Photo, comment_id: int)
         )
     ).scalar_one_or_none()
     if comment is None:
-        raise SocialError("This comment does not exist on this photo.", 404)
+        raise NotFound("This comment does not exist on this photo.")
     return comment
 
 
@@ -538,18 +534,18 @@ async def add_comment(
     session: AsyncSession, actor: User, photo: Photo, body: str, reply_to_id: int | None = None
 ) -> Comment:
     if not photo.can_comment:
-        raise SocialError("The author has turned comments off for this photo.", 403)
+        raise Refused("The author has turned comments off for this photo.")
     text = body.strip()
     if not text:
-        raise SocialError("Write something first.", 422, "body")
+        raise Invalid("Write something first.", field="body")
     if len(text) > COMMENT_MAX_LENGTH:
-        raise SocialError(f"A comment has at most {COMMENT_MAX_LENGTH} characters.", 422, "body")
+        raise Invalid(f"A comment has at most {COMMENT_MAX_LENGTH} characters.", field="body")
     reply_to: Comment | None = None
     if reply_to_id is not None:
         try:
             reply_to = await comment_on_photo(session, photo, reply_to_id)
-        except SocialError:
-            raise SocialError("You can only reply to a comment on this photo.", 422, "body") from None
+        except NotFound:
+            raise Invalid("You can only reply to a comment on this photo.", field="body") from None
     comment = Comment(
         photo_id=photo.id,
         author_id=actor.id,
@@ -584,7 +580,7 @@ async def add_comment(
 async def check_may_delete_comment(session: AsyncSession, actor: User, photo: Photo, comment: Comment) -> None:
     """The photo's author keeps their own page clean; anyone else needs the moderator's rule."""
     if refused := await authority.refusal(session, actor, comment.author_id, owner_ids=(photo.author_id,)):
-        raise SocialError(refused, 403)
+        raise Refused(refused)
 
 
 async def _thread_ids(session: AsyncSession, comment_id: int) -> list[int]:
@@ -622,7 +618,7 @@ async def delete_comment(session: AsyncSession, actor: User, photo: Photo, comme
 async def set_comments_enabled(session: AsyncSession, actor: User, photo: Photo, enabled: bool) -> None:
     """Only the photo's author turns its comments on or off."""
     if actor.id != photo.author_id:
-        raise SocialError("Only the photo's author can turn comments on or off.", 403)
+        raise Refused("Only the photo's author can turn comments on or off.")
     photo.can_comment = enabled
 
 
@@ -631,11 +627,11 @@ async def report(
 ) -> Report:
     """One open report per reporter and target; reporting one's own things is refused."""
     if reporter.id == owner_id:
-        raise SocialError("You cannot report your own content.", 403)
+        raise Refused("You cannot report your own content.")
     try:
         reason_value = ReportReason(reason)
     except ValueError:
-        raise SocialError("Choose a reason for the report.", 422, "reason") from None
+        raise Invalid("Choose a reason for the report.", field="reason") from None
     row = Report(
         reporter_id=reporter.id,
         target_type=target,
@@ -651,7 +647,7 @@ async def report(
             session.add(row)
             await session.flush()
     except IntegrityError:
-        raise SocialError("You have already reported this; a moderator will look at it.", 409) from None
+        raise Conflict("You have already reported this; a moderator will look at it.") from None
     return row
 
 

@@ -11,15 +11,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from markupsafe import Markup
-from quart import Blueprint, Response, abort, flash, request, url_for
+from quart import Blueprint, Response, flash, request, url_for
 from quart.blueprints import BlueprintSetupState
 
 from .. import db, htmx, responses
 from ..auth import permission_required, require_user
 from ..forms.admin import AdminProfileForm
 from ..models import Permission, User
-from ..services import accounts, moderation
 from ..services import admin_tables as tables
+from ..services import moderation
+from ..services.refusals import Refused
 from ..template_helpers import timeago
 from ..templating import FragmentCache
 
@@ -120,10 +121,7 @@ for _name in TABLES:
 @permission_required(Permission.ADMINISTER, fresh=True)
 async def edit_user(user_id: int) -> Response:
     session = await db.session()
-    try:
-        target = await moderation.user_for_moderation(session, user_id)
-    except moderation.ModerationError as error:
-        abort(error.status, description=error.message)
+    target = await moderation.user_for_moderation(session, user_id)
     form = await AdminProfileForm.from_request(obj=target, role=target.role.name)
     if request.method != "POST":
         form.role.data = target.role.name
@@ -142,9 +140,9 @@ async def edit_user(user_id: int) -> Response:
         try:
             async with session.begin_nested():
                 await moderation.edit_profile(session, require_user(), target, edit)
-        except (accounts.AccountError, moderation.ModerationError) as error:
-            field = error.field if isinstance(error, accounts.AccountError) else "role"
-            form.add_error(field, error.message)
+        except Refused as error:
+            # The account's own rules name their field; the role's rules speak of the role.
+            form.add_error(error.field or "role", error.message)
             # The savepoint's rollback expired the member's attributes: reload them here,
             # where I/O is allowed, not in the template.
             await session.refresh(target)

@@ -9,7 +9,7 @@ JavaScript every action ends in a 303 back to the table as it was.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import parse_qsl
 
 from quart import Blueprint, Response, abort, current_app, flash, request, url_for
@@ -20,6 +20,7 @@ from ..auth import permission_required, require_user, safe_next
 from ..models import Permission, RoleName
 from ..services import admin_tables as tables
 from ..services import moderation
+from ..services.refusals import Invalid, Refused
 from ..storage import remove_media_files
 from .admin import TABLES, render_table, table_context
 
@@ -82,10 +83,6 @@ async def _row(table: str, row_key: Any, note: str) -> Response:
     return await responses.fragment("partials/admin_rows.html", row=row, row_key=row_key, note=note, **context)
 
 
-def _refused(error: moderation.ModerationError) -> NoReturn:
-    abort(error.status, description=error.message)
-
-
 # --- one row ------------------------------------------------------------------------------
 
 
@@ -95,21 +92,18 @@ async def user_action(user_id: int, action: str) -> Response:
     if action not in moderation.USER_ACTIONS:
         abort(404)
     session = await db.session()
-    try:
-        target = await moderation.user_for_moderation(session, user_id)
-        if action in ASKS_FIRST and not await _confirmed():
-            reason = moderation.refusal(require_user(), target, action)
-            if reason:
-                raise moderation.ModerationError(reason)
-            what = (
-                "They cannot upload or comment until unlocked."
-                if action == "lock"
-                else ("They are logged out everywhere at once and cannot log in until unblocked.")
-            )
-            return await _ask_first(f"{action.capitalize()} {target.username}?", what, action.capitalize(), [], "users")
-        note = await moderation.moderate_user(session, require_user(), target, action)
-    except moderation.ModerationError as error:
-        _refused(error)
+    target = await moderation.user_for_moderation(session, user_id)
+    if action in ASKS_FIRST and not await _confirmed():
+        reason = moderation.refusal(require_user(), target, action)
+        if reason:
+            raise Refused(reason)
+        what = (
+            "They cannot upload or comment until unlocked."
+            if action == "lock"
+            else ("They are logged out everywhere at once and cannot log in until unblocked.")
+        )
+        return await _ask_first(f"{action.capitalize()} {target.username}?", what, action.capitalize(), [], "users")
+    note = await moderation.moderate_user(session, require_user(), target, action)
     return await _row("users", user_id, note)
 
 
@@ -118,21 +112,18 @@ async def user_action(user_id: int, action: str) -> Response:
 async def user_role(user_id: int) -> Response:
     role = (await _form()).get("role", "")
     session = await db.session()
-    try:
-        target = await moderation.user_for_moderation(session, user_id)
-        if role not in {name.value for name in RoleName}:
-            raise moderation.ModerationError("Choose one of the roles.", 422)
-        if not await _confirmed():
-            return await _ask_first(
-                f"Make {target.username} {role}?",
-                f"{target.username} is {target.role.name} now.",
-                "Change role",
-                [("role", role)],
-                "users",
-            )
-        note = await moderation.set_role(session, require_user(), target, role)
-    except moderation.ModerationError as error:
-        _refused(error)
+    target = await moderation.user_for_moderation(session, user_id)
+    if role not in {name.value for name in RoleName}:
+        raise Invalid("Choose one of the roles.")
+    if not await _confirmed():
+        return await _ask_first(
+            f"Make {target.username} {role}?",
+            f"{target.username} is {target.role.name} now.",
+            "Change role",
+            [("role", role)],
+            "users",
+        )
+    note = await moderation.set_role(session, require_user(), target, role)
     return await _row("users", user_id, note)
 
 
@@ -150,10 +141,7 @@ async def delete(table: str, row_id: int) -> Response:
     what, consequence, remove = DELETIONS[table]
     if not await _confirmed():
         return await _ask_first(f"Delete {what} {row_id}?", consequence, "Delete", [], table)
-    try:
-        note, files = await remove(await db.session(), require_user(), row_id)
-    except moderation.ModerationError as error:
-        _refused(error)
+    note, files = await remove(await db.session(), require_user(), row_id)
     _remove_after_commit(files)
     return await _row(table, row_id, note)
 
@@ -172,12 +160,7 @@ async def report_action(target_type: str, target_id: int, action: str) -> Respon
             [],
             "reports",
         )
-    try:
-        note, files = await moderation.settle_reports(
-            await db.session(), require_user(), target_type, target_id, action
-        )
-    except moderation.ModerationError as error:
-        _refused(error)
+    note, files = await moderation.settle_reports(await db.session(), require_user(), target_type, target_id, action)
     _remove_after_commit(files)
     return await _row("reports", (target_type, target_id), note)
 
@@ -186,7 +169,7 @@ async def report_action(target_type: str, target_id: int, action: str) -> Respon
 
 
 async def _apply(table: str, action: str, key: str) -> tuple[str, list[str]]:
-    """One row of a bulk action; raises ModerationError when that row is refused."""
+    """One row of a bulk action; raises Refused when that row is refused."""
     session, actor = await db.session(), require_user()
     if table == "reports":
         target_type, _, raw_id = key.partition("-")
@@ -231,7 +214,7 @@ async def bulk(table: str) -> Response:
         try:
             async with session.begin_nested():  # a refused row leaves no trace
                 _, removed = await _apply(table, action, key)
-        except moderation.ModerationError as error:
+        except Refused as error:
             skipped.append(f"{key}: {error.message}")
         else:
             done += 1

@@ -19,6 +19,7 @@ from ..auth import (
 )
 from ..forms.auth import ForgotPasswordForm, LoginForm, ReauthenticateForm, RegisterForm, ResetPasswordForm
 from ..services import accounts
+from ..services.refusals import Invalid
 from ..storage import commit_with_files
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -50,7 +51,7 @@ async def register() -> Response:
             except accounts.EmailTaken:
                 account_mail.already_registered_later(email)  # the address's owner is told, nobody else
                 return await _check_your_mail(email)
-            except accounts.AccountError as error:
+            except Invalid as error:
                 form.add_error(error.field, error.message)
             else:
                 # The account must exist before the link that confirms it goes out.
@@ -102,7 +103,7 @@ async def login() -> Response:
             session = await db.session()
             try:
                 user = await accounts.authenticate(session, form.email.data or "", form.password.data or "")
-            except accounts.AccountError as error:
+            except Invalid as error:
                 form.add_error(None, error.message)
             else:
                 await ratelimit.give_back(counted)
@@ -193,7 +194,7 @@ async def reset_password(token: str) -> Response:
                 await accounts.reset_password(
                     session, token, form.password.data or "", admin_email=current_app.config["ADMIN_EMAIL"]
                 )
-            except accounts.AccountError as error:
+            except Invalid as error:
                 form.add_error(error.field, error.message)
             except tokens.TokenError as error:
                 return await responses.page("auth/token_invalid.html", 400, message=error.message, reset=True)

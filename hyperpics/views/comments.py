@@ -27,6 +27,7 @@ from ..forms.social import CommentForm
 from ..models import Comment, Permission, Photo, ReportTarget, User
 from ..reports import FILED, file_report
 from ..services import photos, social
+from ..services.refusals import Invalid, NotFound
 from ..template_helpers import timeago
 from ..templating import FragmentCache, render_template
 from . import photo_page
@@ -83,17 +84,11 @@ def _comment_items(state: BlueprintSetupState) -> None:
 
 
 async def _photo(photo_id: int) -> Photo:
-    try:
-        return await photos.get_visible(await db.session(), current_user(), photo_id, with_tags=False)
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    return await photos.get_visible(await db.session(), current_user(), photo_id, with_tags=False)
 
 
 async def _comment(photo: Photo, comment_id: int) -> Comment:
-    try:
-        return await social.comment_on_photo(await db.session(), photo, comment_id)
-    except social.SocialError as error:
-        abort(error.status, description=error.message)
+    return await social.comment_on_photo(await db.session(), photo, comment_id)
 
 
 async def _comment_and_photo(comment_id: int) -> tuple[Photo, Comment]:
@@ -147,9 +142,7 @@ async def add(photo_id: int) -> Response:
             comment = await social.add_comment(
                 await db.session(), user, photo, form.body.data or "", form.reply_to_id()
             )
-        except social.SocialError as error:
-            if error.status != 422:
-                abort(error.status, description=error.message)
+        except Invalid as error:
             form.add_error(error.field, error.message)
         else:
             await db.end_writes()  # the answer only reads: other writers need not wait for it
@@ -191,16 +184,10 @@ async def delete(comment_id: int) -> Response:
     session = await db.session()
     photo, comment = await _comment_and_photo(comment_id)
     if request.method != "POST":
-        try:
-            await social.check_may_delete_comment(session, require_user(), photo, comment)
-        except social.SocialError as error:
-            abort(error.status, description=error.message)
+        await social.check_may_delete_comment(session, require_user(), photo, comment)
         replies = await social.replies_count(session, comment)
         return await responses.page("photos/delete_comment.html", photo=photo, comment=comment, replies=replies)
-    try:
-        removed = await social.delete_comment(session, require_user(), photo, comment)
-    except social.SocialError as error:
-        abort(error.status, description=error.message)
+    removed = await social.delete_comment(session, require_user(), photo, comment)
     if htmx.wants_fragment():
         reply_ids = [identifier for identifier in removed if identifier != comment_id]
         total = await social.comment_count(session, photo.id)
@@ -213,10 +200,7 @@ async def delete(comment_id: int) -> Response:
 @login_required
 async def toggle(photo_id: int) -> Response:
     photo = await _photo(photo_id)
-    try:
-        await social.set_comments_enabled(await db.session(), require_user(), photo, not photo.can_comment)
-    except social.SocialError as error:
-        abort(error.status, description=error.message)
+    await social.set_comments_enabled(await db.session(), require_user(), photo, not photo.can_comment)
     if htmx.wants_fragment():
         return await responses.fragment(
             "partials/comments.html", **await photo_page.comments_context(photo, photo_page.page_argument())
@@ -277,7 +261,7 @@ async def stream(photo_id: int) -> Response:
         async with database_.session(write=False) as session:
             try:
                 seen = await photos.get_visible(session, viewer, photo_id, with_tags=False)
-            except photos.PhotoError:
+            except NotFound:
                 return None, after
             rows = await social.comments_since(session, seen, after)
             total = await social.comment_count(session, photo_id) if rows or removed else 0

@@ -23,10 +23,7 @@ async def index() -> Response:
     if viewer is None:
         recent = await photos.recent_public(session)
         return await responses.page("main/landing.html", cards=recent, hot_tags=hot_tags)
-    try:
-        feed = await photos.home_feed(session, viewer, request.args.get("before"))
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    feed = await photos.home_feed(session, viewer, request.args.get("before"))
     # "Load more" asks for the next items only; the page is the same URL.
     return await responses.page("main/feed.html", block="feed_items", feed=feed, hot_tags=hot_tags)
 
@@ -73,23 +70,20 @@ def _walk_position(name: str) -> float | None:
 async def tag(tag_id: int, order: str) -> Response:
     session, viewer = await db.session(), current_user()
     number = numbers.page_number(request.args.get("page"))
-    try:
-        public = await page_cache.kept_read(
-            ("public tag", tag_id), photos.TAG_TABLES, lambda reader: photos.public_tag(reader, tag_id)
+    public = await page_cache.kept_read(
+        ("public tag", tag_id), photos.TAG_TABLES, lambda reader: photos.public_tag(reader, tag_id)
+    )
+    kind = photos.sight(viewer)
+    if public is not None and (kind != photos.MEMBER or public.only_public):
+        # What everyone under the viewer's rule sees (a member sees the public photos when
+        # there are no others): one page shared by all of them.
+        found = public.tag
+        page = await page_cache.kept_read(
+            ("tag page", tag_id, kind, order, number),
+            (*photos.CARD_TABLES, *photos.TAG_TABLES),
+            lambda reader: photos.tag_page(reader, None, found, order, number, kind=kind),
         )
-        kind = photos.sight(viewer)
-        if public is not None and (kind != photos.MEMBER or public.only_public):
-            # What everyone under the viewer's rule sees (a member sees the public photos when
-            # there are no others): one page shared by all of them.
-            found = public.tag
-            page = await page_cache.kept_read(
-                ("tag page", tag_id, kind, order, number),
-                (*photos.CARD_TABLES, *photos.TAG_TABLES),
-                lambda reader: photos.tag_page(reader, None, found, order, number, kind=kind),
-            )
-        else:
-            found = public.tag if public is not None else await photos.get_tag(session, viewer, tag_id)
-            page = await photos.tag_page(session, viewer, found, order, number)
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    else:
+        found = public.tag if public is not None else await photos.get_tag(session, viewer, tag_id)
+        page = await photos.tag_page(session, viewer, found, order, number)
     return await responses.page("tags/show.html", block="results", tag=found, order=order, page=page)

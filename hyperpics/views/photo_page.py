@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, abort, current_app, request, url_for
+from quart import Response, current_app, request, url_for
 
 from .. import db, numbers, page_cache, responses
 from ..auth import current_user
@@ -14,6 +14,7 @@ from ..forms.photos import ReportForm
 from ..forms.social import CommentForm
 from ..models import Photo
 from ..services import photos, social
+from ..services.refusals import NotFound
 
 
 async def render(photo_id: int, *, status: int = 200, comments: dict[str, Any] | None = None) -> Response:
@@ -41,13 +42,10 @@ async def photo_page(photo_id: int) -> photos.PhotoPage:
     is asked each time."""
     session, name = await db.session(), ("photo shown", photo_id)
     shown, versions = await page_cache.recall(name, photos.PHOTO_SHOWN_TABLES)
-    try:
-        if shown is not None:
-            return await photos.photo_page(session, current_user(), photo_id, shown)
-        async with db.detached_reads(session) as reader:
-            page = await photos.photo_page(reader, current_user(), photo_id)
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    if shown is not None:
+        return await photos.photo_page(session, current_user(), photo_id, shown)
+    async with db.detached_reads(session) as reader:
+        page = await photos.photo_page(reader, current_user(), photo_id)
     page_cache.keep(name, versions, page.shown)
     return page
 
@@ -80,9 +78,9 @@ async def comments_context(
     if reply_id:
         try:
             reply_to = await social.comment_on_photo(session, photo, reply_id)
-        except social.SocialError as error:
+        except NotFound:
             if strict:
-                abort(error.status, description=error.message)
+                raise
         else:
             thread_id = await social.thread_root(session, reply_to)
             if page is None and request.args.get("page") is None:
@@ -93,7 +91,7 @@ async def comments_context(
         # ?comment=<id> (a notification's link): the page that shows that comment's thread.
         try:
             shown = await social.comment_on_photo(session, photo, shown_id)
-        except social.SocialError:
+        except NotFound:
             pass  # deleted since: the latest page
         else:
             page = await social.page_of_thread(session, photo, await social.thread_root(session, shown))

@@ -30,6 +30,7 @@ from ..page_cache import shared_for_anonymous
 from ..reports import FILED, file_report
 from ..request_limits import large_body, photos_upload_limit
 from ..services import authority, photos, social, uploads
+from ..services.refusals import Invalid
 from ..storage import commit_with_files, media_path, remove_media_files
 from . import photo_page
 
@@ -54,7 +55,7 @@ def checked_details(form: UploadDetailsForm) -> photos.NewDetails | None:
         return photos.new_details(
             description=form.description.data or "", tags=form.tags.data or "", visibility=form.visibility.data
         )
-    except photos.PhotoError as error:
+    except Invalid as error:
         form.add_error(error.field, error.message)
         return None
 
@@ -74,10 +75,7 @@ def row_forms(result: uploads.UploadResult) -> dict[int, PhotoDetailsForm]:
 
 
 async def _photo_or_404(photo_id: int) -> Photo:
-    try:
-        return await photos.get_visible(await db.session(), current_user(), photo_id)
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    return await photos.get_visible(await db.session(), current_user(), photo_id)
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -176,9 +174,7 @@ async def edit(photo_id: int) -> Response:
                 tags=form.tags.data or "",
                 visibility=form.visibility.data or None,
             )
-        except photos.PhotoError as error:
-            if error.status != 422:
-                abort(error.status, description=error.message)
+        except Invalid as error:
             form.add_error(error.field, error.message)
         else:
             if htmx.wants_fragment() and row:
@@ -213,10 +209,7 @@ async def delete(photo_id: int) -> Response:
             moderating=True,
             error="Say why: the reason goes in the moderation log.",
         )
-    try:
-        files = await photos.delete_photo(session, user, photo, reason=reason)
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    files = await photos.delete_photo(session, user, photo, reason=reason)
     media_dir = current_app.config["MEDIA_DIR"]
     db.after_commit(lambda: remove_media_files(media_dir, files))
     await flash("Photo deleted.", "success")
@@ -256,10 +249,7 @@ async def photo_file(filename: str) -> Response:
     photo = await photos.photo_by_file(session, filename)
     if photo is None:
         abort(404)
-    try:
-        await photos.get_visible(session, current_user(), photo.id)
-    except photos.PhotoError:
-        abort(404)
+    await photos.get_visible(session, current_user(), photo.id)
     # The URL names the visibility it was made for (photo_src): once that changes, the pages
     # link another URL, and this one stops answering, whatever a cache kept of it.
     named = request.args.get("v")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import IO, cast
 
-from quart import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from quart import Blueprint, Response, current_app, flash, redirect, request, url_for
 
 from .. import account_mail, cpu, db, htmx, media, ratelimit, responses, tokens
 from ..auth import (
@@ -28,6 +28,7 @@ from ..forms.settings import (
 )
 from ..request_limits import large_body, one_picture_limit
 from ..services import accounts
+from ..services.refusals import Invalid
 from ..storage import commit_with_files, remove_media_files
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -58,7 +59,7 @@ async def profile() -> Response:
                         bio=form.bio.data or "",
                     ),
                 )
-            except accounts.AccountError as error:
+            except Invalid as error:
                 form.add_error(error.field, error.message)
             else:
                 await flash("Your profile is updated.", "success")
@@ -100,10 +101,7 @@ async def theme() -> Response:
     """The colour scheme switch in the user menu: saved on the account, so every device and
     every later page uses it. htmx gets no body, and an event its page applies at once."""
     chosen = (await request.form).get("theme", "")
-    try:
-        accounts.set_theme(require_user(), chosen)
-    except accounts.AccountError as error:
-        abort(422, description=error.message)
+    accounts.set_theme(require_user(), chosen)
     if htmx.is_htmx():
         return htmx.trigger(cast(Response, await current_app.make_response(("", 204))), "theme-changed", chosen)
     return await responses.back(url_for("settings.profile"))
@@ -161,7 +159,7 @@ async def password() -> Response:
             session = await db.session()
             try:
                 await accounts.change_password(session, user, form.old_password.data or "", form.password.data or "")
-            except accounts.AccountError as error:
+            except Invalid as error:
                 form.add_error(error.field, error.message)
             else:
                 current = current_auth_session()
@@ -187,7 +185,7 @@ async def email() -> Response:
                 # The same answer as for a free address: whose an address is stays unsaid.
                 account_mail.address_in_use_later(taken.email)
                 return await _link_sent(taken.email)
-            except accounts.AccountError as error:
+            except Invalid as error:
                 form.add_error(error.field, error.message)
             else:
                 account_mail.email_change_later(user.id, new_email)
@@ -233,7 +231,7 @@ async def account() -> Response:
             session = await db.session()
             try:
                 files = await accounts.delete_account(session, user, form.username.data or "")
-            except accounts.AccountError as error:
+            except Invalid as error:
                 form.add_error(error.field, error.message)
             else:
                 # The session row went with the user: only the cookie is left to clear.

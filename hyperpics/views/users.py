@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, abort, flash, request, url_for
+from quart import Blueprint, Response, flash, request, url_for
 
 from .. import db, htmx, numbers, page_cache, responses
 from ..auth import current_user, permission_required, public, require_user
@@ -26,38 +26,28 @@ async def _render(username: str, tab: str) -> Response:
     session = await db.session()
     viewer = current_user()
     name = username.strip().lower()
-    try:
-        user = await page_cache.kept_read(
-            ("user named", name), social.USER_TABLES, lambda reader: social.user_named(reader, name)
-        )
-    except social.SocialError as error:
-        abort(error.status, description=error.message)
+    user = await page_cache.kept_read(
+        ("user named", name), social.USER_TABLES, lambda reader: social.user_named(reader, name)
+    )
     profile = await social.profile(session, viewer, user)
     context: dict[str, Any] = {"profile": profile, "user": user, "tab": tab}
     cursor = request.args.get("before")
-    try:
-        if tab == "photos":
-            # One of three listings shared by everyone (see photos.author_sight), by what the
-            # viewer may see of this author's photos.
-            kind = photos.author_sight(viewer, user.id, profile.relationship.following)
-            context["feed"] = await page_cache.kept_read(
-                ("author photos", user.id, kind, cursor),
-                photos.CARD_TABLES,
-                lambda reader: photos.author_photos(reader, kind, user.id, cursor),
-            )
-        elif tab == "collections":
-            if social.collections_visible(viewer, user):
-                context["feed"] = await social.collections(session, viewer, user, cursor)
-        elif tab == "followers":
-            context["people"] = await social.followers(
-                session, viewer, user, numbers.page_number(request.args.get("page"))
-            )
-        else:
-            context["people"] = await social.following(
-                session, viewer, user, numbers.page_number(request.args.get("page"))
-            )
-    except photos.PhotoError as error:
-        abort(error.status, description=error.message)
+    if tab == "photos":
+        # One of three listings shared by everyone (see photos.author_sight), by what the
+        # viewer may see of this author's photos.
+        kind = photos.author_sight(viewer, user.id, profile.relationship.following)
+        context["feed"] = await page_cache.kept_read(
+            ("author photos", user.id, kind, cursor),
+            photos.CARD_TABLES,
+            lambda reader: photos.author_photos(reader, kind, user.id, cursor),
+        )
+    elif tab == "collections":
+        if social.collections_visible(viewer, user):
+            context["feed"] = await social.collections(session, viewer, user, cursor)
+    elif tab == "followers":
+        context["people"] = await social.followers(session, viewer, user, numbers.page_number(request.args.get("page")))
+    else:
+        context["people"] = await social.following(session, viewer, user, numbers.page_number(request.args.get("page")))
     # "Load more" wants the next items only; a tab link wants the whole tab.
     block = "tab_items" if cursor and "feed" in context else "tab"
     return await responses.page("users/show.html", block=block, **context)
@@ -96,10 +86,7 @@ async def followers(username: str) -> Response:
 async def report(username: str) -> Response:
     """Report a member (spam account, harassment...): GET shows the form, POST files it."""
     session = await db.session()
-    try:
-        user = await social.user_named(session, username)
-    except social.SocialError as error:
-        abort(error.status, description=error.message)
+    user = await social.user_named(session, username)
     form = await ReportForm.from_request()
     form_id, action = "report-user-form", url_for("users.report", username=user.username)
     status = 200
