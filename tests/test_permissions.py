@@ -13,13 +13,15 @@ from .conftest import Tab, make_user
 from .helpers import VISITORS
 from .html import elements, find_id, texts
 
-# Albumy's matrix.
+# Albumy's matrix (the role rows come from migrations 0001 and 0010): Locked keeps FOLLOW and
+# COLLECT (and may report), loses COMMENT and UPLOAD.
 EXPECTED = {
-    RoleName.LOCKED: {Permission.FOLLOW, Permission.COLLECT},
-    RoleName.USER: {Permission.FOLLOW, Permission.COLLECT, Permission.COMMENT, Permission.UPLOAD},
+    RoleName.LOCKED: {Permission.FOLLOW, Permission.COLLECT, Permission.REPORT},
+    RoleName.USER: {Permission.FOLLOW, Permission.COLLECT, Permission.REPORT, Permission.COMMENT, Permission.UPLOAD},
     RoleName.MODERATOR: {
         Permission.FOLLOW,
         Permission.COLLECT,
+        Permission.REPORT,
         Permission.COMMENT,
         Permission.UPLOAD,
         Permission.MODERATE,

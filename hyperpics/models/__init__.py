@@ -6,8 +6,6 @@ from .notifications import Notification, NotificationKind
 from .photos import Photo, Tag, Visibility, photo_tags
 from .social import Collect, Comment, Follow
 from .users import (
-    CONFIRMED_ONLY,
-    ROLE_PERMISSIONS,
     THEMES,
     AuthSession,
     Permission,
@@ -19,8 +17,6 @@ from .users import (
 __all__ = [
     "AuditAction",
     "THEMES",
-    "CONFIRMED_ONLY",
-    "ROLE_PERMISSIONS",
     "AuditEntry",
     "AuthSession",
     "Base",

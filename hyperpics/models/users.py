@@ -18,6 +18,7 @@ class Permission(enum.IntFlag):
     UPLOAD = 8
     MODERATE = 16
     ADMINISTER = 32
+    REPORT = 64  # flag a photo, comment or person for the moderators
 
 
 class RoleName(enum.StrEnum):
@@ -25,34 +26,6 @@ class RoleName(enum.StrEnum):
     USER = "User"
     MODERATOR = "Moderator"
     ADMINISTRATOR = "Administrator"
-
-
-# Albumy's matrix: Locked keeps FOLLOW and COLLECT, loses COMMENT and UPLOAD.
-ROLE_PERMISSIONS: dict[RoleName, Permission] = {
-    RoleName.LOCKED: Permission.FOLLOW | Permission.COLLECT,
-    RoleName.USER: Permission.FOLLOW | Permission.COLLECT | Permission.COMMENT | Permission.UPLOAD,
-    RoleName.MODERATOR: Permission.FOLLOW
-    | Permission.COLLECT
-    | Permission.COMMENT
-    | Permission.UPLOAD
-    | Permission.MODERATE,
-    RoleName.ADMINISTRATOR: Permission.FOLLOW
-    | Permission.COLLECT
-    | Permission.COMMENT
-    | Permission.UPLOAD
-    | Permission.MODERATE
-    | Permission.ADMINISTER,
-}
-
-# Permissions that also need a confirmed email address: all of them.
-CONFIRMED_ONLY = (
-    Permission.FOLLOW
-    | Permission.COLLECT
-    | Permission.COMMENT
-    | Permission.UPLOAD
-    | Permission.MODERATE
-    | Permission.ADMINISTER
-)
 
 
 THEMES = ("light", "dark", "system")  # User.theme: the page's colours, or the device's choice
@@ -114,10 +87,9 @@ class User(Base):
     )
 
     def can(self, permission: Permission) -> bool:
-        """Whether this user may do ``permission`` now (role, block and confirmation)."""
-        if not self.active or not self.role.grants(permission):
-            return False
-        return not (permission & CONFIRMED_ONLY and not self.confirmed)
+        """Whether this user may do ``permission`` now: every permission needs an unblocked
+        account with a confirmed email address, and a role that grants it."""
+        return self.active and self.confirmed and self.role.grants(permission)
 
     @property
     def is_admin(self) -> bool:

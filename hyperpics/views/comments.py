@@ -210,7 +210,7 @@ async def toggle(photo_id: int) -> Response:
 
 
 @bp.route("/comments/<int:comment_id>/report", methods=["POST"])
-@permission_required(Permission.FOLLOW)  # any confirmed, unblocked member
+@permission_required(Permission.REPORT)
 async def report(comment_id: int) -> Response:
     photo, comment = await _comment_and_photo(comment_id)
     form = await ReportForm.from_request()

@@ -220,7 +220,7 @@ async def delete(photo_id: int) -> Response:
 
 
 @bp.route("/photo/<int:photo_id>/report", methods=["GET", "POST"])
-@permission_required(Permission.FOLLOW)  # any confirmed, unblocked member
+@permission_required(Permission.REPORT)
 async def report(photo_id: int) -> Response:
     photo = await _photo_or_404(photo_id)
     user = require_user()

@@ -82,7 +82,7 @@ async def followers(username: str) -> Response:
 
 
 @bp.route("/<username>/report", methods=["GET", "POST"])
-@permission_required(Permission.FOLLOW)  # any confirmed, unblocked member
+@permission_required(Permission.REPORT)
 async def report(username: str) -> Response:
     """Report a member (spam account, harassment...): GET shows the form, POST files it."""
     session = await db.session()
