@@ -8,6 +8,7 @@ page never tells who has an account here, only the mailbox's owner learns it.
 from __future__ import annotations
 
 import logging
+from email.message import EmailMessage
 from typing import cast
 
 from quart import current_app
@@ -17,6 +18,7 @@ from sqlalchemy.orm import undefer
 from . import db, mail, tokens
 from .models import User
 from .services import accounts
+from .templating import render_template
 
 log = logging.getLogger("hyperpics.account_mail")
 
@@ -24,6 +26,12 @@ log = logging.getLogger("hyperpics.account_mail")
 def absolute(path: str) -> str:
     """Links in mail point at the public address (``BASE_URL``), not at whatever Host was used."""
     return cast(str, current_app.config["BASE_URL"]).rstrip("/") + path
+
+
+async def _message(to: str, subject: str, template: str, **context: object) -> EmailMessage:
+    """A mail rendered from ``templates/emails/<template>.txt`` and ``.html``."""
+    text = await render_template(f"emails/{template}.txt", **context)
+    return mail.message(to, subject, text, await render_template(f"emails/{template}.html", **context))
 
 
 def _link(endpoint: str, token: str) -> str:
@@ -47,14 +55,12 @@ async def _in_request(user: User, purpose: tokens.Purpose, endpoint: str, **extr
 
 async def send_confirmation(user: User) -> bool:
     fresh, link = await _in_request(user, tokens.Purpose.CONFIRM, "auth.confirm")
-    return await mail.send(
-        await mail.build(fresh.email, "Confirm your email address", "confirm", user=fresh, link=link)
-    )
+    return await mail.send(await _message(fresh.email, "Confirm your email address", "confirm", user=fresh, link=link))
 
 
 async def send_email_changed_notice(user: User, old_email: str) -> bool:
     """To the address an account has just left: if the owner did not do it, they learn of it."""
-    message = await mail.build(old_email, "Your email address was changed", "email_changed", user=user)
+    message = await _message(old_email, "Your email address was changed", "email_changed", user=user)
     return await mail.send(message)
 
 
@@ -77,7 +83,7 @@ async def _mail_a_link_later(
         user, token = issued
         template, subject = _LINK_MAILS[purpose]
         to = new_email or user.email  # a change of address is confirmed from the new one
-        await mail.send(await mail.build(to, subject, template, user=user, link=_link(endpoint, token)))
+        await mail.send(await _message(to, subject, template, user=user, link=_link(endpoint, token)))
     except Exception:
         log.exception("could not send the %s mail", purpose.value)
 
@@ -107,7 +113,7 @@ def email_change_later(user_id: int, new_email: str) -> None:
 
 async def _address_has_an_account(email: str, template: str, subject: str) -> None:
     try:
-        message = await mail.build(
+        message = await _message(
             email,
             subject,
             template,

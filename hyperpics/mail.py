@@ -20,22 +20,21 @@ from quart import current_app
 
 from .db import before_slow_work
 from .models import utcnow
-from .templating import render_template
 
 log = logging.getLogger("hyperpics.mail")
 SUBJECT_PREFIX = "[hyperpics] "
 
 
-async def build(to: str, subject: str, template: str, **context: object) -> EmailMessage:
-    """A text + HTML message rendered from ``templates/emails/<template>.txt|.html``."""
-    message = EmailMessage()
-    message["From"] = current_app.config["MAIL_SENDER"]
-    message["To"] = to
-    message["Subject"] = SUBJECT_PREFIX + subject
-    message["Message-ID"] = make_msgid(domain="hyperpics")
-    message.set_content(await render_template(f"emails/{template}.txt", **context))
-    message.add_alternative(await render_template(f"emails/{template}.html", **context), subtype="html")
-    return message
+def message(to: str, subject: str, text: str, html: str) -> EmailMessage:
+    """A message from the site, as plain text with an HTML alternative."""
+    built = EmailMessage()
+    built["From"] = current_app.config["MAIL_SENDER"]
+    built["To"] = to
+    built["Subject"] = SUBJECT_PREFIX + subject
+    built["Message-ID"] = make_msgid(domain="hyperpics")
+    built.set_content(text)
+    built.add_alternative(html, subtype="html")
+    return built
 
 
 async def send(message: EmailMessage) -> bool:
