@@ -108,7 +108,7 @@ def seed(folder: Path, photos: int) -> Site:
 
 
 def add_real_photo(site: Site) -> None:
-    from hyperpics import media
+    from hyperpics.infra import media
 
     stored = media.process_photo(photo_like(), site.folder / "media")
     for name in stored.files():

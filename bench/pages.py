@@ -157,8 +157,8 @@ def _large_key() -> str:
 
 
 async def _write_large(url: str) -> None:
-    from hyperpics import media, migrations, passwords
-    from hyperpics.db import Database
+    from hyperpics.infra import media, migrations, passwords
+    from hyperpics.infra.db import Database
     from hyperpics.seed import store
     from hyperpics.seed.plan import SeedOptions, build
 

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import PIL
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from hyperpics import media
+from hyperpics.infra import media
 from hyperpics.services import uploads
 
 WIDTH, HEIGHT = 6000, 4000

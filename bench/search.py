@@ -52,10 +52,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select
 
-from hyperpics import migrations
-from hyperpics.db import Database
+from hyperpics.infra import migrations
+from hyperpics.infra.db import Database
 from hyperpics.models import User
-from hyperpics.search import CATEGORIES, Fts5Search
+from hyperpics.services.search import CATEGORIES, Fts5Search
 
 SECTION_START, SECTION_END = markers("search.py")
 

@@ -49,7 +49,7 @@ from results import RESULTS, markers, write_section
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hyperpics import migrations
+from hyperpics.infra import migrations
 
 SECTION_START, SECTION_END = markers("seed.py")
 LARGE_START = "<!-- bench/seed.py large: start -->"

@@ -28,23 +28,9 @@ def create_app(overrides: dict[str, Any] | None = None, *, instance_path: str | 
     """Build the app: configuration from HYPERPICS_* variables, then ``overrides`` on top."""
     from quart import Quart
 
-    from . import (
-        auth,
-        broadcast,
-        config,
-        csrf,
-        db,
-        errors,
-        layout,
-        numbers,
-        page_cache,
-        passwords,
-        request_limits,
-        responses,
-        shared,
-        static_files,
-        templating,
-    )
+    from . import config
+    from .infra import broadcast, db, numbers, passwords, shared
+    from .web import auth, csrf, errors, layout, page_cache, request_limits, responses, static_files, templating
 
     root = Path(__file__).resolve().parent
     instance = Path(instance_path) if instance_path else Path.cwd() / "instance"
@@ -130,9 +116,9 @@ def _configure_cookies(app: Quart) -> None:
 
 
 def _configure_templates(app: Quart) -> None:
-    from . import templating
-    from .search import TAG_COUNT_SHOWN
-    from .template_helpers import page_path, photo_image, photo_src, timeago
+    from .services.search import TAG_COUNT_SHOWN
+    from .web import templating
+    from .web.template_helpers import page_path, photo_image, photo_src, timeago
 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import config as config_module
+from .infra.sweep import GRACE
 from .seed.plan import SeedOptions
 from .services.refusals import Invalid
-from .sweep import GRACE
 
 if TYPE_CHECKING:
     from click.decorators import FC
@@ -65,7 +65,7 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="On an empty database, seed a demo site first and print its logins.")
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Apply migrations, then serve the site with hypercorn."""
-    from . import migrations
+    from .infra import migrations
     from .server import listening_sockets, run_workers
     from .server import serve as run_server
 
@@ -113,7 +113,7 @@ def _seed_demo(url: str, media_dir: str) -> None:
 
 def _sweep_media_at_start(url: str, media_dir: str) -> None:
     """Once per start, here in the parent before any worker exists: what a crash left behind."""
-    from . import sweep
+    from .infra import sweep
 
     log = logging.getLogger("hyperpics.sweep")
     try:
@@ -133,7 +133,7 @@ def upgrade(revision: str) -> None:
     """Bring the database schema up to date."""
     from alembic.util import CommandError
 
-    from . import migrations
+    from .infra import migrations
 
     app = _load_app()
     try:
@@ -147,7 +147,7 @@ def upgrade(revision: str) -> None:
 @click.option("-m", "--message", required=True, help="What the migration does.")
 def revision(message: str) -> None:
     """Generate a migration from the models (for developers)."""
-    from . import migrations
+    from .infra import migrations
 
     migrations.make_revision(_load_app().config["DATABASE_URL"], message)
 
@@ -247,8 +247,8 @@ def seed(
     yes: bool,
 ) -> None:
     """Fill the database with a believable demo site."""
-    from . import migrations, passwords
     from . import seed as seeding
+    from .infra import migrations, passwords
 
     options = seeding.SeedOptions(
         users=users,
@@ -298,7 +298,7 @@ def _make_room(url: str, *, reset: bool, ask: bool) -> None:
 @main.command()
 def reindex() -> None:
     """Rebuild the search indexes from the tables."""
-    from . import migrations
+    from .infra import migrations
 
     app = _load_app()
     migrations.upgrade(app.config["DATABASE_URL"])
@@ -307,8 +307,8 @@ def reindex() -> None:
 
 
 async def _reindex(url: str) -> dict[str, int]:
-    from .db import Database
-    from .search import search_index
+    from .infra.db import Database
+    from .services.search import search_index
 
     database = Database(url)
     try:
@@ -331,7 +331,7 @@ async def _reindex(url: str) -> dict[str, int]:
 @click.option("--dry-run", is_flag=True, help="List what would be published or removed; change nothing.")
 def sweep_media(grace: int, dry_run: bool) -> None:
     """Remove media files no row names (left by a crash), publish pending ones a row names."""
-    from . import migrations, sweep
+    from .infra import migrations, sweep
 
     settings = _load_settings()
     migrations.upgrade(settings["DATABASE_URL"])
@@ -362,9 +362,9 @@ def backfill(batch: int, workers: int) -> None:
 
     Safe to stop and run again: it starts with the photos still behind, and does nothing
     once every photo is up to date. The site keeps serving meanwhile."""
-    from . import backfill as backfilling
-    from . import migrations
-    from .db import Database
+    from .infra import backfill as backfilling
+    from .infra import migrations
+    from .infra.db import Database
 
     settings = _load_settings()
     url, media_dir = settings["DATABASE_URL"], settings["MEDIA_DIR"]
@@ -396,7 +396,7 @@ def backfill(batch: int, workers: int) -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted if omitted.")
 def create_admin(email: str, username: str, name: str, password: str) -> None:
     """Create a confirmed administrator (or promote the account with this email)."""
-    from . import migrations
+    from .infra import migrations
 
     app = _load_app()
     migrations.upgrade(app.config["DATABASE_URL"])
@@ -410,11 +410,11 @@ def create_admin(email: str, username: str, name: str, password: str) -> None:
 
 
 async def _create_admin(url: str, media_dir: str, email: str, username: str, name: str, password: str) -> str:
-    from .db import Database
     from .forms.auth import RegisterForm
+    from .infra.db import Database
+    from .infra.storage import commit_with_files
     from .models import RoleName
     from .services import accounts
-    from .storage import commit_with_files
 
     form = RegisterForm(
         data={"name": name, "email": email, "username": username, "password": password, "password2": password}

@@ -428,7 +428,7 @@ async def confirm(tab: Tab, mailbox: Mailbox, address: str) -> Page:
 
 
 async def fetch_user(app: Quart, username: str) -> User | None:
-    from hyperpics.db import database
+    from hyperpics.infra.db import database
 
     async with database(app).session(write=False) as session:
         return (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
@@ -436,7 +436,7 @@ async def fetch_user(app: Quart, username: str) -> User | None:
 
 async def set_user(app: Quart, username: str, **values: Any) -> None:
     """Change a user's columns directly (as a moderator or a seed would); ``role`` by name."""
-    from hyperpics.db import database
+    from hyperpics.infra.db import database
     from hyperpics.services.accounts import role_named
 
     async with database(app).session(write=True) as session:

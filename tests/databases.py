@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hyperpics import migrations
+from hyperpics.infra import migrations
 
 ENV_URL = "HYPERPICS_TEST_DATABASE_URL"
 

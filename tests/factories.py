@@ -17,8 +17,9 @@ from typing import Any
 from quart import Quart
 from sqlalchemy import insert, select
 
-from hyperpics import media, passwords
-from hyperpics.db import database
+from hyperpics.infra import media, passwords
+from hyperpics.infra.db import database
+from hyperpics.infra.storage import commit_with_files
 from hyperpics.models import (
     Collect,
     Comment,
@@ -37,7 +38,6 @@ from hyperpics.models import (
     utcnow,
 )
 from hyperpics.services.accounts import avatar_paths, role_named
-from hyperpics.storage import commit_with_files
 
 PASSWORD = "correct horse battery"
 

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from quart import Quart
 from sqlalchemy import event, select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import Photo, User
-from hyperpics.page_cache import forget_all
+from hyperpics.web.page_cache import forget_all
 
 from .conftest import Page, Tab, make_user
 from .html import by_id, element, elements

@@ -14,7 +14,7 @@ import pytest
 from quart import Quart
 from sqlalchemy import func, insert, select, update
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import (
     AuditEntry,
     AuthSession,

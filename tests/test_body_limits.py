@@ -15,12 +15,7 @@ import pytest
 from quart import Quart
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from hyperpics.request_limits import (
-    FORM_BODY_LIMIT,
-    LimitedBody,
-    one_picture_limit,
-    photos_upload_limit,
-)
+from hyperpics.web.request_limits import FORM_BODY_LIMIT, LimitedBody, one_picture_limit, photos_upload_limit
 
 from .conftest import Tab, make_user
 from .databases import TestDatabase

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import Collect, Visibility
 
 from .conftest import Tab, fetch_user, make_user

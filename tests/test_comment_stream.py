@@ -13,10 +13,10 @@ from contextlib import asynccontextmanager
 import pytest
 from sqlalchemy import update
 
-from hyperpics.broadcast import hub
-from hyperpics.db import database
-from hyperpics.event_streams import shutdown_event
+from hyperpics.infra.broadcast import hub
+from hyperpics.infra.db import database
 from hyperpics.models import Photo, Visibility
+from hyperpics.web.event_streams import shutdown_event
 
 from .conftest import Tab
 from .factories import add_comment, add_photo

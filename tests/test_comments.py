@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import (
     Comment,
     Notification,

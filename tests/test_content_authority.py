@@ -14,7 +14,7 @@ import pytest
 from quart import Quart
 from sqlalchemy import select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import AuditEntry, Comment, Photo, ReportTarget, Visibility
 
 from .conftest import Tab, make_user

@@ -9,7 +9,7 @@ import pytest
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from quart import Quart
 
-from hyperpics.cookies import VerifiedCookies
+from hyperpics.web.cookies import VerifiedCookies
 
 from .conftest import Tab, make_user
 

@@ -15,11 +15,13 @@ import pytest
 from quart import Blueprint, abort
 from sqlalchemy import select, text
 
-from hyperpics import create_app, db, passwords, responses
-from hyperpics.auth import public
-from hyperpics.db import is_write_statement
+from hyperpics import create_app
+from hyperpics.infra import db, passwords
+from hyperpics.infra.db import is_write_statement
 from hyperpics.models import Tag, utcnow
-from hyperpics.templating import render_template
+from hyperpics.web import responses
+from hyperpics.web.auth import public
+from hyperpics.web.templating import render_template
 
 from .conftest import Tab
 from .databases import TestDatabase

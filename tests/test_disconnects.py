@@ -11,8 +11,8 @@ import pytest
 from quart import Blueprint, Quart
 from sqlalchemy import text
 
-from hyperpics import db
-from hyperpics.auth import public
+from hyperpics.infra import db
+from hyperpics.web.auth import public
 
 from .conftest import Tab
 

@@ -6,8 +6,8 @@ import pytest
 from quart import Blueprint, abort
 
 from hyperpics import create_app
-from hyperpics.auth import permission_required, public
 from hyperpics.models import Permission
+from hyperpics.web.auth import permission_required, public
 
 from .conftest import Tab, register
 from .html import element, elements

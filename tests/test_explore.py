@@ -113,7 +113,7 @@ def test_every_position_a_walk_can_reach_reads_back_exactly() -> None:
     has 20 decimals, '7.5e-05' an exponent; each must read back as the same float."""
     import random
 
-    from hyperpics.numbers import fraction
+    from hyperpics.infra.numbers import fraction
 
     draws = random.Random(7)
     keys = [draws.random() for _ in range(20_000)] + [draws.random() * 1e-4 for _ in range(2_000)] + [0.0, 1.0, 5e-324]

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import Follow
 
 from .conftest import Tab, make_user

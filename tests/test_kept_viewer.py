@@ -10,9 +10,9 @@ import re
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hyperpics import auth
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import AuthSession, Notification, NotificationKind, User, utcnow
+from hyperpics.web import auth
 
 from .conftest import Tab, make_user, set_user
 from .helpers import counting, user_ids

@@ -10,9 +10,9 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select, update
 
-from hyperpics import ratelimit
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import AuthSession, User, utcnow
+from hyperpics.web import ratelimit
 
 from .conftest import PASSWORD, Tab, login, logout, make_user, set_user
 from .html import find_id

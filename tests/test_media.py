@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFile
 
-from hyperpics import media
-from hyperpics.media import RejectedImage, StoredPhoto, process_avatar, process_photo
+from hyperpics.infra import media
+from hyperpics.infra.media import RejectedImage, StoredPhoto, process_avatar, process_photo
 
 from . import images
 from .helpers import near

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from quart import Quart
 
-from hyperpics import db, media, storage, sweep
 from hyperpics.cli import main
+from hyperpics.infra import db, media, storage, sweep
 
 from . import images
 from .conftest import Tab, fetch_user, make_user

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from alembic import command
 
-from hyperpics import migrations
+from hyperpics.infra import migrations
 
 from .databases import TestDatabase
 

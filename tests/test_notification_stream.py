@@ -15,15 +15,16 @@ import pytest
 from quart import Blueprint, abort
 from sqlalchemy import func, select, update
 
-import hyperpics.broadcast as broadcast_module
-import hyperpics.event_streams as stream_module
+import hyperpics.infra.broadcast as broadcast_module
 import hyperpics.partials.notifications_stream as notification_stream
-from hyperpics import create_app, db
-from hyperpics.auth import public
-from hyperpics.broadcast import hub
-from hyperpics.db import database
-from hyperpics.event_streams import shutdown_event
+import hyperpics.web.event_streams as stream_module
+from hyperpics import create_app
+from hyperpics.infra import db
+from hyperpics.infra.broadcast import hub
+from hyperpics.infra.db import database
 from hyperpics.models import AuthSession, Comment, Notification, NotificationKind, User, utcnow
+from hyperpics.web.auth import public
+from hyperpics.web.event_streams import shutdown_event
 
 from .conftest import PASSWORD, Tab, login, make_user, set_user
 from .factories import add_notification, add_photo

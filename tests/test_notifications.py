@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select, update
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import Notification, NotificationKind, User, utcnow
 
 from .conftest import Page, Tab, set_user

@@ -16,7 +16,7 @@ import pytest
 from quart import Quart
 from werkzeug.routing import IntegerConverter
 
-from hyperpics import numbers
+from hyperpics.infra import numbers
 from hyperpics.models import ReportTarget
 
 from .conftest import Tab, make_user

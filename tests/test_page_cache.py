@@ -11,9 +11,10 @@ import pytest
 import redis.asyncio as redis
 from quart import Blueprint, Quart, current_app
 
-from hyperpics import create_app, page_cache
-from hyperpics.auth import public
+from hyperpics import create_app
 from hyperpics.models import Visibility
+from hyperpics.web import page_cache
+from hyperpics.web.auth import public
 
 from .conftest import Tab, login, make_user
 from .factories import add_comment, add_photo
@@ -211,7 +212,7 @@ async def test_explore_is_one_of_a_few_kept_drawings_and_a_new_photo_draws_them_
 async def test_a_request_reads_the_table_versions_once(app: Quart, tab: Tab, monkeypatch: pytest.MonkeyPatch) -> None:
     """A member's home keeps the hot tags by table versions: one read of the store gives every
     table's version for the rest of the request (with Redis, each read is a round trip)."""
-    from hyperpics import shared
+    from hyperpics.infra import shared
 
     await make_user(app, tab, "ana")
     await add_photo(app, "ana", tags=["sea"])
@@ -231,7 +232,7 @@ async def test_a_request_reads_the_table_versions_once(app: Quart, tab: Tab, mon
 
 
 async def test_a_requests_own_commit_makes_it_read_the_versions_again(app: Quart) -> None:
-    from hyperpics import db
+    from hyperpics.infra import db
     from hyperpics.models import Tag, utcnow
 
     async with app.test_request_context("/", method="POST"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import AuthSession, User
 
 from .conftest import PASSWORD, Mailbox, Tab, login, logout, make_user, set_user

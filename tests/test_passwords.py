@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from hyperpics import passwords
+from hyperpics.infra import passwords
 
 from .conftest import PASSWORD, Tab, fetch_user, register
 

@@ -6,8 +6,8 @@ import pytest
 from quart import Blueprint
 
 from hyperpics import create_app
-from hyperpics.auth import confirmed_required, fresh_login_required, login_required, permission_required
 from hyperpics.models import Permission, RoleName
+from hyperpics.web.auth import confirmed_required, fresh_login_required, login_required, permission_required
 
 from .conftest import Tab, make_user
 from .helpers import VISITORS
@@ -69,7 +69,7 @@ async def guarded_app(app_config, tmp_path):  # type: ignore[no-untyped-def]
 async def test_role_rows_match_albumys_matrix(app) -> None:
     from sqlalchemy import select
 
-    from hyperpics.db import database
+    from hyperpics.infra.db import database
     from hyperpics.models import Role
 
     async with database(app).session(write=False) as session:
@@ -146,7 +146,7 @@ async def test_fresh_guard_sends_stale_sessions_to_reauthenticate(guarded_app) -
 
     from sqlalchemy import update
 
-    from hyperpics.db import database
+    from hyperpics.infra.db import database
     from hyperpics.models import AuthSession, utcnow
 
     tab = await _visitor(guarded_app, "user")

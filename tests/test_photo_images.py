@@ -13,10 +13,10 @@ from pathlib import Path
 from quart import Quart
 from sqlalchemy import update
 
-from hyperpics import backfill, media, sweep
-from hyperpics.db import database
+from hyperpics.infra import backfill, media, sweep
+from hyperpics.infra.db import database
 from hyperpics.models import Photo
-from hyperpics.page_cache import forget_all
+from hyperpics.web.page_cache import forget_all
 
 from . import images
 from .conftest import Tab

@@ -11,8 +11,8 @@ from pathlib import Path
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from hyperpics.auth import safe_next
 from hyperpics.models import ReportTarget
+from hyperpics.web.auth import safe_next
 
 from . import images
 from .conftest import Tab, make_user
@@ -174,9 +174,9 @@ async def test_a_write_in_a_safe_request_is_refused_before_it_runs(app, tab: Tab
     """The data layer's own guard, whatever a view does: a GET's session cannot write."""
     from quart import Blueprint
 
-    from hyperpics import db
-    from hyperpics.auth import public
+    from hyperpics.infra import db
     from hyperpics.models import Tag, utcnow
+    from hyperpics.web.auth import public
 
     probe = Blueprint("probe", __name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import NotificationKind, Tag
 
 from . import factories

@@ -23,7 +23,7 @@ import pytest
 from quart import Quart
 from sqlalchemy import event, text
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 
 from .conftest import Tab, make_user
 from .factories import add_comment, add_photos
@@ -109,7 +109,7 @@ async def _statements_of(app: Quart, tab: Tab, path: str, *, kept: bool = False)
         if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             recorded.append((statement, parameters))
 
-    from hyperpics.page_cache import forget_all
+    from hyperpics.web.page_cache import forget_all
 
     forget_all(app)  # the page's own queries, not a copy from memory
     app.extensions.pop("hyperpics_card_cache", None)

@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from hyperpics import create_app, passwords
-from hyperpics.db import database
+from hyperpics import create_app
+from hyperpics.infra import passwords
+from hyperpics.infra.db import database
 from hyperpics.models import AuditEntry, User
 
 from .conftest import PASSWORD, Tab, confirm, fetch_user, login, make_user, register

@@ -11,7 +11,7 @@ import pytest
 from quart import Quart
 from sqlalchemy import delete, select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import Comment, Photo, Report, ReportStatus, ReportTarget, User
 
 from .conftest import Tab, fetch_user, make_user

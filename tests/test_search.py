@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from sqlalchemy import event, select, text, update
 
 from hyperpics.cli import main
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import Tag, User, Visibility
-from hyperpics.search import (
+from hyperpics.services.search import (
     CATEGORIES,
     SEARCH_WINDOW,
     TAG_COUNT_SHOWN,
@@ -884,7 +884,7 @@ SEARCH_OBJECTS = {
 def test_postgresql_search_schema_backfills_and_goes_down(empty_database: TestDatabase) -> None:
     from alembic import command
 
-    from hyperpics import migrations
+    from hyperpics.infra import migrations
 
     url = empty_database.url
     migrations.upgrade(url, "0002")

@@ -23,8 +23,9 @@ from click.testing import CliRunner, Result
 from PIL import Image
 from quart import Quart
 
-from hyperpics import create_app, media
+from hyperpics import create_app
 from hyperpics.cli import main
+from hyperpics.infra import media
 from hyperpics.seed import pictures
 
 from .conftest import SECRET, Tab, login
@@ -314,7 +315,7 @@ def files_under(folder: Path) -> set[str]:
 def photo_files(db) -> int:  # type: ignore[no-untyped-def]
     """How many files the photo rows name: 5 or 7 each (original; 400, 800 and, when wider,
     large copies in JPEG and WebP)."""
-    from hyperpics.storage import photo_files as files_of
+    from hyperpics.infra.storage import photo_files as files_of
 
     rows = db.rows("SELECT filename_original, width, height, derivatives FROM photos")
     counts = [len(files_of(*row)) for row in rows]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import AuthSession, User, utcnow
 
 from .conftest import PASSWORD, Mailbox, Tab, fetch_user, login, make_user, register

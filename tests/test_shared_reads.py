@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from quart import Quart
 
-from hyperpics import db, page_cache
+from hyperpics.infra import db
 from hyperpics.models import Collect, Follow, Photo, Tag, User, Visibility, utcnow
+from hyperpics.web import page_cache
 
 from .conftest import Tab, make_user
 from .factories import add_comment, add_photo

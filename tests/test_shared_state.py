@@ -16,7 +16,7 @@ import redis.asyncio as redis
 from quart import Quart
 
 from hyperpics import create_app
-from hyperpics.shared import LocalStore, RedisStore
+from hyperpics.infra.shared import LocalStore, RedisStore
 
 from .conftest import Tab, free_port, login, make_user
 from .helpers import user_ids

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hyperpics.db import make_engine
+from hyperpics.infra.db import make_engine
 
 # A SELECT far past the in-place budget: it counts to 300,000 (millions of VM steps).
 LONG_READ = (
@@ -87,7 +87,7 @@ async def test_a_read_that_outgrew_the_budget_goes_to_the_thread_at_once_for_a_w
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its time in place would be lost again: it is not tried there for its next runs."""
-    from hyperpics import sqlite_driver
+    from hyperpics.infra import sqlite_driver
 
     monkeypatch.setattr(sqlite_driver, "_outgrown", {})
     monkeypatch.setattr(sqlite_driver, "OUTGROWN_RUNS", 2)
@@ -176,7 +176,7 @@ async def test_a_failing_read_in_place_raises_the_database_error(engine: AsyncEn
 async def test_a_read_marked_long_goes_to_the_thread_at_once(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hyperpics.db import long_read
+    from hyperpics.infra.db import long_read
 
     async with connected(engine) as connection:
         trips = Trips(monkeypatch)
@@ -189,7 +189,7 @@ async def test_a_read_marked_long_goes_to_the_thread_at_once(
 
 
 async def test_connections_read_through_a_memory_map(engine: AsyncEngine) -> None:
-    from hyperpics.db import SQLITE_MMAP_BYTES
+    from hyperpics.infra.db import SQLITE_MMAP_BYTES
 
     async with engine.connect() as connection:
         assert (await connection.exec_driver_sql("PRAGMA mmap_size")).scalar_one() == SQLITE_MMAP_BYTES

@@ -25,9 +25,10 @@ from quart.testing import make_test_headers_path_and_query_string, make_test_sco
 from sqlalchemy import select
 from werkzeug.datastructures import Headers
 
-from hyperpics import create_app, media
+from hyperpics import create_app
 from hyperpics.config import ConfigError, from_environment
-from hyperpics.db import database
+from hyperpics.infra import media
+from hyperpics.infra.db import database
 from hyperpics.models import User, Visibility
 
 from .conftest import Tab, make_user

@@ -8,7 +8,7 @@ import re
 from quart import Quart
 from sqlalchemy import select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import Tag
 
 from .conftest import Tab, make_user

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from quart import Quart, url_for
 from werkzeug.routing import AnyConverter, BaseConverter, IntegerConverter, PathConverter
 
-from hyperpics import templating
+from hyperpics.web import templating
 
 from .html import elements, texts
 
@@ -286,7 +286,7 @@ async def test_a_cached_search_hit_shows_only_what_its_key_holds(app: Quart) -> 
     from markupsafe import Markup
 
     from hyperpics.models import Visibility
-    from hyperpics.search import Hit
+    from hyperpics.services.search import Hit
     from hyperpics.views.search import HIT_TEMPLATES, search_hit_shown
 
     def render(hit: Hit, category: str) -> str:
@@ -340,8 +340,8 @@ def _viewer(**values: object):  # type: ignore[no-untyped-def]
 async def test_the_kept_nav_shows_only_what_its_key_holds(app: Quart) -> None:
     """site_nav() keeps the nav by layout.nav_shown: every value the template reads must be
     in it, or one member's name, avatar or count would show on another's page."""
-    from hyperpics.layout import NAV_TEMPLATE, nav_context, nav_shown
     from hyperpics.models import RoleName
+    from hyperpics.web.layout import NAV_TEMPLATE, nav_context, nav_shown
 
     def render(viewer, unread: int = 2, endpoint: str = "photos.show", query: str = "") -> str:  # type: ignore[no-untyped-def]
         return app.jinja_env.get_template(NAV_TEMPLATE).render(nav_context(viewer, unread, endpoint, query))

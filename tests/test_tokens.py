@@ -22,9 +22,9 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
+from hyperpics.infra.tokens import MAX_AGE_SECONDS, Purpose
 from hyperpics.models import User
-from hyperpics.tokens import MAX_AGE_SECONDS, Purpose
 
 from .conftest import PASSWORD, Mailbox, Tab, confirm, fetch_user, login, logout, make_user, register
 from .html import elements, find_id
@@ -336,7 +336,7 @@ async def test_a_link_for_a_deleted_account_is_refused(app, mailbox, new_tab) ->
 
 
 async def _set_password_hash(app, username: str) -> None:  # type: ignore[no-untyped-def]
-    from hyperpics import passwords
+    from hyperpics.infra import passwords
 
     async with database(app).session(write=True) as session:
         user = (await session.execute(select(User).where(User.username == username))).scalar_one()

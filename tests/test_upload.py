@@ -15,8 +15,9 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hyperpics import create_app, media
-from hyperpics.db import database
+from hyperpics import create_app
+from hyperpics.infra import media
+from hyperpics.infra.db import database
 from hyperpics.models import Photo, Visibility
 
 from . import images
@@ -683,7 +684,7 @@ async def test_uploads_past_the_hourly_allowance_are_refused_saying_when_it_rese
     app, monkeypatch, htmx: bool
 ) -> None:  # type: ignore[no-untyped-def]
     """No per-member upload rate once let one member make the server decode without end."""
-    from hyperpics import ratelimit
+    from hyperpics.web import ratelimit
 
     monkeypatch.setattr(ratelimit, "UPLOADS", ratelimit.Limit("uploads", 3, 3600, "photos uploaded", per_address=False))
     app.config["RATE_LIMITS_ENABLED"] = True

@@ -9,7 +9,7 @@ import html
 import pytest
 from sqlalchemy import func, select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import Tag, Visibility
 
 from . import images
@@ -229,7 +229,7 @@ async def test_anonymous_and_unconfirmed_members_cannot_upload(app, tab: Tab, ne
 
 
 async def test_a_batch_of_twenty_sent_one_by_one_fits_the_hourly_allowance(app) -> None:  # type: ignore[no-untyped-def]
-    from hyperpics import ratelimit
+    from hyperpics.web import ratelimit
 
     app.config["RATE_LIMITS_ENABLED"] = True
     tab = await uploader(app, Tab(app))
@@ -246,7 +246,7 @@ async def test_a_batch_of_twenty_sent_one_by_one_fits_the_hourly_allowance(app) 
 
 
 async def test_past_the_allowance_a_file_is_429_and_says_when_it_resets(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from hyperpics import ratelimit
+    from hyperpics.web import ratelimit
 
     monkeypatch.setattr(ratelimit, "UPLOADS", ratelimit.Limit("uploads", 2, 3600, "photos uploaded", per_address=False))
     app.config["RATE_LIMITS_ENABLED"] = True

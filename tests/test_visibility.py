@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from hyperpics.db import database
+from hyperpics.infra.db import database
 from hyperpics.models import Photo, Tag
 
 from .conftest import Tab

@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
 
-from .. import passwords
+from ..infra import passwords
 from . import BaseForm
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]+$"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import numbers
+from ..infra import numbers
 from ..services.social import COMMENT_MAX_LENGTH
 from . import BaseForm
 

@@ -5,14 +5,7 @@ from .moderation import AuditAction, AuditEntry, Report, ReportReason, ReportSta
 from .notifications import Notification, NotificationKind
 from .photos import Photo, Tag, Visibility, photo_tags
 from .social import Collect, Comment, Follow
-from .users import (
-    THEMES,
-    AuthSession,
-    Permission,
-    Role,
-    RoleName,
-    User,
-)
+from .users import THEMES, AuthSession, Permission, Role, RoleName, User
 
 __all__ = [
     "AuditAction",

@@ -12,7 +12,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.base import NO_VALUE
 
-from ..media import Copy, photo_copies
+from ..infra.media import Copy, photo_copies
 from .base import Base, utcnow
 
 if TYPE_CHECKING:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, flash, url_for
 
-from .. import db, htmx, responses
-from ..auth import current_user, login_required, permission_required, require_user
+from ..infra import db
 from ..models import Permission, Photo
 from ..services import photos, social
+from ..web import htmx, responses
+from ..web.auth import current_user, login_required, permission_required, require_user
 
 bp = Blueprint("collect", __name__, url_prefix="/_/photos")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, flash, request, url_for
 
-from .. import db, htmx, responses
-from ..auth import current_user, login_required, permission_required, require_user
+from ..infra import db
 from ..models import Permission, User
 from ..services import social
+from ..web import htmx, responses
+from ..web.auth import current_user, login_required, permission_required, require_user
 
 bp = Blueprint("follow", __name__, url_prefix="/_/users")
 

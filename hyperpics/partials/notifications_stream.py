@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, current_app, request, stream_with_context
 
-from .. import db, numbers
-from ..auth import current_auth_session, current_user, public
-from ..broadcast import hub
-from ..db import database
-from ..event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
+from ..infra import db, numbers
+from ..infra.broadcast import hub
+from ..infra.db import database
 from ..services import accounts, notifications
-from ..templating import render_template
+from ..web.auth import current_auth_session, current_user, public
+from ..web.event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
+from ..web.templating import render_template
 
 bp = Blueprint("notifications_stream", __name__, url_prefix="/_/notifications")
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
-from .. import db, responses
-from ..auth import current_user, public
+from ..infra import db
 from ..services import photos
+from ..web import responses
+from ..web.auth import current_user, public
 
 bp = Blueprint("photo_details", __name__, url_prefix="/_/photos")
 

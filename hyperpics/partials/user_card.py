@@ -15,11 +15,12 @@ from typing import cast
 
 from quart import Blueprint, Quart, Response, current_app
 
-from .. import db, responses
-from ..auth import current_auth_session, current_user, public
+from ..infra import db
+from ..infra.shared import card_version
 from ..services import social
-from ..shared import card_version
-from ..templating import render_template
+from ..web import responses
+from ..web.auth import current_auth_session, current_user, public
+from ..web.templating import render_template
 
 bp = Blueprint("user_card", __name__, url_prefix="/_/users")
 

@@ -24,20 +24,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .. import media, passwords, storage
-from ..db import Database
+from ..infra import media, passwords, storage
+from ..infra.db import Database
 from . import pictures, store
-from .plan import (
-    ADMIN,
-    MEMBER,
-    MODERATOR,
-    Plan,
-    SeedError,
-    SeedOptions,
-    build,
-    check,
-    max_follows,
-)
+from .plan import ADMIN, MEMBER, MODERATOR, Plan, SeedError, SeedOptions, build, check, max_follows
 
 __all__ = [
     "Login",

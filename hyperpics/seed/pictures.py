@@ -27,7 +27,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
-from .. import media
+from ..infra import media
 
 # Named colours, so the alt text can say what the picture shows.
 PALETTE: dict[str, tuple[int, int, int]] = {

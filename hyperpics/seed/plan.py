@@ -20,15 +20,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from ..models import (
-    AuditAction,
-    NotificationKind,
-    ReportReason,
-    ReportStatus,
-    ReportTarget,
-    RoleName,
-    Visibility,
-)
+from ..models import AuditAction, NotificationKind, ReportReason, ReportStatus, ReportTarget, RoleName, Visibility
 from ..services.photos import MAX_TAGS
 from . import pictures, words
 

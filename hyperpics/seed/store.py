@@ -19,7 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import media
+from ..infra import media
 from ..models import (
     AuditEntry,
     Base,

@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, undefer
 
-from .. import cpu, db, media, passwords, tokens
+from ..infra import cpu, db, media, passwords, tokens
+from ..infra.storage import discard_media_files
+from ..infra.storage import photo_files as storage_photo_files
+from ..infra.wakeups import SESSION, wake_after_commit
 from ..models import THEMES, AuditAction, AuthSession, Photo, Role, RoleName, User, utcnow
-from ..storage import discard_media_files
-from ..storage import photo_files as storage_photo_files
-from ..wakeups import SESSION, wake_after_commit
 from . import authority
 from .photos import delete_unused_tags, tag_ids_of_photos
 from .refusals import Invalid

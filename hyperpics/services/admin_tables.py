@@ -1,9 +1,11 @@
 """What the admin pages show: the dashboard's counts and chart, and the six tables.
 
-Each table reads its sort, filters, free text and page from the query string through a
-:class:`TableSpec`, and loads one page in a fixed number of statements (a count, the rows
-with their counts as subqueries, and for the reports queue one query per target kind), so
-the statements per page never grow with the page size.
+A :class:`TableSpec` says what a table can be asked (its sorts, filters and page size); a
+:class:`TableQuery` is one such ask, and each table loads its page in a fixed number of
+statements (a count, the rows with their counts as subqueries, and for the reports queue one
+query per target kind), so the statements per page never grow with the page size. How a table
+is shown and addressed (headers, bulk actions, query strings) is the admin views' business
+(views/admin_tables.py).
 """
 
 from __future__ import annotations
@@ -13,13 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from .. import numbers
 from ..models import (
     AuditAction,
     AuditEntry,
@@ -37,7 +37,7 @@ from ..models import (
     utcnow,
 )
 
-# --- the query string of a table ----------------------------------------------------------
+# --- what a table can be asked ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -50,24 +50,6 @@ class TableSpec:
     searchable: bool = True
     # Sorts that read best from the top down (names A–Z); the rest start with the largest.
     ascending_first: tuple[str, ...] = ()
-    # The header row, (sort key or None, label), and what the checked rows can have done.
-    columns: tuple[tuple[str | None, str], ...] = ()
-    bulk: tuple[tuple[str, str], ...] = ()
-
-    def parse(self, args: Mapping[str, str]) -> TableQuery:
-        sort = args.get("sort", "")
-        if sort not in self.sorts:
-            sort = self.default_sort
-        direction = args.get("dir", "")
-        if direction not in ("asc", "desc"):
-            direction = "asc" if sort in self.ascending_first else "desc"
-        filters = {}
-        for name, allowed in self.filters.items():
-            value = args.get(name, "")
-            filters[name] = value if value in allowed else ""
-        page = numbers.page_number(args.get("page"))
-        text = args.get("q", "").strip()[:100] if self.searchable else ""
-        return TableQuery(self, sort, direction == "desc", filters, text, page)
 
 
 @dataclass(frozen=True)
@@ -78,42 +60,6 @@ class TableQuery:
     filters: dict[str, str]
     text: str
     page: int
-
-    def args(self, **changes: Any) -> dict[str, str]:
-        """The query string for this view of the table with ``changes`` (defaults left out)."""
-        values: dict[str, Any] = {
-            "sort": self.sort,
-            "dir": "desc" if self.descending else "asc",
-            **self.filters,
-            "q": self.text,
-            "page": self.page,
-        }
-        values.update(changes)
-        if values["sort"] == self.spec.default_sort and values["dir"] == (
-            "asc" if self.spec.default_sort in self.spec.ascending_first else "desc"
-        ):
-            values.pop("sort")
-            values.pop("dir")
-        if str(values.get("page")) == "1":
-            values.pop("page")
-        return {key: str(value) for key, value in values.items() if value not in ("", None)}
-
-    def url(self, path: str, **changes: Any) -> str:
-        query = urlencode(self.args(**changes))
-        return f"{path}?{query}" if query else path
-
-    def sorted_by(self, column: str) -> dict[str, str]:
-        """Args for clicking a header: that column, flipping direction if it is the current one."""
-        if column == self.sort:
-            direction = "asc" if self.descending else "desc"
-        else:
-            direction = "asc" if column in self.spec.ascending_first else "desc"
-        return self.args(sort=column, dir=direction, page=1)
-
-    def aria_sort(self, column: str) -> str:
-        if column != self.sort:
-            return "none"
-        return "descending" if self.descending else "ascending"
 
     @property
     def filtered(self) -> bool:
@@ -187,22 +133,6 @@ USERS = TableSpec(
     },
     per_page=30,
     ascending_first=("username",),
-    columns=(
-        ("username", "Member"),
-        (None, "Role"),
-        (None, "Status"),
-        ("photos", "Photos"),
-        ("reports", "Reports"),
-        ("joined", "Joined"),
-        (None, "Actions"),
-    ),
-    bulk=(
-        ("confirm", "Confirm email"),
-        ("lock", "Lock"),
-        ("unlock", "Unlock"),
-        ("block", "Block"),
-        ("unblock", "Unblock"),
-    ),
 )
 
 
@@ -264,18 +194,6 @@ PHOTOS = TableSpec(
     filters={"status": ("", "reported"), "visibility": ("", "public", "followers", "private")},
     per_page=20,
     ascending_first=("author",),
-    columns=(
-        (None, "Photo"),
-        (None, "Description"),
-        ("author", "Author"),
-        (None, "Visible to"),
-        ("collects", "Collects"),
-        (None, "Comments"),
-        ("reports", "Reports"),
-        ("uploaded", "Uploaded"),
-        (None, "Actions"),
-    ),
-    bulk=(("delete", "Delete"),),
 )
 
 
@@ -331,15 +249,6 @@ COMMENTS = TableSpec(
     filters={"status": ("", "reported", "replies")},
     per_page=30,
     ascending_first=("author",),
-    columns=(
-        (None, "Comment"),
-        ("author", "Author"),
-        (None, "On"),
-        ("reports", "Reports"),
-        ("posted", "Posted"),
-        (None, "Actions"),
-    ),
-    bulk=(("delete", "Delete"),),
 )
 
 
@@ -383,8 +292,6 @@ TAGS = TableSpec(
     filters={},
     per_page=50,
     ascending_first=("name",),
-    columns=(("name", "Tag"), ("photos", "Photos"), ("created", "Created"), (None, "Actions")),
-    bulk=(("delete", "Delete"),),
 )
 
 
@@ -422,15 +329,6 @@ REPORTS = TableSpec(
     filters={"status": ("", "closed"), "target": ("", *(target.value for target in ReportTarget))},
     per_page=20,
     searchable=False,
-    columns=(
-        (None, "Reported"),
-        ("reports", "Reports"),
-        (None, "Reasons"),
-        (None, "Notes"),
-        ("oldest", "First reported"),
-        (None, "Actions"),
-    ),
-    bulk=(("dismiss", "Dismiss"), ("resolve", "Resolve (delete or block)")),
 )
 
 
@@ -546,7 +444,6 @@ AUDIT = TableSpec(
     default_sort="time",
     filters={"action": ("", *AUDIT_ACTIONS)},
     per_page=50,
-    columns=(("time", "When"), (None, "Who"), (None, "Action"), (None, "Target"), (None, "Change")),
 )
 
 

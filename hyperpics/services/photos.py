@@ -39,21 +39,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
-from .. import db, numbers
-from ..media import StoredPhoto
-from ..models import (
-    AuditAction,
-    Collect,
-    Comment,
-    Follow,
-    Permission,
-    Photo,
-    Tag,
-    User,
-    Visibility,
-    photo_tags,
-    utcnow,
-)
+from ..infra import db, numbers
+from ..infra.media import StoredPhoto
+from ..models import AuditAction, Collect, Comment, Follow, Permission, Photo, Tag, User, Visibility, photo_tags, utcnow
 from . import authority
 from .refusals import BadRequest, Invalid, NotFound, Refused
 

@@ -30,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
-from .. import db
+from ..infra import db
+from ..infra.wakeups import cards_change_after_commit, comments_change_after_commit
 from ..models import (
     AuditAction,
     Collect,
@@ -44,19 +45,8 @@ from ..models import (
     User,
     utcnow,
 )
-from ..wakeups import cards_change_after_commit, comments_change_after_commit
 from . import authority, notifications
-from .photos import (
-    VIEWER_ID,
-    Card,
-    FeedPage,
-    cards_of,
-    cards_query,
-    decode_cursor,
-    sight,
-    viewer_params,
-    visible_for,
-)
+from .photos import VIEWER_ID, Card, FeedPage, cards_of, cards_query, decode_cursor, sight, viewer_params, visible_for
 from .refusals import Conflict, Invalid, NotFound, Refused
 
 USERS_PER_PAGE = 20

@@ -10,9 +10,9 @@ from typing import IO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import cpu, media
+from ..infra import cpu, media
+from ..infra.storage import discard_media_files
 from ..models import Photo, User
-from ..storage import discard_media_files
 from . import photos
 
 log = logging.getLogger("hyperpics.uploads")

@@ -14,29 +14,19 @@ from markupsafe import Markup
 from quart import Blueprint, Response, flash, request, url_for
 from quart.blueprints import BlueprintSetupState
 
-from .. import db, htmx, responses
-from ..auth import permission_required, require_user
 from ..forms.admin import AdminProfileForm
+from ..infra import db
 from ..models import Permission, User
 from ..services import admin_tables as tables
 from ..services import moderation
 from ..services.refusals import Refused
-from ..template_helpers import timeago
-from ..templating import FragmentCache
+from ..web import htmx, responses
+from ..web.auth import permission_required, require_user
+from ..web.template_helpers import timeago
+from ..web.templating import FragmentCache
+from .admin_tables import TABLES, TableView
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-Loader = Callable[..., Awaitable[tables.TablePage]]
-
-TABLES: dict[str, tuple[tables.TableSpec, Loader]] = {
-    "users": (tables.USERS, tables.users),
-    "photos": (tables.PHOTOS, tables.photos),
-    "comments": (tables.COMMENTS, tables.comments),
-    "tags": (tables.TAGS, tables.tags),
-    "reports": (tables.REPORTS, tables.reports),
-    "audit": (tables.AUDIT, tables.audit_log),
-}
-
 
 USER_ROW_TEMPLATE = "partials/admin_user_row.html"
 USER_ACTIONS_SHOWN = ("confirm", "lock", "block")  # what the row's buttons ask moderation.refusal
@@ -78,20 +68,20 @@ def table_context(name: str, listing: tables.TablePage) -> dict[str, Any]:
     return {
         "table": name,
         "listing": listing,
-        "query": listing.query,
+        "query": TableView(listing.query, TABLES[name]),
         "path": url_for(f"admin.{name}"),
         "may": lambda target, action: moderation.refusal(viewer, target, action) is None,
     }
 
 
 async def render_table(name: str, args: Any, *, push: bool = False) -> Response:
-    spec, load = TABLES[name]
-    listing = await load(await db.session(), spec.parse(args))
+    table = TABLES[name]
+    listing = await table.load(await db.session(), table.parse(args))
     context = table_context(name, listing)
     response = await responses.page(f"admin/{name}.html", block="table", **context)
     if push and htmx.wants_fragment():
         # The address bar gets the tidy URL of what is shown (defaults and empty filters left out).
-        htmx.push_url(response, listing.query.url(context["path"]))
+        htmx.push_url(response, context["query"].url(context["path"]))
     return response
 
 

@@ -15,14 +15,16 @@ from urllib.parse import parse_qsl
 from quart import Blueprint, Response, abort, current_app, flash, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from .. import db, htmx, numbers, responses
-from ..auth import permission_required, require_user, safe_next
+from ..infra import db, numbers
+from ..infra.storage import remove_media_files
 from ..models import Permission, RoleName
 from ..services import admin_tables as tables
 from ..services import moderation
 from ..services.refusals import Invalid, Refused
-from ..storage import remove_media_files
-from .admin import TABLES, render_table, table_context
+from ..web import htmx, responses
+from ..web.auth import permission_required, require_user, safe_next
+from .admin import render_table, table_context
+from .admin_tables import TABLES
 
 bp = Blueprint("admin_rows", __name__, url_prefix="/_/admin")
 
@@ -70,14 +72,13 @@ async def _row(table: str, row_key: Any, note: str) -> Response:
     if not htmx.wants_fragment():
         await flash(note, "success")
         return await responses.back(url_for(f"admin.{table}"))
-    spec, load = TABLES[table]
-    query = spec.parse({})
+    shown = TABLES[table]
     session = await db.session()
     if table == "reports":
         # Closed now: show it as the closed queue would.
-        listing = await tables.reports(session, spec.parse({"status": "closed"}), only=row_key)
+        listing = await tables.reports(session, shown.parse({"status": "closed"}), only=row_key)
     else:
-        listing = await load(session, query, only_ids=[row_key])
+        listing = await shown.load(session, shown.parse({}), only_ids=[row_key])
     row = listing.rows[0] if listing.rows else None
     context = table_context(table, listing)
     return await responses.fragment("partials/admin_rows.html", row=row, row_key=row_key, note=note, **context)

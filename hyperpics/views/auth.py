@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, current_app, flash, request, url_for
 
-from .. import account_mail, db, htmx, ratelimit, responses, tokens
-from ..auth import (
+from ..forms.auth import ForgotPasswordForm, LoginForm, ReauthenticateForm, RegisterForm, ResetPasswordForm
+from ..infra import db, tokens
+from ..infra.storage import commit_with_files
+from ..services import accounts
+from ..services.refusals import Invalid
+from ..web import account_mail, htmx, ratelimit, responses
+from ..web.auth import (
     anonymous_only,
     current_user,
     end_session,
@@ -17,10 +22,6 @@ from ..auth import (
     safe_next,
     start_session,
 )
-from ..forms.auth import ForgotPasswordForm, LoginForm, ReauthenticateForm, RegisterForm, ResetPasswordForm
-from ..services import accounts
-from ..services.refusals import Invalid
-from ..storage import commit_with_files
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

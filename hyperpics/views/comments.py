@@ -11,25 +11,20 @@ from markupsafe import Markup
 from quart import Blueprint, Response, abort, current_app, flash, g, request, stream_with_context, url_for
 from quart.blueprints import BlueprintSetupState
 
-from .. import db, htmx, numbers, responses
-from ..auth import (
-    current_user,
-    login_required,
-    permission_required,
-    public,
-    require_user,
-)
-from ..broadcast import hub, removed_ids
-from ..db import database
-from ..event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
 from ..forms.photos import ReportForm
 from ..forms.social import CommentForm
+from ..infra import db, numbers
+from ..infra.broadcast import hub, removed_ids
+from ..infra.db import database
 from ..models import Comment, Permission, Photo, ReportTarget, User
-from ..reports import FILED, file_report
 from ..services import photos, social
 from ..services.refusals import Invalid, NotFound
-from ..template_helpers import timeago
-from ..templating import FragmentCache, render_template
+from ..web import htmx, responses
+from ..web.auth import current_user, login_required, permission_required, public, require_user
+from ..web.event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
+from ..web.reports import FILED, file_report
+from ..web.template_helpers import timeago
+from ..web.templating import FragmentCache, render_template
 from . import photo_page
 
 bp = Blueprint("comments", __name__, url_prefix="/_")

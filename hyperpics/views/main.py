@@ -6,9 +6,10 @@ import random
 
 from quart import Blueprint, Response, abort, request
 
-from .. import db, numbers, page_cache, responses
-from ..auth import current_user, public
+from ..infra import db, numbers
 from ..services import photos
+from ..web import page_cache, responses
+from ..web.auth import current_user, public
 
 bp = Blueprint("main", __name__)
 

@@ -8,11 +8,12 @@ from markupsafe import Markup
 from quart import Blueprint, Response, abort, flash, request, url_for
 from quart.blueprints import BlueprintSetupState
 
-from .. import db, htmx, numbers, responses
-from ..auth import login_required, require_user
+from ..infra import db, numbers
 from ..services import notifications
-from ..template_helpers import timeago
-from ..templating import FragmentCache
+from ..web import htmx, responses
+from ..web.auth import login_required, require_user
+from ..web.template_helpers import timeago
+from ..web.templating import FragmentCache
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 

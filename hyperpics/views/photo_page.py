@@ -8,13 +8,14 @@ from typing import Any
 
 from quart import Response, current_app, request, url_for
 
-from .. import db, numbers, page_cache, responses
-from ..auth import current_user
 from ..forms.photos import ReportForm
 from ..forms.social import CommentForm
+from ..infra import db, numbers
 from ..models import Photo
 from ..services import photos, social
 from ..services.refusals import NotFound
+from ..web import page_cache, responses
+from ..web.auth import current_user
 
 
 async def render(photo_id: int, *, status: int = 200, comments: dict[str, Any] | None = None) -> Response:

@@ -16,22 +16,17 @@ from quart import (
     url_for,
 )
 
-from .. import db, htmx, media, numbers, ratelimit, responses
-from ..auth import (
-    current_user,
-    login_required,
-    permission_required,
-    public,
-    require_user,
-)
 from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
+from ..infra import db, media, numbers
+from ..infra.storage import commit_with_files, media_path, remove_media_files
 from ..models import Permission, Photo, ReportTarget, Visibility
-from ..page_cache import shared_for_anonymous
-from ..reports import FILED, file_report
-from ..request_limits import large_body, photos_upload_limit
 from ..services import authority, photos, social, uploads
 from ..services.refusals import Invalid
-from ..storage import commit_with_files, media_path, remove_media_files
+from ..web import htmx, ratelimit, responses
+from ..web.auth import current_user, login_required, permission_required, public, require_user
+from ..web.page_cache import shared_for_anonymous
+from ..web.reports import FILED, file_report
+from ..web.request_limits import large_body, photos_upload_limit
 from . import photo_page
 
 bp = Blueprint("photos", __name__)

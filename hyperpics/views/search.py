@@ -8,12 +8,13 @@ from markupsafe import Markup
 from quart import Blueprint, Response, request
 from quart.blueprints import BlueprintSetupState
 
-from .. import db, numbers, responses
-from ..auth import current_user, public
+from ..infra import db, numbers
 from ..models import Photo, User
-from ..page_cache import shared_for_anonymous
-from ..search import CATEGORIES, MAX_QUERY_LENGTH, Hit, search_index
-from ..templating import FragmentCache
+from ..services.search import CATEGORIES, MAX_QUERY_LENGTH, Hit, index_for
+from ..web import responses
+from ..web.auth import current_user, public
+from ..web.page_cache import shared_for_anonymous
+from ..web.templating import FragmentCache
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 
@@ -66,8 +67,9 @@ async def index() -> Response:
         category = "photo"
     results = None
     if query:
-        results = await search_index().search(
-            await db.session(), current_user(), query, category, numbers.page_number(request.args.get("page"))
+        session = await db.session()
+        results = await index_for(session).search(
+            session, current_user(), query, category, numbers.page_number(request.args.get("page"))
         )
     return await responses.page(
         "search/index.html", block="results", query=query, category=category, results=results, notice=notice
@@ -82,7 +84,7 @@ async def suggest() -> Response:
     found = {}
     if query:
         session = await db.session()
-        index = search_index()
+        index = index_for(session)
         for category in CATEGORIES:
             found[category] = await index.search(session, current_user(), query, category, 1, SUGGESTIONS)
     return await responses.fragment("partials/search_suggestions.html", query=query, found=found)

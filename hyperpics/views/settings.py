@@ -6,16 +6,6 @@ from typing import IO, cast
 
 from quart import Blueprint, Response, current_app, flash, redirect, request, url_for
 
-from .. import account_mail, cpu, db, htmx, media, ratelimit, responses, tokens
-from ..auth import (
-    confirmed_required,
-    current_auth_session,
-    end_session,
-    fresh_login_required,
-    login_required,
-    public,
-    require_user,
-)
 from ..forms import BaseForm
 from ..forms.settings import (
     AvatarForm,
@@ -26,10 +16,21 @@ from ..forms.settings import (
     PrivacyForm,
     ProfileForm,
 )
-from ..request_limits import large_body, one_picture_limit
+from ..infra import cpu, db, media, tokens
+from ..infra.storage import commit_with_files, remove_media_files
 from ..services import accounts
 from ..services.refusals import Invalid
-from ..storage import commit_with_files, remove_media_files
+from ..web import account_mail, htmx, ratelimit, responses
+from ..web.auth import (
+    confirmed_required,
+    current_auth_session,
+    end_session,
+    fresh_login_required,
+    login_required,
+    public,
+    require_user,
+)
+from ..web.request_limits import large_body, one_picture_limit
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 

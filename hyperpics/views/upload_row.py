@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, current_app, request, url_for
 
-from .. import db, htmx, numbers, ratelimit, responses
-from ..auth import permission_required, require_user
 from ..forms.photos import PhotoDetailsForm, UploadDetailsForm
+from ..infra import db, numbers
+from ..infra.storage import commit_with_files
 from ..models import Permission
-from ..request_limits import large_body, one_picture_limit
 from ..services import uploads
-from ..storage import commit_with_files
+from ..web import htmx, ratelimit, responses
+from ..web.auth import permission_required, require_user
+from ..web.request_limits import large_body, one_picture_limit
 from .photos import checked_details, first_error, row_forms, upload_context
 
 bp = Blueprint("upload_row", __name__)

@@ -9,13 +9,14 @@ from typing import Any
 
 from quart import Blueprint, Response, flash, request, url_for
 
-from .. import db, htmx, numbers, page_cache, responses
-from ..auth import current_user, permission_required, public, require_user
 from ..forms.photos import ReportForm
+from ..infra import db, numbers
 from ..models import Permission, ReportTarget
-from ..page_cache import shared_for_anonymous
-from ..reports import FILED, file_report
 from ..services import photos, social
+from ..web import htmx, page_cache, responses
+from ..web.auth import current_user, permission_required, public, require_user
+from ..web.page_cache import shared_for_anonymous
+from ..web.reports import FILED, file_report
 
 bp = Blueprint("users", __name__, url_prefix="/user")
 

@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Response, expect
 
-from hyperpics.auth import VIEWER_KEEP_SECONDS
+from hyperpics.web.auth import VIEWER_KEEP_SECONDS
 
 from .conftest import ACTION_TIMEOUT, Server
 from .helpers import PASSWORD, fill_login, mark_window, sign_up, signed_up, window_survived
@@ -77,9 +77,9 @@ def seed_members(server: Server, members: dict[str, str]) -> None:
     service writing straight into the server's database: the code the sign-up form runs,
     without the form, the mail and the couple of seconds a browser sign-up costs. Nobody
     logs in as them; they only fill the table."""
-    from hyperpics.db import Database
+    from hyperpics.infra.db import Database
+    from hyperpics.infra.storage import commit_with_files
     from hyperpics.services import accounts
-    from hyperpics.storage import commit_with_files
 
     instance = server.root / "instance"
 

@@ -15,9 +15,9 @@ from quart import current_app
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from . import db, mail, tokens
-from .models import User
-from .services import accounts
+from ..infra import db, mail, tokens
+from ..models import User
+from ..services import accounts
 from .templating import render_template
 
 log = logging.getLogger("hyperpics.account_mail")

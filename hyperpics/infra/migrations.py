@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "db"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "db"
 
 
 def alembic_config(url: str) -> Config:

@@ -18,8 +18,8 @@ import aiofiles
 import aiosmtplib
 from quart import current_app
 
+from ..models import utcnow
 from .db import before_slow_work
-from .models import utcnow
 
 log = logging.getLogger("hyperpics.mail")
 SUBJECT_PREFIX = "[hyperpics] "

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from .models import Comment, Notification, Photo, User
+from ..models import Comment, Notification, Photo, User
 
 WAKE_KEY = "hyperpics_wake"
 CARDS_KEY = "hyperpics_cards"

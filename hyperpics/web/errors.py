@@ -15,11 +15,12 @@ from werkzeug.exceptions import (
     default_exceptions,
 )
 
-from . import db, htmx
+from ..infra import db
+from ..services.refusals import Refused
+from . import htmx
 from .auth import ConfirmationNeeded
 from .ratelimit import RateLimited
 from .request_limits import FORM_BODY_LIMIT
-from .services.refusals import Refused
 from .templating import render_template
 
 log = logging.getLogger("hyperpics.errors")

@@ -3,11 +3,11 @@ comment and member report views share (their answers differ, the filing does not
 
 from __future__ import annotations
 
-from . import db
-from .forms.photos import ReportForm
-from .models import ReportTarget, User
-from .services import social
-from .services.refusals import Conflict, Invalid
+from ..forms.photos import ReportForm
+from ..infra import db
+from ..models import ReportTarget, User
+from ..services import social
+from ..services.refusals import Conflict, Invalid
 
 FILED = 200
 

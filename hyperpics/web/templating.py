@@ -23,7 +23,7 @@ from quart import current_app, g, has_request_context, request
 from quart import url_for as quart_url_for
 from werkzeug.routing import Rule
 
-from . import db
+from ..infra import db
 
 if TYPE_CHECKING:
     from quart import Quart

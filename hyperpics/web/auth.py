@@ -28,12 +28,12 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.exceptions import Forbidden
 
+from ..infra.db import session as db_session
+from ..infra.wakeups import SESSION, wake_after_commit
+from ..models import AuthSession, Notification, Permission, User, utcnow
 from . import csrf, htmx
 from .cookies import BadSignature, VerifiedCookies
-from .db import session as db_session
-from .models import AuthSession, Notification, Permission, User, utcnow
 from .page_cache import table_versions, value_cache
-from .wakeups import SESSION, wake_after_commit
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -15,8 +15,8 @@ import aiofiles.os
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..models import Photo, User
 from . import media
-from .models import Photo, User
 
 log = logging.getLogger("hyperpics.storage")
 

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from quart import Quart, Response
 
-from .wakeups import NOTIFICATION
+from ..infra.wakeups import NOTIFICATION
 
 PING_SECONDS = 15.0
 STREAM_LIFETIME = 10 * 60.0

@@ -19,7 +19,8 @@ from quart.wrappers import BaseRequestWebsocket
 from quart.wrappers.response import DataBody, FileBody
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from . import db, htmx
+from ..infra import db
+from . import htmx
 from .cookies import BadSignature, VerifiedCookies
 from .templating import render_block, render_template
 

@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 from quart import Quart, g, request
 
-from .models import Permission, User
+from ..models import Permission, User
 from .templating import FragmentCache
 
 NAV_TEMPLATE = "partials/nav.html"

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from quart import Quart, abort, current_app, g, request, session
 
+from ..infra.db import SAFE_METHODS
 from . import templating
-from .db import SAFE_METHODS
 
 SESSION_KEY = "csrf"
 FIELD_NAME = "csrf_token"

@@ -26,9 +26,9 @@ from typing import Any, cast
 from PIL import UnidentifiedImageError
 from sqlalchemy import CursorResult, Row, func, select, update
 
+from ..models import Photo
 from . import media, storage
 from .db import Database
-from .models import Photo
 
 log = logging.getLogger("hyperpics.backfill")
 

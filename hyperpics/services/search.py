@@ -1,6 +1,6 @@
 """Full-text search over photos, people and tags, behind one small interface.
 
-``SearchIndex`` is what views call; ``search_index()`` picks the implementation for the
+``SearchIndex`` is what views call; ``index_for(session)`` picks the implementation for the
 database, and both behave alike (the same tests run on each):
 
 - ``Fts5Search``, SQLite FTS5: tables and triggers of the migration ``0002``; bm25 ranking,
@@ -57,9 +57,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from . import db
-from .models import Photo, Tag, User, photo_tags
-from .services.photos import sight, viewer_params, visible_for
+from ..infra import db
+from ..models import Photo, Tag, User, photo_tags
+from .photos import sight, viewer_params, visible_for
 
 PER_PAGE = 20
 MAX_TERMS = 12
@@ -84,12 +84,6 @@ USER_SNIPPET_WORDS = 12
 # Snippet markers: control characters no one types, swapped for <mark> after escaping.
 _OPEN, _CLOSE = "\x02", "\x03"
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-class SearchError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def search_words(query: str) -> list[str]:
@@ -496,14 +490,16 @@ class PostgresSearch(_IndexSearch):
         return counts
 
 
-def search_index(dialect: str | None = None) -> SearchIndex:
-    """The implementation for the configured database."""
-    if dialect is None:
-        from quart import current_app
+def index_for(session: AsyncSession) -> SearchIndex:
+    """The implementation for the database ``session`` reads."""
+    assert session.bind is not None  # a session of Database.session: always bound
+    return search_index(session.bind.dialect.name)
 
-        dialect = "sqlite" if current_app.config["DATABASE_URL"].startswith("sqlite") else "postgresql"
+
+def search_index(dialect: str) -> SearchIndex:
+    """The implementation for a database of ``dialect`` ("sqlite" or "postgresql")."""
     if dialect == "sqlite":
         return Fts5Search()
     if dialect == "postgresql":
         return PostgresSearch()
-    raise SearchError(f"no search implementation for {dialect}")
+    raise ValueError(f"no search implementation for {dialect}")

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def timeago(value: datetime | None, now: datetime | None = None) -> str:
     """ "3 minutes ago" style text; the exact time goes in a <time datetime> beside it."""
-    from .models import utcnow
+    from ..models import utcnow
 
     if value is None:
         return ""

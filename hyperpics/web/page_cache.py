@@ -35,8 +35,9 @@ from quart import Quart, Response, current_app, g, has_request_context, request,
 from quart.wrappers.response import DataBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import db, htmx, shared
-from .models import Base
+from ..infra import db, shared
+from ..models import Base
+from . import htmx
 
 P = ParamSpec("P")
 T = TypeVar("T")

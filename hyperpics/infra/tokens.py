@@ -16,7 +16,7 @@ from typing import Any, cast
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from quart import current_app
 
-from .models import User
+from ..models import User
 
 
 class Purpose(enum.StrEnum):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from quart import current_app, request
 from werkzeug.exceptions import TooManyRequests
 
-from .shared import store
+from ..infra.shared import store
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def common_passwords() -> frozenset[str]:
     """The list shipped in ``data/common-passwords.txt`` (see its header for the source), and the site's own words.
 
     Read on first use rather than at import, so commands that check no password skip it."""
-    text = resources.files(__name__).joinpath("data", "common-passwords.txt").read_text(encoding="utf-8")
+    text = resources.files("hyperpics").joinpath("data", "common-passwords.txt").read_text(encoding="utf-8")
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#")) | _SITE_WORDS
 
 
