@@ -6,7 +6,7 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..infra import numbers
-from ..services.social import COMMENT_MAX_LENGTH
+from ..services.commenting import COMMENT_MAX_LENGTH
 from . import BaseForm
 
 

@@ -6,7 +6,7 @@ from quart import Blueprint, Response, flash, url_for
 
 from ..infra import db
 from ..models import Permission, Photo
-from ..services import photos, social
+from ..services import collecting, photos
 from ..web import htmx, responses
 from ..web.auth import current_user, login_required, permission_required, require_user
 
@@ -20,7 +20,7 @@ async def _photo(photo_id: int) -> Photo:
 async def _answer(photo: Photo, message: str) -> Response:
     await db.end_writes()  # the answer only reads: other writers need not wait for it
     if htmx.wants_fragment():
-        state = await social.collect_state(await db.session(), current_user(), photo.id)
+        state = await collecting.collect_state(await db.session(), current_user(), photo.id)
         return await responses.fragment("partials/collect_button.html", state=state)
     await flash(message, "success")
     return await responses.back(url_for("photos.show", photo_id=photo.id))
@@ -30,7 +30,7 @@ async def _answer(photo: Photo, message: str) -> Response:
 @permission_required(Permission.COLLECT)
 async def collect(photo_id: int) -> Response:
     photo = await _photo(photo_id)
-    await social.collect(await db.session(), require_user(), photo)
+    await collecting.collect(await db.session(), require_user(), photo)
     return await _answer(photo, "Photo collected.")
 
 
@@ -38,5 +38,5 @@ async def collect(photo_id: int) -> Response:
 @login_required
 async def uncollect(photo_id: int) -> Response:
     photo = await _photo(photo_id)
-    await social.uncollect(await db.session(), require_user(), photo)
+    await collecting.uncollect(await db.session(), require_user(), photo)
     return await _answer(photo, "Photo removed from your collection.")

@@ -6,7 +6,7 @@ from quart import Blueprint, Response, flash, request, url_for
 
 from ..infra import db
 from ..models import Permission, User
-from ..services import social
+from ..services import people
 from ..web import htmx, responses
 from ..web.auth import current_user, login_required, permission_required, require_user
 
@@ -14,14 +14,14 @@ bp = Blueprint("follow", __name__, url_prefix="/_/users")
 
 
 async def _target(user_id: int) -> User:
-    return await social.user_with_id(await db.session(), user_id)
+    return await people.user_with_id(await db.session(), user_id)
 
 
 async def _answer(target: User, message: str) -> Response:
     await db.end_writes()  # the answer only reads: other writers need not wait for it
     session = await db.session()
     if htmx.wants_fragment():
-        profile = await social.profile(session, current_user(), target)
+        profile = await people.profile(session, current_user(), target)
         context = (await request.form).get("context", "")
         response = await responses.fragment("partials/follow_button.html", profile=profile, context=context)
         # The page may show the count in several places or in none (a photo page): an event
@@ -36,7 +36,7 @@ async def _answer(target: User, message: str) -> Response:
 @permission_required(Permission.FOLLOW)
 async def follow(user_id: int) -> Response:
     target = await _target(user_id)
-    await social.follow(await db.session(), require_user(), target)
+    await people.follow(await db.session(), require_user(), target)
     return await _answer(target, f"You follow {target.name} now.")
 
 
@@ -44,5 +44,5 @@ async def follow(user_id: int) -> Response:
 @login_required
 async def unfollow(user_id: int) -> Response:
     target = await _target(user_id)
-    await social.unfollow(await db.session(), require_user(), target)
+    await people.unfollow(await db.session(), require_user(), target)
     return await _answer(target, f"You no longer follow {target.name}.")

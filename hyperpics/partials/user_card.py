@@ -17,7 +17,7 @@ from quart import Blueprint, Quart, Response, current_app
 
 from ..infra import db
 from ..infra.shared import card_version
-from ..services import social
+from ..services import people
 from ..web import responses
 from ..web.auth import current_auth_session, current_user, public
 from ..web.templating import render_template
@@ -63,8 +63,8 @@ async def card(user_id: int) -> Response:
     html = cache.get(session_id, user_id, version) if version is not None else None
     if html is None:
         session = await db.session()
-        user = await social.user_with_id(session, user_id)
-        profile = await social.profile(session, current_user(), user)
+        user = await people.user_with_id(session, user_id)
+        profile = await people.profile(session, current_user(), user)
         # Only the card itself is kept: pending messages belong to this request alone.
         html = await render_template("partials/user_card.html", profile=profile)
         if version is not None:

@@ -17,12 +17,12 @@ from ..infra import db, numbers
 from ..infra.broadcast import hub, removed_ids
 from ..infra.db import database
 from ..models import Comment, Permission, Photo, ReportTarget, User
-from ..services import photos, social
+from ..services import commenting, photos
 from ..services.refusals import Invalid, NotFound
 from ..web import htmx, responses
 from ..web.auth import current_user, login_required, permission_required, public, require_user
 from ..web.event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
-from ..web.reports import FILED, file_report
+from ..web.report_form import file_report
 from ..web.template_helpers import timeago
 from ..web.templating import FragmentCache, render_template
 from . import photo_page
@@ -45,7 +45,7 @@ def comment_shown(comment: Comment, photo: Photo, viewer: User | None) -> tuple[
         reply_to.author.name if reply_to is not None else None,
         reply_to is not None and reply_to.reply_to_id is not None,
         photo.id, comment.author_id == photo.author_id,
-        can_reply, social.can_delete_comment(viewer, comment, photo), viewer is not None and not mine,
+        can_reply, commenting.can_delete_comment(viewer, comment, photo), viewer is not None and not mine,
     )  # fmt: skip
 
 
@@ -67,7 +67,7 @@ def _comment_items(state: BlueprintSetupState) -> None:
 
     threads = FragmentCache(state.app.jinja_env, THREAD_TEMPLATE)
 
-    def comment_thread(thread: social.CommentThread, photo: Photo) -> Markup:
+    def comment_thread(thread: commenting.CommentThread, photo: Photo) -> Markup:
         """``comment_thread(thread, photo)`` in templates: a whole thread with no reply form
         open, kept by what each of its comments shows this viewer."""
         viewer = current_user()
@@ -83,12 +83,12 @@ async def _photo(photo_id: int) -> Photo:
 
 
 async def _comment(photo: Photo, comment_id: int) -> Comment:
-    return await social.comment_on_photo(await db.session(), photo, comment_id)
+    return await commenting.comment_on_photo(await db.session(), photo, comment_id)
 
 
 async def _comment_and_photo(comment_id: int) -> tuple[Photo, Comment]:
     """A comment by id, with its photo, if the viewer may see that photo (else 404)."""
-    photo_id = await social.photo_id_of_comment(await db.session(), comment_id)
+    photo_id = await commenting.photo_id_of_comment(await db.session(), comment_id)
     if photo_id is None:
         abort(404, description="This comment does not exist.")
     photo = await _photo(photo_id)
@@ -118,7 +118,7 @@ async def reply_form(comment_id: int) -> Response:
     """The form answering one comment, for the slot under it. It closes any other reply form
     left open (out of band), so only one is on the page."""
     photo, comment = await _comment_and_photo(comment_id)
-    thread_id = await social.thread_root(await db.session(), comment)
+    thread_id = await commenting.thread_root(await db.session(), comment)
     return await responses.fragment(
         "partials/reply_form_opened.html", photo=photo, reply_to=comment, thread_id=thread_id, form=CommentForm()
     )
@@ -134,7 +134,7 @@ async def add(photo_id: int) -> Response:
     replying = form.reply_to_id() is not None
     if form.validate():
         try:
-            comment = await social.add_comment(
+            comment = await commenting.add_comment(
                 await db.session(), user, photo, form.body.data or "", form.reply_to_id()
             )
         except Invalid as error:
@@ -143,15 +143,15 @@ async def add(photo_id: int) -> Response:
             await db.end_writes()  # the answer only reads: other writers need not wait for it
             session = await db.session()
             comment = await _comment(photo, comment.id)  # with its author and reply loaded
-            thread_id = await social.thread_root(session, comment)
+            thread_id = await commenting.thread_root(session, comment)
             if htmx.wants_fragment():
-                listing = {"total": await social.comment_count(session, photo.id)}
+                listing = {"total": await commenting.comment_count(session, photo.id)}
                 return await responses.fragment(
                     "partials/comment_added.html", photo=photo, comment=comment, thread_id=thread_id, listing=listing,
                     form=CommentForm(), report_form=ReportForm(),
                 )  # fmt: skip
             await flash("Reply published." if replying else "Comment published.", "success")
-            page = "latest" if thread_id == comment.id else await social.page_of_thread(session, photo, thread_id)
+            page = "latest" if thread_id == comment.id else await commenting.page_of_thread(session, photo, thread_id)
             return await responses.see_other(
                 url_for("photos.show", photo_id=photo.id, page=page, _anchor=f"comment-{comment.id}")
             )
@@ -179,13 +179,13 @@ async def delete(comment_id: int) -> Response:
     session = await db.session()
     photo, comment = await _comment_and_photo(comment_id)
     if request.method != "POST":
-        await social.check_may_delete_comment(session, require_user(), photo, comment)
-        replies = await social.replies_count(session, comment)
+        await commenting.check_may_delete_comment(session, require_user(), photo, comment)
+        replies = await commenting.replies_count(session, comment)
         return await responses.page("photos/delete_comment.html", photo=photo, comment=comment, replies=replies)
-    removed = await social.delete_comment(session, require_user(), photo, comment)
+    removed = await commenting.delete_comment(session, require_user(), photo, comment)
     if htmx.wants_fragment():
         reply_ids = [identifier for identifier in removed if identifier != comment_id]
-        total = await social.comment_count(session, photo.id)
+        total = await commenting.comment_count(session, photo.id)
         return await responses.fragment("partials/comment_deleted.html", replies=reply_ids, total=total)
     await flash("Comment deleted.", "success")
     return await responses.back(url_for("photos.show", photo_id=photo.id))
@@ -195,7 +195,7 @@ async def delete(comment_id: int) -> Response:
 @login_required
 async def toggle(photo_id: int) -> Response:
     photo = await _photo(photo_id)
-    await social.set_comments_enabled(await db.session(), require_user(), photo, not photo.can_comment)
+    await commenting.set_comments_enabled(await db.session(), require_user(), photo, not photo.can_comment)
     if htmx.wants_fragment():
         return await responses.fragment(
             "partials/comments.html", **await photo_page.comments_context(photo, photo_page.page_argument())
@@ -209,8 +209,8 @@ async def toggle(photo_id: int) -> Response:
 async def report(comment_id: int) -> Response:
     photo, comment = await _comment_and_photo(comment_id)
     form = await ReportForm.from_request()
-    status = await file_report(form, require_user(), ReportTarget.COMMENT, comment.id, comment.author_id)
-    if status == FILED:
+    refused = await file_report(form, require_user(), ReportTarget.COMMENT, comment.id, comment.author_id)
+    if refused is None:
         if htmx.wants_fragment():
             return await responses.fragment(
                 "partials/report_done.html", form_id=f"report-comment-{comment.id}", what="comment"
@@ -220,7 +220,7 @@ async def report(comment_id: int) -> Response:
     if htmx.wants_fragment():
         return await responses.fragment(
             "partials/report_form.html",
-            status,
+            refused,
             form=form,
             form_id=f"report-comment-{comment.id}",
             action=url_for("comments.report", comment_id=comment.id),
@@ -248,7 +248,7 @@ async def stream(photo_id: int) -> Response:
     database_ = database(app)
     asked = numbers.event_id(request.headers.get("Last-Event-ID"))
     if asked is None:
-        asked = await social.newest_comment_id(await db.session(), photo.id)
+        asked = await commenting.newest_comment_id(await db.session(), photo.id)
     last = asked  # an int from here on (the stream below moves it along)
     stopping = shutdown_event(app)
 
@@ -258,8 +258,8 @@ async def stream(photo_id: int) -> Response:
                 seen = await photos.get_visible(session, viewer, photo_id, with_tags=False)
             except NotFound:
                 return None, after
-            rows = await social.comments_since(session, seen, after)
-            total = await social.comment_count(session, photo_id) if rows or removed else 0
+            rows = await commenting.comments_since(session, seen, after)
+            total = await commenting.comment_count(session, photo_id) if rows or removed else 0
         # The generator runs with a copy of the request context whose `g` starts empty: put
         # the viewer back, so that comment_item draws this viewer's buttons.
         g.user = viewer

@@ -12,7 +12,7 @@ from ..forms.photos import ReportForm
 from ..forms.social import CommentForm
 from ..infra import db, numbers
 from ..models import Photo
-from ..services import photos, social
+from ..services import collecting, commenting, photos
 from ..services.refusals import NotFound
 from ..web import page_cache, responses
 from ..web.auth import current_user
@@ -29,7 +29,7 @@ async def render(photo_id: int, *, status: int = 200, comments: dict[str, Any] |
         photo=page.photo,
         can_edit=photos.can_edit(viewer, page.photo),
         can_delete=photos.can_delete(viewer, page.photo),
-        state=social.CollectState(photo_id, page.collected, page.collects),
+        state=collecting.CollectState(photo_id, page.collected, page.collects),
         comments=comments or await comments_context(page.photo, page_argument()),
         report_form=ReportForm(),
         permalink=current_app.config["BASE_URL"].rstrip("/") + url_for("photos.show", photo_id=photo_id),
@@ -78,24 +78,24 @@ async def comments_context(
     reply_to, thread_id = None, None
     if reply_id:
         try:
-            reply_to = await social.comment_on_photo(session, photo, reply_id)
+            reply_to = await commenting.comment_on_photo(session, photo, reply_id)
         except NotFound:
             if strict:
                 raise
         else:
-            thread_id = await social.thread_root(session, reply_to)
+            thread_id = await commenting.thread_root(session, reply_to)
             if page is None and request.args.get("page") is None:
-                page = await social.page_of_thread(session, photo, thread_id)
+                page = await commenting.page_of_thread(session, photo, thread_id)
     elif (
         page is None and request.args.get("page") is None and (shown_id := numbers.row_id(request.args.get("comment")))
     ):
         # ?comment=<id> (a notification's link): the page that shows that comment's thread.
         try:
-            shown = await social.comment_on_photo(session, photo, shown_id)
+            shown = await commenting.comment_on_photo(session, photo, shown_id)
         except NotFound:
             pass  # deleted since: the latest page
         else:
-            page = await social.page_of_thread(session, photo, await social.thread_root(session, shown))
+            page = await commenting.page_of_thread(session, photo, await commenting.thread_root(session, shown))
     listing = await _comments_page(photo, page)
     return {
         "photo": photo, "listing": listing, "form": form or CommentForm(), "reply_to": reply_to,
@@ -103,9 +103,11 @@ async def comments_context(
     }  # fmt: skip
 
 
-async def _comments_page(photo: Photo, page: int | None) -> social.CommentsPage:
+async def _comments_page(photo: Photo, page: int | None) -> commenting.CommentsPage:
     """A page of threads, kept for everyone while the comments and their authors are unchanged
     (what the viewer may do with each is worked out as it is drawn: comment_item)."""
     return await page_cache.kept_read(
-        ("comments", photo.id, page), social.COMMENTS_TABLES, lambda reader: social.comments(reader, photo, page)
+        ("comments", photo.id, page),
+        commenting.COMMENTS_TABLES,
+        lambda reader: commenting.comments(reader, photo, page),
     )

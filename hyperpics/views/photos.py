@@ -20,12 +20,12 @@ from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
 from ..infra import db, media, numbers
 from ..infra.storage import commit_with_files, media_path, remove_media_files
 from ..models import Permission, Photo, ReportTarget, Visibility
-from ..services import authority, photos, social, uploads
+from ..services import authority, collecting, photos, uploads
 from ..services.refusals import Invalid
 from ..web import htmx, ratelimit, responses
 from ..web.auth import current_user, login_required, permission_required, public, require_user
 from ..web.page_cache import shared_for_anonymous
-from ..web.reports import FILED, file_report
+from ..web.report_form import file_report
 from ..web.request_limits import large_body, photos_upload_limit
 from . import photo_page
 
@@ -136,7 +136,7 @@ async def viewer(photo_id: int) -> Response:
 @shared_for_anonymous
 async def collectors(photo_id: int) -> Response:
     photo = await _photo_or_404(photo_id)
-    people = await social.collectors(
+    people = await collecting.collectors(
         await db.session(), current_user(), photo, numbers.page_number(request.args.get("page"))
     )
     return await responses.page("photos/collectors.html", block="people", photo=photo, people=people)
@@ -221,15 +221,15 @@ async def report(photo_id: int) -> Response:
     user = require_user()
     form = await ReportForm.from_request()
     if request.method == "POST":
-        status = await file_report(form, user, ReportTarget.PHOTO, photo.id, photo.author_id)
-        if status == FILED:
+        refused = await file_report(form, user, ReportTarget.PHOTO, photo.id, photo.author_id)
+        if refused is None:
             if htmx.wants_fragment():
                 return await responses.fragment("partials/report_done.html", photo=photo)
             await flash("Thanks: a moderator will look at this photo.", "success")
             return await responses.see_other(url_for("photos.show", photo_id=photo.id))
         if htmx.wants_fragment():
-            return await responses.fragment("partials/report_form.html", status, photo=photo, form=form)
-        return await responses.page("photos/report.html", status, photo=photo, form=form)
+            return await responses.fragment("partials/report_form.html", refused, photo=photo, form=form)
+        return await responses.page("photos/report.html", refused, photo=photo, form=form)
     return await responses.page("photos/report.html", photo=photo, form=form)
 
 

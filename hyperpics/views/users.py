@@ -12,11 +12,11 @@ from quart import Blueprint, Response, flash, request, url_for
 from ..forms.photos import ReportForm
 from ..infra import db, numbers
 from ..models import Permission, ReportTarget
-from ..services import photos, social
+from ..services import collecting, people, photos
 from ..web import htmx, page_cache, responses
 from ..web.auth import current_user, permission_required, public, require_user
 from ..web.page_cache import shared_for_anonymous
-from ..web.reports import FILED, file_report
+from ..web.report_form import file_report
 
 bp = Blueprint("users", __name__, url_prefix="/user")
 
@@ -28,9 +28,9 @@ async def _render(username: str, tab: str) -> Response:
     viewer = current_user()
     name = username.strip().lower()
     user = await page_cache.kept_read(
-        ("user named", name), social.USER_TABLES, lambda reader: social.user_named(reader, name)
+        ("user named", name), people.USER_TABLES, lambda reader: people.user_named(reader, name)
     )
-    profile = await social.profile(session, viewer, user)
+    profile = await people.profile(session, viewer, user)
     context: dict[str, Any] = {"profile": profile, "user": user, "tab": tab}
     cursor = request.args.get("before")
     if tab == "photos":
@@ -43,12 +43,12 @@ async def _render(username: str, tab: str) -> Response:
             lambda reader: photos.author_photos(reader, kind, user.id, cursor),
         )
     elif tab == "collections":
-        if social.collections_visible(viewer, user):
-            context["feed"] = await social.collections(session, viewer, user, cursor)
+        if people.collections_visible(viewer, user):
+            context["feed"] = await collecting.collections(session, viewer, user, cursor)
     elif tab == "followers":
-        context["people"] = await social.followers(session, viewer, user, numbers.page_number(request.args.get("page")))
+        context["people"] = await people.followers(session, viewer, user, numbers.page_number(request.args.get("page")))
     else:
-        context["people"] = await social.following(session, viewer, user, numbers.page_number(request.args.get("page")))
+        context["people"] = await people.following(session, viewer, user, numbers.page_number(request.args.get("page")))
     # "Load more" wants the next items only; a tab link wants the whole tab.
     block = "tab_items" if cursor and "feed" in context else "tab"
     return await responses.page("users/show.html", block=block, **context)
@@ -87,17 +87,18 @@ async def followers(username: str) -> Response:
 async def report(username: str) -> Response:
     """Report a member (spam account, harassment...): GET shows the form, POST files it."""
     session = await db.session()
-    user = await social.user_named(session, username)
+    user = await people.user_named(session, username)
     form = await ReportForm.from_request()
     form_id, action = "report-user-form", url_for("users.report", username=user.username)
     status = 200
     if request.method == "POST":
-        status = await file_report(form, require_user(), ReportTarget.USER, user.id, user.id)
-        if status == FILED:
+        refused = await file_report(form, require_user(), ReportTarget.USER, user.id, user.id)
+        if refused is None:
             if htmx.wants_fragment():
                 return await responses.fragment("partials/report_done.html", form_id=form_id, what="member")
             await flash("Thanks: a moderator will look at this member.", "success")
             return await responses.see_other(url_for("users.show", username=user.username))
+        status = refused
         if htmx.wants_fragment():
             return await responses.fragment(
                 "partials/report_form.html", status, form=form, form_id=form_id, action=action
