@@ -11,7 +11,7 @@ from quart import Quart
 
 import hyperpics
 from hyperpics.models import Visibility
-from hyperpics.services.photos import EXPLORE_PER_PAGE
+from hyperpics.services.listings import EXPLORE_PER_PAGE
 
 from .conftest import Tab, make_user
 from .factories import add_photo, add_photos

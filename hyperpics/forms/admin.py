@@ -6,11 +6,11 @@ from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3's; types-WTForms 3.2 lacks it
 
 from ..models import RoleName
-from .auth import _email_field
+from .auth import email_field
 from .settings import ProfileForm
 
 
 class AdminProfileForm(ProfileForm):
-    email = _email_field("Email")
+    email = email_field("Email")
     role = SelectField("Role", choices=[SelectChoice(role.value, role.value) for role in RoleName])
     confirmed = BooleanField("Email address confirmed")

@@ -11,14 +11,14 @@ from . import BaseForm
 USERNAME_PATTERN = r"^[A-Za-z0-9_]+$"
 
 
-def _strip(value: object) -> object:
+def stripped(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-def _email_field(label: str = "Email") -> EmailField:
+def email_field(label: str = "Email") -> EmailField:
     return EmailField(
         label,
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired("Enter your email address."),
             Length(max=254, message="An email address has at most 254 characters."),
@@ -30,7 +30,7 @@ def _email_field(label: str = "Email") -> EmailField:
 def name_field() -> StringField:
     return StringField(
         "Name",
-        filters=[_strip],
+        filters=[stripped],
         validators=[DataRequired("Enter your name."), Length(max=30, message="A name has at most 30 characters.")],
     )
 
@@ -38,7 +38,7 @@ def name_field() -> StringField:
 def username_field() -> StringField:
     return StringField(
         "Username",
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired("Choose a username."),
             Length(min=3, max=20, message="A username has 3 to 20 characters."),
@@ -48,7 +48,7 @@ def username_field() -> StringField:
     )
 
 
-def _new_password_fields() -> tuple[PasswordField, PasswordField]:
+def new_password_fields() -> tuple[PasswordField, PasswordField]:
     password = PasswordField(
         "Password",
         validators=[DataRequired("Choose a password.")],
@@ -81,23 +81,23 @@ class NewPasswordMixin:
 
 class RegisterForm(NewPasswordMixin, BaseForm):
     name = name_field()
-    email = _email_field()
+    email = email_field()
     username = username_field()
-    password, password2 = _new_password_fields()
+    password, password2 = new_password_fields()
 
 
 class LoginForm(BaseForm):
-    email = _email_field()
+    email = email_field()
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     remember = BooleanField("Keep me logged in on this device")
 
 
 class ForgotPasswordForm(BaseForm):
-    email = _email_field()
+    email = email_field()
 
 
 class ResetPasswordForm(NewPasswordMixin, BaseForm):
-    password, password2 = _new_password_fields()
+    password, password2 = new_password_fields()
 
 
 class ReauthenticateForm(BaseForm):

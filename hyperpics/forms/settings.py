@@ -6,16 +6,16 @@ from wtforms import BooleanField, FileField, IntegerField, PasswordField, String
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from . import BaseForm
-from .auth import NewPasswordMixin, _email_field, _new_password_fields, _strip, name_field, username_field
+from .auth import NewPasswordMixin, email_field, name_field, new_password_fields, stripped, username_field
 
 
 class ChangePasswordForm(NewPasswordMixin, BaseForm):
     old_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
-    password, password2 = _new_password_fields()
+    password, password2 = new_password_fields()
 
 
 class ChangeEmailForm(BaseForm):
-    email = _email_field("New email address")
+    email = email_field("New email address")
 
 
 class DeleteAccountForm(BaseForm):
@@ -46,15 +46,15 @@ class ProfileForm(BaseForm):
     username = username_field()
     website = StringField(
         "Website",
-        filters=[_strip],
+        filters=[stripped],
         validators=[Optional(), Length(max=255, message="At most 255 characters.")],
         description="An http:// or https:// address.",
     )
     location = StringField(
-        "Location", filters=[_strip], validators=[Optional(), Length(max=50, message="At most 50 characters.")]
+        "Location", filters=[stripped], validators=[Optional(), Length(max=50, message="At most 50 characters.")]
     )
     bio = TextAreaField(
-        "Bio", filters=[_strip], validators=[Optional(), Length(max=120, message="At most 120 characters.")]
+        "Bio", filters=[stripped], validators=[Optional(), Length(max=120, message="At most 120 characters.")]
     )
 
     def validate_website(self, field: StringField) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from ..models import AuditAction, NotificationKind, ReportReason, ReportStatus, ReportTarget, RoleName, Visibility
-from ..services.photos import MAX_TAGS
+from ..services.authoring import MAX_TAGS
 from . import pictures, words
 
 DAY = 86_400

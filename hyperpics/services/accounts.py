@@ -19,7 +19,7 @@ from ..infra.storage import photo_files as storage_photo_files
 from ..infra.wakeups import SESSION, wake_after_commit
 from ..models import THEMES, AuditAction, AuthSession, Photo, Role, RoleName, User, utcnow
 from . import authority
-from .photos import delete_unused_tags, tag_ids_of_photos
+from .authoring import delete_unused_tags, tag_ids_of_photos
 from .refusals import Invalid
 
 

@@ -6,7 +6,7 @@ photo page, the comment thread, the admin tables, the reports queue):
 - one's own content: always;
 - someone else's: MODERATE, and a moderator acts on ordinary members' content only (also a
   member whose moderator role a lock keeps aside); administrators act on anyone's;
-- nobody but the author changes a photo's text, tags or visibility (photos.update_details).
+- nobody but the author changes a photo's text, tags or visibility (authoring.update_details).
 
 Every action on someone else's content is written to the audit log.
 """

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..infra import db
 from ..models import Collect, NotificationKind, Photo, User, utcnow
 from . import notifications
+from .listings import decode_cursor
 from .people import USERS_PER_PAGE, PeoplePage, collections_visible, people_page
-from .photos import Card, FeedPage, cards_of, cards_query, decode_cursor
+from .photos import Card, FeedPage, cards_of, cards_query
 from .refusals import Refused
 
 

@@ -37,9 +37,9 @@ from ..models import (
     utcnow,
 )
 from . import accounts, authority
+from .authoring import delete_unused_tags, tag_ids_of_photos
 from .authority import audit
 from .authority import refusal as content_refusal
-from .photos import delete_unused_tags, tag_ids_of_photos
 from .refusals import Conflict, Invalid, NotFound, Refused
 
 # --- people -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..infra import cpu, media
 from ..infra.storage import discard_media_files
 from ..models import Photo, User
-from . import photos
+from . import authoring
 
 log = logging.getLogger("hyperpics.uploads")
 
@@ -86,7 +86,7 @@ def _process(upload: Upload, media_dir: str, max_bytes: int) -> media.StoredPhot
     return media.process_photo(upload.stream.read(), media_dir, upload.file_name)
 
 
-NO_DETAILS = photos.NewDetails()  # an upload that says nothing about its photos
+NO_DETAILS = authoring.NewDetails()  # an upload that says nothing about its photos
 
 
 async def save_uploads(
@@ -97,10 +97,10 @@ async def save_uploads(
     media_dir: str,
     max_bytes: int,
     max_files: int,
-    details: photos.NewDetails = NO_DETAILS,
+    details: authoring.NewDetails = NO_DETAILS,
 ) -> UploadResult:
     """Process every file (in threads) and add a Photo row for each accepted one, carrying
-    ``details`` (checked beforehand with :func:`photos.new_details`).
+    ``details`` (checked beforehand with :func:`authoring.new_details`).
 
     Files are on disk, pending, when this returns; the caller commits and publishes
     ``result.written_files()`` (:func:`storage.commit_with_files`).
@@ -127,11 +127,11 @@ async def save_uploads(
     try:
         outcomes = await asyncio.gather(*(handle(i, u) for i, u in enumerate(uploads)))
         # The database only now, once every image is decoded (no write lock held meanwhile).
-        tags = await photos.tags_for_new_photos(session, details) if result.stored else []
+        tags = await authoring.tags_for_new_photos(session, details) if result.stored else []
         # Rows in the order the files were chosen, whatever order they finished in.
         for item, stored in outcomes:
             if stored is not None:
-                item.photo = photos.create_photo(session, author, stored, details, tags)
+                item.photo = authoring.create_photo(session, author, stored, details, tags)
             result.files.append(item)
         if result.accepted:
             await session.flush()

@@ -7,7 +7,7 @@ import random
 from quart import Blueprint, Response, abort, request
 
 from ..infra import db, numbers
-from ..services import photos
+from ..services import listings, photos, tags
 from ..web import page_cache, responses
 from ..web.auth import current_user, public
 
@@ -20,11 +20,11 @@ bp = Blueprint("main", __name__)
 async def index() -> Response:
     session = await db.session()
     viewer = current_user()
-    hot_tags = await page_cache.remember("hot_tags", photos.HOT_TAG_TABLES, lambda: photos.hot_tags(session))
+    hot_tags = await page_cache.remember("hot_tags", tags.HOT_TAG_TABLES, lambda: tags.hot_tags(session))
     if viewer is None:
-        recent = await photos.recent_public(session)
+        recent = await listings.recent_public(session)
         return await responses.page("main/landing.html", cards=recent, hot_tags=hot_tags)
-    feed = await photos.home_feed(session, viewer, request.args.get("before"))
+    feed = await listings.home_feed(session, viewer, request.args.get("before"))
     # "Load more" asks for the next items only; the page is the same URL.
     return await responses.page("main/feed.html", block="feed_items", feed=feed, hot_tags=hot_tags)
 
@@ -45,9 +45,9 @@ async def explore() -> Response:
         # A fresh walk: one of the drawings kept for everyone (members too; their page differs
         # only in its layout). Going on with a walk reads its next page.
         drawing = ("explore drawing", random.randrange(EXPLORE_SAMPLES))
-        page = await page_cache.kept_read(drawing, photos.CARD_TABLES, photos.explore)
+        page = await page_cache.kept_read(drawing, photos.CARD_TABLES, listings.explore)
     else:
-        page = await photos.explore(await db.session(), start, after)
+        page = await listings.explore(await db.session(), start, after)
     # "Load more" asks for the next cards only; Shuffle for the whole grid again.
     block = "explore_items" if after is not None else "grid"
     return await responses.page("main/explore.html", block=block, page=page)
@@ -72,7 +72,7 @@ async def tag(tag_id: int, order: str) -> Response:
     session, viewer = await db.session(), current_user()
     number = numbers.page_number(request.args.get("page"))
     public = await page_cache.kept_read(
-        ("public tag", tag_id), photos.TAG_TABLES, lambda reader: photos.public_tag(reader, tag_id)
+        ("public tag", tag_id), tags.TAG_TABLES, lambda reader: tags.public_tag(reader, tag_id)
     )
     kind = photos.sight(viewer)
     if public is not None and (kind != photos.MEMBER or public.only_public):
@@ -81,10 +81,10 @@ async def tag(tag_id: int, order: str) -> Response:
         found = public.tag
         page = await page_cache.kept_read(
             ("tag page", tag_id, kind, order, number),
-            (*photos.CARD_TABLES, *photos.TAG_TABLES),
-            lambda reader: photos.tag_page(reader, None, found, order, number, kind=kind),
+            (*photos.CARD_TABLES, *tags.TAG_TABLES),
+            lambda reader: tags.tag_page(reader, None, found, order, number, kind=kind),
         )
     else:
-        found = public.tag if public is not None else await photos.get_tag(session, viewer, tag_id)
-        page = await photos.tag_page(session, viewer, found, order, number)
+        found = public.tag if public is not None else await tags.get_tag(session, viewer, tag_id)
+        page = await tags.tag_page(session, viewer, found, order, number)
     return await responses.page("tags/show.html", block="results", tag=found, order=order, page=page)

@@ -20,7 +20,7 @@ from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
 from ..infra import db, media, numbers
 from ..infra.storage import commit_with_files, media_path, remove_media_files
 from ..models import Permission, Photo, ReportTarget, Visibility
-from ..services import authority, collecting, photos, uploads
+from ..services import authoring, authority, collecting, photos, uploads
 from ..services.refusals import Invalid
 from ..web import htmx, ratelimit, responses
 from ..web.auth import current_user, login_required, permission_required, public, require_user
@@ -42,12 +42,12 @@ def upload_context(details: UploadDetailsForm) -> dict[str, Any]:
     return {"limits": _limits(), "accept": media.ACCEPT_ATTRIBUTE, "formats": media.FORMAT_NAMES, "details": details}
 
 
-def checked_details(form: UploadDetailsForm) -> photos.NewDetails | None:
+def checked_details(form: UploadDetailsForm) -> authoring.NewDetails | None:
     """The upload form's shared fields, or None with the form's errors set."""
     if not form.validate():
         return None
     try:
-        return photos.new_details(
+        return authoring.new_details(
             description=form.description.data or "", tags=form.tags.data or "", visibility=form.visibility.data
         )
     except Invalid as error:
@@ -160,7 +160,7 @@ async def edit(photo_id: int) -> Response:
     row = request.args.get("row") == "1"  # the compact form on the upload results
     if form.validate():
         try:
-            await photos.update_details(
+            await authoring.update_details(
                 await db.session(),
                 user,
                 photo,
@@ -204,7 +204,7 @@ async def delete(photo_id: int) -> Response:
             moderating=True,
             error="Say why: the reason goes in the moderation log.",
         )
-    files = await photos.delete_photo(session, user, photo, reason=reason)
+    files = await authoring.delete_photo(session, user, photo, reason=reason)
     media_dir = current_app.config["MEDIA_DIR"]
     db.after_commit(lambda: remove_media_files(media_dir, files))
     await flash("Photo deleted.", "success")
@@ -241,7 +241,7 @@ async def photo_file(filename: str) -> Response:
         abort(404)
     session = await db.session()
     # Only a file the row names: a copy a row made before it existed (media backfill) is not served.
-    photo = await photos.photo_by_file(session, filename)
+    photo = await authoring.photo_by_file(session, filename)
     if photo is None:
         abort(404)
     await photos.get_visible(session, current_user(), photo.id)

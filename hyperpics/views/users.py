@@ -12,7 +12,7 @@ from quart import Blueprint, Response, flash, request, url_for
 from ..forms.photos import ReportForm
 from ..infra import db, numbers
 from ..models import Permission, ReportTarget
-from ..services import collecting, people, photos
+from ..services import collecting, listings, people, photos
 from ..web import htmx, page_cache, responses
 from ..web.auth import current_user, permission_required, public, require_user
 from ..web.page_cache import shared_for_anonymous
@@ -40,7 +40,7 @@ async def _render(username: str, tab: str) -> Response:
         context["feed"] = await page_cache.kept_read(
             ("author photos", user.id, kind, cursor),
             photos.CARD_TABLES,
-            lambda reader: photos.author_photos(reader, kind, user.id, cursor),
+            lambda reader: listings.author_photos(reader, kind, user.id, cursor),
         )
     elif tab == "collections":
         if people.collections_visible(viewer, user):
