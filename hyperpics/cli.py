@@ -307,7 +307,7 @@ def reindex() -> None:
 
 
 async def _reindex(url: str) -> dict[str, int]:
-    from .infra.db import Database
+    from .infra.engines import Database
     from .services.search import search_index
 
     database = Database(url)
@@ -364,7 +364,7 @@ def backfill(batch: int, workers: int) -> None:
     once every photo is up to date. The site keeps serving meanwhile."""
     from .infra import backfill as backfilling
     from .infra import migrations
-    from .infra.db import Database
+    from .infra.engines import Database
 
     settings = _load_settings()
     url, media_dir = settings["DATABASE_URL"], settings["MEDIA_DIR"]
@@ -411,7 +411,7 @@ def create_admin(email: str, username: str, name: str, password: str) -> None:
 
 async def _create_admin(url: str, media_dir: str, email: str, username: str, name: str, password: str) -> str:
     from .forms.auth import RegisterForm
-    from .infra.db import Database
+    from .infra.engines import Database
     from .infra.storage import commit_with_files
     from .models import RoleName
     from .services import accounts

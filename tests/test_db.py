@@ -16,8 +16,8 @@ from quart import Blueprint, abort
 from sqlalchemy import select, text
 
 from hyperpics import create_app
-from hyperpics.infra import db, passwords
-from hyperpics.infra.db import is_write_statement
+from hyperpics.infra import db, engines, passwords
+from hyperpics.infra.engines import is_write_statement
 from hyperpics.models import Tag, utcnow
 from hyperpics.web import responses
 from hyperpics.web.auth import public
@@ -237,7 +237,7 @@ async def test_small_writes_read_their_answer_outside_the_write_transaction(
     seen: list[tuple[str, str | None]] = []
 
     def record(conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        seen.append((statement.lstrip().split()[0].upper(), conn.info.get(db.TXN_KEY)))
+        seen.append((statement.lstrip().split()[0].upper(), conn.info.get(engines.TXN_KEY)))
 
     engine = db.database(app).engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)

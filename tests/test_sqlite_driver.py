@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hyperpics.infra.db import make_engine
+from hyperpics.infra.engines import make_engine
 
 # A SELECT far past the in-place budget: it counts to 300,000 (millions of VM steps).
 LONG_READ = (
@@ -176,7 +176,7 @@ async def test_a_failing_read_in_place_raises_the_database_error(engine: AsyncEn
 async def test_a_read_marked_long_goes_to_the_thread_at_once(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hyperpics.infra.db import long_read
+    from hyperpics.infra.engines import long_read
 
     async with connected(engine) as connection:
         trips = Trips(monkeypatch)
@@ -189,7 +189,7 @@ async def test_a_read_marked_long_goes_to_the_thread_at_once(
 
 
 async def test_connections_read_through_a_memory_map(engine: AsyncEngine) -> None:
-    from hyperpics.infra.db import SQLITE_MMAP_BYTES
+    from hyperpics.infra.engines import SQLITE_MMAP_BYTES
 
     async with engine.connect() as connection:
         assert (await connection.exec_driver_sql("PRAGMA mmap_size")).scalar_one() == SQLITE_MMAP_BYTES

@@ -28,7 +28,7 @@ from sqlalchemy import CursorResult, Row, func, select, update
 
 from ..models import Photo
 from . import media, storage
-from .db import Database
+from .engines import Database
 
 log = logging.getLogger("hyperpics.backfill")
 

@@ -14,12 +14,12 @@ deferred BEGIN, and the COMMIT or ROLLBACK of a transaction that changed nothing
 where they are asked for, under a time budget (checked by a progress handler): a statement
 that outgrows it is interrupted and run again in the thread, from the start (a read is
 idempotent, and its transaction's snapshot is the same). A statement known to be long is
-sent to the thread at once (db.long_read). Whatever may wait on a lock
+sent to the thread at once (engines.long_read). Whatever may wait on a lock
 or on the disk (a write, BEGIN IMMEDIATE, the COMMIT of a change) still goes to the thread,
 so the event loop never waits for another writer or for an fsync, and it never runs a read
 for longer than the budget.
 
-Used through ``create_async_engine(..., module=one_trip_dbapi())`` (db.make_engine), with
+Used through ``create_async_engine(..., module=one_trip_dbapi())`` (engines.make_engine), with
 ``check_same_thread=False``: the event loop's thread uses the connection too, never while its
 own thread does (the adapter's mutex, and a count of the jobs sent there).
 """
@@ -48,7 +48,7 @@ Outcome = tuple[Any, list[Any], int, int | None]
 # A statement run in place may take INLINE_SECONDS, checked every INLINE_STEPS virtual-machine
 # steps, before it is handed to the thread. (Time, not steps: one step of a full-text index
 # can be a long walk in C.) What it spent in place is lost: a statement known to be long is
-# marked (db.long_read) and goes to the thread at once, and one that outgrew the budget goes
+# marked (engines.long_read) and goes to the thread at once, and one that outgrew the budget goes
 # there for its next OUTGROWN_RUNS runs, then is tried in place again (the data may shrink).
 # 2 ms, as long as a page's rendering holds the loop: at 0.5 ms a member's home feed (0.4-0.6
 # ms on the demo site) was cut short half the time and run twice.
@@ -126,7 +126,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._description: Any = None
         self._rowcount = -1
         self._lastrowid: int | None = None
-        self.in_thread = False  # set for a statement known to be long (db.long_read)
+        self.in_thread = False  # set for a statement known to be long (engines.long_read)
 
     @property
     def description(self) -> Any:

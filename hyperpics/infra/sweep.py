@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from . import media, storage
-from .db import Database
+from .engines import Database
 
 log = logging.getLogger("hyperpics.sweep")
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..infra import media, passwords, storage
-from ..infra.db import Database
+from ..infra.engines import Database
 from . import pictures, store
 from .plan import ADMIN, MEMBER, MODERATOR, Plan, SeedError, SeedOptions, build, check, max_follows
 

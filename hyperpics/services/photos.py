@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
-from ..infra import db
+from ..infra import engines
 from ..models import Collect, Comment, Follow, Permission, Photo, User, Visibility
 from . import authority
 from .refusals import NotFound
@@ -115,7 +115,7 @@ def visible_for(
 ) -> ColumnElement[bool]:
     """:func:`visible_to` by rule; a member is the ``viewer_id`` parameter (given here, or
     when a prebuilt statement runs: :func:`viewer_params`)."""
-    visibility = photo.visibility if by_visibility else db.unindexed(photo.visibility)
+    visibility = photo.visibility if by_visibility else engines.unindexed(photo.visibility)
     if kind == ANONYMOUS:
         return visibility == Visibility.PUBLIC.value
     if kind == MODERATOR:

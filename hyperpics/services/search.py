@@ -57,7 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from ..infra import db
+from ..infra import engines
 from ..models import Photo, Tag, User, photo_tags
 from .photos import sight, viewer_params, visible_for
 
@@ -199,7 +199,7 @@ def _kind(category: str, sees: str) -> _Kind:
             # through every active user's photos to count a common word's).
             "photo",
             Photo,
-            [visible_for(sees), db.unindexed(User.active).is_(True)],
+            [visible_for(sees), engines.unindexed(User.active).is_(True)],
             Photo.id.desc(),
             joins=[Photo.author],
             options=[joinedload(Photo.author)],
@@ -289,7 +289,7 @@ class _IndexSearch:
             limit, offset = bindparam(LIMIT, type_=Integer), bindparam(OFFSET, type_=Integer)
             # A CTE: the snippets (FTS5's) read the page's ids too.
             chosen = query.where(*kind.where).order_by(*order).limit(limit).offset(offset).cte("page")
-            return db.long_read(
+            return engines.long_read(
                 select(entity, match.snippet(chosen), *kind.extra)
                 .select_from(entity)
                 .join(chosen, chosen.c.id == entity.id)
@@ -298,7 +298,7 @@ class _IndexSearch:
             )
 
         built = _Statements(
-            counts=db.long_read(counts),
+            counts=engines.long_read(counts),
             ranked=page_of(match.found, list(match.found.c), [match.found.c.rank, kind.tie]),
             newest=page_of(match.window, [match.window.c.id, literal(0).label("rank")], [kind.tie]),
         )

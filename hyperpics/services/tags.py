@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..infra import db
+from ..infra import engines
 from ..models import Collect, Photo, Tag, User, Visibility, photo_tags
 from .photos import ANONYMOUS, PER_PAGE, NumberedPage, cards_of, cards_select, sight, viewer_params, visible_for
 from .refusals import NotFound
@@ -134,7 +134,7 @@ class PublicTag:
 _NOT_ONLY_PUBLIC = exists().where(
     photo_tags.c.tag_id == Tag.id,
     photo_tags.c.photo_id == Photo.id,
-    db.unindexed(Photo.visibility) != Visibility.PUBLIC.value,
+    engines.unindexed(Photo.visibility) != Visibility.PUBLIC.value,
 )
 _PUBLIC_TAG = select(Tag, ~_NOT_ONLY_PUBLIC).where(Tag.id == bindparam("tag_id", type_=Integer), _on_a_photo(ANONYMOUS))
 

@@ -15,7 +15,7 @@ from werkzeug.exceptions import (
     default_exceptions,
 )
 
-from ..infra import db
+from ..infra import db, engines
 from ..services.refusals import Refused
 from . import htmx
 from .auth import ConfirmationNeeded
@@ -75,7 +75,7 @@ async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     if code == 503:
-        headers["Retry-After"] = str(db.RETRY_AFTER_SECONDS)
+        headers["Retry-After"] = str(engines.RETRY_AFTER_SECONDS)
     confirm_first = isinstance(error, ConfirmationNeeded)
     if confirm_first:
         title = "Confirm your email address"
@@ -103,8 +103,8 @@ def init_app(app: Quart) -> None:
         # What a service said no to, let through by the view: its sentence, under its status.
         return await render_error(default_exceptions[error.status](description=error.message))
 
-    @app.errorhandler(db.WriteOnSafeMethod)
-    async def _write_on_safe_method(error: db.WriteOnSafeMethod) -> tuple[str, int, dict[str, str]]:
+    @app.errorhandler(engines.WriteOnSafeMethod)
+    async def _write_on_safe_method(error: engines.WriteOnSafeMethod) -> tuple[str, int, dict[str, str]]:
         # A view bug, refused before anything changed: say so in the log, and to the client
         # that only a form sent with POST changes anything here.
         log.error("refused a write during %s %s", request.method, request.path, exc_info=error)

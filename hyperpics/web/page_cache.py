@@ -46,7 +46,7 @@ View = Callable[P, Awaitable[Response]]
 # What anonymous pages are made from (notifications, reports, the audit log and login
 # sessions are never shown to them): writing to any other table keeps their copies.
 PAGE_TABLES = ("users", "roles", "photos", "tags", "photo_tags", "follows", "collects", "comments")
-ANY_TABLE = "*"  # a statement whose table could not be told (db.WRITTEN_TABLES_KEY)
+ANY_TABLE = "*"  # a statement whose table could not be told (engines.WRITTEN_TABLES_KEY)
 ALL_TABLES = tuple(sorted(Base.metadata.tables))
 MAX_ENTRIES = 2_000
 MAX_BYTES = 64 * 1024 * 1024
