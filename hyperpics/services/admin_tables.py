@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from ..models import (
-    AuditAction,
-    AuditEntry,
     Collect,
     Comment,
     Photo,
@@ -34,7 +31,6 @@ from ..models import (
     Tag,
     User,
     photo_tags,
-    utcnow,
 )
 
 # --- what a table can be asked ------------------------------------------------------------
@@ -85,17 +81,21 @@ class TablePage:
         return min(self.total, self.query.page * self.query.spec.per_page)
 
 
-def _contains(column: SQLColumnExpression[str], text: str) -> ColumnElement[bool]:
+def contains_text(column: SQLColumnExpression[str], text: str) -> ColumnElement[bool]:
+    """The table's free-text filter: ``text`` anywhere in ``column``, whatever the case."""
     return func.lower(column).contains(text.lower(), autoescape=True)
 
 
-def _order(expression: SQLColumnExpression[Any], query: TableQuery, tiebreak: SQLColumnExpression[Any]) -> list[Any]:
+def ordered_by(
+    expression: SQLColumnExpression[Any], query: TableQuery, tiebreak: SQLColumnExpression[Any]
+) -> list[Any]:
+    """The ORDER BY for the query's sort: ``expression`` its way, then ``tiebreak`` the same way."""
     if query.descending:
         return [expression.desc(), tiebreak.desc()]
     return [expression.asc(), tiebreak.asc()]
 
 
-async def _page(
+async def read_page(
     session: AsyncSession,
     query: TableQuery,
     statement: Select[*tuple[Any, ...]],
@@ -163,9 +163,9 @@ async def users(session: AsyncSession, query: TableQuery, *, only_ids: Sequence[
     if query.text:
         where.append(
             or_(
-                _contains(User.username, query.text),
-                _contains(User.name, query.text),
-                _contains(User.email, query.text),
+                contains_text(User.username, query.text),
+                contains_text(User.name, query.text),
+                contains_text(User.email, query.text),
             )
         )
     if only_ids is not None:
@@ -179,9 +179,9 @@ async def users(session: AsyncSession, query: TableQuery, *, only_ids: Sequence[
     statement = (
         select(User, photo_count.label("photos"), reports.label("reports"))
         .options(joinedload(User.role_before_lock))
-        .order_by(*_order(sort, query, User.id))
+        .order_by(*ordered_by(sort, query, User.id))
     )
-    rows, total, query = await _page(session, query, statement, User, where)
+    rows, total, query = await read_page(session, query, statement, User, where)
     return TablePage(query, [UserRow(row.User, row.photos, row.reports) for row in rows], total)
 
 
@@ -219,11 +219,11 @@ async def photos(session: AsyncSession, query: TableQuery, *, only_ids: Sequence
     if query.filters["visibility"]:
         where.append(Photo.visibility == query.filters["visibility"])
     if query.text:
-        author_matches = select(User.id).where(_contains(User.username, query.text))
+        author_matches = select(User.id).where(contains_text(User.username, query.text))
         where.append(
             or_(
-                _contains(Photo.description, query.text),
-                _contains(Photo.alt_text, query.text),
+                contains_text(Photo.description, query.text),
+                contains_text(Photo.alt_text, query.text),
                 Photo.author_id.in_(author_matches),
             )
         )
@@ -234,9 +234,9 @@ async def photos(session: AsyncSession, query: TableQuery, *, only_ids: Sequence
     statement = (
         select(Photo, collects.label("collects"), comments.label("comments"), reports.label("reports"))
         .options(joinedload(Photo.author))
-        .order_by(*_order(sort, query, Photo.id))
+        .order_by(*ordered_by(sort, query, Photo.id))
     )
-    rows, total, query = await _page(session, query, statement, Photo, where)
+    rows, total, query = await read_page(session, query, statement, Photo, where)
     return TablePage(query, [PhotoRow(row.Photo, row.collects, row.comments, row.reports) for row in rows], total)
 
 
@@ -266,8 +266,8 @@ async def comments(session: AsyncSession, query: TableQuery, *, only_ids: Sequen
     elif query.filters["status"] == "replies":
         where.append(Comment.reply_to_id.is_not(None))
     if query.text:
-        author_matches = select(User.id).where(_contains(User.username, query.text))
-        where.append(or_(_contains(Comment.body, query.text), Comment.author_id.in_(author_matches)))
+        author_matches = select(User.id).where(contains_text(User.username, query.text))
+        where.append(or_(contains_text(Comment.body, query.text), Comment.author_id.in_(author_matches)))
     if only_ids is not None:
         where.append(Comment.id.in_(only_ids))
     author_name = (
@@ -277,9 +277,9 @@ async def comments(session: AsyncSession, query: TableQuery, *, only_ids: Sequen
     statement = (
         select(Comment, reports.label("reports"))
         .options(joinedload(Comment.author), joinedload(Comment.photo))
-        .order_by(*_order(sort, query, Comment.id))
+        .order_by(*ordered_by(sort, query, Comment.id))
     )
-    rows, total, query = await _page(session, query, statement, Comment, where)
+    rows, total, query = await read_page(session, query, statement, Comment, where)
     return TablePage(query, [CommentRow(row.Comment, row.reports) for row in rows], total)
 
 
@@ -311,272 +311,10 @@ async def tags(session: AsyncSession, query: TableQuery, *, only_ids: Sequence[i
     )
     where: list[ColumnElement[bool]] = []
     if query.text:
-        where.append(_contains(Tag.name, query.text))
+        where.append(contains_text(Tag.name, query.text))
     if only_ids is not None:
         where.append(Tag.id.in_(only_ids))
     sort = {"photos": photo_count, "name": Tag.name, "created": Tag.created_at}[query.sort]
-    statement = select(Tag, photo_count.label("photos")).order_by(*_order(sort, query, Tag.id))
-    rows, total, query = await _page(session, query, statement, Tag, where)
+    statement = select(Tag, photo_count.label("photos")).order_by(*ordered_by(sort, query, Tag.id))
+    rows, total, query = await read_page(session, query, statement, Tag, where)
     return TablePage(query, [TagRow(row.Tag, row.photos) for row in rows], total)
-
-
-# --- the reports queue, one row per reported thing ----------------------------------------
-
-REPORTS = TableSpec(
-    name="reports",
-    sorts=("reports", "latest", "oldest"),
-    default_sort="reports",
-    filters={"status": ("", "closed"), "target": ("", *(target.value for target in ReportTarget))},
-    per_page=20,
-    searchable=False,
-)
-
-
-@dataclass
-class ReportGroup:
-    target_type: ReportTarget
-    target_id: int
-    count: int
-    first_at: datetime
-    last_at: datetime
-    status: ReportStatus | None  # None while open
-    reasons: dict[str, int] = field(default_factory=dict)
-    reporters: list[str] = field(default_factory=list)  # newest first
-    notes: list[tuple[str, str]] = field(default_factory=list)  # (reporter, note)
-    target: Photo | Comment | User | None = None  # None when it was deleted
-
-    @property
-    def key(self) -> str:
-        return f"{self.target_type.value}-{self.target_id}"
-
-
-async def reports(session: AsyncSession, query: TableQuery, *, only: tuple[str, int] | None = None) -> TablePage:
-    closed = query.filters["status"] == "closed"
-    where: list[ColumnElement[bool]] = [
-        Report.status != ReportStatus.OPEN if closed else Report.status == ReportStatus.OPEN
-    ]
-    if query.filters["target"]:
-        where.append(Report.target_type == query.filters["target"])
-    if only is not None:
-        where.append(and_(Report.target_type == only[0], Report.target_id == only[1]))
-    count = func.count().label("count")
-    first_at = func.min(Report.created_at).label("first_at")
-    last_at = func.max(Report.created_at).label("last_at")
-    # A closed group shows how it ended; all its reports were closed by one action.
-    status = func.max(Report.status).label("status")
-    sorts: dict[str, ColumnElement[Any]] = {"reports": count, "latest": last_at, "oldest": first_at}
-    sort = sorts[query.sort]
-    descending = query.descending if query.sort != "oldest" else not query.descending
-    groups = select(Report.target_type, Report.target_id).where(*where).group_by(Report.target_type, Report.target_id)
-    total = (await session.execute(select(func.count()).select_from(groups.subquery()))).scalar_one()
-    per_page = query.spec.per_page
-    last_page = max(1, math.ceil(total / per_page))
-    if query.page > last_page:
-        query = replace(query, page=last_page)
-    tiebreak = func.max(Report.id)
-    statement = (
-        select(Report.target_type, Report.target_id, count, first_at, last_at, status)
-        .where(*where)
-        .group_by(Report.target_type, Report.target_id)
-        .order_by(sort.desc() if descending else sort.asc(), tiebreak.desc())
-        .limit(per_page)
-        .offset((query.page - 1) * per_page)
-    )
-    page_groups = [
-        ReportGroup(
-            ReportTarget(row.target_type),
-            row.target_id,
-            row.count,  # type: ignore[arg-type]  # the "count" column: typing sees Row's tuple.count method
-            row.first_at,
-            row.last_at,
-            ReportStatus(row.status) if closed else None,
-        )
-        for row in (await session.execute(statement)).all()
-    ]
-    await _fill_groups(session, page_groups, where)
-    return TablePage(query, page_groups, total)
-
-
-async def _fill_groups(session: AsyncSession, groups: list[ReportGroup], where: list[ColumnElement[bool]]) -> None:
-    """Reasons, notes and the reported things for one page of groups (at most four queries)."""
-    if not groups:
-        return
-    by_key = {(group.target_type, group.target_id): group for group in groups}
-    keys = [and_(Report.target_type == kind, Report.target_id == target_id) for kind, target_id in by_key]
-    details = await session.execute(
-        select(Report.target_type, Report.target_id, Report.reason, Report.note, User.username)
-        .join(User, User.id == Report.reporter_id)
-        .where(*where, or_(*keys))
-        .order_by(Report.created_at.desc(), Report.id.desc())
-    )
-    for row in details:
-        group = by_key[(ReportTarget(row.target_type), row.target_id)]
-        group.reasons[row.reason.value] = group.reasons.get(row.reason.value, 0) + 1
-        group.reporters.append(row.username)
-        if row.note and len(group.notes) < 3:
-            group.notes.append((row.username, row.note))
-    wanted: dict[ReportTarget, list[int]] = {}
-    for kind, target_id in by_key:
-        wanted.setdefault(kind, []).append(target_id)
-    loaders: dict[ReportTarget, Select[Photo] | Select[Comment] | Select[User]] = {
-        ReportTarget.PHOTO: select(Photo)
-        .options(joinedload(Photo.author))
-        .where(Photo.id.in_(wanted.get(ReportTarget.PHOTO, []))),
-        ReportTarget.COMMENT: select(Comment)
-        .options(joinedload(Comment.author))
-        .where(Comment.id.in_(wanted.get(ReportTarget.COMMENT, []))),
-        ReportTarget.USER: select(User).where(User.id.in_(wanted.get(ReportTarget.USER, []))),
-    }
-    for kind, statement in loaders.items():
-        if kind not in wanted:
-            continue
-        for target in (await session.execute(statement)).scalars():
-            by_key[(kind, target.id)].target = target
-
-
-# --- the audit log ------------------------------------------------------------------------
-
-AUDIT_ACTIONS = tuple(action.value for action in AuditAction)
-
-AUDIT = TableSpec(
-    name="audit",
-    sorts=("time",),
-    default_sort="time",
-    filters={"action": ("", *AUDIT_ACTIONS)},
-    per_page=50,
-)
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    entry: AuditEntry
-
-    @property
-    def changes(self) -> list[tuple[str, Any, Any]]:
-        """(field, before, after) for every field the action touched."""
-        before, after = self.entry.before or {}, self.entry.after or {}
-        keys = list(dict.fromkeys([*before, *after]))
-        return [(key, before.get(key), after.get(key)) for key in keys if before.get(key) != after.get(key)]
-
-
-async def audit_log(session: AsyncSession, query: TableQuery) -> TablePage:
-    where: list[ColumnElement[bool]] = []
-    if query.filters["action"]:
-        where.append(AuditEntry.action == query.filters["action"])
-    if query.text:
-        # Who did it, or whom it was done to.
-        people = select(User.id).where(_contains(User.username, query.text))
-        where.append(
-            or_(
-                AuditEntry.actor_id.in_(people),
-                and_(AuditEntry.target_type == "user", AuditEntry.target_id.in_(people)),
-            )
-        )
-    statement = (
-        select(AuditEntry)
-        .options(joinedload(AuditEntry.actor))
-        .order_by(*_order(AuditEntry.created_at, query, AuditEntry.id))
-    )
-    rows, total, query = await _page(session, query, statement, AuditEntry, where)
-    return TablePage(query, [AuditRow(row.AuditEntry) for row in rows], total)
-
-
-# --- the dashboard ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Counts:
-    photos: int
-    photos_reported: int
-    users: int
-    users_locked: int
-    users_blocked: int
-    users_unconfirmed: int
-    comments: int
-    comments_reported: int
-    tags: int
-    reports_open: int
-
-
-def _reported(target: ReportTarget) -> ColumnElement[int]:
-    return (
-        select(func.count(func.distinct(Report.target_id)))
-        .where(Report.target_type == target, Report.status == ReportStatus.OPEN)
-        .scalar_subquery()
-    )
-
-
-async def counts(session: AsyncSession) -> Counts:
-    """Every number on the dashboard in one statement."""
-
-    def total(model: Any, *where: ColumnElement[bool]) -> ColumnElement[int]:
-        return select(func.count()).select_from(model).where(*where).scalar_subquery()
-
-    row = (
-        await session.execute(
-            select(
-                total(Photo).label("photos"),
-                _reported(ReportTarget.PHOTO).label("photos_reported"),
-                total(User).label("users"),
-                total(User, User.locked.is_(True)).label("users_locked"),
-                total(User, User.active.is_(False)).label("users_blocked"),
-                total(User, User.confirmed.is_(False)).label("users_unconfirmed"),
-                total(Comment).label("comments"),
-                _reported(ReportTarget.COMMENT).label("comments_reported"),
-                total(Tag).label("tags"),
-                total(Report, Report.status == ReportStatus.OPEN).label("reports_open"),
-            )
-        )
-    ).one()
-    return Counts(**row._mapping)
-
-
-CHART_DAYS = 30
-
-
-@dataclass(frozen=True)
-class DailySeries:
-    """Uploads and sign-ups per day, oldest first, for a small bar chart."""
-
-    days: list[date]
-    uploads: list[int]
-    signups: list[int]
-
-    @property
-    def peak(self) -> int:
-        return max([1, *self.uploads, *self.signups])
-
-    @property
-    def total_uploads(self) -> int:
-        return sum(self.uploads)
-
-    @property
-    def total_signups(self) -> int:
-        return sum(self.signups)
-
-
-async def daily_activity(session: AsyncSession, today: date | None = None) -> DailySeries:
-    today = today or utcnow().date()
-    days = [today - timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
-    since = datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
-
-    # One statement: both series as a union, tagged by kind.
-    upload_day, signup_day = func.date(Photo.created_at), func.date(User.member_since)
-    union = (
-        select(literal("uploads").label("kind"), upload_day.label("day"), func.count().label("n"))
-        .where(Photo.created_at >= since)
-        .group_by(upload_day)
-        .union_all(
-            select(literal("signups").label("kind"), signup_day.label("day"), func.count().label("n"))
-            .where(User.member_since >= since)
-            .group_by(signup_day)
-        )
-    )
-    found: dict[str, dict[str, int]] = {"uploads": {}, "signups": {}}
-    for kind, day, number in (await session.execute(union)).all():
-        found[kind][str(day)] = number
-    return DailySeries(
-        days=days,
-        uploads=[found["uploads"].get(day.isoformat(), 0) for day in days],
-        signups=[found["signups"].get(day.isoformat(), 0) for day in days],
-    )

@@ -18,7 +18,7 @@ from ..forms.admin import AdminProfileForm
 from ..infra import db
 from ..models import Permission, User
 from ..services import admin_tables as tables
-from ..services import moderation
+from ..services import dashboard, moderation
 from ..services.refusals import Refused
 from ..web import htmx, responses
 from ..web.auth import permission_required, require_user
@@ -90,7 +90,7 @@ async def render_table(name: str, args: Any, *, push: bool = False) -> Response:
 async def index() -> Response:
     session = await db.session()
     return await responses.page(
-        "admin/index.html", counts=await tables.counts(session), activity=await tables.daily_activity(session)
+        "admin/index.html", counts=await dashboard.counts(session), activity=await dashboard.daily_activity(session)
     )
 
 

@@ -18,8 +18,7 @@ from werkzeug.datastructures import MultiDict
 from ..infra import db, numbers
 from ..infra.storage import remove_media_files
 from ..models import Permission, RoleName
-from ..services import admin_tables as tables
-from ..services import moderation
+from ..services import moderation, moderation_queue
 from ..services.refusals import Invalid, Refused
 from ..web import htmx, responses
 from ..web.auth import permission_required, require_user, safe_next
@@ -76,7 +75,7 @@ async def _row(table: str, row_key: Any, note: str) -> Response:
     session = await db.session()
     if table == "reports":
         # Closed now: show it as the closed queue would.
-        listing = await tables.reports(session, shown.parse({"status": "closed"}), only=row_key)
+        listing = await moderation_queue.reports(session, shown.parse({"status": "closed"}), only=row_key)
     else:
         listing = await shown.load(session, shown.parse({}), only_ids=[row_key])
     row = listing.rows[0] if listing.rows else None

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from ..infra import numbers
 from ..services import admin_tables as tables
+from ..services import moderation_queue
 
 Loader = Callable[..., Awaitable[tables.TablePage]]
 Column = tuple[str | None, str]  # (the sort it asks for, or None; its label)
@@ -103,8 +104,8 @@ TABLES: dict[str, AdminTable] = {
         bulk=(("delete", "Delete"),),
     ),
     "reports": AdminTable(
-        tables.REPORTS,
-        tables.reports,
+        moderation_queue.REPORTS,
+        moderation_queue.reports,
         columns=(
             (None, "Reported"),
             ("reports", "Reports"),
@@ -116,8 +117,8 @@ TABLES: dict[str, AdminTable] = {
         bulk=(("dismiss", "Dismiss"), ("resolve", "Resolve (delete or block)")),
     ),
     "audit": AdminTable(
-        tables.AUDIT,
-        tables.audit_log,
+        moderation_queue.AUDIT,
+        moderation_queue.audit_log,
         columns=(("time", "When"), (None, "Who"), (None, "Action"), (None, "Target"), (None, "Change")),
     ),
 }
