@@ -1,4 +1,4 @@
-"""Who is asking, kept between a member's requests (auth._kept_viewer): no query while the
+"""Who is asking, kept between a member's requests (viewer._kept_viewer): no query while the
 session, user, role and notification tables are unchanged; every change through the app seen
 on the very next request; a change by another program seen within VIEWER_KEEP_SECONDS."""
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hyperpics.infra.db import database
 from hyperpics.models import AuthSession, Notification, NotificationKind, User, utcnow
-from hyperpics.web import auth
+from hyperpics.web import viewer
 
 from .conftest import Tab, make_user, set_user
 from .helpers import counting, user_ids
@@ -66,7 +66,7 @@ async def test_what_a_view_changes_on_the_viewer_is_written(app, tab: Tab) -> No
 
 
 async def test_a_revocation_by_another_program_ends_the_session_within_the_keep(app, tab: Tab, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(auth, "VIEWER_KEEP_SECONDS", 0.2)
+    monkeypatch.setattr(viewer, "VIEWER_KEEP_SECONDS", 0.2)
     await make_user(app, tab, "ana")
     assert 'id="logout-button"' in (await tab.get("/")).text
     # Another engine on the same database: the app sees no commit of it.

@@ -8,7 +8,8 @@ from ..infra import db
 from ..models import Permission, User
 from ..services import people
 from ..web import htmx, responses
-from ..web.auth import current_user, login_required, permission_required, require_user
+from ..web.auth import login_required, permission_required
+from ..web.viewer import current_user, require_user
 
 bp = Blueprint("follow", __name__, url_prefix="/_/users")
 

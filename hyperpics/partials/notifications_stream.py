@@ -18,9 +18,10 @@ from ..infra import db, numbers
 from ..infra.broadcast import hub
 from ..infra.db import database
 from ..services import accounts, notifications
-from ..web.auth import current_auth_session, current_user, public
+from ..web.auth import public
 from ..web.event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
 from ..web.templating import render_template
+from ..web.viewer import current_auth_session, current_user
 
 bp = Blueprint("notifications_stream", __name__, url_prefix="/_/notifications")
 

@@ -7,7 +7,8 @@ from quart import Blueprint, Response
 from ..infra import db
 from ..services import photos
 from ..web import responses
-from ..web.auth import current_user, public
+from ..web.auth import public
+from ..web.viewer import current_user
 
 bp = Blueprint("photo_details", __name__, url_prefix="/_/photos")
 

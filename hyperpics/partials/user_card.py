@@ -19,8 +19,9 @@ from ..infra import db
 from ..infra.shared import card_version
 from ..services import people
 from ..web import responses
-from ..web.auth import current_auth_session, current_user, public
+from ..web.auth import public
 from ..web.templating import render_template
+from ..web.viewer import current_auth_session, current_user
 
 bp = Blueprint("user_card", __name__, url_prefix="/_/users")
 

@@ -21,9 +21,10 @@ from ..services import admin_tables as tables
 from ..services import dashboard, moderation
 from ..services.refusals import Refused
 from ..web import htmx, responses
-from ..web.auth import permission_required, require_user
+from ..web.auth import permission_required
 from ..web.template_helpers import timeago
 from ..web.templating import FragmentCache
+from ..web.viewer import require_user
 from .admin_tables import TABLES, TableView
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

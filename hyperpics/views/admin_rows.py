@@ -21,7 +21,8 @@ from ..models import Permission, RoleName
 from ..services import moderation, moderation_queue
 from ..services.refusals import Invalid, Refused
 from ..web import htmx, responses
-from ..web.auth import permission_required, require_user, safe_next
+from ..web.auth import permission_required, safe_next
+from ..web.viewer import require_user
 from .admin import render_table, table_context
 from .admin_tables import TABLES
 

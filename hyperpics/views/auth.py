@@ -12,16 +12,15 @@ from ..services.refusals import Invalid
 from ..web import account_mail, htmx, ratelimit, responses
 from ..web.auth import (
     anonymous_only,
-    current_user,
     end_session,
     is_fresh,
     login_required,
     mark_fresh,
     public,
-    require_user,
     safe_next,
     start_session,
 )
+from ..web.viewer import current_user, require_user
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

@@ -20,11 +20,12 @@ from ..models import Comment, Permission, Photo, ReportTarget, User
 from ..services import commenting, photos
 from ..services.refusals import Invalid, NotFound
 from ..web import htmx, responses
-from ..web.auth import current_user, login_required, permission_required, public, require_user
+from ..web.auth import login_required, permission_required, public
 from ..web.event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
 from ..web.report_form import file_report
 from ..web.template_helpers import timeago
 from ..web.templating import FragmentCache, render_template
+from ..web.viewer import current_user, require_user
 from . import photo_page
 
 bp = Blueprint("comments", __name__, url_prefix="/_")

@@ -9,7 +9,8 @@ from quart import Blueprint, Response, abort, request
 from ..infra import db, numbers
 from ..services import listings, photos, tags
 from ..web import page_cache, responses
-from ..web.auth import current_user, public
+from ..web.auth import public
+from ..web.viewer import current_user
 
 bp = Blueprint("main", __name__)
 

@@ -11,9 +11,10 @@ from quart.blueprints import BlueprintSetupState
 from ..infra import db, numbers
 from ..services import notifications
 from ..web import htmx, responses
-from ..web.auth import login_required, require_user
+from ..web.auth import login_required
 from ..web.template_helpers import timeago
 from ..web.templating import FragmentCache
+from ..web.viewer import require_user
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 

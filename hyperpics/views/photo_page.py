@@ -15,7 +15,7 @@ from ..models import Photo
 from ..services import collecting, commenting, photos
 from ..services.refusals import NotFound
 from ..web import page_cache, responses
-from ..web.auth import current_user
+from ..web.viewer import current_user
 
 
 async def render(photo_id: int, *, status: int = 200, comments: dict[str, Any] | None = None) -> Response:

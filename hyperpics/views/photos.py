@@ -23,10 +23,11 @@ from ..models import Permission, Photo, ReportTarget, Visibility
 from ..services import authoring, authority, collecting, photos, uploads
 from ..services.refusals import Invalid
 from ..web import htmx, ratelimit, responses
-from ..web.auth import current_user, login_required, permission_required, public, require_user
+from ..web.auth import login_required, permission_required, public
 from ..web.page_cache import shared_for_anonymous
 from ..web.report_form import file_report
 from ..web.request_limits import large_body, photos_upload_limit
+from ..web.viewer import current_user, require_user
 from . import photo_page
 
 bp = Blueprint("photos", __name__)

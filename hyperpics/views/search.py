@@ -12,9 +12,10 @@ from ..infra import db, numbers
 from ..models import Photo, User
 from ..services.search import CATEGORIES, MAX_QUERY_LENGTH, Hit, index_for
 from ..web import responses
-from ..web.auth import current_user, public
+from ..web.auth import public
 from ..web.page_cache import shared_for_anonymous
 from ..web.templating import FragmentCache
+from ..web.viewer import current_user
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 

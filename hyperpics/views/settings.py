@@ -21,16 +21,9 @@ from ..infra.storage import commit_with_files, remove_media_files
 from ..services import accounts
 from ..services.refusals import Invalid
 from ..web import account_mail, htmx, ratelimit, responses
-from ..web.auth import (
-    confirmed_required,
-    current_auth_session,
-    end_session,
-    fresh_login_required,
-    login_required,
-    public,
-    require_user,
-)
+from ..web.auth import confirmed_required, end_session, fresh_login_required, login_required, public
 from ..web.request_limits import large_body, one_picture_limit
+from ..web.viewer import current_auth_session, require_user
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 

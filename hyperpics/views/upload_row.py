@@ -17,8 +17,9 @@ from ..infra.storage import commit_with_files
 from ..models import Permission
 from ..services import uploads
 from ..web import htmx, ratelimit, responses
-from ..web.auth import permission_required, require_user
+from ..web.auth import permission_required
 from ..web.request_limits import large_body, one_picture_limit
+from ..web.viewer import require_user
 from .photos import checked_details, first_error, row_forms, upload_context
 
 bp = Blueprint("upload_row", __name__)

@@ -14,9 +14,10 @@ from ..infra import db, numbers
 from ..models import Permission, ReportTarget
 from ..services import collecting, listings, people, photos
 from ..web import htmx, page_cache, responses
-from ..web.auth import current_user, permission_required, public, require_user
+from ..web.auth import permission_required, public
 from ..web.page_cache import shared_for_anonymous
 from ..web.report_form import file_report
+from ..web.viewer import current_user, require_user
 
 bp = Blueprint("users", __name__, url_prefix="/user")
 

@@ -110,7 +110,7 @@ def page_cache(app: Quart | None = None) -> PageCache:
 
 
 def value_cache(app: Quart | None = None) -> PageCache:
-    """Values kept between requests: each member's viewer (auth.py) and reads shared by all
+    """Values kept between requests: each member's viewer (viewer.py) and reads shared by all
     (:func:`recall`): apart from the pages, so that many of them cannot push the pages out."""
     return cast(PageCache, (app or current_app).extensions["hyperpics_value_cache"])
 
@@ -211,7 +211,7 @@ def _key() -> tuple[Any, ...]:
 def _eligible() -> bool:
     return (
         request.method in {"GET", "HEAD"}
-        and g.get("user") is None  # auth.current_user(), without importing the login layer
+        and g.get("user") is None  # viewer.current_user(), without importing the login layer
         and "_flashes" not in session
         and page_cache().seconds > 0
     )

@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Response, expect
 
-from hyperpics.web.auth import VIEWER_KEEP_SECONDS
+from hyperpics.web.viewer import VIEWER_KEEP_SECONDS
 
 from .conftest import ACTION_TIMEOUT, Server
 from .helpers import PASSWORD, fill_login, mark_window, sign_up, signed_up, window_survived
@@ -115,7 +115,7 @@ def make_moderator(server: Server, username: str) -> None:
 
 def wait_for_role(page: Page, path: str) -> None:
     """Until ``path`` opens for ``page``'s member: a role written straight into the database is
-    seen within auth.VIEWER_KEEP_SECONDS (changes through the site at once)."""
+    seen within viewer.VIEWER_KEEP_SECONDS (changes through the site at once)."""
     deadline = time.monotonic() + VIEWER_KEEP_SECONDS + 10
     while (status := page.request.get(path).status) == 403 and time.monotonic() < deadline:
         time.sleep(0.25)
