@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import PIL
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from hyperpics.infra import media
+from hyperpics.infra import image_checks, media
 from hyperpics.services import uploads
 
 WIDTH, HEIGHT = 6000, 4000
@@ -224,9 +224,9 @@ async def stage_breakdown(data: bytes) -> list[Stage]:
     steps = [
         (
             "open + checks (_open: header, metadata and trailer scan)",
-            lambda state: state.update(image=media._open(data)),
+            lambda state: state.update(image=image_checks._open(data)),
         ),
-        ("decode + upright (_decode)", lambda state: state.update(image=media._decode(state["image"]))),
+        ("decode + upright (_decode)", lambda state: state.update(image=image_checks._decode(state["image"]))),
         ("to RGB (_normalise_mode)", lambda state: state.update(image=media._normalise_mode(state["image"]))),
         ("cap to 3000 px", lambda state: state.update(image=media._cap_edge(state["image"], media.ORIGINAL_MAX_EDGE))),
         ("encode original (JPEG)", lambda state: media._encode(state["image"])),

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFile
 
-from hyperpics.infra import media
-from hyperpics.infra.media import RejectedImage, StoredPhoto, process_avatar, process_photo
+from hyperpics.infra import image_checks, media
+from hyperpics.infra.image_checks import RejectedImage
+from hyperpics.infra.media import StoredPhoto, process_avatar, process_photo
 
 from . import images
 from .helpers import near
@@ -393,7 +394,7 @@ def test_a_sparse_png_is_refused_before_it_is_decoded(tmp_path: Path, monkeypatc
     data = images.sparse_png()
     # Under MAX_PIXELS, and a few kilobytes: the 39.6 MP PNG of the review.
     with Image.open(io.BytesIO(data)) as image:
-        assert image.size == (7000, 5650) and media.MAX_PIXELS > 7000 * 5650
+        assert image.size == (7000, 5650) and image_checks.MAX_PIXELS > 7000 * 5650
     assert len(data) < 6_000
     refuse_decoding(monkeypatch)
 
@@ -431,7 +432,7 @@ def test_compressible_real_pictures_pass_the_per_byte_rule(tmp_path: Path, make)
     data = make()
     with Image.open(io.BytesIO(data)) as image:
         size = image.size
-    assert size[0] * size[1] > media.SPARSE_FREE_PIXELS  # the rule applies to it
+    assert size[0] * size[1] > image_checks.SPARSE_FREE_PIXELS  # the rule applies to it
     result = process_photo(data, tmp_path, "picture")
     assert max(result.width, result.height) == min(max(size), media.ORIGINAL_MAX_EDGE)
 

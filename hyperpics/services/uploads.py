@@ -10,7 +10,7 @@ from typing import IO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..infra import cpu, media
+from ..infra import cpu, image_checks, media
 from ..infra.storage import discard_media_files
 from ..models import Photo, User
 from . import authoring
@@ -80,7 +80,7 @@ def _process(upload: Upload, media_dir: str, max_bytes: int) -> media.StoredPhot
     """Runs in a worker thread: size check, read, decode, store."""
     size = _size(upload.stream)
     if size > max_bytes:
-        raise media.RejectedImage(
+        raise image_checks.RejectedImage(
             "too-large", f"This file is {size / 1_048_576:.1f} MB; the limit is {max_bytes // 1_048_576} MB per photo."
         )
     return media.process_photo(upload.stream.read(), media_dir, upload.file_name)
@@ -116,7 +116,7 @@ async def save_uploads(
         async with limiter:
             try:
                 stored = await cpu.run("processing a photo", _process, upload, media_dir, max_bytes)
-            except media.RejectedImage as rejection:
+            except image_checks.RejectedImage as rejection:
                 return FileResult(name, reason=rejection.reason, message=rejection.message), None
             except Exception:  # a decoder bug must cost one file, not the whole upload
                 log.exception("could not process upload %r", name)

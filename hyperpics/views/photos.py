@@ -17,7 +17,7 @@ from quart import (
 )
 
 from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
-from ..infra import db, media, numbers
+from ..infra import db, image_checks, media, numbers
 from ..infra.storage import commit_with_files, media_path, remove_media_files
 from ..models import Permission, Photo, ReportTarget, Visibility
 from ..services import authoring, authority, collecting, photos, uploads
@@ -40,7 +40,12 @@ def _limits() -> dict[str, int]:
 
 def upload_context(details: UploadDetailsForm) -> dict[str, Any]:
     """What the upload page shows around its results (the one-file endpoint renders it too)."""
-    return {"limits": _limits(), "accept": media.ACCEPT_ATTRIBUTE, "formats": media.FORMAT_NAMES, "details": details}
+    return {
+        "limits": _limits(),
+        "accept": image_checks.ACCEPT_ATTRIBUTE,
+        "formats": image_checks.FORMAT_NAMES,
+        "details": details,
+    }
 
 
 def checked_details(form: UploadDetailsForm) -> authoring.NewDetails | None:

@@ -16,7 +16,7 @@ from ..forms.settings import (
     PrivacyForm,
     ProfileForm,
 )
-from ..infra import cpu, db, media, tokens
+from ..infra import cpu, db, image_checks, media, tokens
 from ..infra.storage import commit_with_files, remove_media_files
 from ..services import accounts
 from ..services.refusals import Invalid
@@ -120,7 +120,7 @@ async def avatar() -> Response:
                 stored = await cpu.run(
                     "processing an avatar", _store_avatar, upload.stream, media_dir, crop, upload.filename, max_bytes
                 )
-            except media.RejectedImage as rejection:
+            except image_checks.RejectedImage as rejection:
                 form.add_error("image", rejection.message)
             else:
                 old = await accounts.replace_avatar(await db.session(), user, stored)
@@ -138,7 +138,7 @@ def _store_avatar(
     """In a worker thread: size check, then the Pillow work."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise media.RejectedImage("too-large", f"The picture is larger than {max_bytes // 1_048_576} MB.")
+        raise image_checks.RejectedImage("too-large", f"The picture is larger than {max_bytes // 1_048_576} MB.")
     return media.process_avatar(data, media_dir, crop=crop, file_name=file_name)
 
 
