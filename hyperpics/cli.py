@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import sys
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,14 +14,12 @@ import click
 
 from . import config as config_module
 from .infra.sweep import GRACE
+from .seed import command as seed_command
 from .seed.plan import SeedOptions
 from .services.refusals import Invalid
 
 if TYPE_CHECKING:
-    from click.decorators import FC
     from quart import Quart
-
-    from .seed import Summary
 
 
 def _load_app() -> Quart:
@@ -107,7 +103,9 @@ def _seed_demo(url: str, media_dir: str) -> None:
         return
     click.echo("Demo: the database is empty; seeding a demo site...")
     options = seeding.SeedOptions(seed=secrets.randbelow(1_000_000))
-    summary = _run_seed(url, media_dir, options, seeding.new_password(), reset=False, workers=os.cpu_count() or 1)
+    summary = seed_command.run_seed(
+        url, media_dir, options, seeding.new_password(), reset=False, workers=os.cpu_count() or 1
+    )
     click.echo("\n".join(summary.lines()))
 
 
@@ -155,50 +153,6 @@ def revision(message: str) -> None:
 # --- seed -------------------------------------------------------------------------------------
 
 
-class _ProgressBars:
-    """A click progress bar per stage on a terminal; elsewhere (a log, a pipe) one line per
-    stage once it is done, with its count (click would print the bare label)."""
-
-    @contextlib.contextmanager
-    def stage(self, label: str, total: int) -> Iterator[Callable[[int], None]]:
-        if total == 0:
-            yield lambda _done: None
-            return
-        if not sys.stdout.isatty():
-            done = 0
-
-            def count(step: int) -> None:
-                nonlocal done
-                done += step
-
-            yield count
-            click.echo(f"{label:<9} {done:,} of {total:,} done")
-            return
-        with click.progressbar(length=total, label=f"{label:<9}", show_pos=True) as bar:
-            yield bar.update
-
-
-def _run_seed(url: str, media_dir: str, options: SeedOptions, password: str, *, reset: bool, workers: int) -> Summary:
-    from . import seed as seeding
-
-    try:
-        return asyncio.run(
-            seeding.run(url, media_dir, options, password, reset=reset, workers=workers, progress=_ProgressBars())
-        )
-    except seeding.SeedError as error:
-        raise click.ClickException(error.message) from None
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _count(name: str, default: int, what: str) -> Callable[[FC], FC]:
-    return click.option(
-        f"--{name}", default=default, show_default=True, type=click.IntRange(min=0), help=f"How many {what}."
-    )
-
-
 @main.command()
 @click.option(
     "--users",
@@ -207,12 +161,12 @@ def _count(name: str, default: int, what: str) -> Callable[[FC], FC]:
     type=click.IntRange(min=3),
     help="How many people (an administrator, a moderator, a few unconfirmed, locked and blocked among them).",
 )
-@_count("photos", SeedOptions.photos, "photos (each drawn and sent through the upload pipeline)")
-@_count("tags", SeedOptions.tags, "distinct tags")
-@_count("follows", SeedOptions.follows, "follows")
-@_count("collects", SeedOptions.collects, "collects")
-@_count("comments", SeedOptions.comments, "comments (about a third are replies)")
-@_count("reports", SeedOptions.reports, "reports for the moderation queue")
+@seed_command.count_option("photos", SeedOptions.photos, "photos (each drawn and sent through the upload pipeline)")
+@seed_command.count_option("tags", SeedOptions.tags, "distinct tags")
+@seed_command.count_option("follows", SeedOptions.follows, "follows")
+@seed_command.count_option("collects", SeedOptions.collects, "collects")
+@seed_command.count_option("comments", SeedOptions.comments, "comments (about a third are replies)")
+@seed_command.count_option("reports", SeedOptions.reports, "reports for the moderation queue")
 @click.option(
     "--seed", "seed_value", type=click.IntRange(min=0), help="Same seed, same site. Default: a random one (printed)."
 )
@@ -259,7 +213,7 @@ def seed(
         comments=comments,
         reports=reports,
         seed=secrets.randbelow(1_000_000) if seed_value is None else seed_value,
-        now=_utc(now or datetime.now(UTC)).replace(microsecond=0),
+        now=seed_command.utc(now or datetime.now(UTC)).replace(microsecond=0),
     )
     try:
         seeding.check(options)
@@ -270,29 +224,11 @@ def seed(
     settings = _load_settings()  # no app: seeding serves no page, so the web framework stays unloaded
     url, media_dir = settings["DATABASE_URL"], settings["MEDIA_DIR"]
     migrations.upgrade(url)
-    _make_room(url, reset=reset, ask=not yes)
-    summary = _run_seed(url, media_dir, options, password or seeding.new_password(), reset=reset, workers=workers)
+    seed_command.make_room(url, reset=reset, ask=not yes)
+    summary = seed_command.run_seed(
+        url, media_dir, options, password or seeding.new_password(), reset=reset, workers=workers
+    )
     click.echo("\n".join(summary.lines()))
-
-
-def _make_room(url: str, *, reset: bool, ask: bool) -> None:
-    """Seeding needs an empty database, or --reset and (unless --yes) a yes."""
-    from . import seed as seeding
-
-    found = asyncio.run(seeding.existing(url))
-    if found.empty:
-        return
-    if not reset:
-        raise click.ClickException(
-            f"The database already holds {found.users} users and {found.photos} photos. "
-            "Run `hyperpics seed --reset` to replace them (it asks first)."
-        )
-    if ask:
-        click.confirm(
-            f"--reset deletes every user, photo, comment and notification ({found.rows:,} rows) and the media "
-            "files they name, then seeds a new site. Continue?",
-            abort=True,
-        )
 
 
 @main.command()
@@ -376,7 +312,7 @@ def backfill(batch: int, workers: int) -> None:
             behind = await backfilling.count_behind(database)
         finally:
             await database.dispose()
-        with _ProgressBars().stage("Photos", behind) as advance:
+        with seed_command.ProgressBars().stage("Photos", behind) as advance:
             return await backfilling.backfill(
                 url, media_dir, batch=batch, workers=workers, advance=advance, behind=behind
             )
