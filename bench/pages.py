@@ -160,7 +160,8 @@ async def _write_large(url: str) -> None:
     from hyperpics.infra import media, migrations, passwords
     from hyperpics.infra.db import Database
     from hyperpics.seed import store
-    from hyperpics.seed.plan import SeedOptions, build
+    from hyperpics.seed.plan import build
+    from hyperpics.seed.rows import SeedOptions
 
     await asyncio.to_thread(migrations.upgrade, url)
     options = SeedOptions(**SIZES["large"], seed=1, now=datetime.fromisoformat(NOW).replace(tzinfo=UTC))

@@ -15,7 +15,7 @@ import click
 from . import config as config_module
 from .infra.sweep import GRACE
 from .seed import command as seed_command
-from .seed.plan import SeedOptions
+from .seed.rows import SeedOptions
 from .services.refusals import Invalid
 
 if TYPE_CHECKING:

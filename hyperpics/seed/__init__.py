@@ -27,7 +27,8 @@ from typing import Protocol
 from ..infra import media, passwords, storage
 from ..infra.engines import Database
 from . import pictures, store
-from .plan import ADMIN, MEMBER, MODERATOR, Plan, SeedError, SeedOptions, build, check, max_follows
+from .plan import build
+from .rows import ADMIN, MEMBER, MODERATOR, Plan, SeedError, SeedOptions, check, max_follows
 
 __all__ = [
     "Login",

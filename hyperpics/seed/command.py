@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import Summary, existing, run
-from .plan import SeedError, SeedOptions
+from .rows import SeedError, SeedOptions
 
 if TYPE_CHECKING:
     from click.decorators import FC

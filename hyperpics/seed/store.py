@@ -36,7 +36,7 @@ from ..models import (
     User,
     photo_tags,
 )
-from .plan import Plan
+from .rows import Plan
 
 CHUNK = 5_000
 # Tables whose ids this module hands out (PostgreSQL's sequences must hear of them).
@@ -221,8 +221,13 @@ def _notifications(plan: Plan, ids: FirstIds) -> Iterator[dict[str, Any]]:
         }
 
 
+def _first_of_target(ids: FirstIds) -> dict[ReportTarget, int]:
+    """The first id of each kind of row a report or an audit entry may name."""
+    return {ReportTarget.PHOTO: ids.photos, ReportTarget.COMMENT: ids.comments, ReportTarget.USER: ids.users}
+
+
 def _reports(plan: Plan, ids: FirstIds) -> Iterator[dict[str, Any]]:
-    first = {ReportTarget.PHOTO: ids.photos, ReportTarget.COMMENT: ids.comments, ReportTarget.USER: ids.users}
+    first = _first_of_target(ids)
     for index, row in enumerate(plan.reports):
         yield {
             "id": ids.reports + index,
@@ -239,13 +244,13 @@ def _reports(plan: Plan, ids: FirstIds) -> Iterator[dict[str, Any]]:
 
 
 def _audit(plan: Plan, ids: FirstIds) -> Iterator[dict[str, Any]]:
-    first = {"photo": ids.photos, "comment": ids.comments, "user": ids.users}
+    first = _first_of_target(ids)
     for index, row in enumerate(plan.audit):
         yield {
             "id": ids.audit + index,
             "actor_id": ids.users + row.actor,
             "action": row.action,
-            "target_type": row.target_type,
+            "target_type": row.target_type.value,
             "target_id": first[row.target_type] + row.target,
             "before": row.before,
             "after": row.after,
