@@ -26,7 +26,7 @@ from typing import Protocol
 
 from ..infra import media, passwords, storage
 from ..infra.engines import Database
-from . import pictures, store
+from . import store, worker_pool
 from .plan import build
 from .rows import ADMIN, MEMBER, MODERATOR, Plan, SeedError, SeedOptions, check, max_follows
 
@@ -168,7 +168,7 @@ async def run(
     with clock.stage("plan"):
         plan = build(options)
     # Started first: the pool forks while this process has no other thread.
-    pool = pictures.open_pool(workers)
+    pool = worker_pool.open_pool(workers)
     new_files: list[str] = []
     # One argon2 hash for every demo account (~0.3 s), made while the pool draws.
     hashing = asyncio.create_task(passwords.hash_password(password))
@@ -177,19 +177,19 @@ async def run(
         password_hash = await hashing
     except BaseException:
         hashing.cancel()
-        pictures.remove_pending(media_dir, new_files)
+        worker_pool.remove_pending(media_dir, new_files)
         raise
     finally:
         pool.shutdown(cancel_futures=True)
     try:
         old_files = await _write(url, plan, avatars, photos, password_hash, reset=reset, progress=progress, clock=clock)
     except BaseException:
-        pictures.remove_pending(media_dir, new_files)
+        worker_pool.remove_pending(media_dir, new_files)
         raise
     with clock.stage("new media files published", len(new_files)):
         await storage.publish_media_files(media_dir, new_files)
     with clock.stage("old media files removed", len(old_files)):
-        pictures.remove_files(media_dir, old_files)
+        worker_pool.remove_files(media_dir, old_files)
     return Summary(
         seed=options.seed,
         password=password,
@@ -215,14 +215,14 @@ async def _store_pictures(
     """Avatars, then photos, through the pool; ``new_files`` collects what was written."""
     seeds: Sequence[str] = [person.avatar_seed for person in plan.people]
     with clock.stage("avatar images", len(seeds)), progress.stage("Avatars", len(seeds)) as advance:
-        avatars = await pictures.run_batches(
-            pool, pictures.store_avatars, seeds, media_dir, files_of=_avatar_files, advance=advance, workers=workers
+        avatars = await worker_pool.run_batches(
+            pool, worker_pool.store_avatars, seeds, media_dir, files_of=_avatar_files, advance=advance, workers=workers
         )
     new_files += [name for avatar in avatars for name in _avatar_files(avatar)]
     sources = [photo.picture for photo in plan.photos]
     with clock.stage("photo images", len(sources)), progress.stage("Photos", len(sources)) as advance:
-        photos = await pictures.run_batches(
-            pool, pictures.store_photos, sources, media_dir, files_of=_photo_files, advance=advance, workers=workers
+        photos = await worker_pool.run_batches(
+            pool, worker_pool.store_photos, sources, media_dir, files_of=_photo_files, advance=advance, workers=workers
         )
     new_files += [name for photo in photos for name in _photo_files(photo)]
     return avatars, photos
