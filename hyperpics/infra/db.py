@@ -34,9 +34,9 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, exc, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncSession,
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from quart import Quart, Response
     from quart.ctx import _AppCtxGlobals
 
+from .db_errors import Problem, TransactionPolicyError, classify
 from .engines import (
     COMMITTED_TABLES,
     CONNECTION_INFO_KEY,
@@ -56,8 +57,6 @@ from .engines import (
     WRITE,
     WRITTEN_TABLES_KEY,
     Database,
-    TransactionPolicyError,
-    WriteLockTimeout,
     WriterQueue,
     finish_write,
     start_write,
@@ -139,32 +138,6 @@ def insert_unless_present(session: AsyncSession, model: type[Any], **values: Any
     dialect = session.bind.dialect.name
     insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     return insert(model).values(**values).on_conflict_do_nothing()
-
-
-Problem = Literal["conflict", "busy"]
-
-# PostgreSQL: lock_timeout, deadlock, serialization failure.
-_BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
-
-
-def classify(error: BaseException) -> Problem | None:
-    """What a database error means for the person who asked: someone else changed the same
-    thing at the same moment ("conflict", 409), or the database could not be had in time
-    ("busy", 503 with Retry-After). None: a bug, a 500."""
-    if isinstance(error, exc.IntegrityError):
-        return "conflict"
-    if isinstance(error, (exc.TimeoutError, WriteLockTimeout)):  # no connection, or no turn to write, in time
-        return "busy"
-    if isinstance(error, exc.DBAPIError):
-        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-        if sqlstate in _BUSY_SQLSTATES:
-            return "busy"
-        message = str(error.orig).lower()
-        if isinstance(error, exc.OperationalError) and (
-            "database is locked" in message or "database is busy" in message
-        ):
-            return "busy"
-    return None
 
 
 # --- the request's session ------------------------------------------------------------------

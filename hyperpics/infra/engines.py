@@ -13,7 +13,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import event, exc
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -29,6 +29,8 @@ from sqlalchemy.util import await_only
 
 if TYPE_CHECKING:
     pass
+
+from .db_errors import WriteLockTimeout, WriteOnSafeMethod
 
 log = logging.getLogger("hyperpics.db")
 
@@ -58,29 +60,12 @@ WRITTEN_TABLES_KEY = "hyperpics_written_tables"
 # How long a writer waits for SQLite's write lock, or a PostgreSQL row lock, before the
 # request answers 503 (DB_LOCK_TIMEOUT overrides it).
 LOCK_TIMEOUT_SECONDS = 5.0
-RETRY_AFTER_SECONDS = 2
 
 _WRITE_KEYWORDS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER")
 _CHANGES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH")  # statements that change rows
 _WRITE_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b")
 _ROW_LOCK = re.compile(r"\bFOR (UPDATE|NO KEY UPDATE|SHARE|KEY SHARE)\b")
 _WRITTEN_TABLE = re.compile(r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
-
-
-class WriteLockTimeout(exc.OperationalError):
-    """SQLite's write lock (or this process's turn to ask for it) did not come in time."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__("BEGIN IMMEDIATE", None, error)
-
-
-class TransactionPolicyError(RuntimeError):
-    """Slow work or rendering inside a write transaction (raised with STRICT_TRANSACTIONS)."""
-
-
-class WriteOnSafeMethod(RuntimeError):
-    """A GET or HEAD request tried to write or lock: safe methods never change state, so the
-    statement is refused before it runs, whatever the view meant to do."""
 
 
 def is_write_statement(statement: str) -> bool:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import (
     default_exceptions,
 )
 
-from ..infra import db, engines
+from ..infra import db, db_errors
 from ..services.refusals import Refused
 from . import htmx
 from .auth import ConfirmationNeeded
@@ -38,7 +38,7 @@ TITLES: dict[int, tuple[str, str]] = {
     503: ("Busy", "The site is very busy just now. Please try again in a moment."),
 }
 
-# What a database problem means for the person who asked (see db.classify).
+# What a database problem means for the person who asked (see db_errors.classify).
 CONFLICT_MESSAGE = "Someone else changed this at the same moment. Reload the page and try again."
 BUSY_MESSAGE = "The site is very busy just now and could not save this. Please try again in a moment."
 
@@ -75,7 +75,7 @@ async def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     if code == 503:
-        headers["Retry-After"] = str(engines.RETRY_AFTER_SECONDS)
+        headers["Retry-After"] = str(db_errors.RETRY_AFTER_SECONDS)
     confirm_first = isinstance(error, ConfirmationNeeded)
     if confirm_first:
         title = "Confirm your email address"
@@ -103,8 +103,8 @@ def init_app(app: Quart) -> None:
         # What a service said no to, let through by the view: its sentence, under its status.
         return await render_error(default_exceptions[error.status](description=error.message))
 
-    @app.errorhandler(engines.WriteOnSafeMethod)
-    async def _write_on_safe_method(error: engines.WriteOnSafeMethod) -> tuple[str, int, dict[str, str]]:
+    @app.errorhandler(db_errors.WriteOnSafeMethod)
+    async def _write_on_safe_method(error: db_errors.WriteOnSafeMethod) -> tuple[str, int, dict[str, str]]:
         # A view bug, refused before anything changed: say so in the log, and to the client
         # that only a form sent with POST changes anything here.
         log.error("refused a write during %s %s", request.method, request.path, exc_info=error)
@@ -112,7 +112,7 @@ def init_app(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> tuple[str, int, dict[str, str]]:
-        problem = db.classify(error)
+        problem = db_errors.classify(error)
         if problem is not None:
             log.warning("database %s: %s", problem, error)
             return await render_error(_problem_error(problem))
@@ -120,10 +120,10 @@ def init_app(app: Quart) -> None:
         return await render_error(InternalServerError())
 
 
-def _problem_error(problem: db.Problem) -> HTTPException:
+def _problem_error(problem: db_errors.Problem) -> HTTPException:
     return Conflict(CONFLICT_MESSAGE) if problem == "conflict" else ServiceUnavailable(BUSY_MESSAGE)
 
 
-async def database_problem_response(problem: db.Problem) -> Response:
+async def database_problem_response(problem: db_errors.Problem) -> Response:
     """The answer that replaces a commit which failed for a reason the person can act on."""
     return cast(Response, await current_app.make_response(await render_error(_problem_error(problem))))
