@@ -301,3 +301,24 @@ def open_image(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
+
+
+# --- files the pipeline refuses -----------------------------------------------------------
+
+FORMATS = "JPEG, PNG, WebP, GIF, AVIF or HEIC"  # as the refusals name what is accepted
+POLYGLOT = "This file hides web page code inside the image; it was refused."
+PATH_IN_NAME = "The file name contains a path; it was refused."
+
+# (file name, what makes the file, the refusal's code, the message the person reads).
+REFUSED: list[tuple[str, Callable[[], bytes], str, str]] = [
+    ("text.jpg", text_as_jpeg, "not-an-image", "This file is not an image."),
+    ("cut.jpg", truncated_jpeg, "damaged", "This image is damaged or incomplete."),
+    ("nothing.jpg", empty, "empty", "The file is empty."),
+    ("huge.png", huge_png, "too-many-pixels", "This image has too many pixels; the limit is 40 megapixels."),
+    ("drawing.svg", svg, "svg", f"SVG drawings are not accepted; upload a photo ({FORMATS})."),
+    ("polyglot.jpg", polyglot_jpeg, "polyglot", POLYGLOT),
+    ("comment.jpg", polyglot_comment_jpeg, "polyglot", POLYGLOT),
+    ("../../etc/passwd.jpg", jpeg, "bad-name", PATH_IN_NAME),
+    ("old.bmp", bmp, "unsupported-format", f"BMP images are not accepted; use {FORMATS}."),
+    ("scan.tiff", tiff, "unsupported-format", f"TIFF images are not accepted; use {FORMATS}."),
+]

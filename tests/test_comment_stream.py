@@ -5,10 +5,8 @@ photo gets nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 from sqlalchemy import update
@@ -22,27 +20,15 @@ from .conftest import Tab
 from .factories import add_comment, add_photo
 from .helpers import comment_count, logged_in, swapped_out, user_ids
 from .html import by_id, elements, parse, texts
-from .test_notification_stream import Stream
+from .test_notification_stream import Stream, open_stream
 
 
-@asynccontextmanager
-async def open_page_stream(
+def open_page_stream(
     tab: Tab, photo: int, *, latest: bool = True, last_event_id: int | None = None
-) -> AsyncIterator[Stream]:
-    headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else None
-    conn = tab.client.request(f"/_/photos/{photo}/comments/stream" + ("?latest=1" if latest else ""), headers=headers)
-    await conn.__aenter__()
-    stream = Stream(conn)
-    try:
-        await conn.send_complete()
-        first = await stream.next(skip_pings=False)
-        assert conn.status_code == 200
-        assert first.retry is not None, first.raw
-        yield stream
-    finally:
-        await conn.disconnect()
-        async with asyncio.timeout(5):
-            await conn._task
+) -> AbstractAsyncContextManager[Stream]:
+    """The open photo page's stream of comments, as ``tab``."""
+    url = f"/_/photos/{photo}/comments/stream" + ("?latest=1" if latest else "")
+    return open_stream(tab, last_event_id, url=url)
 
 
 @pytest.fixture

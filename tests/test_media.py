@@ -257,48 +257,9 @@ def test_mpo_is_stored_as_a_plain_jpeg_of_its_first_picture(tmp_path: Path) -> N
 
 
 REJECTIONS = [
-    ("text.jpg", images.text_as_jpeg, "not-an-image", "This file is not an image."),
-    ("cut.jpg", images.truncated_jpeg, "damaged", "This image is damaged or incomplete."),
-    ("nothing.jpg", images.empty, "empty", "The file is empty."),
-    (
-        "huge.png",
-        images.huge_png,
-        "too-many-pixels",
-        "This image has too many pixels; the limit is 40 megapixels.",
-    ),
-    (
-        "drawing.svg",
-        images.svg,
-        "svg",
-        "SVG drawings are not accepted; upload a photo (JPEG, PNG, WebP, GIF, AVIF or HEIC).",
-    ),
-    (
-        "polyglot.jpg",
-        images.polyglot_jpeg,
-        "polyglot",
-        "This file hides web page code inside the image; it was refused.",
-    ),
-    (
-        "comment.jpg",
-        images.polyglot_comment_jpeg,
-        "polyglot",
-        "This file hides web page code inside the image; it was refused.",
-    ),
-    ("../../etc/passwd.jpg", images.jpeg, "bad-name", "The file name contains a path; it was refused."),
-    ("..\\..\\boot.ini.jpg", images.jpeg, "bad-name", "The file name contains a path; it was refused."),
+    *images.REFUSED,
+    ("..\\..\\boot.ini.jpg", images.jpeg, "bad-name", images.PATH_IN_NAME),
     ("x" * 252 + ".jpg", images.jpeg, "bad-name", "The file name is longer than 255 characters."),
-    (
-        "old.bmp",
-        images.bmp,
-        "unsupported-format",
-        "BMP images are not accepted; use JPEG, PNG, WebP, GIF, AVIF or HEIC.",
-    ),
-    (
-        "scan.tiff",
-        images.tiff,
-        "unsupported-format",
-        "TIFF images are not accepted; use JPEG, PNG, WebP, GIF, AVIF or HEIC.",
-    ),
 ]
 
 

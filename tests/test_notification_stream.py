@@ -153,10 +153,11 @@ class Stream:
 
 
 @asynccontextmanager
-async def open_stream(tab: Tab, last_event_id: int | str | None = None) -> AsyncIterator[Stream]:
-    """Open the stream as ``tab`` and read up to its first block (which must be ``retry:``)."""
+async def open_stream(tab: Tab, last_event_id: int | str | None = None, *, url: str = STREAM) -> AsyncIterator[Stream]:
+    """Open a stream (the notifications', unless ``url`` names another) as ``tab`` and read up
+    to its first block (which must be ``retry:``)."""
     headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else None
-    conn = tab.client.request(STREAM, headers=headers)
+    conn = tab.client.request(url, headers=headers)
     await conn.__aenter__()
     stream = Stream(conn)
     try:

@@ -6,10 +6,13 @@ test_accounts_browser.py with these same steps.)"""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .conftest import Outbox, Server
+from .conftest import ACTION_TIMEOUT, Outbox, Server
 
 PASSWORD = "correct horse battery"
 
@@ -104,3 +107,23 @@ def mark_window(page: Page) -> None:
 def window_survived(page: Page) -> bool:
     """Whether the page was changed in place since ``mark_window`` (not loaded again)."""
     return page.evaluate("window.__e2eMarker") == "still-here"
+
+
+@contextmanager
+def extra_context(
+    browser: Browser, server: Server, artifacts: Path, label: str, **options: object
+) -> Iterator[BrowserContext]:
+    """A browser context besides the ``page`` fixture's; on failure its pages are screenshotted."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, **options)
+    context.set_default_timeout(ACTION_TIMEOUT)
+    try:
+        yield context
+    except BaseException:
+        for number, tab in enumerate(context.pages):
+            try:
+                tab.screenshot(path=artifacts / f"FAILED-{label}-{number}.png", full_page=True)
+            except Exception as error:  # noqa: BLE001 - must not hide the real failure
+                print(f"could not screenshot {label}: {error}")
+        raise
+    finally:
+        context.close()

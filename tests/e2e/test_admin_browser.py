@@ -38,18 +38,17 @@ import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Response, expect
+from playwright.sync_api import Browser, Dialog, Page, Response, expect
 
 from hyperpics.web.viewer import VIEWER_KEEP_SECONDS
 
-from .conftest import ACTION_TIMEOUT, Server
-from .helpers import PASSWORD, fill_login, mark_window, sign_up, signed_up, window_survived
+from .conftest import Server
+from .helpers import PASSWORD, extra_context, fill_login, mark_window, sign_up, signed_up, window_survived
 
 STREAM_PATH = "/_/notifications/stream"
 LIVE_WITHIN_MS = 3_000  # how soon the victim's open page must hear that the session ended
@@ -122,24 +121,6 @@ def wait_for_role(page: Page, path: str) -> None:
     assert status == 200, status
 
 
-@contextmanager
-def extra_context(browser: Browser, server: Server, artifacts: Path, label: str) -> Iterator[BrowserContext]:
-    """A browser context besides the ``page`` fixture's; on failure its pages are screenshotted."""
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(ACTION_TIMEOUT)
-    try:
-        yield context
-    except BaseException:
-        for number, tab in enumerate(context.pages):
-            try:
-                tab.screenshot(path=artifacts / f"FAILED-admin-{label}-{number}.png", full_page=True)
-            except Exception as error:  # noqa: BLE001 - must not hide the real failure
-                print(f"could not screenshot {label}: {error}")
-        raise
-    finally:
-        context.close()
-
-
 def row_usernames(page: Page) -> list[str]:
     names = page.evaluate(ROW_USERNAMES)
     assert None not in names, f"a users row without an @username: {names}"
@@ -174,7 +155,7 @@ def test_moderator_sorts_filters_and_blocks_a_member_who_is_logged_out(
     moderator, moderator_name = f"mona_{suffix}", "Mona Moderator"
     ours = {*members, victim, moderator}
 
-    with extra_context(browser, server, artifacts, "victim") as victim_context:
+    with extra_context(browser, server, artifacts, "admin-victim") as victim_context:
         # 1. Four members join (straight into the database, see ``seed_members``), then the
         # victim, in the browser where he stays logged in, and the moderator, on the ``page``
         # fixture, both through the sign-up form at the same time.

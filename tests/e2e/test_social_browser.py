@@ -30,16 +30,15 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
-from .conftest import ACTION_TIMEOUT, ARTIFACTS, Outbox, Server
-from .helpers import log_in, mark_window, register_and_confirm, unique, window_survived
+from .conftest import ARTIFACTS, Outbox, Server
+from .helpers import extra_context, log_in, mark_window, register_and_confirm, unique, window_survived
 
 HOVER_DELAY_MS = 300  # hx-trigger="mouseenter delay:300ms, focus delay:300ms"
 WITHIN_MS = 30_000  # a hang guard for what arrives over a stream (speed: bench/sse.py)
@@ -113,26 +112,6 @@ def upload_photo(page: Page, image: Path) -> int:
     match = re.fullmatch(r"/photo/(\d+)", href)
     assert match, f"unexpected photo link {href!r}"
     return int(match.group(1))
-
-
-@contextmanager
-def extra_context(
-    browser: Browser, server: Server, artifacts: Path, label: str, **options: object
-) -> Iterator[BrowserContext]:
-    """A browser context besides the ``page`` fixture's; on failure its pages are screenshotted."""
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, **options)
-    context.set_default_timeout(ACTION_TIMEOUT)
-    try:
-        yield context
-    except BaseException:
-        for number, tab in enumerate(context.pages):
-            try:
-                tab.screenshot(path=artifacts / f"FAILED-{label}-{number}.png", full_page=True)
-            except Exception as error:  # noqa: BLE001 - must not hide the real failure
-                print(f"could not screenshot {label}: {error}")
-        raise
-    finally:
-        context.close()
 
 
 # Why A and B are made once per module, not once per test: the server allows 10 sign-ups
