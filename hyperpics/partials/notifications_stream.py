@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from quart import Blueprint, Response, current_app, request, stream_with_context
+from quart import Blueprint, Response, current_app, stream_with_context
 
-from ..infra import db, numbers
+from ..infra import db
 from ..infra.broadcast import hub
 from ..infra.db import database
 from ..services import accounts, notifications
+from ..web import query_args
 from ..web.auth import public
 from ..web.event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
 from ..web.templating import render_template
@@ -30,7 +31,7 @@ SESSION_CHECK_EVERY = 4
 
 
 def _last_event_id() -> int | None:
-    return numbers.event_id(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
+    return query_args.last_event_id(query_name="last_event_id")
 
 
 @bp.route("/stream")

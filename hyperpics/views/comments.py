@@ -13,13 +13,13 @@ from quart.blueprints import BlueprintSetupState
 
 from ..forms.photos import ReportForm
 from ..forms.social import CommentForm
-from ..infra import db, numbers
+from ..infra import db
 from ..infra.broadcast import hub, removed_ids
 from ..infra.db import database
 from ..models import Comment, Permission, Photo, ReportTarget, User
 from ..services import commenting, photos
 from ..services.refusals import Invalid, NotFound
-from ..web import htmx, responses
+from ..web import htmx, query_args, responses
 from ..web.auth import login_required, permission_required, public
 from ..web.event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event, sse, wakes
 from ..web.report_form import file_report
@@ -247,7 +247,7 @@ async def stream(photo_id: int) -> Response:
     latest = request.args.get("latest") == "1"
     app = current_app._get_current_object()
     database_ = database(app)
-    asked = numbers.event_id(request.headers.get("Last-Event-ID"))
+    asked = query_args.last_event_id()
     if asked is None:
         asked = await commenting.newest_comment_id(await db.session(), photo.id)
     last = asked  # an int from here on (the stream below moves it along)

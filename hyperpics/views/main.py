@@ -8,7 +8,7 @@ from quart import Blueprint, Response, abort, request
 
 from ..infra import db, numbers
 from ..services import listings, photos, tags
-from ..web import page_cache, responses
+from ..web import page_cache, query_args, responses
 from ..web.auth import public
 from ..web.viewer import current_user
 
@@ -71,7 +71,7 @@ def _walk_position(name: str) -> float | None:
 @page_cache.shared_for_anonymous
 async def tag(tag_id: int, order: str) -> Response:
     session, viewer = await db.session(), current_user()
-    number = numbers.page_number(request.args.get("page"))
+    number = query_args.page()
     public = await page_cache.kept_read(
         ("public tag", tag_id), tags.TAG_TABLES, lambda reader: tags.public_tag(reader, tag_id)
     )

@@ -10,7 +10,7 @@ from quart.blueprints import BlueprintSetupState
 
 from ..infra import db, numbers
 from ..services import notifications
-from ..web import htmx, responses
+from ..web import htmx, query_args, responses
 from ..web.auth import login_required
 from ..web.template_helpers import timeago
 from ..web.templating import FragmentCache
@@ -47,7 +47,7 @@ def _notification_items(state: BlueprintSetupState) -> None:
 async def _listing_context() -> dict[str, Any]:
     unread_only = request.args.get("filter") == "unread"
     listing = await notifications.listing(
-        await db.session(), require_user(), unread_only=unread_only, page=numbers.page_number(request.args.get("page"))
+        await db.session(), require_user(), unread_only=unread_only, page=query_args.page()
     )
     return {"listing": listing, "filter": "unread" if unread_only else "all"}
 

@@ -14,7 +14,7 @@ from ..infra import db, numbers
 from ..models import Photo
 from ..services import collecting, commenting, photos
 from ..services.refusals import NotFound
-from ..web import page_cache, responses
+from ..web import page_cache, query_args, responses
 from ..web.viewer import current_user
 
 
@@ -74,7 +74,7 @@ async def comments_context(
     post.
     """
     session = await db.session()
-    reply_id = reply_form.reply_to_id() if reply_form is not None else numbers.row_id(request.args.get("reply"))
+    reply_id = reply_form.reply_to_id() if reply_form is not None else query_args.row_id("reply")
     reply_to, thread_id = None, None
     if reply_id:
         try:
@@ -86,9 +86,7 @@ async def comments_context(
             thread_id = await commenting.thread_root(session, reply_to)
             if page is None and request.args.get("page") is None:
                 page = await commenting.page_of_thread(session, photo, thread_id)
-    elif (
-        page is None and request.args.get("page") is None and (shown_id := numbers.row_id(request.args.get("comment")))
-    ):
+    elif page is None and request.args.get("page") is None and (shown_id := query_args.row_id("comment")):
         # ?comment=<id> (a notification's link): the page that shows that comment's thread.
         try:
             shown = await commenting.comment_on_photo(session, photo, shown_id)

@@ -17,12 +17,12 @@ from quart import (
 )
 
 from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
-from ..infra import db, image_checks, media, numbers
+from ..infra import db, image_checks, media
 from ..infra.storage import commit_with_files, media_path, remove_media_files
 from ..models import Permission, Photo, ReportTarget, Visibility
 from ..services import authoring, authority, collecting, photos, uploads
 from ..services.refusals import Invalid
-from ..web import htmx, ratelimit, responses
+from ..web import htmx, query_args, ratelimit, responses
 from ..web.auth import login_required, permission_required, public
 from ..web.page_cache import shared_for_anonymous
 from ..web.report_form import file_report
@@ -142,9 +142,7 @@ async def viewer(photo_id: int) -> Response:
 @shared_for_anonymous
 async def collectors(photo_id: int) -> Response:
     photo = await _photo_or_404(photo_id)
-    people = await collecting.collectors(
-        await db.session(), current_user(), photo, numbers.page_number(request.args.get("page"))
-    )
+    people = await collecting.collectors(await db.session(), current_user(), photo, query_args.page())
     return await responses.page("photos/collectors.html", block="people", photo=photo, people=people)
 
 

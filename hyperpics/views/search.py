@@ -8,10 +8,10 @@ from markupsafe import Markup
 from quart import Blueprint, Response, request
 from quart.blueprints import BlueprintSetupState
 
-from ..infra import db, numbers
+from ..infra import db
 from ..models import Photo, User
 from ..services.search import CATEGORIES, MAX_QUERY_LENGTH, Hit, index_for
-from ..web import responses
+from ..web import query_args, responses
 from ..web.auth import public
 from ..web.page_cache import shared_for_anonymous
 from ..web.templating import FragmentCache
@@ -69,9 +69,7 @@ async def index() -> Response:
     results = None
     if query:
         session = await db.session()
-        results = await index_for(session).search(
-            session, current_user(), query, category, numbers.page_number(request.args.get("page"))
-        )
+        results = await index_for(session).search(session, current_user(), query, category, query_args.page())
     return await responses.page(
         "search/index.html", block="results", query=query, category=category, results=results, notice=notice
     )

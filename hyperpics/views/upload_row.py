@@ -12,11 +12,11 @@ from __future__ import annotations
 from quart import Blueprint, Response, current_app, request, url_for
 
 from ..forms.photos import PhotoDetailsForm, UploadDetailsForm
-from ..infra import db, numbers
+from ..infra import db
 from ..infra.storage import commit_with_files
 from ..models import Permission
 from ..services import uploads
-from ..web import htmx, ratelimit, responses
+from ..web import htmx, query_args, ratelimit, responses
 from ..web.auth import permission_required
 from ..web.request_limits import large_body, one_picture_limit
 from ..web.viewer import require_user
@@ -33,7 +33,7 @@ ONE_FILE = "Send one photo at a time here."
 @permission_required(Permission.UPLOAD)
 async def upload() -> Response:
     user = require_user()
-    number = numbers.page_number(request.args.get("n"))  # the row's place in the page's list
+    number = query_args.page("n")  # the row's place in the page's list
     form = await UploadDetailsForm.from_request()
     sent = [item for item in (await request.files).getlist("photos") if item.filename or item.content_length]
     name = (sent[0].filename or "") if sent else ""

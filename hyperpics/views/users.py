@@ -10,10 +10,10 @@ from typing import Any
 from quart import Blueprint, Response, flash, request, url_for
 
 from ..forms.photos import ReportForm
-from ..infra import db, numbers
+from ..infra import db
 from ..models import Permission, ReportTarget
 from ..services import collecting, listings, people, photos
-from ..web import htmx, page_cache, responses
+from ..web import htmx, page_cache, query_args, responses
 from ..web.auth import permission_required, public
 from ..web.page_cache import shared_for_anonymous
 from ..web.report_form import file_report
@@ -47,9 +47,9 @@ async def _render(username: str, tab: str) -> Response:
         if people.collections_visible(viewer, user):
             context["feed"] = await collecting.collections(session, viewer, user, cursor)
     elif tab == "followers":
-        context["people"] = await people.followers(session, viewer, user, numbers.page_number(request.args.get("page")))
+        context["people"] = await people.followers(session, viewer, user, query_args.page())
     else:
-        context["people"] = await people.following(session, viewer, user, numbers.page_number(request.args.get("page")))
+        context["people"] = await people.following(session, viewer, user, query_args.page())
     # "Load more" wants the next items only; a tab link wants the whole tab.
     block = "tab_items" if cursor and "feed" in context else "tab"
     return await responses.page("users/show.html", block=block, **context)
