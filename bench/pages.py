@@ -164,7 +164,8 @@ async def _write_large(url: str) -> None:
     from hyperpics.seed.rows import SeedOptions
 
     await asyncio.to_thread(migrations.upgrade, url)
-    options = SeedOptions(**SIZES["large"], seed=1, now=datetime.fromisoformat(NOW).replace(tzinfo=UTC))
+    counts = {f"{name[:-1]}_count": count for name, count in SIZES["large"].items()}  # users -> user_count
+    options = SeedOptions(**counts, seed=1, now=datetime.fromisoformat(NOW).replace(tzinfo=UTC))
     started = time.perf_counter()
     plan = build(options)
     log(f"  plan built in {time.perf_counter() - started:.0f} s")

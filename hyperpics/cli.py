@@ -156,17 +156,19 @@ def revision(message: str) -> None:
 @main.command()
 @click.option(
     "--users",
-    default=SeedOptions.users,
+    default=SeedOptions.user_count,
     show_default=True,
     type=click.IntRange(min=3),
     help="How many people (an administrator, a moderator, a few unconfirmed, locked and blocked among them).",
 )
-@seed_command.count_option("photos", SeedOptions.photos, "photos (each drawn and sent through the upload pipeline)")
-@seed_command.count_option("tags", SeedOptions.tags, "distinct tags")
-@seed_command.count_option("follows", SeedOptions.follows, "follows")
-@seed_command.count_option("collects", SeedOptions.collects, "collects")
-@seed_command.count_option("comments", SeedOptions.comments, "comments (about a third are replies)")
-@seed_command.count_option("reports", SeedOptions.reports, "reports for the moderation queue")
+@seed_command.count_option(
+    "photos", SeedOptions.photo_count, "photos (each drawn and sent through the upload pipeline)"
+)
+@seed_command.count_option("tags", SeedOptions.tag_count, "distinct tags")
+@seed_command.count_option("follows", SeedOptions.follow_count, "follows")
+@seed_command.count_option("collects", SeedOptions.collect_count, "collects")
+@seed_command.count_option("comments", SeedOptions.comment_count, "comments (about a third are replies)")
+@seed_command.count_option("reports", SeedOptions.report_count, "reports for the moderation queue")
 @click.option(
     "--seed", "seed_value", type=click.IntRange(min=0), help="Same seed, same site. Default: a random one (printed)."
 )
@@ -205,13 +207,13 @@ def seed(
     from .infra import migrations, passwords
 
     options = seeding.SeedOptions(
-        users=users,
-        photos=photos,
-        tags=tags,
-        follows=follows,
-        collects=collects,
-        comments=comments,
-        reports=reports,
+        user_count=users,
+        photo_count=photos,
+        tag_count=tags,
+        follow_count=follows,
+        collect_count=collects,
+        comment_count=comments,
+        report_count=reports,
         seed=secrets.randbelow(1_000_000) if seed_value is None else seed_value,
         now=seed_command.utc(now or datetime.now(UTC)).replace(microsecond=0),
     )

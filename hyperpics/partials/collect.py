@@ -6,16 +6,12 @@ from quart import Blueprint, Response, flash, url_for
 
 from ..infra import db
 from ..models import Permission, Photo
-from ..services import collecting, photos
+from ..services import collecting
 from ..web import htmx, responses
 from ..web.auth import login_required, permission_required
-from ..web.viewer import current_user, require_user
+from ..web.viewer import current_user, require_user, visible_photo
 
 bp = Blueprint("collect", __name__, url_prefix="/_/photos")
-
-
-async def _photo(photo_id: int) -> Photo:
-    return await photos.get_visible(await db.session(), current_user(), photo_id, with_tags=False)
 
 
 async def _answer(photo: Photo, message: str) -> Response:
@@ -30,7 +26,7 @@ async def _answer(photo: Photo, message: str) -> Response:
 @bp.route("/<int:photo_id>/collect", methods=["POST"])
 @permission_required(Permission.COLLECT)
 async def collect(photo_id: int) -> Response:
-    photo = await _photo(photo_id)
+    photo = await visible_photo(photo_id, with_tags=False)
     await collecting.collect(await db.session(), require_user(), photo)
     return await _answer(photo, "Photo collected.")
 
@@ -38,6 +34,6 @@ async def collect(photo_id: int) -> Response:
 @bp.route("/<int:photo_id>/uncollect", methods=["POST"])
 @login_required
 async def uncollect(photo_id: int) -> Response:
-    photo = await _photo(photo_id)
+    photo = await visible_photo(photo_id, with_tags=False)
     await collecting.uncollect(await db.session(), require_user(), photo)
     return await _answer(photo, "Photo removed from your collection.")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
-from ..infra import db
 from ..services import photos
 from ..web import responses
 from ..web.auth import public
-from ..web.viewer import current_user
+from ..web.viewer import current_user, visible_photo
 
 bp = Blueprint("photo_details", __name__, url_prefix="/_/photos")
 
@@ -17,5 +16,5 @@ bp = Blueprint("photo_details", __name__, url_prefix="/_/photos")
 @public
 async def show(photo_id: int) -> Response:
     viewer = current_user()
-    photo = await photos.get_visible(await db.session(), viewer, photo_id)
+    photo = await visible_photo(photo_id)
     return await responses.fragment("partials/photo_details.html", photo=photo, can_edit=photos.can_edit(viewer, photo))

@@ -135,14 +135,14 @@ def draw_comments(
     commenters = [index for index, person in enumerate(people) if person.confirmed]
     by_activity = Weighted(commenters, [activity[index] + 0.2 for index in commenters])
 
-    def reader(photo: PhotoRow, besides: int) -> int:
+    def reader(shown: PhotoRow, besides: int) -> int:
         """Someone other than ``besides`` (and the author) who can see the photo."""
-        if photo.visibility == Visibility.FOLLOWERS:
-            candidates = [person for person in followers_of[photo.author] if person != besides]
-            return rng.choice(candidates) if candidates else photo.author
+        if shown.visibility == Visibility.FOLLOWERS:
+            candidates = [person for person in followers_of[shown.author] if person != besides]
+            return rng.choice(candidates) if candidates else shown.author
         while True:
             person = by_activity.pick(rng)
-            if person not in (besides, photo.author):
+            if person not in (besides, shown.author):
                 return person
 
     drafts: list[CommentRow] = []

@@ -179,7 +179,7 @@ def _photo(rng: random.Random, author: int, person: Person, now_seconds: int, *,
         visibility=rng.choices((Visibility.PUBLIC, Visibility.FOLLOWERS, Visibility.PRIVATE), (85, 10, 5))[0],
         can_comment=happens(rng, 0.94),
         created_at=between(rng, person.member_since + HOUR, now_seconds - 10 * 60),
-        tags=(),
+        tag_indexes=(),
     )
 
 
@@ -226,7 +226,7 @@ def _tag_photos(rng: random.Random, photos: list[PhotoRow], names: list[str]) ->
     new_index = {old: new for new, old in enumerate(order)}
     tags = [TagRow(names[old], first_use[old]) for old in order]
     for photo, chosen in zip(photos, carried, strict=True):
-        photo.tags = tuple(sorted(new_index[tag] for tag in chosen))
+        photo.tag_indexes = tuple(sorted(new_index[tag] for tag in chosen))
     return photos, tags
 
 
@@ -247,17 +247,25 @@ def build(options: SeedOptions) -> Plan:
 
 
 def _build(options: SeedOptions) -> Plan:
-    now = int(options.now.timestamp())
+    now_seconds = int(options.now.timestamp())
     seed = options.seed
-    people = _people(stream(seed, "people"), options.users, now)
+    people = _people(stream(seed, "people"), options.user_count, now_seconds)
     activity = _activity(stream(seed, "activity"), people)
-    photos = _photos(stream(seed, "photos"), people, options.photos, activity, now)
-    photos, tags = _tag_photos(stream(seed, "tags"), photos, _tag_names(stream(seed, "tag-names"), options.tags))
-    follows = draw_follows(stream(seed, "follows"), people, options.follows, activity, photos, now)
-    collects = draw_collects(stream(seed, "collects"), people, photos, follows, options.collects, activity, now)
-    comments = draw_comments(stream(seed, "comments"), people, photos, follows, options.comments, activity, now)
-    notifications = draw_notifications(stream(seed, "notifications"), people, photos, follows, collects, comments, now)
-    reports = draw_reports(stream(seed, "reports"), people, photos, comments, options.reports, now)
-    sanctions = draw_sanctions(stream(seed, "sanctions"), people, photos, follows, collects, comments, reports, now)
-    audit = settle_reports(stream(seed, "settle"), people, reports, sanctions, now)
+    photos = _photos(stream(seed, "photos"), people, options.photo_count, activity, now_seconds)
+    photos, tags = _tag_photos(stream(seed, "tags"), photos, _tag_names(stream(seed, "tag-names"), options.tag_count))
+    follows = draw_follows(stream(seed, "follows"), people, options.follow_count, activity, photos, now_seconds)
+    collects = draw_collects(
+        stream(seed, "collects"), people, photos, follows, options.collect_count, activity, now_seconds
+    )
+    comments = draw_comments(
+        stream(seed, "comments"), people, photos, follows, options.comment_count, activity, now_seconds
+    )
+    notifications = draw_notifications(
+        stream(seed, "notifications"), people, photos, follows, collects, comments, now_seconds
+    )
+    reports = draw_reports(stream(seed, "reports"), people, photos, comments, options.report_count, now_seconds)
+    sanctions = draw_sanctions(
+        stream(seed, "sanctions"), people, photos, follows, collects, comments, reports, now_seconds
+    )
+    audit = settle_reports(stream(seed, "settle"), people, reports, sanctions, now_seconds)
     return Plan(options, people, tags, photos, follows, collects, comments, notifications, reports, audit)

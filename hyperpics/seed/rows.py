@@ -29,15 +29,19 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class SeedOptions:
-    users: int = 50
-    photos: int = 500
-    tags: int = 30
-    follows: int = 300
-    collects: int = 1000
-    comments: int = 2000
-    reports: int = 20
+    user_count: int = 50
+    photo_count: int = 500
+    tag_count: int = 30
+    follow_count: int = 300
+    collect_count: int = 1000
+    comment_count: int = 2000
+    report_count: int = 20
     seed: int = 0
     now: datetime = field(default_factory=_now)
+
+    def count(self, option: str) -> int:
+        """What the command line's ``--<option>`` asked for: ``count("photos")`` is ``photo_count``."""
+        return int(getattr(self, f"{option.removesuffix('s')}_count"))
 
 
 class SeedError(Exception):
@@ -87,7 +91,7 @@ class PhotoRow:
     visibility: Visibility
     can_comment: bool
     created_at: int
-    tags: tuple[int, ...]
+    tag_indexes: tuple[int, ...]  # into Plan.tags
 
 
 @dataclass(slots=True)
@@ -192,23 +196,25 @@ def tag_name_capacity() -> int:
 def check(options: SeedOptions) -> None:
     """Refuse what cannot be built, before anything is drawn or written."""
     for option in ("users", "photos", "tags", "follows", "collects", "comments", "reports"):
-        if getattr(options, option) < 0:
+        if options.count(option) < 0:
             raise SeedError(option, f"--{option} cannot be negative.")
-    if options.users < 3:
+    if options.user_count < 3:
         raise SeedError("users", "--users must be at least 3 (an administrator, a moderator and a member).")
-    if options.follows > max_follows(options.users):
+    if options.follow_count > max_follows(options.user_count):
         raise SeedError(
             "follows",
-            f"--follows {options.follows} is more than {options.users} users can make: at most "
-            f"{max_follows(options.users)} (each confirmed user follows each other user once).",
+            f"--follows {options.follow_count} is more than {options.user_count} users can make: at most "
+            f"{max_follows(options.user_count)} (each confirmed user follows each other user once).",
         )
-    if options.photos == 0:
+    if options.photo_count == 0:
         for option in ("tags", "collects", "comments"):
-            if getattr(options, option):
+            if options.count(option):
                 raise SeedError(option, f"--{option} needs photos; with --photos 0 pass --{option} 0.")
-    if options.tags > MAX_TAGS * options.photos:
-        raise SeedError("tags", f"--tags {options.tags} cannot all be used: a photo carries at most {MAX_TAGS} tags.")
-    if options.tags > tag_name_capacity():
+    if options.tag_count > MAX_TAGS * options.photo_count:
+        raise SeedError(
+            "tags", f"--tags {options.tag_count} cannot all be used: a photo carries at most {MAX_TAGS} tags."
+        )
+    if options.tag_count > tag_name_capacity():
         raise SeedError("tags", f"--tags can be at most {tag_name_capacity()} (the demo word lists run out).")
     if options.now.tzinfo is None:
         raise SeedError("now", "the base time needs a time zone (UTC).")

@@ -177,7 +177,7 @@ def _shuffle_key(index: int, created_at: int) -> float:
 
 def _photo_tags(plan: Plan, ids: FirstIds) -> Iterator[dict[str, Any]]:
     for index, photo in enumerate(plan.photos):
-        for tag in photo.tags:
+        for tag in photo.tag_indexes:
             yield {"photo_id": ids.photos + index, "tag_id": ids.tags + tag}
 
 
@@ -274,7 +274,7 @@ def row_count(plan: Plan) -> int:
         len(plan.people)
         + len(plan.tags)
         + len(plan.photos)
-        + sum(len(photo.tags) for photo in plan.photos)
+        + sum(len(photo.tag_indexes) for photo in plan.photos)
         + len(plan.follows)
         + len(plan.collects)
         + len(plan.comments)

@@ -25,7 +25,7 @@ from ..web.event_streams import RETRY_MILLISECONDS, event_stream, shutdown_event
 from ..web.report_form import file_report
 from ..web.template_helpers import timeago
 from ..web.templating import FragmentCache, render_template
-from ..web.viewer import current_user, require_user
+from ..web.viewer import current_user, require_user, visible_photo
 from . import photo_page
 
 bp = Blueprint("comments", __name__, url_prefix="/_")
@@ -79,10 +79,6 @@ def _comment_items(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals["comment_thread"] = comment_thread
 
 
-async def _photo(photo_id: int) -> Photo:
-    return await photos.get_visible(await db.session(), current_user(), photo_id, with_tags=False)
-
-
 async def _comment(photo: Photo, comment_id: int) -> Comment:
     return await commenting.comment_on_photo(await db.session(), photo, comment_id)
 
@@ -92,14 +88,14 @@ async def _comment_and_photo(comment_id: int) -> tuple[Photo, Comment]:
     photo_id = await commenting.photo_id_of_comment(await db.session(), comment_id)
     if photo_id is None:
         abort(404, description="This comment does not exist.")
-    photo = await _photo(photo_id)
+    photo = await visible_photo(photo_id, with_tags=False)
     return photo, await _comment(photo, comment_id)
 
 
 @bp.route("/photos/<int:photo_id>/comments")
 @public
 async def listing(photo_id: int) -> Response:
-    photo = await _photo(photo_id)
+    photo = await visible_photo(photo_id, with_tags=False)
     return await responses.fragment(
         "partials/comments.html", **await photo_page.comments_context(photo, photo_page.page_argument())
     )
@@ -109,7 +105,7 @@ async def listing(photo_id: int) -> Response:
 @public
 async def form(photo_id: int) -> Response:
     """The form for a new top-level comment."""
-    photo = await _photo(photo_id)
+    photo = await visible_photo(photo_id, with_tags=False)
     return await responses.fragment("partials/comment_form.html", photo=photo, form=CommentForm())
 
 
@@ -129,7 +125,7 @@ async def reply_form(comment_id: int) -> Response:
 @permission_required(Permission.COMMENT)
 async def add(photo_id: int) -> Response:
     """A new comment, or a reply when the form names ``reply_to``."""
-    photo = await _photo(photo_id)
+    photo = await visible_photo(photo_id, with_tags=False)
     user = require_user()
     form = await CommentForm.from_request()
     replying = form.reply_to_id() is not None
@@ -195,7 +191,7 @@ async def delete(comment_id: int) -> Response:
 @bp.route("/photos/<int:photo_id>/comments/toggle", methods=["POST"])
 @login_required
 async def toggle(photo_id: int) -> Response:
-    photo = await _photo(photo_id)
+    photo = await visible_photo(photo_id, with_tags=False)
     await commenting.set_comments_enabled(await db.session(), require_user(), photo, not photo.can_comment)
     if htmx.wants_fragment():
         return await responses.fragment(
@@ -242,7 +238,7 @@ async def stream(photo_id: int) -> Response:
     replies go. Event ids are comment ids: a reconnect (``Last-Event-ID``) reads what it
     missed. The photo is checked at every wake-up: a viewer who can no longer see it is sent
     nothing more. Ends on shutdown and after ``STREAM_LIFETIME`` (the browser reconnects)."""
-    photo = await _photo(photo_id)
+    photo = await visible_photo(photo_id, with_tags=False)
     viewer = current_user()
     latest = request.args.get("latest") == "1"
     app = current_app._get_current_object()

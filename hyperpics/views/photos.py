@@ -19,7 +19,7 @@ from quart import (
 from ..forms.photos import PhotoDetailsForm, ReportForm, UploadDetailsForm
 from ..infra import db, image_checks, media
 from ..infra.storage import commit_with_files, media_path, remove_media_files
-from ..models import Permission, Photo, ReportTarget, Visibility
+from ..models import Permission, ReportTarget, Visibility
 from ..services import authoring, authority, collecting, photos, uploads
 from ..services.refusals import Invalid
 from ..web import htmx, query_args, ratelimit, responses
@@ -27,7 +27,7 @@ from ..web.auth import login_required, permission_required, public
 from ..web.page_cache import shared_for_anonymous
 from ..web.report_form import file_report
 from ..web.request_limits import large_body, photos_upload_limit
-from ..web.viewer import current_user, require_user
+from ..web.viewer import current_user, require_user, visible_photo
 from . import photo_page
 
 bp = Blueprint("photos", __name__)
@@ -73,10 +73,6 @@ def row_forms(result: uploads.UploadResult) -> dict[int, PhotoDetailsForm]:
         for item in result.accepted
         if item.photo
     }
-
-
-async def _photo_or_404(photo_id: int) -> Photo:
-    return await photos.get_visible(await db.session(), current_user(), photo_id)
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -141,7 +137,7 @@ async def viewer(photo_id: int) -> Response:
 @public
 @shared_for_anonymous
 async def collectors(photo_id: int) -> Response:
-    photo = await _photo_or_404(photo_id)
+    photo = await visible_photo(photo_id)
     people = await collecting.collectors(await db.session(), current_user(), photo, query_args.page())
     return await responses.page("photos/collectors.html", block="people", photo=photo, people=people)
 
@@ -150,7 +146,7 @@ async def collectors(photo_id: int) -> Response:
 @login_required
 async def edit(photo_id: int) -> Response:
     """Description, alt text, tags and visibility. htmx swaps the details block in place."""
-    photo = await _photo_or_404(photo_id)
+    photo = await visible_photo(photo_id)
     user = require_user()
     if not photos.can_edit(user, photo):
         abort(403, description=photos.EDIT_REFUSAL)
@@ -192,7 +188,7 @@ async def edit(photo_id: int) -> Response:
 @login_required
 async def delete(photo_id: int) -> Response:
     """GET asks for confirmation (the no-JavaScript path); POST deletes."""
-    photo = await _photo_or_404(photo_id)
+    photo = await visible_photo(photo_id)
     user = require_user()
     session = await db.session()
     if refused := await authority.refusal(session, user, photo.author_id):
@@ -221,7 +217,7 @@ async def delete(photo_id: int) -> Response:
 @bp.route("/photo/<int:photo_id>/report", methods=["GET", "POST"])
 @permission_required(Permission.REPORT)
 async def report(photo_id: int) -> Response:
-    photo = await _photo_or_404(photo_id)
+    photo = await visible_photo(photo_id)
     user = require_user()
     form = await ReportForm.from_request()
     if request.method == "POST":
@@ -248,7 +244,7 @@ async def photo_file(filename: str) -> Response:
     photo = await authoring.photo_by_file(session, filename)
     if photo is None:
         abort(404)
-    await photos.get_visible(session, current_user(), photo.id)
+    await visible_photo(photo.id)
     # The URL names the visibility it was made for (photo_src): once that changes, the pages
     # link another URL, and this one stops answering, whatever a cache kept of it.
     named = request.args.get("v")

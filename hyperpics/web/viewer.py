@@ -19,7 +19,8 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..infra.db import session as db_session
-from ..models import AuthSession, Notification, User
+from ..models import AuthSession, Notification, Photo, User
+from ..services import photos
 from .cookies import BadSignature, VerifiedCookies
 from .page_cache import table_versions, value_cache
 
@@ -154,3 +155,9 @@ async def load_viewer() -> None:
 
 def forget_cookie() -> None:
     auth_cookie().logout_user()
+
+
+async def visible_photo(photo_id: int, *, with_tags: bool = True) -> Photo:
+    """The photo, read on the request's session, if the viewer may see it; otherwise the
+    refusal (NotFound: a 404 that does not tell a private photo from a missing one)."""
+    return await photos.get_visible(await db_session(), current_user(), photo_id, with_tags=with_tags)
