@@ -6,10 +6,10 @@ One ``AsyncSession`` per request, opened lazily. It starts as a *reader* and bec
 long, that write phase only ever holds database work:
 
 - slow work happens before it: the body is read by the CSRF check, before the view; Pillow
-  and argon2 (:mod:`cpu`) and mail call :func:`before_slow_work`, which hands the
+  and argon2 (:mod:`hyperpics.infra.cpu`) and mail call :func:`before_slow_work`, which hands the
   connection back to the pool, and refuses (``STRICT_TRANSACTIONS``, on in tests) or logs
   when the request is already writing;
-- rendering happens after it: :mod:`responses` commits (or, for an error answer, rolls back)
+- rendering happens after it: :mod:`hyperpics.web.responses` commits (or, for an error answer, rolls back)
   before rendering, and the edge commits whatever is left once the view returned.
 
 A rule that reads and then writes (the last administrator, a member's state, a photo's
@@ -211,7 +211,7 @@ def on_commit(app: Quart, hook: CommitHook) -> None:
 async def commit() -> None:
     """Commit the request's work now and run its after-commit callbacks.
 
-    :mod:`responses` calls this before rendering, and the edge after the view; views call it
+    :mod:`hyperpics.web.responses` calls this before rendering, and the edge after the view; views call it
     only when they must act on durable data before answering (a mail the user is told about).
     """
     current: AsyncSession | None = _request_globals().get("_db_session")

@@ -8,8 +8,8 @@ wide), each in WebP and in JPEG (PNG when there is transparency) for browsers wi
 Files are written under a pending name, ``<name>.pending`` (itself through a temporary file
 and a rename, so a pending file is always whole); if anything fails, whatever was written is
 removed. They get their final names only once the rows naming them are committed
-(:func:`hyperpics.storage.commit_with_files`), so a crash never leaves a final file no row
-names; what a crash does leave, the media sweep (:mod:`hyperpics.sweep`) finishes or removes.
+(:func:`hyperpics.infra.storage.commit_with_files`), so a crash never leaves a final file no row
+names; what a crash does leave, the media sweep (:mod:`hyperpics.infra.sweep`) finishes or removes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Files under MEDIA_DIR (photos under ``photos/``, avatars under ``avatars/``), named here by
 their path relative to it: which ones the rows name, how new ones go live, removing them.
 
-A new file is written pending (:mod:`hyperpics.media`) and published, renamed to its final
+A new file is written pending (:mod:`hyperpics.infra.media`) and published, renamed to its final
 name, only after the commit that adds the rows naming it.
 """
 

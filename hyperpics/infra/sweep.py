@@ -1,7 +1,7 @@
 """The media sweep: what a crash left in MEDIA_DIR, finished or removed.
 
 New files are written pending and published (renamed) after the commit of the rows naming
-them (:mod:`hyperpics.storage`). A process killed on the way leaves, in ``photos/`` and
+them (:mod:`hyperpics.infra.storage`). A process killed on the way leaves, in ``photos/`` and
 ``avatars/``:
 
 - a pending file whose final name a row names (killed between the commit and the rename):

@@ -12,8 +12,6 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 
 from .rows import ENUMERATION_LIMIT, SeedError
 
-# --- random helpers -------------------------------------------------------------------------
-
 
 def stream(seed: int, part: str) -> random.Random:
     # A str seed is hashed with SHA-512, not with Python's per-process string hash.

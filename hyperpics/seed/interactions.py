@@ -12,8 +12,6 @@ from . import words
 from .chance import Weighted, between, happens, unique_picks
 from .rows import CollectRow, CommentRow, FollowRow, Person, PhotoRow, SeedError
 
-# --- follows, collects, comments ------------------------------------------------------------
-
 
 def draw_follows(
     rng: random.Random,

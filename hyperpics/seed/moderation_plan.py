@@ -25,8 +25,6 @@ from .rows import (
     SeedError,
 )
 
-# --- notifications and reports --------------------------------------------------------------
-
 
 def draw_notifications(
     rng: random.Random,
@@ -37,7 +35,8 @@ def draw_notifications(
     comments: list[CommentRow],
     now_seconds: int,
 ) -> list[NotificationRow]:
-    """What services.social would have written for these rows: same kinds, same opt-outs."""
+    """What the services (people, collecting, commenting) would have written for these rows:
+    same kinds, same opt-outs."""
     events: list[tuple[NotificationKind, int, int, int | None, int | None, int]] = []
     events += [(NotificationKind.FOLLOW, row.followed, row.follower, None, None, row.created_at) for row in follows]
     events += [

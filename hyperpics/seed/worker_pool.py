@@ -21,8 +21,6 @@ from pathlib import Path
 from ..infra import media
 from .pictures import Picture, source_bytes
 
-# --- the worker side --------------------------------------------------------------------------
-
 
 def store_photos(batch: Sequence[Picture], media_dir: str) -> list[media.StoredPhoto]:
     """Draw, encode and store a batch; if one fails, the batch leaves no files behind."""

@@ -28,7 +28,6 @@ from .refusals import Invalid, Refused
 MAX_TAGS = 20
 TAG_PATTERN = re.compile(r"^[\w-]+(?: [\w-]+)*$")  # words of letters, digits, - and _, one space between
 TAG_MAX_LENGTH = 64
-# --- creating and editing -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)

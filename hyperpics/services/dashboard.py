@@ -20,8 +20,6 @@ from ..models import (
     utcnow,
 )
 
-# --- the dashboard ------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Counts:

@@ -50,7 +50,7 @@ document.addEventListener("htmx:sseOpen", function (event) {
 """
 CARD_WITHIN_MS = 2_000  # how soon a card must show once the pointer rests on a name
 
-# Same pattern as hyperpics.media._MARKUP: the app refuses an image whose bytes look like markup.
+# Same pattern as hyperpics.infra.image_checks._MARKUP: the app refuses an image whose bytes look like markup.
 _MARKUP = re.compile(rb"<\s*(?:!doctype|html|script|body|iframe|svg|object|embed)\b|javascript:", re.IGNORECASE)
 
 

@@ -33,7 +33,7 @@ from .helpers import log_in, log_out, mark_window, register_and_confirm, window_
 # "polyglot": see hyperpics/media.py). Compressed noise is random bytes, which sometimes
 # contain e.g. "<sVg" by chance (about 1 in 160 of these 1.8 MB JPEGs); fixtures are
 # regenerated until they do not, so a refusal here always means a real bug.
-# (Same pattern as hyperpics.media._MARKUP.)
+# (Same pattern as hyperpics.infra.image_checks._MARKUP.)
 _MARKUP = re.compile(rb"<\s*(?:!doctype|html|script|body|iframe|svg|object|embed)\b|javascript:", re.IGNORECASE)
 
 # Throttling for the progress test, in bytes per second (Chrome DevTools Protocol units).

@@ -33,8 +33,6 @@ from .base import (
     match_expression,
 )
 
-# --- SQLite FTS5 --------------------------------------------------------------------------
-
 
 def _fts5(table: str, rank: str, snippet: str) -> Match:
     """The rows of an FTS5 table matching the ``MATCH`` parameter: rowid and rank; and a marked-up

@@ -44,8 +44,6 @@ from .base import (
     tsquery_expression,
 )
 
-# --- PostgreSQL ---------------------------------------------------------------------------
-
 # The documents (migration 0003): not models, so that autogenerate leaves them alone.
 _documents = MetaData()
 search_photos = Table(
